@@ -1,0 +1,60 @@
+"""The pecopt error tree.
+
+Every error a user can cause is a :class:`PecoptError`; the CLI maps each class to an
+exit code and prints its one-line message (no traceback):
+
+======================  =========  ==============================================
+class                   exit code  meaning
+======================  =========  ==============================================
+``ScenarioError``       2          the scenario file is invalid (key, value, type)
+``DataError``           2          an input data file is missing or malformed
+``InfeasibleError``     3          the model has no feasible point
+``SolverError``         4          HiGHS failed or stopped without a solution
+======================  =========  ==============================================
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PecoptError(Exception):
+    """Base class of every error pecopt reports to a user."""
+
+    exit_code = 1
+
+
+class ScenarioError(PecoptError):
+    """The scenario file is invalid. The message names the file, the key and the problem."""
+
+    exit_code = 2
+
+    def __init__(self, file: str | Path | None, field: str, problem: str) -> None:
+        self.file = str(file) if file is not None else "<scenario>"
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{self.file}: {field}: {problem}")
+
+
+class DataError(PecoptError):
+    """An input data file is missing or malformed. Names the file, the field and the problem."""
+
+    exit_code = 2
+
+    def __init__(self, file: str | Path | None, field: str, problem: str) -> None:
+        self.file = str(file) if file is not None else "<data>"
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{self.file}: {field}: {problem}")
+
+
+class InfeasibleError(PecoptError):
+    """The optimisation problem has no feasible point; the message says what cannot be met."""
+
+    exit_code = 3
+
+
+class SolverError(PecoptError):
+    """HiGHS failed, or stopped (time limit) without any feasible solution."""
+
+    exit_code = 4

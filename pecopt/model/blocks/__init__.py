@@ -1,0 +1,1 @@
+"""One block builder per technology; see :mod:`pecopt.model.registry`."""

@@ -1,0 +1,174 @@
+"""Hand a Pyomo model to HiGHS in memory, as one sparse matrix.
+
+Components built by :mod:`pecopt.model.linear` carry their coefficient arrays, so the
+matrix is assembled with numpy in a few vectorised steps. Any other active variable or
+linear constraint on the model (added by a user, say) goes through Pyomo's
+``generate_standard_repn``, so nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+import scipy.sparse as sp
+from pyomo.repn.standard_repn import generate_standard_repn
+
+from pecopt.errors import SolverError
+from pecopt.model.linear import FloatArray, RowsMeta, Term, VarMeta
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where every variable sits in the HiGHS column vector."""
+
+    offsets: dict[int, int]  # id(Var component) -> first column
+    n_cols: int
+    n_rows: int
+    nnz: int
+    n_binary: int
+    row_offsets: dict[int, int]  # id(Constraint component) -> first row (fast-path families)
+    objective_constant: float
+    sense: int  # 1 minimise, -1 maximise
+
+
+def _vars(model: pyo.Block) -> list[pyo.Var]:
+    return list(model.component_objects(pyo.Var, active=True, descend_into=True))
+
+
+def compile_model(model: pyo.Block) -> tuple[highspy.HighsLp, Layout]:
+    """Build the HiGHS LP/MIP of ``model``.
+
+    Returns
+    -------
+    (lp, layout)
+        ``lp`` is a :class:`highspy.HighsLp` (row-wise matrix); ``layout`` maps each
+        variable component to its column range.
+    """
+    offsets: dict[int, int] = {}
+    lbs: list[FloatArray] = []
+    ubs: list[FloatArray] = []
+    ints: list[np.ndarray] = []
+    generic_cols: dict[int, int] = {}
+    col = 0
+    for var in _vars(model):
+        m: VarMeta | None = getattr(var, "_pecopt", None)
+        offsets[id(var)] = col
+        if m is not None:
+            lbs.append(m.lb)
+            ubs.append(m.ub)
+            ints.append(np.full(m.n, int(m.binary), np.uint8))
+            col += m.n
+        else:
+            data = list(var.values())
+            lbs.append(np.array([-np.inf if v.lb is None else v.lb for v in data], float))
+            ubs.append(np.array([np.inf if v.ub is None else v.ub for v in data], float))
+            ints.append(np.array([int(v.is_integer() or v.is_binary()) for v in data], np.uint8))
+            for v in data:
+                generic_cols[id(v)] = col
+                col += 1
+    n_cols = col
+
+    def column_of(v: object) -> int:
+        if not generic_cols.get("_full"):  # type: ignore[call-overload]
+            for var in _vars(model):
+                if getattr(var, "_pecopt", None) is not None:
+                    base = offsets[id(var)]
+                    for k, d in enumerate(var._pecopt.data):
+                        generic_cols[id(d)] = base + k
+            generic_cols["_full"] = 1  # type: ignore[index]
+        return generic_cols[id(v)]
+
+    r_idx: list[np.ndarray] = []
+    c_idx: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    row_lo: list[FloatArray] = []
+    row_up: list[FloatArray] = []
+    row_offsets: dict[int, int] = {}
+    row = 0
+    for con in model.component_objects(pyo.Constraint, active=True, descend_into=True):
+        rm: RowsMeta | None = getattr(con, "_pecopt", None)
+        if rm is not None:
+            row_offsets[id(con)] = row
+            for t in rm.terms:
+                r_idx.append(t.row + row)
+                c_idx.append(t.index + offsets[id(t.var)])
+                vals.append(t.coef)
+            row_lo.append(rm.lo)
+            row_up.append(rm.up)
+            row += rm.m
+            continue
+        for c in con.values():
+            if not c.active:
+                continue
+            repn = generate_standard_repn(c.body, quadratic=False)
+            if not repn.is_linear():
+                raise SolverError(f"constraint {c.name} is not linear")
+            cols = [column_of(v) for v in repn.linear_vars]
+            r_idx.append(np.full(len(cols), row))
+            c_idx.append(np.array(cols, np.int64))
+            vals.append(np.array(repn.linear_coefs, float))
+            const = float(repn.constant)
+            lo = -np.inf if c.lower is None else float(pyo.value(c.lower)) - const
+            up = np.inf if c.upper is None else float(pyo.value(c.upper)) - const
+            row_lo.append(np.array([lo]))
+            row_up.append(np.array([up]))
+            row += 1
+
+    objs = list(model.component_objects(pyo.Objective, active=True, descend_into=True))
+    if len(objs) != 1:
+        raise SolverError(f"the model needs exactly one active objective, found {len(objs)}")
+    obj = objs[0]
+    cost = np.zeros(n_cols)
+    fast = getattr(obj, "_pecopt", None)
+    if fast is not None:
+        terms: tuple[Term, ...] = fast[0]
+        constant = float(fast[1])
+        for t in terms:
+            np.add.at(cost, t.index + offsets[id(t.var)], t.coef)
+    else:
+        repn = generate_standard_repn(obj.expr, quadratic=False)
+        for v, c in zip(repn.linear_vars, repn.linear_coefs, strict=True):
+            cost[column_of(v)] += c
+        constant = float(repn.constant)
+    sense = 1 if obj.sense == pyo.minimize else -1
+
+    ri = np.concatenate(r_idx) if r_idx else np.zeros(0, np.int64)
+    ci = np.concatenate(c_idx) if c_idx else np.zeros(0, np.int64)
+    vv = np.concatenate(vals) if vals else np.zeros(0)
+    a = sp.csr_array((vv, (ri, ci)), shape=(row, n_cols))
+    a.sum_duplicates()
+    a.eliminate_zeros()
+
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_cols
+    lp.num_row_ = row
+    lp.col_cost_ = cost
+    lp.col_lower_ = np.concatenate(lbs) if lbs else np.zeros(0)
+    lp.col_upper_ = np.concatenate(ubs) if ubs else np.zeros(0)
+    lp.row_lower_ = np.concatenate(row_lo) if row_lo else np.zeros(0)
+    lp.row_upper_ = np.concatenate(row_up) if row_up else np.zeros(0)
+    lp.offset_ = constant
+    lp.sense_ = highspy.ObjSense.kMinimize if sense == 1 else highspy.ObjSense.kMaximize
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data
+    integrality = np.concatenate(ints) if ints else np.zeros(0, np.uint8)
+    n_binary = int(integrality.sum())
+    if n_binary:
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if x else highspy.HighsVarType.kContinuous
+            for x in integrality.tolist()
+        ]
+    layout = Layout(offsets, n_cols, row, int(a.nnz), n_binary, row_offsets, constant, sense)
+    return lp, layout
+
+
+def values_of(var: pyo.Var, layout: Layout, x: FloatArray) -> FloatArray:
+    """The solution values of a fast-path vector variable, as an array."""
+    start = layout.offsets[id(var)]
+    n: int = var._pecopt.n  # type: ignore[attr-defined]
+    return x[start : start + n]

@@ -1,0 +1,206 @@
+"""Vectorised linear rows for Pyomo: the one fast path behind every technology block.
+
+A technology writes its equations over whole arrays, e.g. the battery balance
+
+    soc[t] - (1 - loss) soc[t-1] - eta_c dt ch[t] + dt/eta_d dis[t] = 0     for all t
+
+as one call ``add_rows(block, "balance", n, [term(soc, 1), term(soc, -k, index=prev),
+term(ch, -eta_c*dt), term(dis, dt/eta_d)], equal=0)``. The helper turns this into
+ordinary Pyomo components (an indexed ``Var`` and an indexed ``Constraint`` whose bodies
+are ``LinearExpression`` objects built from the coefficient arrays, not by operator
+overloading), so the model is a real Pyomo model that any Pyomo solver can take.
+
+It also keeps the coefficient arrays it was given (``COMPONENT._pecopt``), so that
+:func:`pecopt.model.compile.compile_model` can hand the whole matrix to HiGHS in one
+call instead of walking 10^5-10^6 expression objects. Components built here are
+treated as immutable; constraints added to the model by other means are still picked up
+by the compiler through Pyomo's generic (slower) path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+from numpy.typing import ArrayLike, NDArray
+from pyomo.core.expr.numeric_expr import LinearExpression
+
+from pecopt.errors import InfeasibleError
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class VarMeta:
+    """Bounds and type of a vector variable, as arrays [unit of the variable]."""
+
+    n: int
+    lb: FloatArray
+    ub: FloatArray
+    binary: bool
+    data: tuple[pyo.Var, ...]
+
+
+@dataclass(frozen=True)
+class Term:
+    """Coefficient ``coef[k]`` of element ``index[k]`` of ``var`` in row ``row[k]``."""
+
+    var: pyo.Var
+    index: IntArray
+    coef: FloatArray
+    row: IntArray
+
+
+@dataclass(frozen=True)
+class RowsMeta:
+    """A family of ``m`` rows: ``lo <= sum of terms <= up`` (``lo == up`` for equalities)."""
+
+    m: int
+    terms: tuple[Term, ...]
+    lo: FloatArray
+    up: FloatArray
+
+
+def meta(var: pyo.Var) -> VarMeta:
+    """The :class:`VarMeta` of a variable made by :func:`add_var`."""
+    m: VarMeta = var._pecopt  # type: ignore[attr-defined]
+    return m
+
+
+def add_var(
+    block: pyo.Block,
+    name: str,
+    n: int,
+    lb: ArrayLike = 0.0,
+    ub: ArrayLike = np.inf,
+    *,
+    binary: bool = False,
+) -> pyo.Var:
+    """Add a vector variable ``name[0..n-1]`` with bounds ``lb <= x <= ub`` (arrays or scalars)."""
+    lo = np.broadcast_to(np.asarray(lb, dtype=np.float64), (n,)).copy()
+    hi = np.broadcast_to(np.asarray(ub, dtype=np.float64), (n,)).copy()
+    if binary:
+        lo, hi = np.maximum(lo, 0.0), np.minimum(hi, 1.0)
+    var = pyo.Var(range(n), domain=pyo.Binary if binary else pyo.Reals)
+    block.add_component(name, var)
+    data = tuple(var.values())
+    for v, a, b in zip(data, lo.tolist(), hi.tolist(), strict=True):
+        v.setlb(None if a == -np.inf else a)
+        v.setub(None if b == np.inf else b)
+    var._pecopt = VarMeta(n, lo, hi, binary, data)  # type: ignore[attr-defined]
+    return var
+
+
+def term(
+    var: pyo.Var,
+    coef: ArrayLike = 1.0,
+    index: ArrayLike | None = None,
+    row: ArrayLike | None = None,
+) -> Term:
+    """One term of a row family.
+
+    ``index`` selects the elements of ``var`` (default: all, in order); ``row`` says which
+    row each element goes to (default: element k goes to row k); ``coef`` is broadcast.
+    """
+    idx = np.arange(meta(var).n) if index is None else np.asarray(index, dtype=np.int64)
+    rows = np.arange(idx.size) if row is None else np.asarray(row, dtype=np.int64)
+    c = np.broadcast_to(np.asarray(coef, dtype=np.float64), idx.shape).copy()
+    if rows.shape != idx.shape:
+        raise ValueError("row and index must have the same length")
+    return Term(var, idx.astype(np.int64, copy=False), c, rows)
+
+
+def add_rows(
+    block: pyo.Block,
+    name: str,
+    m: int,
+    terms: Sequence[Term],
+    *,
+    lower: ArrayLike | None = None,
+    upper: ArrayLike | None = None,
+    equal: ArrayLike | None = None,
+    what: str | None = None,
+) -> pyo.Constraint:
+    """Add ``m`` linear rows ``lower <= sum(terms) <= upper`` (or ``== equal``).
+
+    Rows with no terms are checked against their bounds and dropped; if such a row is
+    violated (e.g. demand at a step with nothing able to supply it) an
+    :class:`~pecopt.errors.InfeasibleError` names ``what`` and the first steps.
+    """
+    if equal is not None:
+        lo = np.broadcast_to(np.asarray(equal, dtype=np.float64), (m,)).copy()
+        up = lo.copy()
+    else:
+        lo = np.broadcast_to(np.asarray(-np.inf if lower is None else lower, float), (m,)).copy()
+        up = np.broadcast_to(np.asarray(np.inf if upper is None else upper, float), (m,)).copy()
+    terms = [t for t in terms if t.index.size]
+    rows = np.concatenate([t.row for t in terms]) if terms else np.zeros(0, np.int64)
+    count = np.bincount(rows, minlength=m) if rows.size else np.zeros(m, np.int64)
+    empty = count == 0
+    bad = empty & ((lo > 1e-9) | (up < -1e-9))
+    if bad.any():
+        first = np.flatnonzero(bad)[:5].tolist()
+        raise InfeasibleError(
+            f"{what or block.name + '.' + name}: cannot be met at {int(bad.sum())} step(s) "
+            f"(first row indices {first}): nothing can supply or absorb it there"
+        )
+    if empty.any():  # renumber the rows that remain
+        keep = ~empty
+        new = np.cumsum(keep) - 1
+        terms = [Term(t.var, t.index, t.coef, new[t.row]) for t in terms]
+        lo, up, m = lo[keep], up[keep], int(keep.sum())
+        rows = new[rows]
+    coefs = np.concatenate([t.coef for t in terms]) if terms else np.zeros(0)
+    objs = np.empty(rows.size, dtype=object)
+    pos = 0
+    for t in terms:
+        data = np.empty(meta(t.var).n, dtype=object)
+        data[:] = meta(t.var).data
+        objs[pos : pos + t.index.size] = data[t.index]
+        pos += t.index.size
+    order = np.argsort(rows, kind="stable")
+    starts = np.searchsorted(rows[order], np.arange(m + 1)).tolist()
+    cl, vl = coefs[order].tolist(), objs[order].tolist()
+    lol, upl = lo.tolist(), up.tolist()
+
+    def rule(_: object, i: int) -> object:
+        a, b = starts[i], starts[i + 1]
+        body = LinearExpression(constant=0.0, linear_coefs=cl[a:b], linear_vars=vl[a:b])
+        lo_i, up_i = lol[i], upl[i]
+        if lo_i == up_i:
+            return body == lo_i
+        return (None if lo_i == -np.inf else lo_i, body, None if up_i == np.inf else up_i)
+
+    con = pyo.Constraint(range(m), rule=rule)
+    block.add_component(name, con)
+    con._pecopt = RowsMeta(m, tuple(terms), lo, up)  # type: ignore[attr-defined]
+    return con
+
+
+def linear_sum(terms: Sequence[Term], constant: float = 0.0) -> LinearExpression:
+    """One linear expression ``constant + sum_k coef_k x_k`` over all elements of ``terms``
+    (rows are ignored); used for objectives. Keeps the terms for the compiler."""
+    coefs: list[float] = []
+    objs: list[object] = []
+    for t in terms:
+        data = np.empty(meta(t.var).n, dtype=object)
+        data[:] = meta(t.var).data
+        coefs += t.coef.tolist()
+        objs += data[t.index].tolist()
+    expr = LinearExpression(constant=constant, linear_coefs=coefs, linear_vars=objs)
+    return expr
+
+
+def add_objective(
+    model: pyo.Block, terms: Sequence[Term], constant: float = 0.0, sense: str = "min"
+) -> pyo.Objective:
+    """Add ``min (or max) constant + sum(terms)`` as ``model.objective``."""
+    obj = pyo.Objective(
+        expr=linear_sum(terms, constant), sense=pyo.minimize if sense == "min" else pyo.maximize
+    )
+    model.add_component("objective", obj)
+    obj._pecopt = (tuple(t for t in terms if t.index.size), constant)  # type: ignore[attr-defined]
+    return obj

@@ -1,0 +1,160 @@
+"""Solve a district model with HiGHS, in memory, and return a typed outcome.
+
+The Pyomo model is compiled to one sparse matrix (:mod:`pecopt.model.compile`) and
+passed to ``highspy`` in one call: no LP or MPS files. Infeasible models are diagnosed by
+an elastic re-solve that says which constraint family and which steps cannot be met.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+
+from pecopt.errors import InfeasibleError, SolverError
+from pecopt.model.compile import Layout, compile_model
+from pecopt.model.linear import FloatArray
+from pecopt.scenario.schema import SolverOptions
+
+
+class Status(enum.Enum):
+    OPTIMAL = "optimal"
+    TIME_LIMIT_FEASIBLE = "time_limit_feasible"  # stopped with a feasible, not proven optimal
+
+
+@dataclass(frozen=True)
+class SolveOutcome:
+    """What a solve returns: never written onto the inputs or the model."""
+
+    status: Status
+    objective: float
+    bound: float
+    gap: float
+    x: FloatArray
+    row_dual: FloatArray | None
+    layout: Layout
+    seconds: dict[str, float] = field(default_factory=dict)
+    size: dict[str, int] = field(default_factory=dict)
+
+    def value(self, var: pyo.Var) -> FloatArray:
+        """Solution values of a fast-path vector variable."""
+        start = self.layout.offsets[id(var)]
+        n: int = var._pecopt.n  # type: ignore[attr-defined]
+        return self.x[start : start + n]
+
+
+def highs_options(h: highspy.Highs, opts: SolverOptions) -> None:
+    """Apply pecopt's solver options to a HiGHS instance."""
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(opts.time_limit_s))
+    h.setOptionValue("mip_rel_gap", float(opts.mip_rel_gap))
+    if opts.threads:
+        h.setOptionValue("threads", int(opts.threads))
+    h.setOptionValue("presolve", opts.presolve)
+    h.setOptionValue("solver", opts.method)
+
+
+def solve(
+    model: pyo.Block,
+    opts: SolverOptions,
+    start: FloatArray | None = None,
+) -> SolveOutcome:
+    """Compile ``model``, solve it with HiGHS and return the outcome.
+
+    Raises
+    ------
+    InfeasibleError
+        The model has no feasible point (the message names what cannot be met).
+    SolverError
+        HiGHS failed, or stopped without a feasible solution.
+    """
+    t0 = time.perf_counter()
+    lp, layout = compile_model(model)
+    h = highspy.Highs()
+    highs_options(h, opts)
+    h.passModel(lp)
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = list(start)
+        sol.value_valid = True
+        h.setSolution(sol)
+    t1 = time.perf_counter()
+    h.run()
+    t2 = time.perf_counter()
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    if ms in (highspy.HighsModelStatus.kInfeasible,
+              highspy.HighsModelStatus.kUnboundedOrInfeasible) and not has_solution:
+        raise InfeasibleError(diagnose(lp, layout, model, opts))
+    if ms == highspy.HighsModelStatus.kUnbounded:
+        raise SolverError("the model is unbounded: some flow has no limit and pays to grow")
+    if ms == highspy.HighsModelStatus.kOptimal:
+        status = Status.OPTIMAL
+    elif has_solution:
+        status = Status.TIME_LIMIT_FEASIBLE
+    else:
+        raise SolverError(f"HiGHS stopped without a feasible solution: {h.modelStatusToString(ms)}")
+    sol = h.getSolution()
+    x = np.asarray(sol.col_value, dtype=np.float64)
+    duals = np.asarray(sol.row_dual, dtype=np.float64) if sol.dual_valid else None
+    t3 = time.perf_counter()
+    mip = layout.n_binary > 0
+    obj = float(info.objective_function_value)
+    bound = float(info.mip_dual_bound) if mip else obj
+    gap = float(info.mip_gap) if mip else 0.0
+    return SolveOutcome(
+        status=status,
+        objective=obj,
+        bound=bound,
+        gap=gap,
+        x=x,
+        row_dual=duals,
+        layout=layout,
+        seconds={"handoff": t1 - t0, "solve": t2 - t1, "read_solution": t3 - t2},
+        size={"rows": layout.n_rows, "columns": layout.n_cols, "nonzeros": layout.nnz,
+              "binaries": layout.n_binary},
+    )
+
+
+def diagnose(lp: highspy.HighsLp, layout: Layout, model: pyo.Block, opts: SolverOptions) -> str:
+    """Elastic re-solve: every row gets slack in both directions at cost 1 and the true
+    objective is dropped (integrality relaxed). Rows that need slack are reported by
+    constraint family and first row indices (= steps for time-indexed families)."""
+    n, m = lp.num_col_, lp.num_row_
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(opts.time_limit_s))
+    h.passModel(lp)
+    if layout.n_binary:
+        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
+                                np.zeros(n, dtype=np.uint8))
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
+    rows = np.arange(m, dtype=np.int32)
+    for sign in (1.0, -1.0):
+        h.addCols(m, np.ones(m), np.zeros(m), np.full(m, np.inf), m,
+                  np.arange(m, dtype=np.int32), rows, np.full(m, sign))
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return "the model is infeasible (no diagnosis: the elastic re-solve did not finish)"
+    x = np.asarray(h.getSolution().col_value)
+    slack = x[n : n + m] + x[n + m : n + 2 * m]
+    bad = np.flatnonzero(slack > 1e-6)
+    if bad.size == 0:
+        return "the model is infeasible (bounds of variables conflict)"
+    families = []
+    for con in model.component_objects(pyo.Constraint, active=True, descend_into=True):
+        off = layout.row_offsets.get(id(con))
+        if off is None:
+            continue
+        m_con = con._pecopt.m  # type: ignore[attr-defined]
+        hit = bad[(bad >= off) & (bad < off + m_con)] - off
+        if hit.size:
+            total = float(slack[hit + off].sum())
+            families.append(f"{con.name} at {hit.size} row(s), first {hit[:5].tolist()} "
+                            f"(short by {total:.6g} in total)")
+    return "cannot be met: " + "; ".join(families[:5])

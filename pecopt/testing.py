@@ -1,0 +1,80 @@
+"""Helpers for tests: tiny districts built straight from arrays, and assertions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pecopt.inputs import DistrictInputs, ElectricityPrices, EVInputs, HeatPumpInputs, PVInputs
+from pecopt.scenario import schema as s
+
+
+def tiny_inputs(
+    n: int,
+    *,
+    dt_h: float = 1.0,
+    elec_kw: Any = 0.0,
+    heat_kw: Any = 0.0,
+    spot: Any = 0.1,
+    export: Any | None = None,
+    pv_kw: Any | None = None,
+    dh_price: Any = 0.05,
+    grid_co2: Any = 0.0,
+    dh_co2: Any = 0.0,
+    grid: s.Grid | None = None,
+    batteries: tuple[s.Battery, ...] = (),
+    heat_pumps: tuple[tuple[s.HeatPump, Any], ...] = (),
+    boilers: tuple[s.ElectricBoiler, ...] = (),
+    thermal_stores: tuple[s.ThermalStore, ...] = (),
+    district_heating: s.DistrictHeating | None = None,
+    dh_tariff: s.DistrictHeatTariff | None = None,
+    ev_fleets: tuple[EVInputs, ...] = (),
+    objective: s.Objective | None = None,
+    solver: s.SolverOptions | None = None,
+    carbon: s.Carbon | None = None,
+) -> DistrictInputs:
+    """A district with ``n`` steps from plain numbers or arrays (broadcast to ``n``)."""
+
+    def arr(x: Any) -> np.ndarray:
+        return np.broadcast_to(np.asarray(x, dtype=float), (n,)).copy()
+
+    index = pd.date_range("2025-01-06", periods=n, freq=pd.Timedelta(hours=dt_h), tz="UTC")
+    spot_a = arr(spot)
+    pv = PVInputs(("pv",), arr(pv_kw)[None, :]) if pv_kw is not None else PVInputs(
+        (), np.zeros((0, n)))
+    prices = ElectricityPrices(
+        spot=spot_a, retail_margin=arr(0.0), network=arr(0.0), tax=arr(0.0), vat=0.0,
+        export=arr(spot_a if export is None else export),
+    )
+    return DistrictInputs(
+        name="tiny", index=index, dt_h=dt_h, timezone="Europe/Helsinki",
+        elec_demand_kw=arr(elec_kw), heat_demand_kw=arr(heat_kw), pv=pv, prices=prices,
+        dh_price_eur_per_kwh=arr(dh_price), grid_co2_kg_per_kwh=arr(grid_co2),
+        dh_co2_kg_per_kwh=arr(dh_co2), grid=grid or s.Grid(), batteries=batteries,
+        heat_pumps=tuple(HeatPumpInputs(h, arr(c)) for h, c in heat_pumps), boilers=boilers,
+        thermal_stores=thermal_stores, district_heating=district_heating,
+        dh_tariff=dh_tariff or s.DistrictHeatTariff(energy_eur_per_kwh=0.05),
+        ev_fleets=ev_fleets, carbon=carbon or s.Carbon(export_credit=False),
+        ped=s.PED(), objective=objective or s.Objective(), solver=solver or s.SolverOptions(),
+    )
+
+
+def ev_availability(
+    spec: s.EVFleet, plugged: Any, drive_kwh: Any
+) -> EVInputs:
+    """An EV fleet from ``(vehicles, steps)`` arrays of plug state and driving energy."""
+    p = np.atleast_2d(np.asarray(plugged, dtype=bool))
+    d = np.atleast_2d(np.asarray(drive_kwh, dtype=float))
+    names = tuple(f"v{i}" for i in range(p.shape[0]))
+    return EVInputs(spec, names, p, d, "availability")
+
+
+def assert_balanced(schedule: pd.DataFrame, rtol: float = 1e-6) -> None:
+    """Every (timestamp, carrier) sums to zero within ``rtol`` of the largest flow."""
+    sums = schedule.groupby(["timestamp", "carrier"])["flow_kw"].sum()
+    scale = max(1.0, float(schedule["flow_kw"].abs().max()))
+    worst = float(sums.abs().max()) if len(sums) else 0.0
+    if worst > rtol * scale:
+        raise AssertionError(f"bus imbalance {worst:g} kW > {rtol:g} x {scale:g} kW")
