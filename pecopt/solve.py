@@ -8,6 +8,8 @@ an elastic re-solve that says which constraint family and which steps cannot be 
 from __future__ import annotations
 
 import enum
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -16,7 +18,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from pecopt.errors import InfeasibleError, SolverError
-from pecopt.model.compile import Layout, compile_model
+from pecopt.model.compile import HighsArrays, Layout, compile_model
 from pecopt.model.linear import FloatArray
 from pecopt.scenario.schema import SolverOptions
 
@@ -47,6 +49,28 @@ class SolveOutcome:
         return self.x[start : start + n]
 
 
+_BANNER_SHOWN = False
+
+
+def new_highs() -> highspy.Highs:
+    """A HiGHS instance; the copyright banner HiGHS prints on its first construction goes to
+    /dev/null so that it does not break the CLI's output."""
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _BANNER_SHOWN = True
+    return h
+
+
 def highs_options(h: highspy.Highs, opts: SolverOptions) -> None:
     """Apply pecopt's solver options to a HiGHS instance."""
     h.setOptionValue("output_flag", False)
@@ -74,9 +98,9 @@ def solve(
     """
     t0 = time.perf_counter()
     lp, layout = compile_model(model)
-    h = highspy.Highs()
+    h = new_highs()
     highs_options(h, opts)
-    h.passModel(lp)
+    lp.pass_to(h)
     if start is not None:
         sol = highspy.HighsSolution()
         sol.col_value = list(start)
@@ -121,15 +145,15 @@ def solve(
     )
 
 
-def diagnose(lp: highspy.HighsLp, layout: Layout, model: pyo.Block, opts: SolverOptions) -> str:
+def diagnose(lp: HighsArrays, layout: Layout, model: pyo.Block, opts: SolverOptions) -> str:
     """Elastic re-solve: every row gets slack in both directions at cost 1 and the true
     objective is dropped (integrality relaxed). Rows that need slack are reported by
     constraint family and first row indices (= steps for time-indexed families)."""
-    n, m = lp.num_col_, lp.num_row_
-    h = highspy.Highs()
+    n, m = lp.num_col, lp.num_row
+    h = new_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(opts.time_limit_s))
-    h.passModel(lp)
+    lp.pass_to(h)
     if layout.n_binary:
         h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
                                 np.zeros(n, dtype=np.uint8))

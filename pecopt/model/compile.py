@@ -21,6 +21,37 @@ from pecopt.model.linear import FloatArray, RowsMeta, Term, VarMeta
 
 
 @dataclass(frozen=True)
+class HighsArrays:
+    """The LP/MIP as arrays, in the form of highspy's array ``passModel`` overload."""
+
+    num_col: int
+    num_row: int
+    sense: int  # 1 minimise, -1 maximise
+    offset: float
+    col_cost: FloatArray
+    col_lower: FloatArray
+    col_upper: FloatArray
+    row_lower: FloatArray
+    row_upper: FloatArray
+    a_start: np.ndarray  # row-wise (CSR) int32
+    a_index: np.ndarray
+    a_value: FloatArray
+    integrality: np.ndarray  # int32, 1 = integer
+
+    def pass_to(self, h: highspy.Highs) -> None:
+        """``h.passModel`` with numpy buffers: one call, no per-element Python work."""
+        status = h.passModel(
+            self.num_col, self.num_row, int(self.a_value.size),
+            int(highspy.MatrixFormat.kRowwise),
+            int(highspy.ObjSense.kMinimize if self.sense == 1 else highspy.ObjSense.kMaximize),
+            self.offset, self.col_cost, self.col_lower, self.col_upper, self.row_lower,
+            self.row_upper, self.a_start, self.a_index, self.a_value, self.integrality,
+        )
+        if status == highspy.HighsStatus.kError:
+            raise SolverError(f"HiGHS refused the model: {status}")
+
+
+@dataclass(frozen=True)
 class Layout:
     """Where every variable sits in the HiGHS column vector."""
 
@@ -38,13 +69,13 @@ def _vars(model: pyo.Block) -> list[pyo.Var]:
     return list(model.component_objects(pyo.Var, active=True, descend_into=True))
 
 
-def compile_model(model: pyo.Block) -> tuple[highspy.HighsLp, Layout]:
+def compile_model(model: pyo.Block) -> tuple[HighsArrays, Layout]:
     """Build the HiGHS LP/MIP of ``model``.
 
     Returns
     -------
     (lp, layout)
-        ``lp`` is a :class:`highspy.HighsLp` (row-wise matrix); ``layout`` maps each
+        ``lp`` holds the arrays of the LP/MIP (row-wise matrix); ``layout`` maps each
         variable component to its column range.
     """
     offsets: dict[int, int] = {}
@@ -142,27 +173,23 @@ def compile_model(model: pyo.Block) -> tuple[highspy.HighsLp, Layout]:
     a.sum_duplicates()
     a.eliminate_zeros()
 
-    lp = highspy.HighsLp()
-    lp.num_col_ = n_cols
-    lp.num_row_ = row
-    lp.col_cost_ = cost
-    lp.col_lower_ = np.concatenate(lbs) if lbs else np.zeros(0)
-    lp.col_upper_ = np.concatenate(ubs) if ubs else np.zeros(0)
-    lp.row_lower_ = np.concatenate(row_lo) if row_lo else np.zeros(0)
-    lp.row_upper_ = np.concatenate(row_up) if row_up else np.zeros(0)
-    lp.offset_ = constant
-    lp.sense_ = highspy.ObjSense.kMinimize if sense == 1 else highspy.ObjSense.kMaximize
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a.data
-    integrality = np.concatenate(ints) if ints else np.zeros(0, np.uint8)
+    integrality = np.concatenate(ints).astype(np.int32) if ints else np.zeros(0, np.int32)
+    lp = HighsArrays(
+        num_col=n_cols,
+        num_row=row,
+        sense=sense,
+        offset=constant,
+        col_cost=cost,
+        col_lower=np.concatenate(lbs) if lbs else np.zeros(0),
+        col_upper=np.concatenate(ubs) if ubs else np.zeros(0),
+        row_lower=np.concatenate(row_lo) if row_lo else np.zeros(0),
+        row_upper=np.concatenate(row_up) if row_up else np.zeros(0),
+        a_start=a.indptr.astype(np.int32),
+        a_index=a.indices.astype(np.int32),
+        a_value=a.data.astype(np.float64),
+        integrality=integrality,
+    )
     n_binary = int(integrality.sum())
-    if n_binary:
-        lp.integrality_ = [
-            highspy.HighsVarType.kInteger if x else highspy.HighsVarType.kContinuous
-            for x in integrality.tolist()
-        ]
     layout = Layout(offsets, n_cols, row, int(a.nnz), n_binary, row_offsets, constant, sense)
     return lp, layout
 

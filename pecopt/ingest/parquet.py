@@ -1,0 +1,43 @@
+"""The only Parquet I/O: tables with units and sources in the schema metadata."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pecopt.units import COLUMN_UNITS
+
+
+def unit_of(column: str) -> str:
+    """The unit of a canonical column, from its name."""
+    if column in COLUMN_UNITS:
+        return COLUMN_UNITS[column]
+    for suffix, unit in (("_eur_per_kwh", "EUR/kWh"), ("_kg_per_kwh", "kg CO2e/kWh"),
+                         ("_kwh", "kWh"), ("_kw", "kW"), ("_eur", "EUR"), ("_kg", "kg CO2e")):
+        if column.endswith(suffix):
+            return unit
+    return ""
+
+
+def write_table(df: pd.DataFrame, path: Path, source: str) -> None:
+    """Write ``df`` to ``path`` with per-column units and the source in the metadata."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[b"pecopt.units"] = json.dumps({c: unit_of(c) for c in df.columns}).encode()
+    meta[b"pecopt.source"] = source.encode()
+    pq.write_table(table.replace_schema_metadata(meta), path)
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a table written by :func:`write_table`."""
+    return pd.read_parquet(path)
+
+
+def units(path: Path) -> dict[str, str]:
+    """The per-column units stored in a pecopt Parquet file."""
+    meta = pq.read_schema(path).metadata or {}
+    return json.loads(meta.get(b"pecopt.units", b"{}"))

@@ -1,0 +1,529 @@
+"""Prices and emission factors: spot, import and export electricity, district heat, CO2.
+
+Everything is in EUR/kWh (or kg/kWh) per step of the canonical UTC index and **excludes
+VAT** unless a name or a ``vat`` argument says otherwise. The model does business
+accounting (VAT deductible) by default; pass the consumer VAT rate to
+:func:`import_price_eur_per_kwh` for a household view.
+
+Finnish facts used here (``/work/shared/reference/FACTS.md``):
+
+* electricity tax incl. security-of-supply fee, ex VAT: class I 2.253 c/kWh, class II
+  0.063 c/kWh [vero.fi];
+* VAT on electricity: 24 %, 10 % from 1 Dec 2022 to 30 Apr 2023, 25.5 % from 1 Sep 2024;
+* DSO time-of-use products: night tariff (22–07 cheaper), seasonal tariff (winter weekday
+  = Nov–Mar, Mon–Sat 07–22) [caruna.fi];
+* Fortum Espoo seasonal district heat: summer 1 Apr–30 Sep, winter 1 Oct–31 Mar; the
+  power fee uses the highest 3-consecutive-hour mean heat power [fortum.fi].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Final, Literal, NotRequired, TypedDict, cast
+
+import numpy as np
+import pandas as pd
+
+from pecopt.ingest.timeseries import (
+    effective_weekday,
+    local_year_index,
+    read_series_file,
+)
+
+__all__ = [
+    "ELECTRICITY_TAX_EUR_PER_KWH",
+    "TouBand",
+    "dh_energy_price",
+    "emission_factor_series",
+    "export_price_eur_per_kwh",
+    "finnish_electricity_vat",
+    "hour_range",
+    "import_price_eur_per_kwh",
+    "night_tariff_bands",
+    "read_spot",
+    "rolling_peak_kw",
+    "seasonal_tariff_bands",
+    "tou_network_fee",
+    "typical_spot_eur_per_kwh",
+]
+
+#: Finnish electricity tax incl. the security-of-supply fee, excluding VAT [EUR/kWh].
+ELECTRICITY_TAX_EUR_PER_KWH: Final[dict[str, float]] = {"I": 0.02253, "II": 0.00063}
+
+#: Finnish VAT on electricity by first local date in force [-].
+_FI_VAT: Final = (
+    ("1900-01-01", 0.22),
+    ("2010-07-01", 0.23),
+    ("2013-01-01", 0.24),
+    ("2022-12-01", 0.10),
+    ("2023-05-01", 0.24),
+    ("2024-09-01", 0.255),
+)
+
+_SPOT_CSV: Final = Path(__file__).resolve().parents[1] / "data" / "typical_spot_monthly.csv"
+_NAME: Final = "eur_per_kwh"
+
+
+class TouBand(TypedDict):
+    """One time-of-use band; a step matches if its local month, weekday and hour all match.
+
+    Omitted ``months``/``weekdays``/``hours_local`` match everything. Weekdays are
+    0 = Monday … 6 = Sunday; hours are local hours 0–23 (see :func:`hour_range`).
+    """
+
+    eur_per_kwh: float
+    months: NotRequired[Sequence[int]]
+    weekdays: NotRequired[Sequence[int]]
+    hours_local: NotRequired[Sequence[int]]
+
+
+def finnish_electricity_vat(index: pd.DatetimeIndex, *, tz: str = "Europe/Helsinki") -> pd.Series:
+    """Finnish VAT rate on electricity in force at each step's local date.
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+        tz-aware step-start labels.
+    tz : str
+        Zone whose calendar date decides the rate (default Europe/Helsinki).
+
+    Returns
+    -------
+    pandas.Series
+        VAT rate [-] (e.g. 0.24), named ``vat``. 22 % before 1 Jul 2010, 23 % to 2012,
+        24 % from 2013, 10 % 1 Dec 2022–30 Apr 2023, 24 % to 31 Aug 2024, 25.5 % after.
+    """
+    local_date = pd.DatetimeIndex(index.tz_convert(tz).tz_localize(None)).normalize()
+    starts = pd.DatetimeIndex([d for d, _ in _FI_VAT]).as_unit("us")
+    rates = np.array([r for _, r in _FI_VAT])
+    pos = np.searchsorted(starts.asi8, local_date.as_unit("us").asi8, side="right") - 1
+    return pd.Series(rates[pos], index=index, name="vat")
+
+
+def read_spot(
+    path: str | Path,
+    index: pd.DatetimeIndex,
+    *,
+    unit: Literal["eur_per_mwh", "c_per_kwh"],
+    vat_included: bool,
+    column: str,
+    time_column: str = "timestamp",
+    tz: str = "UTC",
+) -> pd.Series:
+    """Read a spot price file onto ``index``, in EUR/kWh excluding VAT.
+
+    .. math:: p_t = \\frac{x_t \\cdot u}{1 + v(d_t)}
+
+    with :math:`x_t` the file value, :math:`u` = 1/1000 (EUR/MWh) or 1/100 (c/kWh), and
+    :math:`v(d_t)` the Finnish VAT at the local Helsinki date :math:`d_t` when
+    ``vat_included`` (else 0). VAT also scales negative prices (sahkotin.fi convention).
+    Hourly prices on a 15-min index hold within the hour; 15-min prices on an hourly index
+    are averaged.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        CSV or Parquet file.
+    index : pandas.DatetimeIndex
+        Canonical UTC index.
+    unit : {"eur_per_mwh", "c_per_kwh"}
+        Unit of ``column``.
+    vat_included : bool
+        Whether the file's prices include Finnish VAT.
+    column, time_column : str
+        Price and timestamp columns.
+    tz : str
+        Zone of naive timestamps (default UTC).
+
+    Returns
+    -------
+    pandas.Series
+        Spot price [EUR/kWh] ex VAT, named ``eur_per_kwh``.
+    """
+    scale = {"eur_per_mwh": 1e-3, "c_per_kwh": 1e-2}
+    if unit not in scale:
+        raise ValueError(f"unit must be one of {sorted(scale)}, got {unit!r}")
+    frame = read_series_file(
+        path, {column: _NAME}, index, time_column=time_column, tz=tz, allow_negative=True
+    )
+    price = frame[_NAME] * scale[unit]
+    if vat_included:
+        price = price / (1.0 + finnish_electricity_vat(index))
+    return price.rename(_NAME)
+
+
+def import_price_eur_per_kwh(
+    spot: pd.Series,
+    *,
+    retail_margin: float = 0.0,
+    network_energy_fee: float | pd.Series = 0.0,
+    electricity_tax: float | str = "I",
+    vat: float | pd.Series = 0.0,
+) -> pd.Series:
+    """Price of imported electricity per kWh.
+
+    .. math:: c^{imp}_t = (p_t + m + n_t + \\tau)(1 + v)
+
+    Parameters
+    ----------
+    spot : pandas.Series
+        Spot price :math:`p_t` [EUR/kWh] ex VAT.
+    retail_margin : float
+        Retailer margin :math:`m` [EUR/kWh] ex VAT (FI spot contracts: about
+        0.0038–0.0069).
+    network_energy_fee : float or pandas.Series
+        DSO energy fee :math:`n_t` [EUR/kWh] ex VAT: a constant, or a series on the same
+        index from :func:`tou_network_fee`.
+    electricity_tax : float or {"I", "II"}
+        Electricity tax :math:`\\tau` [EUR/kWh] ex VAT, or a tax class of
+        :data:`ELECTRICITY_TAX_EUR_PER_KWH` (default class I).
+    vat : float or pandas.Series
+        VAT rate :math:`v` [-]. Default 0: business accounting, VAT excluded. Use e.g.
+        0.255 for a consumer view.
+
+    Returns
+    -------
+    pandas.Series
+        :math:`c^{imp}_t` [EUR/kWh], named ``eur_per_kwh``.
+    """
+    tax = _tax(electricity_tax)
+    price = (spot + retail_margin + network_energy_fee + tax) * (1.0 + vat)
+    return price.rename(_NAME)
+
+
+def export_price_eur_per_kwh(spot: pd.Series, margin: float = 0.0) -> pd.Series:
+    """Price paid for exported electricity: :math:`c^{exp}_t = p_t - m` [EUR/kWh].
+
+    Negative when the spot price is negative: the exporter then pays (FI spot-linked
+    small-producer contracts). No tax, no VAT.
+
+    Parameters
+    ----------
+    spot : pandas.Series
+        Spot price :math:`p_t` [EUR/kWh] ex VAT.
+    margin : float
+        Buyer's margin :math:`m` [EUR/kWh].
+    """
+    return (spot - margin).rename(_NAME)
+
+
+def hour_range(start: int, end: int) -> list[int]:
+    """Local hours of the half-open range [start, end), wrapping at midnight.
+
+    ``hour_range(22, 7)`` is 22, 23, 0, …, 6; ``hour_range(7, 22)`` is 7 … 21.
+    """
+    if not (0 <= start <= 23 and 0 <= end <= 24):
+        raise ValueError(f"hours must be in 0..24, got {start}, {end}")
+    if start < end:
+        return list(range(start, end))
+    return list(range(start, 24)) + list(range(0, end))
+
+
+def night_tariff_bands(night_eur_per_kwh: float) -> list[TouBand]:
+    """Bands of a Finnish night tariff: the night price applies 22–07 local, every day."""
+    return [{"hours_local": hour_range(22, 7), "eur_per_kwh": night_eur_per_kwh}]
+
+
+def seasonal_tariff_bands(winter_day_eur_per_kwh: float) -> list[TouBand]:
+    """Bands of a Finnish seasonal tariff: winter day = Nov–Mar, Mon–Sat, 07–22 local."""
+    return [
+        {
+            "months": [11, 12, 1, 2, 3],
+            "weekdays": [0, 1, 2, 3, 4, 5],
+            "hours_local": hour_range(7, 22),
+            "eur_per_kwh": winter_day_eur_per_kwh,
+        }
+    ]
+
+
+def tou_network_fee(
+    index: pd.DatetimeIndex,
+    bands: Sequence[TouBand],
+    default_eur_per_kwh: float,
+    *,
+    tz: str = "Europe/Helsinki",
+) -> pd.Series:
+    """Time-of-use network energy fee, evaluated in local time.
+
+    Each step takes the fee of the first band whose months, weekdays and local hours all
+    contain the step's local month, weekday and hour; otherwise ``default_eur_per_kwh``.
+    Public holidays are not treated specially (weekday as on the calendar).
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+        Canonical UTC index.
+    bands : sequence of TouBand
+        E.g. :func:`night_tariff_bands` or :func:`seasonal_tariff_bands`.
+    default_eur_per_kwh : float
+        Fee outside every band [EUR/kWh] ex VAT.
+    tz : str
+        Local zone (default Europe/Helsinki).
+
+    Returns
+    -------
+    pandas.Series
+        Fee [EUR/kWh] ex VAT, named ``eur_per_kwh``.
+    """
+    local = index.tz_convert(tz)
+    month = np.asarray(local.month)
+    weekday = np.asarray(local.day_of_week)
+    hour = np.asarray(local.hour)
+    fee = np.full(len(index), float(default_eur_per_kwh))
+    free = np.ones(len(index), dtype=bool)
+    for band in bands:
+        unknown = set(band) - {"eur_per_kwh", "months", "weekdays", "hours_local"}
+        if unknown:
+            raise ValueError(f"unknown time-of-use band keys: {sorted(unknown)}")
+        match = free.copy()
+        for key, values, valid in (
+            ("months", month, range(1, 13)),
+            ("weekdays", weekday, range(7)),
+            ("hours_local", hour, range(24)),
+        ):
+            chosen = cast("Sequence[int] | None", band.get(key))
+            if chosen is not None:
+                if not set(chosen) <= set(valid):
+                    raise ValueError(f"{key} must be within {valid}, got {list(chosen)}")
+                match &= np.isin(values, list(chosen))
+        fee[match] = float(band["eur_per_kwh"])
+        free &= ~match
+    return pd.Series(fee, index=index, name=_NAME)
+
+
+def dh_energy_price(
+    index: pd.DatetimeIndex,
+    *,
+    monthly: Sequence[float] | None = None,
+    summer_winter: tuple[float, float] | None = None,
+    constant: float | None = None,
+    tz: str = "Europe/Helsinki",
+) -> pd.Series:
+    """District-heat energy price per step [EUR/kWh]; exactly one form must be given.
+
+    * ``monthly``: 12 prices, January first, by local month (e.g. Helen monthly heat);
+    * ``summer_winter``: (summer, winter); summer = 1 Apr–30 Sep local (Fortum seasonal);
+    * ``constant``: one price.
+
+    The power fee (on the highest 3-hour mean heat power) belongs in the model; see
+    :func:`rolling_peak_kw` for reporting.
+
+    Returns
+    -------
+    pandas.Series
+        Energy price [EUR/kWh], named ``eur_per_kwh``.
+    """
+    given = [x is not None for x in (monthly, summer_winter, constant)]
+    if sum(given) != 1:
+        raise ValueError("give exactly one of monthly, summer_winter, constant")
+    month = np.asarray(index.tz_convert(tz).month)
+    if monthly is not None:
+        if len(monthly) != 12:
+            raise ValueError(f"monthly needs 12 prices, got {len(monthly)}")
+        price = np.asarray(monthly, dtype=float)[month - 1]
+    elif summer_winter is not None:
+        summer, winter = summer_winter
+        price = np.where((month >= 4) & (month <= 9), float(summer), float(winter))
+    else:
+        price = np.full(len(index), float(constant))  # type: ignore[arg-type]
+    return pd.Series(price, index=index, name=_NAME)
+
+
+def rolling_peak_kw(heat_kw: np.ndarray, window_steps: int) -> float:
+    """Highest mean power over ``window_steps`` consecutive steps.
+
+    .. math:: \\hat P = \\max_t \\frac{1}{w}\\sum_{j=0}^{w-1} P_{t+j}
+
+    Fortum's business DH power fee uses :math:`w` = 3 hours (3 steps hourly, 12 at 15 min).
+
+    Parameters
+    ----------
+    heat_kw : numpy.ndarray
+        Power per step [kW].
+    window_steps : int
+        Window length :math:`w` [steps], 1 ≤ w ≤ len(heat_kw).
+
+    Returns
+    -------
+    float
+        :math:`\\hat P` [kW].
+    """
+    x = np.asarray(heat_kw, dtype=float)
+    if not 1 <= window_steps <= len(x):
+        raise ValueError(f"window_steps must be in 1..{len(x)}, got {window_steps}")
+    windows = np.lib.stride_tricks.sliding_window_view(x, window_steps)
+    return float(windows.mean(axis=1).max())
+
+
+def emission_factor_series(
+    index: pd.DatetimeIndex,
+    constant: float | None = None,
+    path: str | Path | None = None,
+    *,
+    column: str = "kg_per_kwh",
+    unit: Literal["kg_per_kwh", "g_per_kwh"] = "kg_per_kwh",
+    time_column: str = "timestamp",
+    tz: str = "UTC",
+) -> pd.Series:
+    """Emission factor per step [kg CO2e/kWh], constant or read from a file.
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+        Canonical UTC index.
+    constant : float, optional
+        One factor [kg/kWh] (e.g. Espoo district heat 2023: 0.1078).
+    path : str or pathlib.Path, optional
+        CSV/Parquet file with an hourly or 15-min factor; negatives are rejected.
+    column, time_column, tz : str
+        File columns and zone of naive timestamps.
+    unit : {"kg_per_kwh", "g_per_kwh"}
+        Unit of ``column``.
+
+    Returns
+    -------
+    pandas.Series
+        Factor [kg/kWh], named ``kg_per_kwh``.
+    """
+    if (constant is None) == (path is None):
+        raise ValueError("give exactly one of constant, path")
+    if constant is not None:
+        if not np.isfinite(constant) or constant < 0:
+            raise ValueError(f"constant must be finite and >= 0, got {constant}")
+        return pd.Series(float(constant), index=index, name="kg_per_kwh")
+    scale = {"kg_per_kwh": 1.0, "g_per_kwh": 1e-3}[unit]
+    frame = read_series_file(
+        path,  # type: ignore[arg-type]
+        {column: "kg_per_kwh"},
+        index,
+        time_column=time_column,
+        tz=tz,
+    )
+    return frame["kg_per_kwh"] * scale
+
+
+def typical_spot_eur_per_kwh(index: pd.DatetimeIndex, *, tz: str = "Europe/Helsinki") -> pd.Series:
+    """A deterministic typical-year Finnish day-ahead spot price [EUR/kWh] ex VAT.
+
+    For each local calendar year the price is built hourly and then looked up per step
+    (constant within the hour on a 15-min index). With local day of year :math:`d`, hour
+    :math:`h`, month :math:`m` and effective weekday :math:`k` (holidays = Sunday):
+
+    .. math::
+
+        s_{d,h} = L_d\\, w_k \\bigl(1 + 0.20 g(h; 8, 1.5) + 0.25 g(h; 18.5, 1.8)
+                  - 0.30 g(h; 3, 2.2) - \\delta_m g(h; 13, 2.5)\\bigr)(1 + \\epsilon_{d,h})
+
+    with Gaussian bumps :math:`g(h;\\mu,\\sigma)=e^{-(h-\\mu)^2/2\\sigma^2}` (morning and
+    evening peaks, night trough, midday solar dip of depth :math:`\\delta_m`), weekly level
+    :math:`w` = 1.05 Mon–Fri, 0.92 Sat, 0.85 Sun, a daily lognormal level :math:`L_d`
+    (sigma 0.3) and hourly noise :math:`\\epsilon` (sigma 0.08). Negative hours: a day
+    holds a block of negative prices with probability :math:`q_m` (×1.5 at weekends):
+    at 10–17 local (sunny middays) on April–September weekends (and 30 % of such
+    weekdays), else at night 0–8 (windy nights); block length 3–7 h; price
+    :math:`-(0.01 + X)` EUR/MWh, :math:`X \\sim \\mathrm{Exp}(3)`. The other hours are
+    scaled, :math:`p = a_m s`, so that each local month's mean equals the 2023 mean
+    :math:`\\bar p_m` exactly: :math:`a_m = (\\bar p_m n_m - \\sum_{neg} p)/\\sum_{pos} s`.
+
+    Random draws come from ``numpy.random.default_rng(2023)`` keyed by (day of year,
+    hour), so a date's price does not depend on the horizon start. Parameters are in
+    ``pecopt/data/typical_spot_monthly.csv``. About 400 negative hours a year (467 in 2023).
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+        Canonical UTC index.
+    tz : str
+        Local zone (default Europe/Helsinki).
+
+    Returns
+    -------
+    pandas.Series
+        Spot price [EUR/kWh] ex VAT, named ``eur_per_kwh``.
+    """
+    years = np.unique(np.asarray(index.tz_convert(tz).year))
+    hourly = pd.concat([_typical_spot_year(int(y), tz) for y in years])
+    hour_start = index.floor("1h")
+    values = hourly.reindex(hour_start).to_numpy()
+    return pd.Series(values / 1000.0, index=index, name=_NAME)
+
+
+def _tax(electricity_tax: float | str) -> float:
+    if isinstance(electricity_tax, str):
+        if electricity_tax not in ELECTRICITY_TAX_EUR_PER_KWH:
+            raise ValueError(f"tax class must be 'I' or 'II', got {electricity_tax!r}")
+        return ELECTRICITY_TAX_EUR_PER_KWH[electricity_tax]
+    return float(electricity_tax)
+
+
+@lru_cache(maxsize=1)
+def _spot_parameters() -> pd.DataFrame:
+    """The monthly parameters of the typical spot price, indexed by month 1..12."""
+    table = pd.read_csv(_SPOT_CSV, comment="#").set_index("month")
+    return table
+
+
+@lru_cache(maxsize=1)
+def _spot_draws() -> dict[str, np.ndarray]:
+    """Fixed-seed random draws keyed by day of year (1..366) and local hour."""
+    rng = np.random.default_rng(2023)
+    return {
+        "level": rng.lognormal(0.0, 0.3, 367),
+        "noise": rng.normal(0.0, 0.08, (367, 24)),
+        "negative_day": rng.uniform(size=367),
+        "midday_weekday": rng.uniform(size=367),
+        "start": rng.uniform(size=367),
+        "length": rng.uniform(size=367),
+        "depth": rng.exponential(3.0, (367, 24)),
+    }
+
+
+def _bump(h: np.ndarray, mu: float, sigma: float) -> np.ndarray:
+    return np.exp(-0.5 * ((h - mu) / sigma) ** 2)
+
+
+@lru_cache(maxsize=16)
+def _typical_spot_year(year: int, tz: str) -> pd.Series:
+    """Hourly typical spot price [EUR/MWh] of the local calendar year on its UTC index."""
+    par = _spot_parameters()
+    draw = _spot_draws()
+    idx = local_year_index(year, tz)
+    local = idx.tz_convert(tz)
+    doy = np.asarray(local.day_of_year)
+    hour = np.asarray(local.hour)
+    month = np.asarray(local.month)
+    weekday = effective_weekday(idx, tz=tz)
+    weekend = weekday >= 5
+
+    dip = par["midday_dip"].to_numpy()[month - 1]
+    h = hour.astype(float)
+    daily = (
+        1.0
+        + 0.20 * _bump(h, 8.0, 1.5)
+        + 0.25 * _bump(h, 18.5, 1.8)
+        - 0.30 * _bump(h, 3.0, 2.2)
+        - dip * _bump(h, 13.0, 2.5)
+    )
+    weekly = np.array([1.05] * 5 + [0.92, 0.85])[weekday]
+    shape = draw["level"][doy] * weekly * daily * (1.0 + draw["noise"][doy, hour])
+    shape = np.maximum(shape, 0.05)
+
+    q = par["negative_day_probability"].to_numpy()[month - 1] * np.where(weekend, 1.5, 1.0)
+    negative_day = draw["negative_day"][doy] < q
+    sunny = (month >= 4) & (month <= 9) & (weekend | (draw["midday_weekday"][doy] < 0.3))
+    start = np.where(sunny, 10, 0) + np.floor(draw["start"][doy] * 3)
+    length = 3 + np.floor(draw["length"][doy] * 5)
+    negative = negative_day & (h >= start) & (h < start + length)
+    neg_price = -(0.01 + draw["depth"][doy, hour])
+
+    price = np.empty(len(idx))
+    target = par["mean_eur_per_mwh"].to_numpy()
+    for m in range(1, 13):
+        in_m = month == m
+        neg_m, pos_m = in_m & negative, in_m & ~negative
+        scale = (target[m - 1] * in_m.sum() - neg_price[neg_m].sum()) / shape[pos_m].sum()
+        price[pos_m] = scale * shape[pos_m]
+        price[neg_m] = neg_price[neg_m]
+    return pd.Series(price, index=idx, name="eur_per_mwh")

@@ -1,0 +1,383 @@
+"""Read a time-series file (CSV or Parquet) onto pecopt's canonical time index.
+
+The canonical index is a tz-aware UTC :class:`pandas.DatetimeIndex` with a fixed frequency
+(``1h`` or ``15min``) whose labels are step starts; a value is the mean over the step.
+:func:`read_series_file` is the one place where user files are parsed, checked and
+resampled; every problem in a file becomes a :class:`pecopt.errors.DataError` that names
+the file, the column and the problem.
+
+Calendar helpers that other readers share (step length, local effective weekday with
+Finnish public holidays) live here too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import holidays
+import numpy as np
+import pandas as pd
+
+from pecopt.errors import DataError
+
+__all__ = [
+    "effective_weekday",
+    "local_year_index",
+    "read_series_file",
+    "step_hours",
+    "step_of",
+]
+
+#: Suffixes read as CSV or Parquet.
+_CSV_SUFFIXES = {".csv", ".txt"}
+_PARQUET_SUFFIXES = {".parquet", ".pq"}
+
+#: A time of day followed by an explicit zone designator (``Z``, ``+02:00``, ``+0300``).
+_HAS_OFFSET = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$")
+
+
+def step_of(index: pd.DatetimeIndex) -> pd.Timedelta:
+    """Return the fixed step of a canonical index.
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+        tz-aware, regular index (``index.freq`` set, or at least two equally spaced labels).
+
+    Returns
+    -------
+    pandas.Timedelta
+        The step length.
+
+    Raises
+    ------
+    ValueError
+        If the index is not tz-aware or not regular (a programming error, not a data error).
+    """
+    if not isinstance(index, pd.DatetimeIndex) or index.tz is None:
+        raise ValueError("the time index must be a tz-aware pandas.DatetimeIndex")
+    if index.freq is not None:
+        if not isinstance(index.freq, pd.offsets.Tick):
+            raise ValueError(f"the time index needs a fixed step, got freq {index.freq}")
+        return pd.Timedelta(index.freq)
+    if len(index) < 2:
+        raise ValueError("a one-step index must carry a freq")
+    diffs = index[1:] - index[:-1]
+    if (diffs != diffs[0]).any():
+        raise ValueError("the time index is not regular")
+    return pd.Timedelta(diffs[0])
+
+
+def step_hours(index: pd.DatetimeIndex) -> float:
+    """Return ``dt_h``, the step length of ``index`` in hours [h]."""
+    return step_of(index) / pd.Timedelta(hours=1)
+
+
+def effective_weekday(index: pd.DatetimeIndex, *, tz: str = "Europe/Helsinki") -> np.ndarray:
+    """Local weekday of each step, with Finnish public holidays counted as Sundays.
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+        tz-aware step-start labels.
+    tz : str
+        IANA zone in which the weekday is read (default Europe/Helsinki).
+
+    Returns
+    -------
+    numpy.ndarray of int
+        0 = Monday … 5 = Saturday, 6 = Sunday or a public holiday of ``holidays.Finland``
+        (e.g. 6 Dec, Independence Day; Midsummer Eve and Christmas Eve are included by the
+        package as de-facto holidays).
+    """
+    local = index.tz_convert(tz)
+    weekday = np.asarray(local.day_of_week, dtype=np.int64).copy()
+    years = sorted({int(y) for y in np.unique(np.asarray(local.year))})
+    if not years:
+        return weekday
+    fi = holidays.Finland(years=years)
+    dates = pd.DatetimeIndex(local.tz_localize(None)).normalize()
+    holiday_days = pd.DatetimeIndex([pd.Timestamp(d) for d in fi])
+    weekday[np.asarray(dates.isin(holiday_days))] = 6
+    return weekday
+
+
+def local_year_index(year: int, tz: str = "Europe/Helsinki") -> pd.DatetimeIndex:
+    """Hourly UTC index covering the local calendar year ``year`` in ``tz``.
+
+    It has 8,760 steps (8,784 in a leap year): the daylight-saving days have 23 and 25
+    local hours, which cancel.
+    """
+    start = pd.Timestamp(f"{year}-01-01", tz=tz)
+    end = pd.Timestamp(f"{year + 1}-01-01", tz=tz)
+    return pd.date_range(start, end, freq="1h", inclusive="left").tz_convert("UTC")
+
+
+def read_series_file(
+    path: str | Path,
+    columns: Mapping[str, str],
+    index: pd.DatetimeIndex,
+    *,
+    time_column: str = "timestamp",
+    tz: str = "UTC",
+    kind: Literal["power", "energy"] = "power",
+    allow_negative: bool = False,
+) -> pd.DataFrame:
+    """Read columns of a CSV or Parquet file and align them to a canonical index.
+
+    Steps: read the file (by suffix); check the columns; parse the time column; reject
+    duplicated, missing or irregular timestamps anywhere in the file; check that the file
+    step fits the model step and that the file covers the whole horizon; reject NaN,
+    infinite, non-numeric and (unless ``allow_negative``) negative values in the rows the
+    horizon uses (rows outside it are ignored, e.g. a trailing gap after the last price);
+    convert energy per step to mean power; resample onto ``index``.
+
+    Time parsing: strings with an explicit offset (``2025-10-26 03:30+03:00``, ``...Z``) and
+    tz-aware Parquet columns are exact instants and ``tz`` is ignored. Naive times are local
+    times in ``tz``; a non-existent local time (spring forward, e.g. 03:30 on 2025-03-30 in
+    Europe/Helsinki) is an error, and so is an ambiguous one (fall back, 03:30 on 2025-10-26
+    in Europe/Helsinki) unless it appears twice in order, which resolves it.
+
+    Resampling, with file step :math:`\\Delta_f` and target step :math:`\\Delta`:
+
+    * :math:`\\Delta_f = k\\Delta` (coarser file): the value holds over the file step,
+      :math:`y_t = x_{\\lfloor (t - t_0)/\\Delta_f \\rfloor}` (e.g. hourly power constant
+      within the hour on a 15-min index);
+    * :math:`\\Delta = k\\Delta_f` (finer file): :math:`y_t = \\frac{1}{k}\\sum_{j<k} x_{p+j}`,
+      the mean over the target step, which preserves energy.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        ``.csv``/``.txt`` or ``.parquet``/``.pq`` file.
+    columns : mapping of str to str
+        Source column -> canonical name, e.g. ``{"Load (kW)": "elec_kw"}``.
+    index : pandas.DatetimeIndex
+        Canonical tz-aware UTC index with a fixed step.
+    time_column : str
+        Name of the step-start time column (default ``timestamp``).
+    tz : str
+        Zone of naive times in the file (default ``UTC``).
+    kind : {"power", "energy"}
+        ``power``: values are means over the step (kW, EUR/kWh, kg/kWh ...), kept as they
+        are. ``energy``: values are energy per file step [kWh], converted to mean power
+        :math:`P = E / \\Delta t_f` [kW].
+    allow_negative : bool
+        Accept negative values (prices). Default False (loads, emission factors).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One float column per canonical name, indexed exactly by ``index``.
+
+    Raises
+    ------
+    pecopt.errors.DataError
+        For every problem in the file; the message is ``file: column: problem``.
+    """
+    path = Path(path)
+    canon = dict(columns)
+    if len(set(canon.values())) != len(canon):
+        raise ValueError(f"two source columns map to the same canonical name: {canon}")
+    tstep = step_of(index)
+    file_field = ", ".join([time_column, *canon])
+    frame = _read_table(path, file_field)
+
+    missing = [c for c in [time_column, *canon] if c not in frame.columns]
+    if missing:
+        found = ", ".join(map(str, frame.columns))
+        raise DataError(path, missing[0], f"missing column (found: {found})")
+    if len(frame) < 2:
+        raise DataError(path, time_column, "at least two rows are needed to infer the time step")
+
+    times = _parse_times(frame[time_column], path, time_column, tz)
+    dup = times.duplicated()
+    if dup.any():
+        raise DataError(path, time_column, f"duplicated timestamp {times[dup][0]} (UTC)")
+    order = np.argsort(np.asarray(times), kind="stable")
+    times = times[order]
+    fstep = _file_step(times, path, time_column)
+
+    pick = _resample_positions(times[0], fstep, index, tstep, path, time_column)
+    _check_coverage(times, fstep, index, tstep, path, time_column)
+    used = np.zeros(len(times), dtype=bool)
+    used[pick.ravel()] = True
+
+    out: dict[str, np.ndarray] = {}
+    for src, name in canon.items():
+        x = _numeric_column(frame[src].iloc[order], times, used, path, src, allow_negative)
+        if kind == "energy":
+            x = x / (fstep / pd.Timedelta(hours=1))
+        out[name] = x[pick].mean(axis=1)
+    return pd.DataFrame(out, index=index)
+
+
+def _read_table(path: Path, field: str) -> pd.DataFrame:
+    """Read a CSV or Parquet file, turning every I/O or parser failure into DataError."""
+    if not path.is_file():
+        raise DataError(path, field, "file not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in _CSV_SUFFIXES:
+            return pd.read_csv(path)
+        if suffix in _PARQUET_SUFFIXES:
+            return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # parser, encoding, empty and Arrow errors
+        raise DataError(path, field, f"cannot read file ({exc.__class__.__name__}: {exc})") from exc
+    raise DataError(path, field, f"unsupported file type {suffix!r} (use .csv or .parquet)")
+
+
+def _parse_times(raw: pd.Series, path: Path, col: str, tz: str) -> pd.DatetimeIndex:
+    """Parse a time column to a UTC DatetimeIndex (see :func:`read_series_file`)."""
+    if raw.isna().any():
+        row = int(np.flatnonzero(np.asarray(raw.isna()))[0])
+        raise DataError(path, col, f"missing timestamp in data row {row + 1}")
+    if isinstance(raw.dtype, pd.DatetimeTZDtype):
+        return pd.DatetimeIndex(raw).tz_convert("UTC")
+    if pd.api.types.is_datetime64_dtype(raw.dtype):
+        return _localise(pd.DatetimeIndex(raw), tz, path, col)
+
+    text = raw.astype(str).str.strip()
+    has_offset = np.asarray(text.str.contains(_HAS_OFFSET, regex=True))
+    if has_offset.any() and not has_offset.all():
+        row = int(np.flatnonzero(~has_offset)[0])
+        raise DataError(
+            path, col, f"mixes times with and without a UTC offset (e.g. {text.iloc[row]!r})"
+        )
+    aware = bool(has_offset.all())
+    # ISO 8601 only: guessing day-first vs month-first formats could silently swap dates.
+    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=aware)
+    if parsed.isna().any():
+        row = int(np.flatnonzero(np.asarray(parsed.isna()))[0])
+        raise DataError(
+            path,
+            col,
+            f"cannot parse timestamp {text.iloc[row]!r} "
+            "(expected ISO 8601, e.g. 2025-01-31 13:00 or 2025-01-31T13:00+02:00)",
+        )
+    stamps = pd.DatetimeIndex(parsed)
+    return stamps.tz_convert("UTC") if aware else _localise(stamps, tz, path, col)
+
+
+def _localise(naive: pd.DatetimeIndex, tz: str, path: Path, col: str) -> pd.DatetimeIndex:
+    """Localise naive local times, rejecting non-existent and unresolvable ambiguous ones."""
+    if tz.upper() == "UTC":
+        return naive.tz_localize("UTC")
+    as_dst = np.ones(len(naive), dtype=bool)
+    nonexistent = naive.tz_localize(tz, ambiguous=as_dst, nonexistent="NaT").isna()
+    if nonexistent.any():
+        bad = naive[nonexistent][0]
+        raise DataError(
+            path, col, f"non-existent local time {bad} in {tz} (daylight-saving spring forward)"
+        )
+    if naive.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").isna().any():
+        try:
+            local = naive.tz_localize(tz, ambiguous="infer")
+        except ValueError as exc:
+            bad = naive[naive.tz_localize(tz, ambiguous="NaT").isna()][0]
+            raise DataError(
+                path,
+                col,
+                f"ambiguous local time {bad} in {tz} (daylight-saving fall back); "
+                "give UTC times or times with an explicit offset",
+            ) from exc
+    else:
+        local = naive.tz_localize(tz)
+    return local.tz_convert("UTC")
+
+
+def _file_step(times: pd.DatetimeIndex, path: Path, col: str) -> pd.Timedelta:
+    """Return the regular step of sorted, unique ``times``; gaps and jitter are errors."""
+    diffs = times[1:] - times[:-1]
+    step = pd.Timedelta(diffs.min())
+    bad = np.flatnonzero(np.asarray(diffs != step))
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(
+            path,
+            col,
+            f"missing or irregular timestamps: step {step} expected, "
+            f"but {times[i]} is followed by {times[i + 1]} (UTC)",
+        )
+    return step
+
+
+def _numeric_column(
+    raw: pd.Series,
+    times: pd.DatetimeIndex,
+    used: np.ndarray,
+    path: Path,
+    col: str,
+    allow_negative: bool,
+) -> np.ndarray:
+    """Return a float array; NaN, text, infinity and (optionally) negatives in the rows
+    ``used`` by the horizon are errors (rows outside the horizon are not checked)."""
+    x = np.asarray(pd.to_numeric(raw, errors="coerce"), dtype=float)
+    nan = np.isnan(x) & used
+    if nan.any():
+        i = int(np.flatnonzero(nan)[0])
+        what = "missing (NaN)" if pd.isna(raw.iloc[i]) else f"non-numeric {raw.iloc[i]!r}"
+        raise DataError(path, col, f"{what} value at {times[i]} (UTC)")
+    inf = np.isinf(x) & used
+    if inf.any():
+        raise DataError(path, col, f"infinite value at {times[int(np.flatnonzero(inf)[0])]} (UTC)")
+    negative = (x < 0) & used
+    if not allow_negative and negative.any():
+        i = int(np.flatnonzero(negative)[0])
+        raise DataError(path, col, f"negative value {x[i]} at {times[i]} (UTC)")
+    return x
+
+
+def _check_coverage(
+    times: pd.DatetimeIndex,
+    fstep: pd.Timedelta,
+    index: pd.DatetimeIndex,
+    tstep: pd.Timedelta,
+    path: Path,
+    col: str,
+) -> None:
+    """Raise DataError unless [first, last + step) of the file covers the horizon."""
+    have = (times[0], times[-1] + fstep)
+    need = (index[0], index[-1] + tstep)
+    if have[0] > need[0] or have[1] < need[1]:
+        raise DataError(
+            path,
+            col,
+            f"horizon {need[0]} to {need[1]} (UTC) not covered: "
+            f"the file spans {have[0]} to {have[1]}",
+        )
+
+
+def _resample_positions(
+    start: pd.Timestamp,
+    fstep: pd.Timedelta,
+    index: pd.DatetimeIndex,
+    tstep: pd.Timedelta,
+    path: Path,
+    col: str,
+) -> np.ndarray:
+    """Row positions of the file averaged into each target step, shape (len(index), k).
+
+    A coarser file gives k = 1 (the file step containing the target step); a finer file
+    gives the k = tstep / fstep file steps inside the target step.
+    """
+    offset = index[0] - start
+    if fstep >= tstep:
+        compatible = fstep % tstep == pd.Timedelta(0)
+        aligned = offset % tstep == pd.Timedelta(0)
+        k = 1
+    else:
+        compatible = tstep % fstep == pd.Timedelta(0)
+        aligned = offset % fstep == pd.Timedelta(0)
+        k = int(tstep // fstep)
+    if not compatible:
+        raise DataError(path, col, f"file step {fstep} is incompatible with the model step {tstep}")
+    if not aligned:
+        raise DataError(
+            path, col, f"timestamps are not aligned with the model grid (file starts at {start})"
+        )
+    first = np.asarray((index - start) // fstep, dtype=np.int64)
+    return first[:, None] + np.arange(k, dtype=np.int64)[None, :]

@@ -1,0 +1,1 @@
+"""Results: tidy schedule, storage, carbon and KPIs, as pure functions of a solve."""

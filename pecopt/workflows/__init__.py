@@ -1,0 +1,1 @@
+"""Workflows: the only modules that know the whole sequence."""
