@@ -181,7 +181,8 @@ def typical_year(
     Worldwide Linke turbidity information, ISES Solar World Congress. Erbs D.G., Klein
     S.A., Duffie J.A. (1982), Solar Energy 28(4), 293-302.
     """
-    table = _check_monthly(load_monthly_defaults() if monthly is None else monthly, monthly)
+    source = "<monthly>" if monthly is not None else f"pecopt/data/{_MONTHLY_RESOURCE}"
+    table = _check_monthly(load_monthly_defaults() if monthly is None else monthly, source)
     step = step_of(index)
     grid, first = _full_month_grid(index, step, longitude)
     mid = grid + step / 2
@@ -203,7 +204,7 @@ def typical_year(
     if (factor > 1.2).any():
         bad = int(month[np.argmax(factor)])
         raise DataError(
-            "<monthly>",
+            source,
             "ghi_kwh_m2",
             f"month {bad}: more than 1.2 x the clear-sky irradiation at this site "
             "(wrong unit or site?)",
@@ -325,9 +326,8 @@ def read_weather_file(
 # --- typical year helpers -------------------------------------------------------------
 
 
-def _check_monthly(table: pd.DataFrame, given: pd.DataFrame | None) -> pd.DataFrame:
+def _check_monthly(table: pd.DataFrame, source: str) -> pd.DataFrame:
     """Validate a monthly climate table and return it sorted by month."""
-    source = "<monthly>" if given is not None else f"pecopt/data/{_MONTHLY_RESOURCE}"
     for col in _MONTHLY_COLUMNS:
         if col not in table.columns:
             raise DataError(source, col, "missing column")

@@ -107,7 +107,7 @@ def compile_model(model: pyo.Block) -> tuple[HighsArrays, Layout]:
             for var in _vars(model):
                 if getattr(var, "_pecopt", None) is not None:
                     base = offsets[id(var)]
-                    for k, d in enumerate(var._pecopt.data):
+                    for k, d in enumerate(var._pecopt.data.tolist()):
                         generic_cols[id(d)] = base + k
             generic_cols["_full"] = 1  # type: ignore[index]
         return generic_cols[id(v)]

@@ -41,7 +41,7 @@ class VarMeta:
     lb: FloatArray
     ub: FloatArray
     binary: bool
-    data: tuple[pyo.Var, ...]
+    data: np.ndarray  # object array of the VarData, for fancy indexing
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,9 @@ def add_var(
         lo, hi = np.maximum(lo, 0.0), np.minimum(hi, 1.0)
     var = pyo.Var(range(n), domain=pyo.Binary if binary else pyo.Reals)
     block.add_component(name, var)
-    data = tuple(var.values())
-    for v, a, b in zip(data, lo.tolist(), hi.tolist(), strict=True):
+    data = np.empty(n, dtype=object)
+    data[:] = list(var.values())
+    for v, a, b in zip(data.tolist(), lo.tolist(), hi.tolist(), strict=True):
         v.setlb(None if a == -np.inf else a)
         v.setub(None if b == np.inf else b)
     var._pecopt = VarMeta(n, lo, hi, binary, data)  # type: ignore[attr-defined]
@@ -157,9 +158,7 @@ def add_rows(
     objs = np.empty(rows.size, dtype=object)
     pos = 0
     for t in terms:
-        data = np.empty(meta(t.var).n, dtype=object)
-        data[:] = meta(t.var).data
-        objs[pos : pos + t.index.size] = data[t.index]
+        objs[pos : pos + t.index.size] = meta(t.var).data[t.index]
         pos += t.index.size
     order = np.argsort(rows, kind="stable")
     starts = np.searchsorted(rows[order], np.arange(m + 1)).tolist()
@@ -186,10 +185,8 @@ def linear_sum(terms: Sequence[Term], constant: float = 0.0) -> LinearExpression
     coefs: list[float] = []
     objs: list[object] = []
     for t in terms:
-        data = np.empty(meta(t.var).n, dtype=object)
-        data[:] = meta(t.var).data
         coefs += t.coef.tolist()
-        objs += data[t.index].tolist()
+        objs += meta(t.var).data[t.index].tolist()
     expr = LinearExpression(constant=constant, linear_coefs=coefs, linear_vars=objs)
     return expr
 

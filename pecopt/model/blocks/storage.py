@@ -10,8 +10,10 @@ energy at the end of step ``soc[t] in [0, E]``.
     inj[t] = dis[t] - ch[t]
 
 Exclusivity binary ``y[t]`` (``ch <= P y``, ``dis <= P (1 - y)``) only where energy can
-have a negative value (negative import or export price): elsewhere charging and
-discharging at once only burns energy, which never lowers the cost.
+have a negative value, i.e. where the import price is negative (the district is paid to
+consume). Elsewhere charging and discharging at once only burns energy: with a positive
+import price that costs money, and a surplus (negative export price) can be curtailed
+at PV instead, so it never lowers the cost.
 Battery wear is charged on discharged energy: ``wear * dt * sum_t dis[t]`` [EUR].
 """
 
@@ -59,7 +61,7 @@ def _unit(
         rhs[0] = keep * s0
     add_rows(b, "balance", n, terms, equal=rhs)
     p = inputs.prices
-    ys = need_binaries(inputs, (p.import_total < 0) | (p.export < 0), spec.binaries)
+    ys = need_binaries(inputs, p.import_total < 0, spec.binaries)
     if ys.size and spec.power_kw > 0:
         y = add_var(b, "y", ys.size, binary=True)
         add_rows(b, "ch_on", ys.size, [term(ch, 1.0, ys), term(y, -spec.power_kw)], upper=0.0)
