@@ -112,8 +112,11 @@ def solve(
     ms = h.getModelStatus()
     info = h.getInfo()
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    if ms in (highspy.HighsModelStatus.kInfeasible,
-              highspy.HighsModelStatus.kUnboundedOrInfeasible) and not has_solution:
+    if (
+        ms
+        in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible)
+        and not has_solution
+    ):
         raise InfeasibleError(diagnose(lp, layout, model, opts))
     if ms == highspy.HighsModelStatus.kUnbounded:
         raise SolverError("the model is unbounded: some flow has no limit and pays to grow")
@@ -140,8 +143,12 @@ def solve(
         row_dual=duals,
         layout=layout,
         seconds={"handoff": t1 - t0, "solve": t2 - t1, "read_solution": t3 - t2},
-        size={"rows": layout.n_rows, "columns": layout.n_cols, "nonzeros": layout.nnz,
-              "binaries": layout.n_binary},
+        size={
+            "rows": layout.n_rows,
+            "columns": layout.n_cols,
+            "nonzeros": layout.nnz,
+            "binaries": layout.n_binary,
+        },
     )
 
 
@@ -155,13 +162,20 @@ def diagnose(lp: HighsArrays, layout: Layout, model: pyo.Block, opts: SolverOpti
     h.setOptionValue("time_limit", float(opts.time_limit_s))
     lp.pass_to(h)
     if layout.n_binary:
-        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
-                                np.zeros(n, dtype=np.uint8))
+        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.zeros(n, dtype=np.uint8))
     h.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
     rows = np.arange(m, dtype=np.int32)
     for sign in (1.0, -1.0):
-        h.addCols(m, np.ones(m), np.zeros(m), np.full(m, np.inf), m,
-                  np.arange(m, dtype=np.int32), rows, np.full(m, sign))
+        h.addCols(
+            m,
+            np.ones(m),
+            np.zeros(m),
+            np.full(m, np.inf),
+            m,
+            np.arange(m, dtype=np.int32),
+            rows,
+            np.full(m, sign),
+        )
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return "the model is infeasible (no diagnosis: the elastic re-solve did not finish)"
@@ -179,6 +193,8 @@ def diagnose(lp: HighsArrays, layout: Layout, model: pyo.Block, opts: SolverOpti
         hit = bad[(bad >= off) & (bad < off + m_con)] - off
         if hit.size:
             total = float(slack[hit + off].sum())
-            families.append(f"{con.name} at {hit.size} row(s), first {hit[:5].tolist()} "
-                            f"(short by {total:.6g} in total)")
+            families.append(
+                f"{con.name} at {hit.size} row(s), first {hit[:5].tolist()} "
+                f"(short by {total:.6g} in total)"
+            )
     return "cannot be met: " + "; ".join(families[:5])

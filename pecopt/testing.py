@@ -42,28 +42,47 @@ def tiny_inputs(
 
     index = pd.date_range("2025-01-06", periods=n, freq=pd.Timedelta(hours=dt_h), tz="UTC")
     spot_a = arr(spot)
-    pv = PVInputs(("pv",), arr(pv_kw)[None, :]) if pv_kw is not None else PVInputs(
-        (), np.zeros((0, n)))
+    pv = (
+        PVInputs(("pv",), arr(pv_kw)[None, :])
+        if pv_kw is not None
+        else PVInputs((), np.zeros((0, n)))
+    )
     prices = ElectricityPrices(
-        spot=spot_a, retail_margin=arr(0.0), network=arr(0.0), tax=arr(0.0), vat=0.0,
+        spot=spot_a,
+        retail_margin=arr(0.0),
+        network=arr(0.0),
+        tax=arr(0.0),
+        vat=0.0,
         export=arr(spot_a if export is None else export),
     )
     return DistrictInputs(
-        name="tiny", index=index, dt_h=dt_h, timezone="Europe/Helsinki",
-        elec_demand_kw=arr(elec_kw), heat_demand_kw=arr(heat_kw), pv=pv, prices=prices,
-        dh_price_eur_per_kwh=arr(dh_price), grid_co2_kg_per_kwh=arr(grid_co2),
-        dh_co2_kg_per_kwh=arr(dh_co2), grid=grid or s.Grid(), batteries=batteries,
-        heat_pumps=tuple(HeatPumpInputs(h, arr(c)) for h, c in heat_pumps), boilers=boilers,
-        thermal_stores=thermal_stores, district_heating=district_heating,
+        name="tiny",
+        index=index,
+        dt_h=dt_h,
+        timezone="Europe/Helsinki",
+        elec_demand_kw=arr(elec_kw),
+        heat_demand_kw=arr(heat_kw),
+        pv=pv,
+        prices=prices,
+        dh_price_eur_per_kwh=arr(dh_price),
+        grid_co2_kg_per_kwh=arr(grid_co2),
+        dh_co2_kg_per_kwh=arr(dh_co2),
+        grid=grid or s.Grid(),
+        batteries=batteries,
+        heat_pumps=tuple(HeatPumpInputs(h, arr(c)) for h, c in heat_pumps),
+        boilers=boilers,
+        thermal_stores=thermal_stores,
+        district_heating=district_heating,
         dh_tariff=dh_tariff or s.DistrictHeatTariff(energy_eur_per_kwh=0.05),
-        ev_fleets=ev_fleets, carbon=carbon or s.Carbon(export_credit=False),
-        ped=s.PED(), objective=objective or s.Objective(), solver=solver or s.SolverOptions(),
+        ev_fleets=ev_fleets,
+        carbon=carbon or s.Carbon(export_credit=False),
+        ped=s.PED(),
+        objective=objective or s.Objective(),
+        solver=solver or s.SolverOptions(),
     )
 
 
-def ev_availability(
-    spec: s.EVFleet, plugged: Any, drive_kwh: Any
-) -> EVInputs:
+def ev_availability(spec: s.EVFleet, plugged: Any, drive_kwh: Any) -> EVInputs:
     """An EV fleet from ``(vehicles, steps)`` arrays of plug state and driving energy."""
     p = np.atleast_2d(np.asarray(plugged, dtype=bool))
     d = np.atleast_2d(np.asarray(drive_kwh, dtype=float))

@@ -13,8 +13,11 @@ from rich.table import Table
 
 from pecopt.errors import PecoptError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Positive-energy district optimisation with Pyomo and HiGHS.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Positive-energy district optimisation with Pyomo and HiGHS.",
+)
 err = Console(stderr=True)
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.")]
@@ -26,8 +29,9 @@ def _fail(exc: PecoptError) -> None:
     raise typer.Exit(exc.exit_code)
 
 
-def _solver_overrides(time_limit: float | None, mip_gap: float | None,
-                      threads: int | None) -> dict[str, Any]:
+def _solver_overrides(
+    time_limit: float | None, mip_gap: float | None, threads: int | None
+) -> dict[str, Any]:
     solver: dict[str, Any] = {}
     if time_limit is not None:
         solver["time_limit_s"] = time_limit
@@ -54,8 +58,11 @@ def solve(
     try:
         with console.status("starting", spinner="dots") as status:
             run = solve_scenario(
-                scenario, out, overrides=_solver_overrides(time_limit, mip_gap, threads),
-                progress=lambda phase: status.update(f"{phase} ..."))
+                scenario,
+                out,
+                overrides=_solver_overrides(time_limit, mip_gap, threads),
+                progress=lambda phase: status.update(f"{phase} ..."),
+            )
     except PecoptError as exc:
         _fail(exc)
         return
@@ -69,11 +76,15 @@ def _summary(console: Console, k: dict[str, Any], seconds: dict[str, float], out
     t.add_column("value", justify="right")
     ped = k["ped"]
     for basis in ("final_energy", "weighted_energy"):
-        t.add_row(f"PED, {basis.replace('_', ' ')}",
-                  f"{'yes' if ped[basis]['is_ped'] else 'no'} "
-                  f"(surplus {ped[basis]['surplus_kwh']:,.0f} kWh)")
-    t.add_row("PED, GHG", f"{'yes' if ped['ghg']['is_ped'] else 'no'} "
-              f"(net {ped['ghg']['net_co2_kg']:,.0f} kg CO2e)")
+        t.add_row(
+            f"PED, {basis.replace('_', ' ')}",
+            f"{'yes' if ped[basis]['is_ped'] else 'no'} "
+            f"(surplus {ped[basis]['surplus_kwh']:,.0f} kWh)",
+        )
+    t.add_row(
+        "PED, GHG",
+        f"{'yes' if ped['ghg']['is_ped'] else 'no'} (net {ped['ghg']['net_co2_kg']:,.0f} kg CO2e)",
+    )
     t.add_row("cost", f"{k['cost_eur']['total']:,.2f} EUR")
     t.add_row("CO2, gross / net", f"{k['co2_kg']['gross']:,.0f} / {k['co2_kg']['net']:,.0f} kg")
     ss = k["self_sufficiency"]

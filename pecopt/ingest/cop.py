@@ -14,7 +14,8 @@ def cop_carnot(
 ) -> NDArray[np.float64]:
     """COP as a fraction of the Carnot limit, capped.
 
-    .. math:: COP_t = \\min\\left(COP_{max},\\ \\eta_C \\frac{T_{sink}}{T_{sink} - T_{src,t}}\\right)
+    .. math::
+        COP_t = \\min(COP_{max}, \\eta_C T_{sink} / (T_{sink} - T_{src,t}))
 
     with temperatures in kelvin. Where the source is as warm as the sink or warmer, the
     cap applies. FACTS: field air-source COP about 2.7 above -10 degC; ground source

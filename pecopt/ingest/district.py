@@ -52,8 +52,7 @@ def horizon_index(s: Scenario, file: str | None = None) -> pd.DatetimeIndex:
     if end <= start:
         raise ScenarioError(file, "horizon.end", "must be after horizon.start")
     step = pd.Timedelta(s.horizon.resolution)
-    idx = pd.date_range(start.tz_convert("UTC"), end.tz_convert("UTC"), freq=step,
-                        inclusive="left")
+    idx = pd.date_range(start.tz_convert("UTC"), end.tz_convert("UTC"), freq=step, inclusive="left")
     if len(idx) < 2:
         raise ScenarioError(file, "horizon", "the horizon must hold at least two steps")
     if (end.tz_convert("UTC") - idx[0]) % step != pd.Timedelta(0):
@@ -62,8 +61,14 @@ def horizon_index(s: Scenario, file: str | None = None) -> pd.DatetimeIndex:
 
 
 def _series(sf: SeriesFile, index: pd.DatetimeIndex, name: str, *, negative: bool) -> np.ndarray:
-    df = read_series_file(sf.path, {sf.column: name}, index, time_column=sf.time_column,
-                          tz=sf.timezone, allow_negative=negative)
+    df = read_series_file(
+        sf.path,
+        {sf.column: name},
+        index,
+        time_column=sf.time_column,
+        tz=sf.timezone,
+        allow_negative=negative,
+    )
     return df[name].to_numpy(float)
 
 
@@ -83,40 +88,89 @@ def ingest(s: Scenario, file: str | None = None) -> Tables:
         if b.archetype is not None:
             a = b.archetype
             prof = loads.archetype_profile(
-                index, temp, use=a.use, floor_area_m2=a.floor_area_m2,
-                elec_kwh_m2_yr=a.elec_kwh_m2_yr, space_heat_kwh_m2_yr=a.space_heat_kwh_m2_yr,
-                hot_water_kwh_m2_yr=a.hot_water_kwh_m2_yr, tz=tz)
+                index,
+                temp,
+                use=a.use,
+                floor_area_m2=a.floor_area_m2,
+                elec_kwh_m2_yr=a.elec_kwh_m2_yr,
+                space_heat_kwh_m2_yr=a.space_heat_kwh_m2_yr,
+                hot_water_kwh_m2_yr=a.hot_water_kwh_m2_yr,
+                tz=tz,
+            )
             elec, heat = prof["elec_kw"].to_numpy(float), prof["heat_kw"].to_numpy(float)
         else:
             m = b.metered
             assert m is not None
             elec = heat = np.zeros(len(index))
             if m.elec_column:
-                elec = loads.metered_profile(m.path, index, column=m.elec_column, unit=m.unit,
-                                             tz=m.timezone, time_column=m.time_column
-                                             ).to_numpy(float)
+                elec = loads.metered_profile(
+                    m.path,
+                    index,
+                    column=m.elec_column,
+                    unit=m.unit,
+                    tz=m.timezone,
+                    time_column=m.time_column,
+                ).to_numpy(float)
             if m.heat_column:
-                heat = loads.metered_profile(m.path, index, column=m.heat_column, unit=m.unit,
-                                             tz=m.timezone, time_column=m.time_column,
-                                             name="heat_kw").to_numpy(float)
-        load_frames.append(pd.DataFrame({"timestamp": index, "building": b.name,
-                                         "elec_kw": elec, "heat_kw": heat}))
+                heat = loads.metered_profile(
+                    m.path,
+                    index,
+                    column=m.heat_column,
+                    unit=m.unit,
+                    tz=m.timezone,
+                    time_column=m.time_column,
+                    name="heat_kw",
+                ).to_numpy(float)
+        load_frames.append(
+            pd.DataFrame({"timestamp": index, "building": b.name, "elec_kw": elec, "heat_kw": heat})
+        )
         for arr in b.pv:
-            ac = pv.pv_ac_kw(wx, site.latitude, site.longitude, site.altitude_m, arr.kwp,
-                             arr.tilt_deg, arr.azimuth_deg, arr.losses_pct)
-            pv_frames.append(pd.DataFrame({"timestamp": index, "array": arr.name,
-                                           "pv_ac_kw": ac.to_numpy(float)}))
+            ac = pv.pv_ac_kw(
+                wx,
+                site.latitude,
+                site.longitude,
+                site.altitude_m,
+                arr.kwp,
+                arr.tilt_deg,
+                arr.azimuth_deg,
+                arr.losses_pct,
+            )
+            pv_frames.append(
+                pd.DataFrame(
+                    {"timestamp": index, "array": arr.name, "pv_ac_kw": ac.to_numpy(float)}
+                )
+            )
     if s.demand is not None:
-        elec = (_series(s.demand.elec, index, "elec_kw", negative=False)
-                if s.demand.elec else np.zeros(len(index)))
-        heat = (_series(s.demand.heat, index, "heat_kw", negative=False)
-                if s.demand.heat else np.zeros(len(index)))
-        load_frames.append(pd.DataFrame({"timestamp": index, "building": "district_series",
-                                         "elec_kw": elec, "heat_kw": heat}))
+        elec = (
+            _series(s.demand.elec, index, "elec_kw", negative=False)
+            if s.demand.elec
+            else np.zeros(len(index))
+        )
+        heat = (
+            _series(s.demand.heat, index, "heat_kw", negative=False)
+            if s.demand.heat
+            else np.zeros(len(index))
+        )
+        load_frames.append(
+            pd.DataFrame(
+                {
+                    "timestamp": index,
+                    "building": "district_series",
+                    "elec_kw": elec,
+                    "heat_kw": heat,
+                }
+            )
+        )
     for ps in s.assets.pv_series:
-        pv_frames.append(pd.DataFrame({
-            "timestamp": index, "array": ps.name,
-            "pv_ac_kw": _series(ps.series, index, "pv_ac_kw", negative=False)}))
+        pv_frames.append(
+            pd.DataFrame(
+                {
+                    "timestamp": index,
+                    "array": ps.name,
+                    "pv_ac_kw": _series(ps.series, index, "pv_ac_kw", negative=False),
+                }
+            )
+        )
 
     prices = _prices(s, index, file)
     cop_frames = []
@@ -125,8 +179,11 @@ def ingest(s: Scenario, file: str | None = None) -> Tables:
             assert hp.cop_series is not None
             cop = _series(hp.cop_series, index, "cop", negative=False)
         else:
-            src = temp.to_numpy(float) if hp.source == "air" else np.full(len(index),
-                                                                           hp.ground_temp_c)
+            src = (
+                temp.to_numpy(float)
+                if hp.source == "air"
+                else np.full(len(index), hp.ground_temp_c)
+            )
             cop = cop_carnot(src, hp.sink_temp_c, hp.carnot_efficiency, hp.cop_max)
         if (cop <= 0).any():
             raise ScenarioError(file, f"assets.heat_pumps.{hp.name}", "COP must be > 0")
@@ -137,19 +194,32 @@ def ingest(s: Scenario, file: str | None = None) -> Tables:
         if f.sessions is not None:
             names, plugged, sv, sf, sl, se = ev_io.read_sessions(f.sessions, index, f.timezone)
             drive = np.zeros(plugged.shape)
-            sess_frames.append(pd.DataFrame({"fleet": f.name,
-                                             "vehicle": np.asarray(names, object)[sv],
-                                             "first_step": sf, "last_step": sl,
-                                             "energy_kwh": se}))
+            sess_frames.append(
+                pd.DataFrame(
+                    {
+                        "fleet": f.name,
+                        "vehicle": np.asarray(names, object)[sv],
+                        "first_step": sf,
+                        "last_step": sl,
+                        "energy_kwh": se,
+                    }
+                )
+            )
         elif f.availability is not None:
             names, plugged, drive = ev_io.read_availability(f.availability, index, f.timezone)
         else:
             g = f.synthetic
             assert g is not None
             names, plugged, drive = ev_io.synthetic_commuters(
-                index, g.vehicles, depart_local_h=g.depart_local_h,
-                return_local_h=g.return_local_h, drive_kwh_per_day=g.drive_kwh_per_day,
-                weekend_trip_share=g.weekend_trip_share, seed=g.seed, tz=tz)
+                index,
+                g.vehicles,
+                depart_local_h=g.depart_local_h,
+                return_local_h=g.return_local_h,
+                drive_kwh_per_day=g.drive_kwh_per_day,
+                weekend_trip_share=g.weekend_trip_share,
+                seed=g.seed,
+                tz=tz,
+            )
         ev_frames.append(ev_io.tidy(index, f.name, names, plugged, drive))
 
     def cat(frames: list[pd.DataFrame], cols: list[str]) -> pd.DataFrame:
@@ -157,14 +227,14 @@ def ingest(s: Scenario, file: str | None = None) -> Tables:
 
     return Tables(
         weather=wx.reset_index(drop=True).assign(timestamp=index)[
-            ["timestamp", *[c for c in wx.columns if c != "timestamp"]]],
+            ["timestamp", *[c for c in wx.columns if c != "timestamp"]]
+        ],
         loads=cat(load_frames, ["timestamp", "building", "elec_kw", "heat_kw"]),
         pv=cat(pv_frames, ["timestamp", "array", "pv_ac_kw"]),
         prices=prices,
         cop=cat(cop_frames, ["timestamp", "heat_pump", "cop"]),
         ev=cat(ev_frames, ["timestamp", "fleet", "vehicle", "plugged", "drive_kwh"]),
-        ev_sessions=cat(sess_frames,
-                        ["fleet", "vehicle", "first_step", "last_step", "energy_kwh"]),
+        ev_sessions=cat(sess_frames, ["fleet", "vehicle", "first_step", "last_step", "energy_kwh"]),
     )
 
 
@@ -174,30 +244,54 @@ def _prices(s: Scenario, index: pd.DatetimeIndex, file: str | None) -> pd.DataFr
     if sp.source == "file":
         assert sp.path is not None
         if sp.unit == "eur_per_kwh":
-            spot = _series(SeriesFile(path=sp.path, column=sp.column,
-                                      time_column=sp.time_column, timezone=sp.timezone),
-                           index, "spot", negative=True)
+            spot = _series(
+                SeriesFile(
+                    path=sp.path, column=sp.column, time_column=sp.time_column, timezone=sp.timezone
+                ),
+                index,
+                "spot",
+                negative=True,
+            )
         else:
-            spot = tariffs.read_spot(sp.path, index, unit=sp.unit, vat_included=sp.vat_included,
-                                     column=sp.column, time_column=sp.time_column,
-                                     tz=sp.timezone).to_numpy(float)
+            spot = tariffs.read_spot(
+                sp.path,
+                index,
+                unit=sp.unit,
+                vat_included=sp.vat_included,
+                column=sp.column,
+                time_column=sp.time_column,
+                tz=sp.timezone,
+            ).to_numpy(float)
     else:
         spot = tariffs.typical_spot_eur_per_kwh(index, tz=tz).to_numpy(float)
     bands: list[tariffs.TouBand] = [
-        {"eur_per_kwh": b.eur_per_kwh, "months": b.months, "weekdays": b.weekdays,
-         "hours_local": b.hours} for b in el.network.bands]
-    network = tariffs.tou_network_fee(index, bands, el.network.default_eur_per_kwh, tz=tz
-                                      ).to_numpy(float)
+        {
+            "eur_per_kwh": b.eur_per_kwh,
+            "months": b.months,
+            "weekdays": b.weekdays,
+            "hours_local": b.hours,
+        }
+        for b in el.network.bands
+    ]
+    network = tariffs.tou_network_fee(index, bands, el.network.default_eur_per_kwh, tz=tz).to_numpy(
+        float
+    )
     tax = 0.0 if el.tax_class == "none" else tariffs.ELECTRICITY_TAX_EUR_PER_KWH[el.tax_class]
     dh = s.tariffs.district_heat
     if dh.price_series is not None:
         dh_price = _series(dh.price_series, index, "dh", negative=False)
     else:
         dh_price = tariffs.dh_energy_price(
-            index, monthly=dh.monthly_eur_per_kwh,
-            summer_winter=(None if dh.summer_eur_per_kwh is None else
-                           (dh.summer_eur_per_kwh, dh.winter_eur_per_kwh or 0.0)),
-            constant=dh.energy_eur_per_kwh, tz=tz).to_numpy(float)
+            index,
+            monthly=dh.monthly_eur_per_kwh,
+            summer_winter=(
+                None
+                if dh.summer_eur_per_kwh is None
+                else (dh.summer_eur_per_kwh, dh.winter_eur_per_kwh or 0.0)
+            ),
+            constant=dh.energy_eur_per_kwh,
+            tz=tz,
+        ).to_numpy(float)
 
     def factor(f: object, name: str) -> np.ndarray:
         from pecopt.scenario.schema import EmissionFactor
@@ -208,18 +302,20 @@ def _prices(s: Scenario, index: pd.DatetimeIndex, file: str | None) -> pd.DataFr
         return np.full(len(index), float(f.constant_kg_per_kwh or 0.0))
 
     n = len(index)
-    return pd.DataFrame({
-        "timestamp": index,
-        "spot_eur_per_kwh": spot,
-        "retail_margin_eur_per_kwh": np.full(n, el.retail_margin_eur_per_kwh),
-        "network_eur_per_kwh": network,
-        "tax_eur_per_kwh": np.full(n, tax),
-        "vat": np.full(n, el.vat),
-        "export_eur_per_kwh": spot - el.export_margin_eur_per_kwh,
-        "dh_eur_per_kwh": dh_price,
-        "grid_co2_kg_per_kwh": factor(s.carbon.grid, "grid_co2"),
-        "dh_co2_kg_per_kwh": factor(s.carbon.district_heat, "dh_co2"),
-    })
+    return pd.DataFrame(
+        {
+            "timestamp": index,
+            "spot_eur_per_kwh": spot,
+            "retail_margin_eur_per_kwh": np.full(n, el.retail_margin_eur_per_kwh),
+            "network_eur_per_kwh": network,
+            "tax_eur_per_kwh": np.full(n, tax),
+            "vat": np.full(n, el.vat),
+            "export_eur_per_kwh": spot - el.export_margin_eur_per_kwh,
+            "dh_eur_per_kwh": dh_price,
+            "grid_co2_kg_per_kwh": factor(s.carbon.grid, "grid_co2"),
+            "dh_co2_kg_per_kwh": factor(s.carbon.district_heat, "dh_co2"),
+        }
+    )
 
 
 def to_inputs(s: Scenario, t: Tables) -> DistrictInputs:
@@ -252,10 +348,19 @@ def to_inputs(s: Scenario, t: Tables) -> DistrictInputs:
         if f.sessions is not None:
             ss = t.ev_sessions[t.ev_sessions["fleet"] == f.name]
             vid = np.searchsorted(np.asarray(vehicles, dtype=object), ss["vehicle"].to_numpy())
-            fleets.append(EVInputs(f, vehicles, plugged, drive, "sessions",
-                                   vid.astype(np.int64), ss["first_step"].to_numpy(np.int64),
-                                   ss["last_step"].to_numpy(np.int64),
-                                   ss["energy_kwh"].to_numpy(float)))
+            fleets.append(
+                EVInputs(
+                    f,
+                    vehicles,
+                    plugged,
+                    drive,
+                    "sessions",
+                    vid.astype(np.int64),
+                    ss["first_step"].to_numpy(np.int64),
+                    ss["last_step"].to_numpy(np.int64),
+                    ss["energy_kwh"].to_numpy(float),
+                )
+            )
         else:
             fleets.append(EVInputs(f, vehicles, plugged, drive, "availability"))
     prices = ElectricityPrices(
@@ -267,15 +372,27 @@ def to_inputs(s: Scenario, t: Tables) -> DistrictInputs:
         export=p["export_eur_per_kwh"].to_numpy(float),
     )
     return DistrictInputs(
-        name=s.site.name, index=index, dt_h=float(dt_h), timezone=s.site.timezone,
-        elec_demand_kw=elec, heat_demand_kw=heat,
+        name=s.site.name,
+        index=index,
+        dt_h=float(dt_h),
+        timezone=s.site.timezone,
+        elec_demand_kw=elec,
+        heat_demand_kw=heat,
         pv=PVInputs(tuple(pv_names), wide(t.pv, "array", "pv_ac_kw", pv_names)),
-        prices=prices, dh_price_eur_per_kwh=p["dh_eur_per_kwh"].to_numpy(float),
+        prices=prices,
+        dh_price_eur_per_kwh=p["dh_eur_per_kwh"].to_numpy(float),
         grid_co2_kg_per_kwh=p["grid_co2_kg_per_kwh"].to_numpy(float),
         dh_co2_kg_per_kwh=p["dh_co2_kg_per_kwh"].to_numpy(float),
-        grid=s.assets.grid, batteries=tuple(s.assets.batteries), heat_pumps=tuple(hps),
-        boilers=tuple(s.assets.electric_boilers), thermal_stores=tuple(s.assets.thermal_stores),
-        district_heating=s.assets.district_heating, dh_tariff=s.tariffs.district_heat,
-        ev_fleets=tuple(fleets), carbon=s.carbon, ped=s.ped, objective=s.objective,
+        grid=s.assets.grid,
+        batteries=tuple(s.assets.batteries),
+        heat_pumps=tuple(hps),
+        boilers=tuple(s.assets.electric_boilers),
+        thermal_stores=tuple(s.assets.thermal_stores),
+        district_heating=s.assets.district_heating,
+        dh_tariff=s.tariffs.district_heat,
+        ev_fleets=tuple(fleets),
+        carbon=s.carbon,
+        ped=s.ped,
+        objective=s.objective,
         solver=s.solver,
     )

@@ -173,7 +173,8 @@ def synthetic_commuters(
     hour = local.hour.to_numpy() + local.minute.to_numpy() / 60.0
     dates = local.normalize().tz_localize(None)
     fi = holidays.Finland(years=sorted(set(dates.year)))
-    workday = (dates.day_of_week < 5) & ~np.isin(dates.date, list(fi.keys()))
+    hol = pd.DatetimeIndex([pd.Timestamp(d) for d in fi])
+    workday = np.asarray((dates.day_of_week < 5) & ~dates.isin(hol))
     day_no = (dates - pd.Timestamp("2000-01-01")).days.to_numpy()
     names = tuple(f"ev{v:03d}" for v in range(vehicles))
     plugged = np.ones((vehicles, len(index)), bool)

@@ -16,8 +16,14 @@ def unit_of(column: str) -> str:
     """The unit of a canonical column, from its name."""
     if column in COLUMN_UNITS:
         return COLUMN_UNITS[column]
-    for suffix, unit in (("_eur_per_kwh", "EUR/kWh"), ("_kg_per_kwh", "kg CO2e/kWh"),
-                         ("_kwh", "kWh"), ("_kw", "kW"), ("_eur", "EUR"), ("_kg", "kg CO2e")):
+    for suffix, unit in (
+        ("_eur_per_kwh", "EUR/kWh"),
+        ("_kg_per_kwh", "kg CO2e/kWh"),
+        ("_kwh", "kWh"),
+        ("_kw", "kW"),
+        ("_eur", "EUR"),
+        ("_kg", "kg CO2e"),
+    ):
         if column.endswith(suffix):
             return unit
     return ""

@@ -41,11 +41,21 @@ class HighsArrays:
     def pass_to(self, h: highspy.Highs) -> None:
         """``h.passModel`` with numpy buffers: one call, no per-element Python work."""
         status = h.passModel(
-            self.num_col, self.num_row, int(self.a_value.size),
+            self.num_col,
+            self.num_row,
+            int(self.a_value.size),
             int(highspy.MatrixFormat.kRowwise),
             int(highspy.ObjSense.kMinimize if self.sense == 1 else highspy.ObjSense.kMaximize),
-            self.offset, self.col_cost, self.col_lower, self.col_upper, self.row_lower,
-            self.row_upper, self.a_start, self.a_index, self.a_value, self.integrality,
+            self.offset,
+            self.col_cost,
+            self.col_lower,
+            self.col_upper,
+            self.row_lower,
+            self.row_upper,
+            self.a_start,
+            self.a_index,
+            self.a_value,
+            self.integrality,
         )
         if status == highspy.HighsStatus.kError:
             raise SolverError(f"HiGHS refused the model: {status}")

@@ -78,8 +78,7 @@ def _balances(m: pyo.ConcreteModel, inputs: DistrictInputs, injections: list[Inj
             terms += inj.terms
             if inj.constant is not None:
                 rhs -= inj.constant
-        add_rows(m, f"balance_{carrier}", inputs.n, terms, equal=rhs,
-                 what=f"{carrier} balance")
+        add_rows(m, f"balance_{carrier}", inputs.n, terms, equal=rhs, what=f"{carrier} balance")
 
 
 def _objective(m: pyo.ConcreteModel, inputs: DistrictInputs, dm: DistrictModel) -> None:
@@ -87,9 +86,11 @@ def _objective(m: pyo.ConcreteModel, inputs: DistrictInputs, dm: DistrictModel) 
     cost = [t for ts in dm.terms("cost").values() for t in ts]
     emissions = dm.terms("emissions")
     net = [t for ts in emissions.values() for t in ts]
-    priced = net if obj.carbon_priced_on == "net" else [
-        t for k, ts in emissions.items() if k in dm.import_sources for t in ts
-    ]
+    priced = (
+        net
+        if obj.carbon_priced_on == "net"
+        else [t for k, ts in emissions.items() if k in dm.import_sources for t in ts]
+    )
     cp = obj.carbon_price_eur_per_kg
     carbon = [Term(t.var, t.index, t.coef * cp, t.row) for t in priced] if cp > 0 else []
     if obj.kind == "emissions":

@@ -58,26 +58,36 @@ def extract(inputs: DistrictInputs, dm: DistrictModel, out: SolveOutcome) -> Res
         assets.append(inj.asset)
         carriers.append(inj.carrier)
     k = len(flows)
-    schedule = pd.DataFrame({
-        "timestamp": np.tile(index, k),
-        "asset": np.repeat(np.asarray(assets, dtype=object), n),
-        "carrier": np.repeat(np.asarray(carriers, dtype=object), n),
-        "flow_kw": np.concatenate(flows) if flows else np.zeros(0),
-    })
-    soc = [(name, read(out.value)) for c in dm.contributions.values()
-           for name, read in c.storage.items()]
-    storage = pd.DataFrame({
-        "timestamp": np.tile(index, len(soc)),
-        "asset": np.repeat(np.asarray([s[0] for s in soc], dtype=object), n),
-        "soc_kwh": np.concatenate([s[1] for s in soc]) if soc else np.zeros(0),
-    })
+    schedule = pd.DataFrame(
+        {
+            "timestamp": np.tile(index, k),
+            "asset": np.repeat(np.asarray(assets, dtype=object), n),
+            "carrier": np.repeat(np.asarray(carriers, dtype=object), n),
+            "flow_kw": np.concatenate(flows) if flows else np.zeros(0),
+        }
+    )
+    soc = [
+        (name, read(out.value))
+        for c in dm.contributions.values()
+        for name, read in c.storage.items()
+    ]
+    storage = pd.DataFrame(
+        {
+            "timestamp": np.tile(index, len(soc)),
+            "asset": np.repeat(np.asarray([s[0] for s in soc], dtype=object), n),
+            "soc_kwh": np.concatenate([s[1] for s in soc]) if soc else np.zeros(0),
+        }
+    )
     em = dm.terms("emissions")
-    carbon = pd.DataFrame({
-        "timestamp": np.tile(index, len(em)),
-        "source": np.repeat(np.asarray(list(em), dtype=object), n),
-        "co2_kg": np.concatenate([per_row(ts, out, n) for ts in em.values()])
-        if em else np.zeros(0),
-    })
+    carbon = pd.DataFrame(
+        {
+            "timestamp": np.tile(index, len(em)),
+            "source": np.repeat(np.asarray(list(em), dtype=object), n),
+            "co2_kg": np.concatenate([per_row(ts, out, n) for ts in em.values()])
+            if em
+            else np.zeros(0),
+        }
+    )
     m = dm.model
     grid = dm.contributions["grid"]
     del grid
@@ -94,5 +104,8 @@ def extract(inputs: DistrictInputs, dm: DistrictModel, out: SolveOutcome) -> Res
         cost_items_eur={k: total(v, out) for k, v in dm.terms("cost").items()},
         unmet_kwh={k: total(v, out) for k, v in dm.terms("unmet").items()},
         delivered_kwh={k: total(v, out) for k, v in dm.terms("delivered").items()},
-        grid_import_kw=imp, grid_export_kw=exp, dh_import_kw=dh_imp, dh_export_kw=dh_exp,
+        grid_import_kw=imp,
+        grid_export_kw=exp,
+        dh_import_kw=dh_imp,
+        dh_export_kw=dh_exp,
     )

@@ -50,8 +50,11 @@ def kpis(inputs: DistrictInputs, res: Results, out: SolveOutcome) -> dict[str, A
     weighted = f_el * (exp - imp) + f_dh * (dh_exp - dh_imp)
     cost = {k: round(v, 6) for k, v in sorted(res.cost_items_eur.items())}
     cp = inputs.objective.carbon_price_eur_per_kg
-    priced = net_co2 if inputs.objective.carbon_priced_on == "net" else float(
-        sum(v for k, v in co2.items() if k in ("grid_import", "dh_import")))
+    priced = (
+        net_co2
+        if inputs.objective.carbon_priced_on == "net"
+        else float(sum(v for k, v in co2.items() if k in ("grid_import", "dh_import")))
+    )
     k = max(1, round(inputs.dh_tariff.peak_window_h / dt))
     return {
         "horizon": {
@@ -100,10 +103,14 @@ def kpis(inputs: DistrictInputs, res: Results, out: SolveOutcome) -> dict[str, A
         "self_consumption": on_site_pv / pv_kwh if pv_kwh > 0 else None,
         "self_sufficiency": on_site_pv / (on_site_pv + imp) if on_site_pv + imp > 0 else None,
         "peak_grid_import_kw": float(res.grid_import_kw.max(initial=0.0)),
-        "dh_billing_peak_kw": float(rolling_peak_kw(res.dh_import_kw, k)) if res.dh_import_kw.any()
+        "dh_billing_peak_kw": float(rolling_peak_kw(res.dh_import_kw, k))
+        if res.dh_import_kw.any()
         else 0.0,
-        "ev": {"delivered_kwh": ev_kwh, "unmet_kwh": float(sum(res.unmet_kwh.values())),
-               "by_fleet_unmet_kwh": res.unmet_kwh},
+        "ev": {
+            "delivered_kwh": ev_kwh,
+            "unmet_kwh": float(sum(res.unmet_kwh.values())),
+            "by_fleet_unmet_kwh": res.unmet_kwh,
+        },
         "solver": {
             "status": out.status.value,
             "objective": out.objective,

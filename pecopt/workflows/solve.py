@@ -49,8 +49,9 @@ def _noop(_: str) -> None:
     return None
 
 
-def run_scenario(scenario: Scenario, file: str | None = None,
-                 progress: Progress = _noop) -> tuple[SolveRun, Tables]:
+def run_scenario(
+    scenario: Scenario, file: str | None = None, progress: Progress = _noop
+) -> tuple[SolveRun, Tables]:
     """Ingest, build, solve and extract one scenario (no files written)."""
     t0 = time.perf_counter()
     progress("ingest")
@@ -100,9 +101,18 @@ def _input_files(model: BaseModel) -> list[Path]:
 
 def manifest(scenario_file: Path, run: SolveRun) -> dict[str, Any]:
     """Versions, hashes, options and timings of a run."""
-    versions = {}
-    for pkg in ("pyomo", "highspy", "numpy", "pandas", "pyarrow", "pvlib", "pydantic",
-                "holidays", "typer"):
+    versions: dict[str, str | None] = {}
+    for pkg in (
+        "pyomo",
+        "highspy",
+        "numpy",
+        "pandas",
+        "pyarrow",
+        "pvlib",
+        "pydantic",
+        "holidays",
+        "typer",
+    ):
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -112,8 +122,9 @@ def manifest(scenario_file: Path, run: SolveRun) -> dict[str, Any]:
         "python": platform.python_version(),
         "dependencies": versions,
         "scenario": {"path": str(scenario_file), "sha256": _sha256(scenario_file)},
-        "input_files": {str(p): _sha256(p) for p in dict.fromkeys(_input_files(run.scenario))
-                        if p.is_file()},
+        "input_files": {
+            str(p): _sha256(p) for p in dict.fromkeys(_input_files(run.scenario)) if p.is_file()
+        },
         "solver_options": run.scenario.solver.model_dump(),
         "seconds": run.seconds,
         "model_size": run.outcome.size,
@@ -150,12 +161,14 @@ def solve_scenario(
         run.seconds["write"] = time.perf_counter() - t0
         (tmp / "kpis.json").write_text(json.dumps(run.kpis, indent=2, default=float))
         (tmp / "manifest.json").write_text(
-            json.dumps(manifest(scenario_file, run), indent=2, default=str))
+            json.dumps(manifest(scenario_file, run), indent=2, default=str)
+        )
     return run
 
 
-def ingest_scenario(scenario_file: Path, out: Path,
-                    overrides: dict[str, Any] | None = None) -> Tables:
+def ingest_scenario(
+    scenario_file: Path, out: Path, overrides: dict[str, Any] | None = None
+) -> Tables:
     """The ``pecopt ingest`` job: canonical Parquet inputs only."""
     check_out_dir(out)
     scenario = load_scenario(scenario_file, overrides)

@@ -1,6 +1,6 @@
 """Fixed building demand: a constant draw on each bus.
 
-    inj_elec[t] = -D_elec[t],   inj_heat[t] = -D_heat[t]      [kW]
+inj_elec[t] = -D_elec[t],   inj_heat[t] = -D_heat[t]      [kW]
 """
 
 from __future__ import annotations

@@ -48,8 +48,15 @@ def build(block: pyo.Block, inputs: DistrictInputs) -> Contribution | None:
         starts = np.arange(n - k + 1)
         rows = np.repeat(starts, k)
         idx = (starts[:, None] + np.arange(k)[None, :]).ravel()
-        add_rows(block, "peak_window", starts.size,
-                 [term(peak, 1.0, np.zeros(starts.size, np.int64), starts),
-                  term(d, -1.0 / k, idx, rows)], lower=0.0)
+        add_rows(
+            block,
+            "peak_window",
+            starts.size,
+            [
+                term(peak, 1.0, np.zeros(starts.size, np.int64), starts),
+                term(d, -1.0 / k, idx, rows),
+            ],
+            lower=0.0,
+        )
         c.cost["dh_power_fee"] = [term(peak, tariff.power_fee_eur_per_kw_yr * inputs.years)]
     return c

@@ -48,7 +48,6 @@ def state_points(plugged: np.ndarray, drive: np.ndarray) -> np.ndarray:
     The end of every drive step, and the end of every run of non-drive steps that holds a
     plugged step. Returns sorted step indices.
     """
-    n = plugged.size
     drive_step = drive > 0
     pts = list(np.flatnonzero(drive_step))
     # end of runs of non-drive steps containing a plugged step
@@ -103,7 +102,7 @@ def _availability(b: pyo.Block, inputs: DistrictInputs, ev: EVInputs) -> Contrib
     fixed_start = spec.end != "cyclic" and spec.soc_initial_kwh is not None
     rhs = -dj.copy()
     if fixed_start:
-        rhs[first] += spec.soc_initial_kwh
+        rhs[first] += float(spec.soc_initial_kwh or 0.0)
         has_prev = ~first
     else:
         prev[first] = np.flatnonzero(last)  # cyclic: previous of the first is the last
@@ -132,8 +131,13 @@ def _availability(b: pyo.Block, inputs: DistrictInputs, ev: EVInputs) -> Contrib
     for v, name in enumerate(ev.vehicles):
         a, z = starts[v], starts[v + 1]
         if z > a:
-            injections.append(Injection(f"{spec.name}/{name}", ELECTRICITY,
-                                        (term(c, -1.0, np.arange(a, z), pt_idx[a:z]),)))
+            injections.append(
+                Injection(
+                    f"{spec.name}/{name}",
+                    ELECTRICITY,
+                    (term(c, -1.0, np.arange(a, z), pt_idx[a:z]),),
+                )
+            )
 
     def energy_of(v: int) -> Callable[[ValueOf], FloatArray]:
         def read(value: ValueOf) -> FloatArray:
@@ -157,8 +161,9 @@ def _availability(b: pyo.Block, inputs: DistrictInputs, ev: EVInputs) -> Contrib
 
     storage = {f"{spec.name}/{name}": energy_of(v) for v, name in enumerate(ev.vehicles)}
     delivered = {spec.name: [term(c, dt)]}
-    return Contribution(injections=injections, cost=cost, storage=storage, unmet=unmet,
-                        delivered=delivered)
+    return Contribution(
+        injections=injections, cost=cost, storage=storage, unmet=unmet, delivered=delivered
+    )
 
 
 def _sessions(b: pyo.Block, inputs: DistrictInputs, ev: EVInputs) -> Contribution:
@@ -186,18 +191,30 @@ def _sessions(b: pyo.Block, inputs: DistrictInputs, ev: EVInputs) -> Contributio
         terms.append(term(u, 1.0))
         cost["ev_shortfall_penalty"] = [term(u, spec.shortfall_penalty_eur_per_kwh)]
         unmet[spec.name] = [term(u, 1.0)]
-    add_rows(b, "session_energy", ns, terms, lower=ev.session_energy_kwh,
-             upper=np.maximum(ev.session_energy_kwh, spec.capacity_kwh),
-             what=f"EV fleet {spec.name} session energy")
+    add_rows(
+        b,
+        "session_energy",
+        ns,
+        terms,
+        lower=ev.session_energy_kwh,
+        upper=np.maximum(ev.session_energy_kwh, spec.capacity_kwh),
+        what=f"EV fleet {spec.name} session energy",
+    )
     injections = []
     starts = np.searchsorted(pv_idx, np.arange(len(ev.vehicles) + 1))
     for v, name in enumerate(ev.vehicles):
         a, z = starts[v], starts[v + 1]
         if z > a:
-            injections.append(Injection(f"{spec.name}/{name}", ELECTRICITY,
-                                        (term(c, -1.0, np.arange(a, z), pt_idx[a:z]),)))
-    return Contribution(injections=injections, cost=cost, unmet=unmet,
-                        delivered={spec.name: [term(c, dt)]})
+            injections.append(
+                Injection(
+                    f"{spec.name}/{name}",
+                    ELECTRICITY,
+                    (term(c, -1.0, np.arange(a, z), pt_idx[a:z]),),
+                )
+            )
+    return Contribution(
+        injections=injections, cost=cost, unmet=unmet, delivered={spec.name: [term(c, dt)]}
+    )
 
 
 def build(block: pyo.Block, inputs: DistrictInputs) -> Contribution | None:
@@ -207,8 +224,9 @@ def build(block: pyo.Block, inputs: DistrictInputs) -> Contribution | None:
     for ev in inputs.ev_fleets:
         b = pyo.Block()
         block.add_component(ev.spec.name, b)
-        part = _availability(b, inputs, ev) if ev.mode == "availability" else _sessions(
-            b, inputs, ev)
+        part = (
+            _availability(b, inputs, ev) if ev.mode == "availability" else _sessions(b, inputs, ev)
+        )
         out.injections += part.injections
         out.storage.update(part.storage)
         out.unmet.update(part.unmet)

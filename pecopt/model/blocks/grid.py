@@ -29,15 +29,24 @@ def build(block: pyo.Block, inputs: DistrictInputs) -> Contribution:
     exp = add_var(block, "exp", n, 0.0, g.export_max_kw)
     cp = inputs.objective.carbon_price_eur_per_kg
     import_coef = p.import_total + cp * inputs.grid_co2_kg_per_kwh
-    export_coef = p.export + (cp * inputs.grid_co2_kg_per_kwh if inputs.carbon.export_credit
-                              and inputs.objective.carbon_priced_on == "net" else 0.0)
+    export_coef = p.export + (
+        cp * inputs.grid_co2_kg_per_kwh
+        if inputs.carbon.export_credit and inputs.objective.carbon_priced_on == "net"
+        else 0.0
+    )
     zs = need_binaries(inputs, export_coef >= import_coef - 1e-12, g.binaries)
     if zs.size and g.export_max_kw > 0 and g.import_max_kw > 0:
         z = add_var(block, "z", zs.size, binary=True)
-        add_rows(block, "imp_on", zs.size, [term(imp, 1.0, zs), term(z, -g.import_max_kw)],
-                 upper=0.0)
-        add_rows(block, "exp_off", zs.size, [term(exp, 1.0, zs), term(z, g.export_max_kw)],
-                 upper=g.export_max_kw)
+        add_rows(
+            block, "imp_on", zs.size, [term(imp, 1.0, zs), term(z, -g.import_max_kw)], upper=0.0
+        )
+        add_rows(
+            block,
+            "exp_off",
+            zs.size,
+            [term(exp, 1.0, zs), term(z, g.export_max_kw)],
+            upper=g.export_max_kw,
+        )
     t = steps(inputs)
     vat = p.vat
     c = Contribution(

@@ -41,8 +41,13 @@ def build_heat_pumps(block: pyo.Block, inputs: DistrictInputs) -> Contribution |
                 u = add_var(b, "u", us.size, binary=True)
                 cap = spec.capacity_kw_el
                 add_rows(b, "max_on", us.size, [term(p, 1.0, us), term(u, -cap)], upper=0.0)
-                add_rows(b, "min_on", us.size,
-                         [term(p, 1.0, us), term(u, -spec.min_part_load * cap)], lower=0.0)
+                add_rows(
+                    b,
+                    "min_on",
+                    us.size,
+                    [term(p, 1.0, us), term(u, -spec.min_part_load * cap)],
+                    lower=0.0,
+                )
         out.injections += [
             Injection(spec.name, ELECTRICITY, (term(p, -1.0),)),
             Injection(spec.name, HEAT, (term(p, hp.cop),)),

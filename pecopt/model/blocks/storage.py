@@ -65,8 +65,9 @@ def _unit(
     if ys.size and spec.power_kw > 0:
         y = add_var(b, "y", ys.size, binary=True)
         add_rows(b, "ch_on", ys.size, [term(ch, 1.0, ys), term(y, -spec.power_kw)], upper=0.0)
-        add_rows(b, "dis_off", ys.size, [term(dis, 1.0, ys), term(y, spec.power_kw)],
-                 upper=spec.power_kw)
+        add_rows(
+            b, "dis_off", ys.size, [term(dis, 1.0, ys), term(y, spec.power_kw)], upper=spec.power_kw
+        )
     read: Callable[[ValueOf], FloatArray] = lambda value: value(soc)  # noqa: E731
     c = Contribution(
         injections=[Injection(spec.name, carrier, (term(dis, 1.0), term(ch, -1.0)))],
