@@ -330,7 +330,7 @@ def to_inputs(s: Scenario, t: Tables) -> DistrictInputs:
             return np.zeros((0, n))
         return df[value].to_numpy(float).reshape(len(names), n)
 
-    pv_names = list(dict.fromkeys(t.pv["array"])) if len(t.pv) else []
+    pv_names = [str(x) for x in pd.unique(t.pv["array"].to_numpy())] if len(t.pv) else []
     by_b = t.loads.groupby("timestamp", sort=True)[["elec_kw", "heat_kw"]].sum()
     elec = by_b["elec_kw"].reindex(index, fill_value=0.0).to_numpy(float)
     heat = by_b["heat_kw"].reindex(index, fill_value=0.0).to_numpy(float)
@@ -341,7 +341,7 @@ def to_inputs(s: Scenario, t: Tables) -> DistrictInputs:
     fleets = []
     for f in s.assets.ev_fleets:
         rows = t.ev[t.ev["fleet"] == f.name]
-        vehicles = tuple(dict.fromkeys(rows["vehicle"]))
+        vehicles = tuple(str(x) for x in pd.unique(rows["vehicle"].to_numpy()))
         nv = len(vehicles)
         plugged = rows["plugged"].to_numpy(bool).reshape(nv, n)
         drive = rows["drive_kwh"].to_numpy(float).reshape(nv, n)

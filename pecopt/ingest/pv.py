@@ -123,9 +123,7 @@ def pv_ac_kw(
         return pd.Series(0.0, index=weather.index, name="pv_ac_kw")
 
     mid = step_midpoints(pd.DatetimeIndex(weather.index))
-    sun = pvlib.location.Location(latitude, longitude, altitude=altitude).get_solarposition(mid)
-    zenith = np.asarray(sun["apparent_zenith"], dtype=float)
-    azimuth = np.asarray(sun["azimuth"], dtype=float)
+    zenith, azimuth, dni_extra = _sun(mid, latitude, longitude, altitude)
     up = zenith < 90.0
     dni = np.where(up, weather["dni_w_m2"].to_numpy(float), 0.0)
     poa = pvlib.irradiance.get_total_irradiance(
@@ -136,7 +134,7 @@ def pv_ac_kw(
         dni,
         weather["ghi_w_m2"].to_numpy(float),
         weather["dhi_w_m2"].to_numpy(float),
-        dni_extra=np.asarray(pvlib.irradiance.get_extra_radiation(mid), dtype=float),
+        dni_extra=dni_extra,
         albedo=ALBEDO,
         model="haydavies",
     )
@@ -156,6 +154,29 @@ def pv_ac_kw(
     pac = pvlib.inverter.pvwatts(pdc, kwp / inverter_eff, eta_inv_nom=inverter_eff)
     pac = np.clip(np.asarray(pac, dtype=float), 0.0, kwp)
     return pd.Series(pac, index=weather.index, name="pv_ac_kw")
+
+
+def _sun(
+    mid: pd.DatetimeIndex, latitude: float, longitude: float, altitude: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Apparent zenith, azimuth [deg] and extraterrestrial DNI [W/m2] at the step
+    mid-points: the same for every array of a site, so computed once (small cache)."""
+    key = (int(mid[0].value), int(mid[-1].value), len(mid), latitude, longitude, altitude)
+    hit = _SUN_CACHE.get(key)
+    if hit is None:
+        sun = pvlib.location.Location(latitude, longitude, altitude=altitude).get_solarposition(mid)
+        hit = (
+            np.asarray(sun["apparent_zenith"], dtype=float),
+            np.asarray(sun["azimuth"], dtype=float),
+            np.asarray(pvlib.irradiance.get_extra_radiation(mid), dtype=float),
+        )
+        if len(_SUN_CACHE) > 4:
+            _SUN_CACHE.clear()
+        _SUN_CACHE[key] = hit
+    return hit
+
+
+_SUN_CACHE: dict[tuple[float, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
 
 def specific_yield_kwh_per_kwp(pv_ac: pd.Series, kwp: float) -> float:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 from numpy.typing import ArrayLike, NDArray
-from pyomo.core.expr.numeric_expr import LinearExpression
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 from pecopt.errors import InfeasibleError
 
@@ -84,13 +84,23 @@ def add_var(
     hi = np.broadcast_to(np.asarray(ub, dtype=np.float64), (n,)).copy()
     if binary:
         lo, hi = np.maximum(lo, 0.0), np.minimum(hi, 1.0)
-    var = pyo.Var(range(n), domain=pyo.Binary if binary else pyo.Reals)
+    lo_same = bool(n == 0 or (lo == lo[0]).all())
+    hi_same = bool(n == 0 or (hi == hi[0]).all())
+
+    def bound(x: float) -> float | None:
+        return None if not np.isfinite(x) else float(x)
+
+    const = (bound(lo[0]) if lo_same and n else None, bound(hi[0]) if hi_same and n else None)
+    var = pyo.Var(range(n), domain=pyo.Binary if binary else pyo.Reals, bounds=const)
     block.add_component(name, var)
     data = np.empty(n, dtype=object)
     data[:] = list(var.values())
-    for v, a, b in zip(data.tolist(), lo.tolist(), hi.tolist(), strict=True):
-        v.setlb(None if a == -np.inf else a)
-        v.setub(None if b == np.inf else b)
+    if not lo_same:  # per-element bounds: only the ones that differ by element
+        for v, a in zip(data.tolist(), lo.tolist(), strict=True):
+            v.setlb(bound(a))
+    if not hi_same:
+        for v, b in zip(data.tolist(), hi.tolist(), strict=True):
+            v.setub(bound(b))
     var._pecopt = VarMeta(n, lo, hi, binary, data)  # type: ignore[attr-defined]
     return var
 
@@ -154,20 +164,32 @@ def add_rows(
         terms = [Term(t.var, t.index, t.coef, new[t.row]) for t in terms]
         lo, up, m = lo[keep], up[keep], int(keep.sum())
         rows = new[rows]
+    terms, lo, up = _unit_scale(terms, lo, up)
     coefs = np.concatenate([t.coef for t in terms]) if terms else np.zeros(0)
     objs = np.empty(rows.size, dtype=object)
     pos = 0
     for t in terms:
         objs[pos : pos + t.index.size] = meta(t.var).data[t.index]
         pos += t.index.size
+    # LinearExpression args: a bare VarData for a unit coefficient (no object made),
+    # a MonomialTermExpression otherwise. Scaling made unit coefficients the common case.
+    unit = coefs == 1.0
+    args = np.empty(rows.size, dtype=object)
+    args[unit] = objs[unit]
+    if (~unit).any():
+        args[~unit] = list(
+            map(
+                MonomialTermExpression,
+                zip(coefs[~unit].tolist(), objs[~unit].tolist(), strict=True),
+            )
+        )
     order = np.argsort(rows, kind="stable")
     starts = np.searchsorted(rows[order], np.arange(m + 1)).tolist()
-    cl, vl = coefs[order].tolist(), objs[order].tolist()
+    al = args[order].tolist()
     lol, upl = lo.tolist(), up.tolist()
 
     def rule(_: object, i: int) -> object:
-        a, b = starts[i], starts[i + 1]
-        body = LinearExpression(constant=0.0, linear_coefs=cl[a:b], linear_vars=vl[a:b])
+        body = LinearExpression(al[starts[i] : starts[i + 1]])
         lo_i, up_i = lol[i], upl[i]
         if lo_i == up_i:
             return body == lo_i
@@ -177,6 +199,26 @@ def add_rows(
     block.add_component(name, con)
     con._pecopt = RowsMeta(m, tuple(terms), lo, up)  # type: ignore[attr-defined]
     return con
+
+
+def _unit_scale(
+    terms: list[Term], lo: FloatArray, up: FloatArray
+) -> tuple[list[Term], FloatArray, FloatArray]:
+    """Divide a row family by its most frequent coefficient ``c0``, so that most terms
+    have coefficient 1 (cheap in Pyomo: a bare variable, no term object). An equivalent
+    system: ``lo <= a x <= up`` becomes ``lo/c0 <= (a/c0) x <= up/c0`` (bounds swap when
+    ``c0 < 0``). Families whose commonest coefficient is already 1 are left as they are."""
+    if not terms:
+        return terms, lo, up
+    coefs = np.concatenate([t.coef for t in terms])
+    values, counts = np.unique(coefs, return_counts=True)
+    c0 = float(values[np.argmax(counts)])
+    if c0 in (1.0, 0.0):
+        return terms, lo, up
+    scaled = [Term(t.var, t.index, t.coef / c0, t.row) for t in terms]
+    if c0 > 0:
+        return scaled, lo / c0, up / c0
+    return scaled, up / c0, lo / c0
 
 
 def linear_sum(terms: Sequence[Term], constant: float = 0.0) -> LinearExpression:
