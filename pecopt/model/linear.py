@@ -42,6 +42,7 @@ class VarMeta:
     ub: FloatArray
     binary: bool
     data: np.ndarray  # object array of the VarData, for fancy indexing
+    commitment: bool = False  # an on/off decision (vs an exclusivity binary)
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,13 @@ def add_var(
     ub: ArrayLike = np.inf,
     *,
     binary: bool = False,
+    commitment: bool = False,
 ) -> pyo.Var:
-    """Add a vector variable ``name[0..n-1]`` with bounds ``lb <= x <= ub`` (arrays or scalars)."""
+    """Add a vector variable ``name[0..n-1]`` with bounds ``lb <= x <= ub`` (arrays or scalars).
+
+    ``commitment`` marks binaries that are real on/off decisions (a heat pump's minimum
+    load), as opposed to exclusivity binaries; the MIP start heuristic fixes them first.
+    """
     lo = np.broadcast_to(np.asarray(lb, dtype=np.float64), (n,)).copy()
     hi = np.broadcast_to(np.asarray(ub, dtype=np.float64), (n,)).copy()
     if binary:
@@ -101,7 +107,7 @@ def add_var(
     if not hi_same:
         for v, b in zip(data.tolist(), hi.tolist(), strict=True):
             v.setub(bound(b))
-    var._pecopt = VarMeta(n, lo, hi, binary, data)  # type: ignore[attr-defined]
+    var._pecopt = VarMeta(n, lo, hi, binary, data, commitment)  # type: ignore[attr-defined]
     return var
 
 

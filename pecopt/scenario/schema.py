@@ -353,6 +353,9 @@ class SolverOptions(Strict):
     threads: Annotated[int, Field(ge=0)] = 0
     binaries: Literal["auto", "always", "never"] = "auto"
     presolve: Literal["on", "off", "choose"] = "choose"
+    #: MILPs only: ``lp_rounding`` hands HiGHS a feasible start from the LP relaxation,
+    #: rounded and re-solved with the binaries fixed (see :func:`pecopt.solve.lp_rounding_start`)
+    mip_start: Literal["lp_rounding", "none"] = "lp_rounding"
     method: Literal["choose", "simplex", "ipm", "pdlp"] = "choose"
 
 

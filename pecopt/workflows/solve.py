@@ -72,6 +72,7 @@ def run_scenario(
         "ingest": t1 - t0,
         "build": t2 - t1,
         "handoff": outcome.seconds["handoff"],
+        "mip_start": outcome.seconds["mip_start"],
         "solve": outcome.seconds["solve"],
         "extract": t4 - t3 + outcome.seconds["read_solution"],
     }

@@ -38,7 +38,7 @@ def build_heat_pumps(block: pyo.Block, inputs: DistrictInputs) -> Contribution |
         if spec.min_part_load > 0 and spec.capacity_kw_el > 0:
             us = need_binaries(inputs, np.ones(n, bool), spec.binaries)
             if us.size:
-                u = add_var(b, "u", us.size, binary=True)
+                u = add_var(b, "u", us.size, binary=True, commitment=True)
                 cap = spec.capacity_kw_el
                 add_rows(b, "max_on", us.size, [term(p, 1.0, us), term(u, -cap)], upper=0.0)
                 add_rows(
