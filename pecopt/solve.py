@@ -110,7 +110,7 @@ def solve(
         families = [(layout.offsets[id(v)], v._pecopt.n) for v in binaries]
         heur = lp_rounding_start(lp, opts, families)
         start, relaxation = heur.start, heur.relaxation_objective
-    t_start = time.perf_counter() - t1
+    t_start = time.perf_counter() - t1 if relaxation is not None else 0.0
     h = new_highs()
     highs_options(h, opts)
     if layout.n_binary:  # the start heuristic's time counts against the limit

@@ -1,0 +1,73 @@
+"""The LP-guided MIP start: feasible, integral, bounded below by the LP relaxation, and it
+does not change the optimum."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+import pytest
+import scipy.sparse as sp
+
+from pecopt.model.compile import compile_model
+from pecopt.model.core import build_model
+from pecopt.scenario import schema as s
+from pecopt.solve import lp_rounding_start, solve
+from pecopt.testing import tiny_inputs
+
+
+def _district(mip_start: str = "lp_rounding"):
+    # 24 h; heat demand swings between 2 and 14 kW; a 10 kW(el) heat pump with COP 3 and
+    # a 30 % minimum load, district heat dearer than heat-pump heat, a small tank, and a
+    # battery whose exclusivity binaries exist at every step ("always").
+    n = 24
+    heat = 8 + 6 * np.sin(np.arange(n) / n * 2 * np.pi)
+    spot = 0.05 + 0.1 * (np.arange(n) % 24 >= 16)
+    return tiny_inputs(
+        n,
+        heat_kw=heat,
+        elec_kw=5.0,
+        spot=spot,
+        dh_price=0.09,
+        grid=s.Grid(import_max_kw=50, export_max_kw=50),
+        heat_pumps=((s.HeatPump(name="hp", capacity_kw_el=4.0, min_part_load=0.3), 3.0),),
+        thermal_stores=(s.ThermalStore(name="tank", capacity_kwh=20, power_kw=10),),
+        batteries=(s.Battery(name="bat", capacity_kwh=10, power_kw=5),),
+        district_heating=s.DistrictHeating(import_max_kw=50),
+        solver=s.SolverOptions(binaries="always", mip_start=mip_start, mip_rel_gap=0.0),
+    )
+
+
+def _families(model, layout):
+    out = []
+    for v in model.component_objects(pyo.Var, descend_into=True):
+        if v._pecopt.binary:
+            out.append((layout.offsets[id(v)], v._pecopt.n))
+    return out
+
+
+def test_start_is_integral_feasible_and_above_the_relaxation():
+    inputs = _district()
+    dm = build_model(inputs)
+    lp, layout = compile_model(dm.model)
+    heur = lp_rounding_start(lp, inputs.solver, _families(dm.model, layout))
+    assert heur.start is not None
+    x = np.asarray(heur.start)
+    ints = lp.integrality == 1
+    assert ints.sum() == 4 * 24  # battery y, tank y, grid z, heat-pump u
+    assert np.all(np.isclose(x[ints], 0) | np.isclose(x[ints], 1))
+    a = sp.csr_array((lp.a_value, lp.a_index, lp.a_start), shape=(lp.num_row, lp.num_col))
+    act = a @ x
+    tol = 1e-6
+    assert np.all(act >= lp.row_lower - tol) and np.all(act <= lp.row_upper + tol)
+    assert np.all(x >= lp.col_lower - tol) and np.all(x <= lp.col_upper + tol)
+    start_obj = float(lp.col_cost @ x)
+    assert start_obj >= heur.relaxation_objective - 1e-6
+
+
+def test_start_does_not_change_the_optimum():
+    with_start = solve(build_model(_district()).model, _district().solver)
+    plain = solve(build_model(_district("none")).model, _district("none").solver)
+    assert with_start.objective == pytest.approx(plain.objective, rel=1e-9, abs=1e-9)
+    assert with_start.bound <= with_start.objective + 1e-9
+    assert with_start.seconds["mip_start"] > 0
+    assert plain.seconds["mip_start"] == 0
