@@ -45,6 +45,8 @@ class EVInputs:
     plugged: NDArray[np.bool_]  # (vehicles, steps)
     drive_kwh: F  # (vehicles, steps)
     mode: str  # "availability" or "sessions"
+    #: energy in each vehicle at the start [kWh]; None: not given (the horizon is cyclic)
+    initial_kwh: F | None = None
     # session mode: one row per session, step range [first, last] and energy wanted
     session_vehicle: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     session_first: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))

@@ -87,7 +87,12 @@ def ev_availability(spec: s.EVFleet, plugged: Any, drive_kwh: Any) -> EVInputs:
     p = np.atleast_2d(np.asarray(plugged, dtype=bool))
     d = np.atleast_2d(np.asarray(drive_kwh, dtype=float))
     names = tuple(f"v{i}" for i in range(p.shape[0]))
-    return EVInputs(spec, names, p, d, "availability")
+    initial = None
+    if spec.soc_initial_kwh is not None or spec.initial_energy_kwh:
+        initial = np.array(
+            [spec.initial_energy_kwh.get(v, spec.soc_initial_kwh or 0.0) for v in names]
+        )
+    return EVInputs(spec, names, p, d, "availability", initial_kwh=initial)
 
 
 def assert_balanced(schedule: pd.DataFrame, rtol: float = 1e-6) -> None:

@@ -37,15 +37,35 @@ def utc_hours(n=72, start="2025-03-29T00:00"):
     return pd.date_range(start, periods=n, freq="h", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def scenario(tmp_path: Path, *, load="load.csv", tz="UTC", start="2025-03-29T00:00",
-             end="2025-03-31T00:00", extra_metered="", extra_building="", assets="",
-             write_default_load=True, text=None) -> Path:
+def scenario(
+    tmp_path: Path,
+    *,
+    load="load.csv",
+    tz="UTC",
+    start="2025-03-29T00:00",
+    end="2025-03-31T00:00",
+    extra_metered="",
+    extra_building="",
+    assets="",
+    write_default_load=True,
+    text=None,
+) -> Path:
     if write_default_load and not (tmp_path / "load.csv").exists():
         write_load(tmp_path / "load.csv", utc_hours(), 5.0)
     p = tmp_path / "scenario.yaml"
-    p.write_text(text if text is not None else BASE.format(
-        tz=tz, start=start, end=end, load=load, extra_metered=extra_metered,
-        extra_building=extra_building, assets=assets))
+    p.write_text(
+        text
+        if text is not None
+        else BASE.format(
+            tz=tz,
+            start=start,
+            end=end,
+            load=load,
+            extra_metered=extra_metered,
+            extra_building=extra_building,
+            assets=assets,
+        )
+    )
     return p
 
 
@@ -56,7 +76,8 @@ def run_cli(tmp_path: Path, yaml: Path, code: int, *words: str) -> str:
     assert result.exit_code == code, text
     assert "Traceback" not in text
     assert not isinstance(result.exception, Exception) or isinstance(
-        result.exception, SystemExit), repr(result.exception)
+        result.exception, SystemExit
+    ), repr(result.exception)
     for w in words:
         assert w in text.replace("\n", ""), f"{w!r} not in {text!r}"
     assert not out.exists()
@@ -82,8 +103,9 @@ def test_misspelt_key(tmp_path):
 
 
 def test_efficiency_above_one(tmp_path):
-    yaml = scenario(tmp_path, assets="batteries: [{name: b, capacity_kwh: 10, power_kw: 5, "
-                                     "eta_charge: 1.2}]")
+    yaml = scenario(
+        tmp_path, assets="batteries: [{name: b, capacity_kwh: 10, power_kw: 5, eta_charge: 1.2}]"
+    )
     run_cli(tmp_path, yaml, 2, "scenario.yaml", "eta_charge")
 
 
@@ -156,8 +178,13 @@ def test_nonexistent_local_time(tmp_path):
 
 def test_ambiguous_local_time(tmp_path):
     write_load(tmp_path / "load.csv", _local_times("ambiguous"), 5.0)
-    yaml = scenario(tmp_path, tz="Europe/Helsinki", start="2025-10-25T00:00",
-                    end="2025-10-27T00:00", extra_metered=", timezone: Europe/Helsinki")
+    yaml = scenario(
+        tmp_path,
+        tz="Europe/Helsinki",
+        start="2025-10-25T00:00",
+        end="2025-10-27T00:00",
+        extra_metered=", timezone: Europe/Helsinki",
+    )
     run_cli(tmp_path, yaml, 2, "load.csv", "timestamp")
 
 

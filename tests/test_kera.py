@@ -61,8 +61,9 @@ def test_cost_total_is_sum_of_items(hourly):
     assert cost["total"] == pytest.approx(sum(cost["items"].values()), abs=tol)
     assert cost["total"] == pytest.approx(sum(hourly.results.cost_items_eur.values()), abs=tol)
     # cost objective with carbon price 0: the optimum is the cost total
-    assert cost["objective"] == pytest.approx(cost["total"] + cost["carbon_cost"],
-                                              rel=1e-9, abs=1e-5)
+    assert cost["objective"] == pytest.approx(
+        cost["total"] + cost["carbon_cost"], rel=1e-9, abs=1e-5
+    )
 
 
 def test_quarter_hour_week(hourly, quarter):
@@ -98,11 +99,26 @@ def test_cli_writes_all_files(tmp_path):
     carbon = pd.read_parquet(out / "carbon.parquet")
     assert list(carbon.columns) == ["timestamp", "source", "co2_kg"]
     kpis = json.loads((out / "kpis.json").read_text())
-    assert {"cost_eur", "co2_kg", "ped", "self_sufficiency", "peak_grid_import_kw",
-            "solver"} <= set(kpis)
+    assert {
+        "cost_eur",
+        "co2_kg",
+        "ped",
+        "self_sufficiency",
+        "peak_grid_import_kw",
+        "solver",
+    } <= set(kpis)
     assert kpis["co2_kg"]["net"] == pytest.approx(carbon["co2_kg"].sum(), rel=1e-6, abs=1e-6)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert {"pecopt", "python", "dependencies", "scenario", "input_files", "solver_options",
-            "seconds", "model_size", "peak_memory_mb"} <= set(manifest)
+    assert {
+        "pecopt",
+        "python",
+        "dependencies",
+        "scenario",
+        "input_files",
+        "solver_options",
+        "seconds",
+        "model_size",
+        "peak_memory_mb",
+    } <= set(manifest)
     assert (out / "inputs").is_dir()
     assert np.isfinite(sched["flow_kw"]).all()

@@ -42,8 +42,9 @@ def _plain_module():
     bench = REPO / "bench"
     sys.path.insert(0, str(bench))  # plain_highspy does ``import common``
     try:
-        spec = importlib.util.spec_from_file_location("_pecopt_plain_highspy",
-                                                      bench / "plain_highspy.py")
+        spec = importlib.util.spec_from_file_location(
+            "_pecopt_plain_highspy", bench / "plain_highspy.py"
+        )
         assert spec is not None and spec.loader is not None
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)

@@ -37,8 +37,15 @@ def test_battery_arbitrage_lossless():
     # eta 1, start empty, end free. Buy 10 kWh in hour 0 (-1.0), sell all 10 kWh in hour 1
     # (+3.0); nothing else pays (hour 2 is the last, the end level is worth nothing).
     # Optimum = 1.0 - 3.0 = -2.0 EUR.
-    bat = s.Battery(name="b", capacity_kwh=10, power_kw=10, eta_charge=1.0,
-                    eta_discharge=1.0, soc_initial_kwh=0.0, end="free")
+    bat = s.Battery(
+        name="b",
+        capacity_kwh=10,
+        power_kw=10,
+        eta_charge=1.0,
+        eta_discharge=1.0,
+        soc_initial_kwh=0.0,
+        end="free",
+    )
     inputs = tiny_inputs(3, spot=[0.1, 0.3, 0.2], batteries=(bat,))
     dm, out, res = run(inputs)
     assert out.objective == pytest.approx(-2.0, abs=TOL)
@@ -52,8 +59,15 @@ def test_battery_arbitrage_lossy():
     # 9 kWh give 0.9 * 9 = 8.1 kWh at the bus in hour 1 (<= 10 kW). Each kWh bought at
     # 0.1 returns 0.81 kWh at 0.3 = 0.243 > 0.1, so charge fully.
     # Optimum = 10 * 0.1 - 8.1 * 0.3 = 1.0 - 2.43 = -1.43 EUR.
-    bat = s.Battery(name="b", capacity_kwh=10, power_kw=10, eta_charge=0.9,
-                    eta_discharge=0.9, soc_initial_kwh=0.0, end="free")
+    bat = s.Battery(
+        name="b",
+        capacity_kwh=10,
+        power_kw=10,
+        eta_charge=0.9,
+        eta_discharge=0.9,
+        soc_initial_kwh=0.0,
+        end="free",
+    )
     inputs = tiny_inputs(3, spot=[0.1, 0.3, 0.2], batteries=(bat,))
     dm, out, res = run(inputs)
     assert out.objective == pytest.approx(-1.43, abs=TOL)
@@ -72,8 +86,14 @@ def test_ev_charges_in_cheapest_plugged_hours():
     # cyclic. Efficiency 0.8: it needs 15 / 0.8 = 18.75 kWh from the grid per cycle.
     # Cheapest first: 11 kWh in hour 1 (0.1) and 7.75 kWh in hour 3 (0.2).
     # Cost = 1.1 + 1.55 = 2.65 EUR.
-    spec = s.EVFleet(name="ev", charger_kw=11.0, efficiency=0.8, capacity_kwh=60.0,
-                     end="cyclic", availability="x.parquet")
+    spec = s.EVFleet(
+        name="ev",
+        charger_kw=11.0,
+        efficiency=0.8,
+        capacity_kwh=60.0,
+        end="cyclic",
+        availability="x.parquet",
+    )
     ev = ev_availability(spec, EV_PLUGGED, EV_DRIVE)
     inputs = tiny_inputs(6, spot=EV_PRICES, ev_fleets=(ev,))
     dm, out, res = run(inputs)
@@ -87,9 +107,15 @@ def test_ev_shortfall_penalised():
     # Charger 3 kW, efficiency 1: at most 4 h x 3 kW = 12 kWh, the trip takes 15 kWh,
     # so 3 kWh are unmet at 1.0 EUR/kWh. The penalty (1.0) beats every price, so it charges
     # in all four plugged hours: 3 * (0.3 + 0.1 + 0.4 + 0.2) = 3.0 EUR; + 3 * 1.0 = 6.0 EUR.
-    spec = s.EVFleet(name="ev", charger_kw=3.0, efficiency=1.0, capacity_kwh=60.0,
-                     end="cyclic", shortfall_penalty_eur_per_kwh=1.0,
-                     availability="x.parquet")
+    spec = s.EVFleet(
+        name="ev",
+        charger_kw=3.0,
+        efficiency=1.0,
+        capacity_kwh=60.0,
+        end="cyclic",
+        shortfall_penalty_eur_per_kwh=1.0,
+        availability="x.parquet",
+    )
     ev = ev_availability(spec, EV_PLUGGED, EV_DRIVE)
     inputs = tiny_inputs(6, spot=EV_PRICES, ev_fleets=(ev,))
     dm, out, res = run(inputs)
@@ -100,9 +126,15 @@ def test_ev_shortfall_penalised():
 
 
 def test_ev_shortfall_forbidden_is_infeasible():
-    spec = s.EVFleet(name="ev", charger_kw=3.0, efficiency=1.0, capacity_kwh=60.0,
-                     end="cyclic", shortfall_penalty_eur_per_kwh=None,
-                     availability="x.parquet")
+    spec = s.EVFleet(
+        name="ev",
+        charger_kw=3.0,
+        efficiency=1.0,
+        capacity_kwh=60.0,
+        end="cyclic",
+        shortfall_penalty_eur_per_kwh=None,
+        availability="x.parquet",
+    )
     ev = ev_availability(spec, EV_PLUGGED, EV_DRIVE)
     inputs = tiny_inputs(6, spot=EV_PRICES, ev_fleets=(ev,))
     dm = build_model(inputs)
@@ -116,13 +148,26 @@ def test_ev_shortfall_forbidden_is_infeasible():
 def _dh_inputs(with_store: bool):
     # 6 h, heat 60 kW in the last hour only; DH energy 0.05 EUR/kWh; fee 1460 EUR/kW/yr
     # on the highest 3-h average, times years = 6 / 8760 -> 1.0 EUR per kW of peak.
-    tariff = s.DistrictHeatTariff(energy_eur_per_kwh=0.05, power_fee_eur_per_kw_yr=1460.0,
-                                  peak_window_h=3)
-    store = s.ThermalStore(name="tank", capacity_kwh=100, power_kw=100, eta_charge=1.0,
-                           eta_discharge=1.0, loss_per_h=0.0, end="cyclic")
-    return tiny_inputs(6, heat_kw=[0, 0, 0, 0, 0, 60.0], dh_price=0.05,
-                       district_heating=s.DistrictHeating(), dh_tariff=tariff,
-                       thermal_stores=(store,) if with_store else ())
+    tariff = s.DistrictHeatTariff(
+        energy_eur_per_kwh=0.05, power_fee_eur_per_kw_yr=1460.0, peak_window_h=3
+    )
+    store = s.ThermalStore(
+        name="tank",
+        capacity_kwh=100,
+        power_kw=100,
+        eta_charge=1.0,
+        eta_discharge=1.0,
+        loss_per_h=0.0,
+        end="cyclic",
+    )
+    return tiny_inputs(
+        6,
+        heat_kw=[0, 0, 0, 0, 0, 60.0],
+        dh_price=0.05,
+        district_heating=s.DistrictHeating(),
+        dh_tariff=tariff,
+        thermal_stores=(store,) if with_store else (),
+    )
 
 
 def test_dh_power_fee_without_store():
@@ -168,11 +213,19 @@ def test_negative_import_price_imports_more():
     # hour 1, where the district is paid 0.05 to take it: +0.5 + 10 * 0.19 = 2.4.
     # Optimum = -2.4 EUR. Battery exclusivity binaries (auto) only where the import price
     # is negative (hour 1); grid binaries none (export always below import).
-    bat = s.Battery(name="b", capacity_kwh=10, power_kw=10, eta_charge=1.0,
-                    eta_discharge=1.0, soc_initial_kwh=0.0, end="free")
+    bat = s.Battery(
+        name="b",
+        capacity_kwh=10,
+        power_kw=10,
+        eta_charge=1.0,
+        eta_discharge=1.0,
+        soc_initial_kwh=0.0,
+        end="free",
+    )
     spot = np.array([0.1, -0.05, 0.2])
-    inputs = tiny_inputs(3, spot=spot, export=spot - 0.01, batteries=(bat,),
-                         solver=s.SolverOptions(binaries="auto"))
+    inputs = tiny_inputs(
+        3, spot=spot, export=spot - 0.01, batteries=(bat,), solver=s.SolverOptions(binaries="auto")
+    )
     dm, out, res = run(inputs)
     assert out.objective == pytest.approx(-2.4, abs=TOL)
     np.testing.assert_allclose(res.grid_import_kw, [0.0, 10.0, 0.0], atol=TOL)
@@ -181,11 +234,19 @@ def test_negative_import_price_imports_more():
 
 
 def test_no_negative_price_no_binaries():
-    bat = s.Battery(name="b", capacity_kwh=10, power_kw=10, eta_charge=1.0,
-                    eta_discharge=1.0, soc_initial_kwh=0.0, end="free")
+    bat = s.Battery(
+        name="b",
+        capacity_kwh=10,
+        power_kw=10,
+        eta_charge=1.0,
+        eta_discharge=1.0,
+        soc_initial_kwh=0.0,
+        end="free",
+    )
     spot = np.array([0.1, 0.05, 0.2])
-    inputs = tiny_inputs(3, spot=spot, export=spot - 0.01, batteries=(bat,),
-                         solver=s.SolverOptions(binaries="auto"))
+    inputs = tiny_inputs(
+        3, spot=spot, export=spot - 0.01, batteries=(bat,), solver=s.SolverOptions(binaries="auto")
+    )
     dm, out, res = run(inputs)
     assert out.size["binaries"] == 0
     # buy 10 at 0.05, sell 10 at 0.19
@@ -200,26 +261,41 @@ def test_heat_pump_vs_district_heat():
     # Hour 0: HP makes 30 kW heat from 10 kW el = 1.2 EUR; hour 1: DH 30 * 0.05 = 1.5 EUR.
     # Optimum = 2.7 EUR.
     hp = s.HeatPump(name="hp", capacity_kw_el=20.0)
-    inputs = tiny_inputs(2, heat_kw=30.0, spot=[0.12, 0.18], export=0.0,
-                         heat_pumps=((hp, 3.0),), district_heating=s.DistrictHeating())
+    inputs = tiny_inputs(
+        2,
+        heat_kw=30.0,
+        spot=[0.12, 0.18],
+        export=0.0,
+        heat_pumps=((hp, 3.0),),
+        district_heating=s.DistrictHeating(),
+    )
     dm, out, res = run(inputs)
     assert out.objective == pytest.approx(2.7, abs=TOL)
     np.testing.assert_allclose(flow(res, "hp", "heat"), [30.0, 0.0], atol=TOL)
     np.testing.assert_allclose(res.dh_import_kw, [0.0, 30.0], atol=TOL)
 
 
-@pytest.mark.parametrize("binaries,expected,hp_heat", [
-    # min part load 0.5 of 20 kW el = 10 kW el = 30 kW heat when on; demand 15 kW and no
-    # way to get rid of surplus heat: the HP must stay off, DH 15 * 0.05 = 0.75 EUR.
-    ("always", 0.75, 0.0),
-    # LP relaxation (no on/off binary): HP runs at 5 kW el, 15 kW heat, 5 * 0.12 = 0.6.
-    ("never", 0.6, 15.0),
-])
+@pytest.mark.parametrize(
+    "binaries,expected,hp_heat",
+    [
+        # min part load 0.5 of 20 kW el = 10 kW el = 30 kW heat when on; demand 15 kW and no
+        # way to get rid of surplus heat: the HP must stay off, DH 15 * 0.05 = 0.75 EUR.
+        ("always", 0.75, 0.0),
+        # LP relaxation (no on/off binary): HP runs at 5 kW el, 15 kW heat, 5 * 0.12 = 0.6.
+        ("never", 0.6, 15.0),
+    ],
+)
 def test_heat_pump_min_part_load(binaries, expected, hp_heat):
     hp = s.HeatPump(name="hp", capacity_kw_el=20.0, min_part_load=0.5)
-    inputs = tiny_inputs(1, heat_kw=15.0, spot=0.12, export=0.0, heat_pumps=((hp, 3.0),),
-                         district_heating=s.DistrictHeating(),
-                         solver=s.SolverOptions(binaries=binaries))
+    inputs = tiny_inputs(
+        1,
+        heat_kw=15.0,
+        spot=0.12,
+        export=0.0,
+        heat_pumps=((hp, 3.0),),
+        district_heating=s.DistrictHeating(),
+        solver=s.SolverOptions(binaries=binaries),
+    )
     dm, out, res = run(inputs)
     assert out.objective == pytest.approx(expected, abs=TOL)
     np.testing.assert_allclose(flow(res, "hp", "heat"), [hp_heat], atol=TOL)
@@ -236,9 +312,17 @@ def _co2_inputs(objective):
     # Heat 30 kW for 2 h; HP COP 3 at spot 0.12 -> 0.04 EUR and 0.1 kg per kWh heat
     # (grid 0.3 kg/kWh); DH 0.05 EUR and 0.05 kg per kWh heat.
     hp = s.HeatPump(name="hp", capacity_kw_el=20.0)
-    return tiny_inputs(2, heat_kw=30.0, spot=0.12, export=0.0, grid_co2=0.3, dh_co2=0.05,
-                       heat_pumps=((hp, 3.0),), district_heating=s.DistrictHeating(),
-                       objective=objective)
+    return tiny_inputs(
+        2,
+        heat_kw=30.0,
+        spot=0.12,
+        export=0.0,
+        grid_co2=0.3,
+        dh_co2=0.05,
+        heat_pumps=((hp, 3.0),),
+        district_heating=s.DistrictHeating(),
+        objective=objective,
+    )
 
 
 def test_cost_objective_uses_heat_pump():
@@ -273,10 +357,24 @@ def _day(dt_h: float):
     price = np.repeat([0.10, 0.30, 0.20, 0.15, 0.05, 0.25], rep)
     pv = np.repeat([0.0, 5.0, 8.0, 3.0, 0.0, 0.0], rep)
     load = np.repeat([2.0, 3.0, 4.0, 5.0, 1.0, 6.0], rep)
-    bat = s.Battery(name="b", capacity_kwh=10, power_kw=5, eta_charge=0.9,
-                    eta_discharge=0.95, loss_per_h=0.0, end="cyclic")
-    return tiny_inputs(price.size, dt_h=dt_h, elec_kw=load, pv_kw=pv, spot=price,
-                       export=price - 0.02, batteries=(bat,))
+    bat = s.Battery(
+        name="b",
+        capacity_kwh=10,
+        power_kw=5,
+        eta_charge=0.9,
+        eta_discharge=0.95,
+        loss_per_h=0.0,
+        end="cyclic",
+    )
+    return tiny_inputs(
+        price.size,
+        dt_h=dt_h,
+        elec_kw=load,
+        pv_kw=pv,
+        spot=price,
+        export=price - 0.02,
+        batteries=(bat,),
+    )
 
 
 def test_quarter_hour_equals_hourly_for_hour_constant_data():
@@ -294,5 +392,29 @@ def test_quarter_hour_equals_hourly_for_hour_constant_data():
     net1 = ((r1.grid_import_kw - r1.grid_export_kw) * 1.0).sum()
     net4 = ((r4.grid_import_kw - r4.grid_export_kw) * 0.25).sum()
     assert net4 == pytest.approx(net1, abs=1e-5)
-    assert sum(r4.cost_items_eur.values()) == pytest.approx(sum(r1.cost_items_eur.values()),
-                                                            abs=TOL)
+    assert sum(r4.cost_items_eur.values()) == pytest.approx(
+        sum(r1.cost_items_eur.values()), abs=TOL
+    )
+
+
+def test_ev_start_energy_per_vehicle_carries_last_nights_state():
+    """Nightly dispatch: two vehicles start the day with different energy (carried from the
+    night before), both must hold 5 kWh for a drive at step 3, prices 0.1 at steps 0-2.
+    v0 starts with 5 kWh: buys nothing. v1 starts with 1 kWh: buys 4 kWh / 0.8 = 5 kWh of
+    electricity at 0.1 -> cost 0.5."""
+    spec = s.EVFleet(
+        name="ev",
+        charger_kw=10,
+        efficiency=0.8,
+        capacity_kwh=40,
+        soc_initial_kwh=0.0,
+        initial_energy_kwh={"v0": 5.0, "v1": 1.0},
+        end="free",
+        shortfall_penalty_eur_per_kwh=None,
+        synthetic=s.SyntheticCommuters(vehicles=2),
+    )
+    plugged = [[1, 1, 1, 0], [1, 1, 1, 0]]
+    drive = [[0, 0, 0, 5.0], [0, 0, 0, 5.0]]
+    inputs = tiny_inputs(4, spot=0.1, ev_fleets=(ev_availability(spec, plugged, drive),))
+    out = solve(build_model(inputs).model, inputs.solver)
+    assert out.objective == pytest.approx(0.5, abs=1e-9)

@@ -362,7 +362,28 @@ def to_inputs(s: Scenario, t: Tables) -> DistrictInputs:
                 )
             )
         else:
-            fleets.append(EVInputs(f, vehicles, plugged, drive, "availability"))
+            unknown = sorted(set(f.initial_energy_kwh) - set(vehicles))
+            if unknown:
+                raise ScenarioError(
+                    None,
+                    f"assets.ev_fleets.{f.name}.initial_energy_kwh",
+                    f"no such vehicle(s): {unknown[:5]}",
+                )
+            initial = None
+            if f.soc_initial_kwh is not None or f.initial_energy_kwh:
+                initial = np.array([f.initial_energy_kwh.get(v, np.nan) for v in vehicles])
+                if f.soc_initial_kwh is not None:
+                    initial[np.isnan(initial)] = f.soc_initial_kwh
+                if np.isnan(initial).any() and f.end != "cyclic":
+                    missing = [v for v, e in zip(vehicles, initial, strict=True) if np.isnan(e)]
+                    raise ScenarioError(
+                        None,
+                        f"assets.ev_fleets.{f.name}.initial_energy_kwh",
+                        f"no start energy for {missing[:5]} (give soc_initial_kwh for the rest)",
+                    )
+            fleets.append(
+                EVInputs(f, vehicles, plugged, drive, "availability", initial_kwh=initial)
+            )
     prices = ElectricityPrices(
         spot=p["spot_eur_per_kwh"].to_numpy(float),
         retail_margin=p["retail_margin_eur_per_kwh"].to_numpy(float),

@@ -206,6 +206,9 @@ class EVFleet(Strict):
     efficiency: Efficiency = 0.92
     capacity_kwh: Positive = 60.0
     soc_initial_kwh: NonNeg | None = None
+    #: per-vehicle energy at the start [kWh] (e.g. from last night's run); overrides
+    #: soc_initial_kwh for the vehicles it names
+    initial_energy_kwh: dict[str, NonNeg] = {}
     end: Literal["cyclic", "initial", "free"] = "cyclic"
     shortfall_penalty_eur_per_kwh: NonNeg | None = 1.0
     sessions: Path | None = None
@@ -218,6 +221,9 @@ class EVFleet(Strict):
         given = [x is not None for x in (self.sessions, self.availability, self.synthetic)]
         if sum(given) != 1:
             raise ValueError("give exactly one of 'sessions', 'availability' or 'synthetic'")
+        too_big = [v for v, e in self.initial_energy_kwh.items() if e > self.capacity_kwh]
+        if too_big or (self.soc_initial_kwh or 0.0) > self.capacity_kwh:
+            raise ValueError(f"initial energy above capacity_kwh for {too_big or 'the fleet'}")
         return self
 
 

@@ -20,7 +20,9 @@ where segment j is the steps since the previous point and ``D`` the energy drive
 Every per-step energy is a partial sum inside one segment, so the reduced model has
 exactly the feasible set (projected onto ``c``) of the per-step one; it just has
 ~2 rows per trip instead of one per step. Start: ``s[v,-1] = s[v,J-1]`` (cyclic) or
-the given initial energy; ``end: initial`` asks ``s[v,J-1] >= S0``.
+the vehicle's given initial energy ``S0[v]`` (``initial_energy_kwh`` per vehicle, e.g.
+carried from last night's run, else the fleet's ``soc_initial_kwh``);
+``end: initial`` asks ``s[v,J-1] >= S0[v]``.
 
 Session mode (arrival, departure, energy wanted): for each session k of vehicle v,
 
@@ -95,14 +97,19 @@ def _availability(b: pyo.Block, inputs: DistrictInputs, ev: EVInputs) -> Contrib
     veh = np.concatenate(seg_vehicle) if seg_vehicle else np.zeros(0, np.int64)
     point = np.concatenate(seg_point) if seg_point else np.zeros(0, np.int64)
     dj = np.concatenate(drive_seg) if drive_seg else np.zeros(0)
-    s = add_var(b, "energy", j, 0.0, spec.capacity_kwh)
     first = np.r_[True, veh[1:] != veh[:-1]] if j else np.zeros(0, bool)
     last = np.r_[veh[1:] != veh[:-1], True] if j else np.zeros(0, bool)
+    s0 = ev.initial_kwh  # per vehicle, or None (cyclic)
+    fixed_start = spec.end != "cyclic" and s0 is not None
+    s_lb = np.zeros(j)
+    if spec.end == "initial" and s0 is not None:
+        s_lb[last] = s0[veh[last]]  # end no lower than the start, vehicle by vehicle
+    s = add_var(b, "energy", j, s_lb, spec.capacity_kwh)
     prev = np.arange(j) - 1
-    fixed_start = spec.end != "cyclic" and spec.soc_initial_kwh is not None
     rhs = -dj.copy()
     if fixed_start:
-        rhs[first] += float(spec.soc_initial_kwh or 0.0)
+        assert s0 is not None
+        rhs[first] += s0[veh[first]]
         has_prev = ~first
     else:
         prev[first] = np.flatnonzero(last)  # cyclic: previous of the first is the last
@@ -122,10 +129,6 @@ def _availability(b: pyo.Block, inputs: DistrictInputs, ev: EVInputs) -> Contrib
         cost["ev_shortfall_penalty"] = [term(short, spec.shortfall_penalty_eur_per_kwh)]
         unmet[spec.name] = [term(short, 1.0)]
     add_rows(b, "energy_balance", j, terms, equal=rhs, what=f"EV fleet {spec.name} energy")
-    if spec.end == "initial" and spec.soc_initial_kwh is not None and j:
-        s._pecopt.lb[np.flatnonzero(last)] = spec.soc_initial_kwh  # type: ignore[attr-defined]
-        for k in np.flatnonzero(last):
-            s[int(k)].setlb(spec.soc_initial_kwh)
 
     injections = []
     for v, name in enumerate(ev.vehicles):
@@ -151,7 +154,7 @@ def _availability(b: pyo.Block, inputs: DistrictInputs, ev: EVInputs) -> Contrib
                 np.add.at(net, pts_v, value(short)[rows_v])
             mine = np.flatnonzero(veh == v)
             if mine.size == 0:
-                return np.full(n, spec.soc_initial_kwh or 0.0)
+                return np.full(n, 0.0 if s0 is None else float(s0[v]))
             e = np.cumsum(net)
             # anchor on the state at the first point: e[p0] = s[first]
             e += value(s)[mine[0]] - e[point[mine[0]]]
