@@ -170,6 +170,8 @@ def add_rows(
         terms = [Term(t.var, t.index, t.coef, new[t.row]) for t in terms]
         lo, up, m = lo[keep], up[keep], int(keep.sum())
         rows = new[rows]
+    terms = _merge_duplicates(terms)
+    rows = np.concatenate([t.row for t in terms]) if terms else np.zeros(0, np.int64)
     terms, lo, up = _unit_scale(terms, lo, up)
     coefs = np.concatenate([t.coef for t in terms]) if terms else np.zeros(0)
     objs = np.empty(rows.size, dtype=object)
@@ -205,6 +207,34 @@ def add_rows(
     block.add_component(name, con)
     con._pecopt = RowsMeta(m, tuple(terms), lo, up)  # type: ignore[attr-defined]
     return con
+
+
+def _merge_duplicates(terms: list[Term]) -> list[Term]:
+    """Sum the coefficients of entries that hit the same (row, variable element), so that
+    each row names each variable once (e.g. PV arrays sharing one curtailment variable)."""
+    if len(terms) < 2:
+        return terms
+    comps: dict[int, pyo.Var] = {}
+    for t in terms:
+        comps.setdefault(id(t.var), t.var)
+    cid = {k: i for i, k in enumerate(comps)}
+    width = max(meta(v).n for v in comps.values()) + 1
+    comp = np.concatenate([np.full(t.index.size, cid[id(t.var)]) for t in terms])
+    row = np.concatenate([t.row for t in terms])
+    idx = np.concatenate([t.index for t in terms])
+    key = (row * len(comps) + comp) * width + idx
+    uniq, inverse = np.unique(key, return_inverse=True)
+    if uniq.size == key.size:
+        return terms
+    coef = np.bincount(inverse, weights=np.concatenate([t.coef for t in terms]))
+    first = np.zeros(uniq.size, np.int64)
+    first[inverse[::-1]] = np.arange(key.size)[::-1]  # first entry of each unique key
+    out = []
+    for k, var in enumerate(comps.values()):
+        sel = comp[first] == k
+        if sel.any():
+            out.append(Term(var, idx[first][sel], coef[sel], row[first][sel]))
+    return out
 
 
 def _unit_scale(
@@ -243,6 +273,12 @@ def add_objective(
     model: pyo.Block, terms: Sequence[Term], constant: float = 0.0, sense: str = "min"
 ) -> pyo.Objective:
     """Add ``min (or max) constant + sum(terms)`` as ``model.objective``."""
+    flat = [Term(t.var, t.index, t.coef, np.zeros_like(t.index)) for t in terms if t.index.size]
+    merged = [
+        Term(t.var, t.index[t.coef != 0], t.coef[t.coef != 0], t.row[t.coef != 0])
+        for t in _merge_duplicates(flat)
+    ]
+    terms = [t for t in merged if t.index.size]
     obj = pyo.Objective(
         expr=linear_sum(terms, constant), sense=pyo.minimize if sense == "min" else pyo.maximize
     )
