@@ -46,7 +46,7 @@ KNOWN_OPTIMA = {  # LP variant, ../shared/bench/README.md
     "T8760_B50": 166772.0782302661,
 }
 PASS_RTOL = 1e-6
-PHASES = ("import", "ingest", "build", "handoff", "solve", "extract", "write", "total")
+PHASES = ("import", "ingest", "build", "handoff", "mip_start", "solve", "extract", "write", "total")
 
 
 # --------------------------------------------------------------------------- child
