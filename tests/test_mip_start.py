@@ -71,3 +71,19 @@ def test_start_does_not_change_the_optimum():
     assert with_start.bound <= with_start.objective + 1e-9
     assert with_start.seconds["mip_start"] > 0
     assert plain.seconds["mip_start"] == 0
+
+
+def test_csr_sums_duplicates_and_drops_zeros():
+    from pecopt.model.compile import csr
+
+    # rows/cols/values, with (0, 2) twice and (1, 0) cancelling to zero
+    start, index, value = csr(
+        np.array([0, 1, 0, 1, 2]),
+        np.array([2, 0, 2, 0, 1]),
+        np.array([1.0, 3.0, 2.0, -3.0, 5.0]),
+        3,
+        4,
+    )
+    assert start.tolist() == [0, 1, 1, 2]
+    assert index.tolist() == [2, 1]
+    assert value.tolist() == [3.0, 5.0]

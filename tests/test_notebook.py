@@ -16,7 +16,8 @@ def test_notebook_code_cells_run_on_a_fresh_output(tmp_path, monkeypatch):
     scenario = tmp_path / "kera_day.yaml"
     text = (ROOT / "scenarios" / "kera.yaml").read_text()
     text = text.replace('start: "2025-01-01T00:00"', 'start: "2025-10-25T00:00"').replace(
-        'end: "2026-01-01T00:00"', 'end: "2025-10-27T00:00"'  # holds the autumn DST change
+        'end: "2026-01-01T00:00"',
+        'end: "2025-10-27T00:00"',  # holds the autumn DST change
     )
     scenario.write_text(text)
     out = tmp_path / "run"

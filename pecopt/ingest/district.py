@@ -15,7 +15,7 @@ import pandas as pd
 
 from pecopt.errors import ScenarioError
 from pecopt.ingest import ev as ev_io
-from pecopt.ingest import loads, pv, tariffs, weather
+from pecopt.ingest import loads, tariffs
 from pecopt.ingest.cop import cop_carnot
 from pecopt.ingest.timeseries import read_series_file
 from pecopt.inputs import DistrictInputs, ElectricityPrices, EVInputs, HeatPumpInputs, PVInputs
@@ -72,16 +72,35 @@ def _series(sf: SeriesFile, index: pd.DatetimeIndex, name: str, *, negative: boo
     return df[name].to_numpy(float)
 
 
+def needs_weather(s: Scenario) -> bool:
+    """Weather is read when something uses it: archetype loads (outdoor temperature),
+    rooftop PV arrays, air-source heat pumps, or an explicit weather file (checked even
+    if unused, so that a bad file is reported)."""
+    return (
+        s.weather.source == "file"
+        or any(b.archetype is not None or b.pv for b in s.buildings)
+        or any(hp.source == "air" for hp in s.assets.heat_pumps)
+    )
+
+
+def _weather(s: Scenario, index: pd.DatetimeIndex) -> pd.DataFrame:
+    if not needs_weather(s):  # e.g. every series from files: no pvlib needed at all
+        return pd.DataFrame(index=index)
+    from pecopt.ingest import weather  # pvlib: imported only when weather is needed
+
+    if s.weather.source == "file":
+        assert s.weather.path is not None
+        return weather.read_weather_file(s.weather.path, s.weather.kind, index)
+    site = s.site
+    return weather.typical_year(index, site.latitude, site.longitude, site.altitude_m)
+
+
 def ingest(s: Scenario, file: str | None = None) -> Tables:
     """Read and convert every input of scenario ``s`` onto the horizon."""
     index = horizon_index(s, file)
     site, tz = s.site, s.site.timezone
-    if s.weather.source == "file":
-        assert s.weather.path is not None
-        wx = weather.read_weather_file(s.weather.path, s.weather.kind, index)
-    else:
-        wx = weather.typical_year(index, site.latitude, site.longitude, site.altitude_m)
-    temp = wx["temp_air_c"]
+    wx = _weather(s, index)
+    temp = wx["temp_air_c"] if "temp_air_c" in wx.columns else pd.Series(dtype=float)
 
     load_frames, pv_frames = [], []
     for b in s.buildings:
@@ -125,6 +144,8 @@ def ingest(s: Scenario, file: str | None = None) -> Tables:
             pd.DataFrame({"timestamp": index, "building": b.name, "elec_kw": elec, "heat_kw": heat})
         )
         for arr in b.pv:
+            from pecopt.ingest import pv
+
             ac = pv.pv_ac_kw(
                 wx,
                 site.latitude,

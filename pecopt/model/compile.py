@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import pyomo.environ as pyo
-import scipy.sparse as sp
 from pyomo.repn.standard_repn import generate_standard_repn
 
 from pecopt.errors import SolverError
@@ -179,9 +178,7 @@ def compile_model(model: pyo.Block) -> tuple[HighsArrays, Layout]:
     ri = np.concatenate(r_idx) if r_idx else np.zeros(0, np.int64)
     ci = np.concatenate(c_idx) if c_idx else np.zeros(0, np.int64)
     vv = np.concatenate(vals) if vals else np.zeros(0)
-    a = sp.csr_array((vv, (ri, ci)), shape=(row, n_cols))
-    a.sum_duplicates()
-    a.eliminate_zeros()
+    a_start, a_index, a_value = csr(ri, ci, vv, row, n_cols)
 
     integrality = np.concatenate(ints).astype(np.int32) if ints else np.zeros(0, np.int32)
     lp = HighsArrays(
@@ -194,14 +191,34 @@ def compile_model(model: pyo.Block) -> tuple[HighsArrays, Layout]:
         col_upper=np.concatenate(ubs) if ubs else np.zeros(0),
         row_lower=np.concatenate(row_lo) if row_lo else np.zeros(0),
         row_upper=np.concatenate(row_up) if row_up else np.zeros(0),
-        a_start=a.indptr.astype(np.int32),
-        a_index=a.indices.astype(np.int32),
-        a_value=a.data.astype(np.float64),
+        a_start=a_start,
+        a_index=a_index,
+        a_value=a_value,
         integrality=integrality,
     )
     n_binary = int(integrality.sum())
-    layout = Layout(offsets, n_cols, row, int(a.nnz), n_binary, row_offsets, constant, sense)
+    layout = Layout(offsets, n_cols, row, int(a_value.size), n_binary, row_offsets, constant, sense)
     return lp, layout
+
+
+def csr(
+    rows: np.ndarray, cols: np.ndarray, vals: FloatArray, n_rows: int, n_cols: int
+) -> tuple[np.ndarray, np.ndarray, FloatArray]:
+    """Row-wise sparse arrays (start, index, value; int32/float64) from coordinates,
+    duplicates summed and zeros dropped, columns sorted within each row."""
+    key = rows.astype(np.int64) * max(n_cols, 1) + cols
+    uniq, inverse = np.unique(key, return_inverse=True)
+    summed = np.bincount(inverse, weights=vals, minlength=uniq.size)
+    keep = summed != 0.0
+    uniq, summed = uniq[keep], summed[keep]
+    r = uniq // max(n_cols, 1)
+    start = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(r, minlength=n_rows), out=start[1:])
+    return (
+        start.astype(np.int32),
+        (uniq % max(n_cols, 1)).astype(np.int32),
+        summed.astype(np.float64),
+    )
 
 
 def values_of(var: pyo.Var, layout: Layout, x: FloatArray) -> FloatArray:
