@@ -108,6 +108,11 @@ def test_cli_writes_all_files(tmp_path):
         "solver",
     } <= set(kpis)
     assert kpis["co2_kg"]["net"] == pytest.approx(carbon["co2_kg"].sum(), rel=1e-6, abs=1e-6)
+    # the reported residuals are the schedule's own: recompute them from the file
+    sums = sched.groupby(["timestamp", "carrier"])["flow_kw"].sum().abs()
+    for carrier, worst in sums.groupby(level="carrier").max().items():
+        assert kpis["balance"][f"max_residual_{carrier}_kw"] == pytest.approx(worst, abs=1e-9)
+        assert worst <= 1e-6 * kpis["balance"]["max_abs_flow_kw"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert {
         "pecopt",

@@ -111,6 +111,7 @@ def kpis(inputs: DistrictInputs, res: Results, out: SolveOutcome) -> dict[str, A
             "unmet_kwh": float(sum(res.unmet_kwh.values())),
             "by_fleet_unmet_kwh": res.unmet_kwh,
         },
+        "balance": balance_residuals(sched),
         "solver": {
             "status": out.status.value,
             "objective": out.objective,
@@ -119,6 +120,15 @@ def kpis(inputs: DistrictInputs, res: Results, out: SolveOutcome) -> dict[str, A
             **out.size,
         },
     }
+
+
+def balance_residuals(schedule: Any) -> dict[str, float]:
+    """Largest |sum of flows| over the steps, per carrier [kW], and the largest flow [kW]:
+    every bus must balance at every step (the residual is solver tolerance)."""
+    sums = schedule.groupby(["timestamp", "carrier"], sort=False)["flow_kw"].sum().abs()
+    out = {f"max_residual_{c}_kw": float(v) for c, v in sums.groupby(level="carrier").max().items()}
+    out["max_abs_flow_kw"] = float(schedule["flow_kw"].abs().max()) if len(schedule) else 0.0
+    return out
 
 
 def _draw(e: Any, assets: list[str], carrier: str) -> float:
