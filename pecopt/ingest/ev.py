@@ -209,7 +209,9 @@ def tidy(
     nv, n = plugged.shape
     return pd.DataFrame(
         {
-            "timestamp": np.tile(index, nv),
+            "timestamp": pd.DatetimeIndex(
+                np.tile(index.tz_convert("UTC").tz_localize(None).values, nv)
+            ).tz_localize("UTC"),
             "fleet": fleet,
             "vehicle": np.repeat(np.asarray(vehicles, dtype=object), n),
             "plugged": plugged.ravel(),

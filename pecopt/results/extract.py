@@ -47,6 +47,13 @@ def total(terms: list[Term], out: SolveOutcome) -> float:
     return float(sum(np.dot(t.coef, out.value(t.var)[t.index]) for t in terms))
 
 
+def _tile_time(index: pd.DatetimeIndex, k: int) -> pd.DatetimeIndex:
+    """``index`` repeated ``k`` times, kept as datetime64 (no Timestamp objects)."""
+    return pd.DatetimeIndex(
+        np.tile(index.tz_convert("UTC").tz_localize(None).values, k)
+    ).tz_localize("UTC")
+
+
 def extract(inputs: DistrictInputs, dm: DistrictModel, out: SolveOutcome) -> Results:
     n, index = inputs.n, inputs.index
     flows, assets, carriers = [], [], []
@@ -60,7 +67,7 @@ def extract(inputs: DistrictInputs, dm: DistrictModel, out: SolveOutcome) -> Res
     k = len(flows)
     schedule = pd.DataFrame(
         {
-            "timestamp": np.tile(index, k),
+            "timestamp": _tile_time(index, k),
             "asset": np.repeat(np.asarray(assets, dtype=object), n),
             "carrier": np.repeat(np.asarray(carriers, dtype=object), n),
             "flow_kw": np.concatenate(flows) if flows else np.zeros(0),
@@ -73,7 +80,7 @@ def extract(inputs: DistrictInputs, dm: DistrictModel, out: SolveOutcome) -> Res
     ]
     storage = pd.DataFrame(
         {
-            "timestamp": np.tile(index, len(soc)),
+            "timestamp": _tile_time(index, len(soc)),
             "asset": np.repeat(np.asarray([s[0] for s in soc], dtype=object), n),
             "soc_kwh": np.concatenate([s[1] for s in soc]) if soc else np.zeros(0),
         }
@@ -81,7 +88,7 @@ def extract(inputs: DistrictInputs, dm: DistrictModel, out: SolveOutcome) -> Res
     em = dm.terms("emissions")
     carbon = pd.DataFrame(
         {
-            "timestamp": np.tile(index, len(em)),
+            "timestamp": _tile_time(index, len(em)),
             "source": np.repeat(np.asarray(list(em), dtype=object), n),
             "co2_kg": np.concatenate([per_row(ts, out, n) for ts in em.values()])
             if em
