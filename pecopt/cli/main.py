@@ -91,7 +91,8 @@ def _summary(console: Console, k: dict[str, Any], seconds: dict[str, float], out
     t.add_row("self-sufficiency", "n/a" if ss is None else f"{ss:.1%}")
     t.add_row("peak grid import", f"{k['peak_grid_import_kw']:,.1f} kW")
     t.add_row("solver", f"{k['solver']['status']}, gap {k['solver']['gap']:.2e}")
-    t.add_row("seconds", ", ".join(f"{p} {s:.2f}" for p, s in seconds.items()))
+    shown = {p: s for p, s in seconds.items() if not (p == "mip_start" and s == 0.0)}
+    t.add_row("seconds", ", ".join(f"{p} {s:.2f}" for p, s in shown.items()))
     console.print(t)
 
 
