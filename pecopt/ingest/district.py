@@ -120,26 +120,20 @@ def ingest(s: Scenario, file: str | None = None) -> Tables:
         else:
             m = b.metered
             assert m is not None
-            elec = heat = np.zeros(len(index))
-            if m.elec_column:
-                elec = loads.metered_profile(
+            elec, heat = (
+                np.zeros(len(index))
+                if column is None
+                else loads.metered_profile(
                     m.path,
                     index,
-                    column=m.elec_column,
+                    column=column,
                     unit=m.unit,
                     tz=m.timezone,
                     time_column=m.time_column,
+                    name=name,
                 ).to_numpy(float)
-            if m.heat_column:
-                heat = loads.metered_profile(
-                    m.path,
-                    index,
-                    column=m.heat_column,
-                    unit=m.unit,
-                    tz=m.timezone,
-                    time_column=m.time_column,
-                    name="heat_kw",
-                ).to_numpy(float)
+                for column, name in ((m.elec_column, "elec_kw"), (m.heat_column, "heat_kw"))
+            )
         load_frames.append(
             pd.DataFrame({"timestamp": index, "building": b.name, "elec_kw": elec, "heat_kw": heat})
         )
