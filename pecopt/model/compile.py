@@ -219,10 +219,3 @@ def csr(
         (uniq % max(n_cols, 1)).astype(np.int32),
         summed.astype(np.float64),
     )
-
-
-def values_of(var: pyo.Var, layout: Layout, x: FloatArray) -> FloatArray:
-    """The solution values of a fast-path vector variable, as an array."""
-    start = layout.offsets[id(var)]
-    n: int = var._pecopt.n  # type: ignore[attr-defined]
-    return x[start : start + n]

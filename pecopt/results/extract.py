@@ -96,8 +96,6 @@ def extract(inputs: DistrictInputs, dm: DistrictModel, out: SolveOutcome) -> Res
         }
     )
     m = dm.model
-    grid = dm.contributions["grid"]
-    del grid
     imp, exp = out.value(m.grid.imp), out.value(m.grid.exp)
     if hasattr(m.district_heat, "imp"):
         dh_imp = out.value(m.district_heat.imp)

@@ -13,7 +13,6 @@ positive network fees and taxes rule out; ``binaries: always`` adds it everywher
 
 from __future__ import annotations
 
-import numpy as np
 import pyomo.environ as pyo
 
 from pecopt.inputs import DistrictInputs
@@ -66,6 +65,4 @@ def build(block: pyo.Block, inputs: DistrictInputs) -> Contribution:
     )
     if inputs.carbon.export_credit:
         c.emissions["grid_export_credit"] = [term(exp, -dt * inputs.grid_co2_kg_per_kwh)]
-    if np.any(~np.isfinite(import_coef)):
-        raise ValueError("non-finite import price")
     return c
