@@ -51,6 +51,9 @@ class SolveOutcome:
 
 _BANNER_SHOWN = False
 
+#: ``mip_start: auto`` runs the LP-guided start from this many binaries up
+AUTO_START_MIN_BINARIES = 1000
+
 
 def new_highs() -> highspy.Highs:
     """A HiGHS instance; the copyright banner HiGHS prints on its first construction goes to
@@ -100,7 +103,10 @@ def solve(
     lp, layout = compile_model(model)
     t1 = time.perf_counter()
     relaxation = None
-    if layout.n_binary and start is None and opts.mip_start == "lp_rounding":
+    use_start = opts.mip_start == "lp_rounding" or (
+        opts.mip_start == "auto" and layout.n_binary >= AUTO_START_MIN_BINARIES
+    )
+    if layout.n_binary and start is None and use_start:
         binaries = [
             v
             for v in model.component_objects(pyo.Var, active=True, descend_into=True)

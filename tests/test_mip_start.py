@@ -87,3 +87,10 @@ def test_csr_sums_duplicates_and_drops_zeros():
     assert start.tolist() == [0, 1, 1, 2]
     assert index.tolist() == [2, 1]
     assert value.tolist() == [3.0, 5.0]
+
+
+def test_auto_start_only_for_many_binaries():
+    # 96 binaries: below the threshold, so "auto" leaves HiGHS alone
+    small = solve(build_model(_district("auto")).model, _district("auto").solver)
+    assert small.size["binaries"] == 96
+    assert small.seconds["mip_start"] == 0

@@ -360,8 +360,10 @@ class SolverOptions(Strict):
     binaries: Literal["auto", "always", "never"] = "auto"
     presolve: Literal["on", "off", "choose"] = "choose"
     #: MILPs only: ``lp_rounding`` hands HiGHS a feasible start from the LP relaxation,
-    #: rounded and re-solved with the binaries fixed (see :func:`pecopt.solve.lp_rounding_start`)
-    mip_start: Literal["lp_rounding", "none"] = "lp_rounding"
+    #: rounded and re-solved with the binaries fixed (see :func:`pecopt.solve.lp_rounding_start`);
+    #: ``auto`` does so from 1,000 binaries up (a few binaries HiGHS settles on its own faster
+    #: than the extra LP solves take)
+    mip_start: Literal["auto", "lp_rounding", "none"] = "auto"
     method: Literal["choose", "simplex", "ipm", "pdlp"] = "choose"
 
 
