@@ -52,7 +52,7 @@ class SolveOutcome:
 _BANNER_SHOWN = False
 
 #: ``mip_start: auto`` runs the LP-guided start from this many binaries up
-AUTO_START_MIN_BINARIES = 1000
+AUTO_START_MIN_BINARIES = 500
 
 
 def new_highs() -> highspy.Highs:

@@ -361,7 +361,7 @@ class SolverOptions(Strict):
     presolve: Literal["on", "off", "choose"] = "choose"
     #: MILPs only: ``lp_rounding`` hands HiGHS a feasible start from the LP relaxation,
     #: rounded and re-solved with the binaries fixed (see :func:`pecopt.solve.lp_rounding_start`);
-    #: ``auto`` does so from 1,000 binaries up (a few binaries HiGHS settles on its own faster
+    #: ``auto`` does so from 500 binaries up (a few binaries HiGHS settles on its own faster
     #: than the extra LP solves take)
     mip_start: Literal["auto", "lp_rounding", "none"] = "auto"
     method: Literal["choose", "simplex", "ipm", "pdlp"] = "choose"
