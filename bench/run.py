@@ -73,8 +73,7 @@ def child_pecopt(args: argparse.Namespace) -> None:
         t_end = _time.perf_counter()
         peak = common.peak_rss_mb()
         if run is not None:
-            phases = {"import": t_imported - _T0,
-                      **{k: float(v) for k, v in run.seconds.items()}}
+            phases = {"import": t_imported - _T0, **{k: float(v) for k, v in run.seconds.items()}}
         else:  # reconstruct from the progress marks; hand-off is inside "solve"
             phases = {"import": t_imported - _T0}
             order = ["ingest", "build", "solve", "extract", "write"]
@@ -86,9 +85,13 @@ def child_pecopt(args: argparse.Namespace) -> None:
             phases["handoff"] = None
         phases["total"] = t_end - _T0
         phases["other"] = phases["total"] - sum(
-            phases[k] or 0.0 for k in PHASES if k != "total" and k in phases)
-        out_files = sorted(str(p.relative_to(tmp / "out")) for p in (tmp / "out").rglob("*")
-                           if p.is_file()) if (tmp / "out").is_dir() else []
+            phases[k] or 0.0 for k in PHASES if k != "total" and k in phases
+        )
+        out_files = (
+            sorted(str(p.relative_to(tmp / "out")) for p in (tmp / "out").rglob("*") if p.is_file())
+            if (tmp / "out").is_dir()
+            else []
+        )
         res = {
             "script": "run.py --child pecopt",
             "scenario": str(args.scenario),
@@ -99,23 +102,31 @@ def child_pecopt(args: argparse.Namespace) -> None:
         }
         if run is not None:
             oc = run.outcome
-            res.update({
-                "rows": int(oc.size["rows"]),
-                "cols": int(oc.size["columns"]),
-                "nnz": int(oc.size["nonzeros"]),
-                "binaries": int(oc.size["binaries"]),
-                "objective": float(oc.objective),
-                "mip_dual_bound": float(oc.bound),
-                "mip_gap": float(oc.gap),
-                "model_status": str(getattr(oc.status, "value", oc.status)),
-            })
+            res.update(
+                {
+                    "rows": int(oc.size["rows"]),
+                    "cols": int(oc.size["columns"]),
+                    "nnz": int(oc.size["nonzeros"]),
+                    "binaries": int(oc.size["binaries"]),
+                    "objective": float(oc.objective),
+                    "mip_dual_bound": float(oc.bound),
+                    "mip_gap": float(oc.gap),
+                    "model_status": str(getattr(oc.status, "value", oc.status)),
+                }
+            )
         else:
-            res.update({"objective": None, "mip_dual_bound": None, "mip_gap": None,
-                        "model_status": "no solution: " + (error or "")[:200]})
+            res.update(
+                {
+                    "objective": None,
+                    "mip_dual_bound": None,
+                    "mip_gap": None,
+                    "model_status": "no solution: " + (error or "")[:200],
+                }
+            )
         if args.write_mps or run is None:  # untimed, after the measurement
             import highspy
-
             from pecopt.model.compile import compile_model
+
             from pecopt.model.core import build_model
 
             if run is not None:
@@ -129,8 +140,14 @@ def child_pecopt(args: argparse.Namespace) -> None:
             dm = build_model(inputs)
             arrays, layout = compile_model(dm.model)
             if run is None:
-                res.update({"rows": int(layout.n_rows), "cols": int(layout.n_cols),
-                            "nnz": int(layout.nnz), "binaries": int(layout.n_binary)})
+                res.update(
+                    {
+                        "rows": int(layout.n_rows),
+                        "cols": int(layout.n_cols),
+                        "nnz": int(layout.nnz),
+                        "binaries": int(layout.n_binary),
+                    }
+                )
             if args.write_mps:
                 h = highspy.Highs()
                 h.setOptionValue("output_flag", False)
@@ -160,9 +177,11 @@ def solver_opts(scenario: Path) -> dict:
 
     doc = yaml.safe_load(scenario.read_text()) or {}
     s = doc.get("solver") or {}
-    return {"time_limit": float(s.get("time_limit_s", 600.0)),
-            "mip_rel_gap": float(s.get("mip_rel_gap", 1e-4)),
-            "threads": int(s["threads"]) if s.get("threads") else None}
+    return {
+        "time_limit": float(s.get("time_limit_s", 600.0)),
+        "mip_rel_gap": float(s.get("mip_rel_gap", 1e-4)),
+        "threads": int(s["threads"]) if s.get("threads") else None,
+    }
 
 
 def _flags(opts: dict) -> list[str]:
@@ -176,8 +195,7 @@ def _ratio(a, b):
     return None if a is None or b in (None, 0) else a / b
 
 
-def run_case(case: str, milp: bool, data: Path, tmpdir: Path, floors: bool, rep: int,
-             log) -> dict:
+def run_case(case: str, milp: bool, data: Path, tmpdir: Path, floors: bool, rep: int, log) -> dict:
     scen = scenario_for(case, milp, data, tmpdir)
     opts = solver_opts(scen)
     timeout = opts["time_limit"] * 2 + 900
@@ -185,29 +203,61 @@ def run_case(case: str, milp: bool, data: Path, tmpdir: Path, floors: bool, rep:
     label = f"{case}{' MILP' if milp else ' LP'} #{rep + 1}"
 
     log(f"[{label}] pecopt ...")
-    cmd = [str(HERE / "run.py"), "--child", "pecopt", "--scenario", str(scen),
-           "--json", str(tmpdir / f"pecopt_{case}_{rep}.json")]
+    cmd = [
+        str(HERE / "run.py"),
+        "--child",
+        "pecopt",
+        "--scenario",
+        str(scen),
+        "--json",
+        str(tmpdir / f"pecopt_{case}_{rep}.json"),
+    ]
     if floors:
         cmd += ["--write-mps", str(mps)]
     pec = common.run_subprocess_json(cmd, timeout=timeout, cwd=str(REPO))
-    log(f"[{label}] pecopt total {pec['phases']['total']:.2f} s, obj {pec['objective']}, "
-        f"status {pec['model_status']}")
+    log(
+        f"[{label}] pecopt total {pec['phases']['total']:.2f} s, obj {pec['objective']}, "
+        f"status {pec['model_status']}"
+    )
 
-    run = {"case": case, "milp": milp, "repeat": rep, "scenario": str(scen),
-           "solver_options": opts, "pecopt": pec, "floor_b": None, "floor_a": None}
+    run = {
+        "case": case,
+        "milp": milp,
+        "repeat": rep,
+        "scenario": str(scen),
+        "solver_options": opts,
+        "pecopt": pec,
+        "floor_b": None,
+        "floor_a": None,
+    }
     if floors and case in KNOWN_OPTIMA:
         T, B = case[1:].split("_B")
         log(f"[{label}] floor (b) plain highspy ...")
-        cmd = [str(HERE / "plain_highspy.py"), "--data", str(data.resolve()), "--T", T,
-               "--B", B, *_flags(opts), "--json", str(tmpdir / f"fb_{case}_{rep}.json")]
+        cmd = [
+            str(HERE / "plain_highspy.py"),
+            "--data",
+            str(data.resolve()),
+            "--T",
+            T,
+            "--B",
+            B,
+            *_flags(opts),
+            "--json",
+            str(tmpdir / f"fb_{case}_{rep}.json"),
+        ]
         if milp:
             cmd.append("--milp")
         run["floor_b"] = common.run_subprocess_json(cmd, timeout=timeout, cwd=str(REPO))
         log(f"[{label}] floor (b) total {run['floor_b']['phases']['total']:.2f} s")
     if floors and mps.is_file():
         log(f"[{label}] floor (a) MPS solve ...")
-        cmd = [str(HERE / "floor_model_file.py"), str(mps), *_flags(opts),
-               "--json", str(tmpdir / f"fa_{case}_{rep}.json")]
+        cmd = [
+            str(HERE / "floor_model_file.py"),
+            str(mps),
+            *_flags(opts),
+            "--json",
+            str(tmpdir / f"fa_{case}_{rep}.json"),
+        ]
         run["floor_a"] = common.run_subprocess_json(cmd, timeout=timeout, cwd=str(REPO))
         run["mps_mb"] = mps.stat().st_size / 2**20
         mps.unlink()
@@ -217,14 +267,20 @@ def run_case(case: str, milp: bool, data: Path, tmpdir: Path, floors: bool, rep:
     known = KNOWN_OPTIMA.get(case) if not milp else None
     if known is not None and pec["objective"] is not None:
         rel = abs(pec["objective"] - known) / abs(known)
-        run["check"] = {"known_optimum": known, "rel_error": rel,
-                        "pass": rel <= PASS_RTOL}
+        run["check"] = {"known_optimum": known, "rel_error": rel, "pass": rel <= PASS_RTOL}
     else:
         ref = (run["floor_b"] or run["floor_a"] or {}).get("objective")
-        rel = (None if ref is None or pec["objective"] is None
-               else abs(pec["objective"] - ref) / max(1.0, abs(ref)))
-        run["check"] = {"known_optimum": known, "vs_floor_objective": ref, "rel_error": rel,
-                        "pass": None}
+        rel = (
+            None
+            if ref is None or pec["objective"] is None
+            else abs(pec["objective"] - ref) / max(1.0, abs(ref))
+        )
+        run["check"] = {
+            "known_optimum": known,
+            "vs_floor_objective": ref,
+            "rel_error": rel,
+            "pass": None,
+        }
     p = pec["phases"]
     fb, fa = run["floor_b"], run["floor_a"]
     run["ratios"] = {
@@ -250,14 +306,17 @@ def summarise(key: str, runs: list[dict]) -> dict:
     fb = [r["floor_b"] for r in runs if r["floor_b"]]
     fa = [r["floor_a"] for r in runs if r["floor_a"]]
     s = {
-        "case": key, "repeats": len(runs),
-        "rows": pec[0]["rows"], "cols": pec[0]["cols"], "nnz": pec[0]["nnz"],
+        "case": key,
+        "repeats": len(runs),
+        "rows": pec[0]["rows"],
+        "cols": pec[0]["cols"],
+        "nnz": pec[0]["nnz"],
         "binaries": pec[0]["binaries"],
-        "pecopt_phases": {k: _med([x["phases"].get(k) for x in pec]) for k in
-                          (*PHASES, "other")},
+        "pecopt_phases": {k: _med([x["phases"].get(k) for x in pec]) for k in (*PHASES, "other")},
         "pecopt_peak_mb": _med([x["peak_rss_mb"] for x in pec]),
         "objective": pec[0]["objective"],
-        "bound": pec[0]["mip_dual_bound"], "gap": pec[0]["mip_gap"],
+        "bound": pec[0]["mip_dual_bound"],
+        "gap": pec[0]["mip_gap"],
         "status": pec[0]["model_status"],
         "check": runs[0]["check"],
         "floor_b_total": _med([x["phases"]["total"] for x in fb]),
@@ -266,8 +325,9 @@ def summarise(key: str, runs: list[dict]) -> dict:
         "floor_b_objective": fb[0]["objective"] if fb else None,
         "floor_b_status": fb[0].get("model_status") if fb else None,
         "floor_b_gap": fb[0].get("mip_gap") if fb else None,
-        "floor_b_size": ({k: fb[0].get(k) for k in ("rows", "cols", "nnz", "binaries")}
-                         if fb else None),
+        "floor_b_size": (
+            {k: fb[0].get(k) for k in ("rows", "cols", "nnz", "binaries")} if fb else None
+        ),
         "floor_a_solve": _med([x["phases"]["solve"] for x in fa]),
         "floor_a_objective": fa[0]["objective"] if fa else None,
         "floor_a_status": fa[0].get("model_status") if fa else None,
@@ -284,8 +344,25 @@ def _f(v, fmt="{:.2f}"):
 
 
 def print_table(summaries: list[dict]) -> str:
-    head = ["case", "rows", "cols", "nnz", "bin", *PHASES, "peak MB", "objective",
-            "check", "b total", "b solve", "b peak", "a solve", "tot/b", "peak/b", "solve/a", "ovh"]
+    head = [
+        "case",
+        "rows",
+        "cols",
+        "nnz",
+        "bin",
+        *PHASES,
+        "peak MB",
+        "objective",
+        "check",
+        "b total",
+        "b solve",
+        "b peak",
+        "a solve",
+        "tot/b",
+        "peak/b",
+        "solve/a",
+        "ovh",
+    ]
     rows = []
     for s in summaries:
         ph = s["pecopt_phases"]
@@ -300,14 +377,27 @@ def print_table(summaries: list[dict]) -> str:
         else:
             chk = f"{'PASS' if c['pass'] else 'FAIL'} {_f(c.get('rel_error'), '{:.1e}')}"
         r = s["ratios"]
-        rows.append([s["case"], f"{s['rows']:,}", f"{s['cols']:,}", f"{s['nnz']:,}",
-                     f"{s['binaries']:,}", *[_f(ph[k]) for k in PHASES],
-                     _f(s["pecopt_peak_mb"], "{:.0f}"), _f(s["objective"], "{:.10g}"), chk,
-                     _f(s["floor_b_total"]), _f(s["floor_b_solve"]),
-                     _f(s["floor_b_peak_mb"], "{:.0f}"),
-                     _f(s["floor_a_solve"]), _f(r["total_vs_floor_b"]),
-                     _f(r["peak_vs_floor_b"]), _f(r["solve_vs_floor_a"]),
-                     _f(r["overhead_share"], "{:.0%}")])
+        rows.append(
+            [
+                s["case"],
+                f"{s['rows']:,}",
+                f"{s['cols']:,}",
+                f"{s['nnz']:,}",
+                f"{s['binaries']:,}",
+                *[_f(ph[k]) for k in PHASES],
+                _f(s["pecopt_peak_mb"], "{:.0f}"),
+                _f(s["objective"], "{:.10g}"),
+                chk,
+                _f(s["floor_b_total"]),
+                _f(s["floor_b_solve"]),
+                _f(s["floor_b_peak_mb"], "{:.0f}"),
+                _f(s["floor_a_solve"]),
+                _f(r["total_vs_floor_b"]),
+                _f(r["peak_vs_floor_b"]),
+                _f(r["solve_vs_floor_a"]),
+                _f(r["overhead_share"], "{:.0%}"),
+            ]
+        )
     try:
         from rich.console import Console
         from rich.table import Table
@@ -331,8 +421,11 @@ def print_table(summaries: list[dict]) -> str:
 
 
 def machine() -> dict:
-    info = {"python": platform.python_version(), "nproc": os.cpu_count(),
-            "platform": platform.platform()}
+    info = {
+        "python": platform.python_version(),
+        "nproc": os.cpu_count(),
+        "platform": platform.platform(),
+    }
     try:
         for line in open("/proc/cpuinfo"):
             if line.startswith("model name"):
@@ -345,6 +438,7 @@ def machine() -> dict:
         pass
     try:
         from importlib import metadata
+
         info["highspy"] = metadata.version("highspy")
         info["pecopt"] = metadata.version("pecopt")
     except Exception:  # noqa: BLE001
@@ -356,14 +450,18 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="pecopt benchmark against the HiGHS floors")
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "bench"))
     ap.add_argument("--sizes", default="T168_B10,T8760_B10,T8760_B50,kera")
-    ap.add_argument("--milp", action="store_true",
-                    help="also run the _milp.yaml variants of the reference sizes")
+    ap.add_argument(
+        "--milp",
+        action="store_true",
+        help="also run the _milp.yaml variants of the reference sizes",
+    )
     ap.add_argument("--milp-only", action="store_true", help="run only the MILP variants")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--out", default=str(HERE / "results"))
     ap.add_argument("--no-floors", action="store_true", help="pecopt only")
-    ap.add_argument("--table", action="store_true",
-                    help="only print the table of OUT/summary.json (no runs)")
+    ap.add_argument(
+        "--table", action="store_true", help="only print the table of OUT/summary.json (no runs)"
+    )
     # child mode
     ap.add_argument("--child", choices=["pecopt"], help=argparse.SUPPRESS)
     ap.add_argument("--scenario", help=argparse.SUPPRESS)
@@ -400,19 +498,37 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="pecopt_bench_") as td:
         for case, milp in cases:
             key = f"{case}{'_milp' if milp else ''}"
-            runs = [run_case(case, milp, data, Path(td), not args.no_floors, r, log)
-                    for r in range(args.repeat)]
+            runs = [
+                run_case(case, milp, data, Path(td), not args.no_floors, r, log)
+                for r in range(args.repeat)
+            ]
             s = summarise(key, runs)
-            (out / f"{key}.json").write_text(json.dumps(
-                {"summary": s, "runs": runs, "machine": machine(),
-                 "date": _time.strftime("%Y-%m-%d %H:%M:%S UTC", _time.gmtime())},
-                indent=2, default=str))
+            (out / f"{key}.json").write_text(
+                json.dumps(
+                    {
+                        "summary": s,
+                        "runs": runs,
+                        "machine": machine(),
+                        "date": _time.strftime("%Y-%m-%d %H:%M:%S UTC", _time.gmtime()),
+                    },
+                    indent=2,
+                    default=str,
+                )
+            )
             summaries[key] = s
             this_run.append(s)
-    summary_path.write_text(json.dumps(
-        {"date": _time.strftime("%Y-%m-%d %H:%M:%S UTC", _time.gmtime()),
-         "command": " ".join(["python", "bench/run.py", *(argv or sys.argv[1:])]),
-         "machine": machine(), "cases": summaries}, indent=2, default=str))
+    summary_path.write_text(
+        json.dumps(
+            {
+                "date": _time.strftime("%Y-%m-%d %H:%M:%S UTC", _time.gmtime()),
+                "command": " ".join(["python", "bench/run.py", *(argv or sys.argv[1:])]),
+                "machine": machine(),
+                "cases": summaries,
+            },
+            indent=2,
+            default=str,
+        )
+    )
     print_table(this_run)
     if any(s["check"]["pass"] is False for s in this_run):
         sys.exit(1)

@@ -1,17 +1,31 @@
-"""Helpers for tests: tiny districts built straight from arrays, and assertions."""
+"""Helpers for tests: tiny districts from plain numbers, and assertions.
+
+:func:`tiny_scenario` writes a scenario as a dict whose series are inline lists (one
+value per step), so a tiny test goes through the same validation, ingest and model as
+any scenario; :func:`tiny_inputs` returns its frozen inputs.
+"""
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
 
-from pecopt.inputs import DistrictInputs, ElectricityPrices, EVInputs, HeatPumpInputs, PVInputs
-from pecopt.scenario import schema as s
+from pecopt.inputs import DistrictInputs
+
+START = pd.Timestamp("2025-01-06T00:00:00+00:00")
 
 
-def tiny_inputs(
+def _dump(x: Any) -> Any:
+    return x.model_dump(exclude_unset=True) if isinstance(x, BaseModel) else x
+
+
+def tiny_scenario(
     n: int,
     *,
     dt_h: float = 1.0,
@@ -23,76 +37,111 @@ def tiny_inputs(
     dh_price: Any = 0.05,
     grid_co2: Any = 0.0,
     dh_co2: Any = 0.0,
-    grid: s.Grid | None = None,
-    batteries: tuple[s.Battery, ...] = (),
-    heat_pumps: tuple[tuple[s.HeatPump, Any], ...] = (),
-    boilers: tuple[s.ElectricBoiler, ...] = (),
-    thermal_stores: tuple[s.ThermalStore, ...] = (),
-    district_heating: s.DistrictHeating | None = None,
-    dh_tariff: s.DistrictHeatTariff | None = None,
-    ev_fleets: tuple[EVInputs, ...] = (),
-    objective: s.Objective | None = None,
-    solver: s.SolverOptions | None = None,
-    carbon: s.Carbon | None = None,
-) -> DistrictInputs:
-    """A district with ``n`` steps from plain numbers or arrays (broadcast to ``n``)."""
+    grid: Mapping[str, Any] | BaseModel | None = None,
+    assets: Mapping[str, Any] | None = None,
+    district_heating: Mapping[str, Any] | BaseModel | None = None,
+    dh_tariff: Mapping[str, Any] | BaseModel | None = None,
+    objective: Mapping[str, Any] | BaseModel | None = None,
+    solver: Mapping[str, Any] | BaseModel | None = None,
+    carbon: Mapping[str, Any] | BaseModel | None = None,
+    start: pd.Timestamp = START,
+    timezone: str = "Europe/Helsinki",
+) -> dict[str, Any]:
+    """A scenario dict with ``n`` steps from 2025-01-06 00:00 UTC: demand, spot price,
+    export price, PV, district-heat price and emission factors as numbers or arrays
+    (broadcast to ``n``); ``assets`` adds any other technology by its key
+    (``{"batteries": [{...}], "heat_pumps": [...]}``, records as dicts or models)."""
 
-    def arr(x: Any) -> np.ndarray:
-        return np.broadcast_to(np.asarray(x, dtype=float), (n,)).copy()
+    def arr(x: Any) -> list[float]:
+        return [float(v) for v in np.broadcast_to(np.asarray(x, dtype=float), (n,))]
 
-    index = pd.date_range("2025-01-06", periods=n, freq=pd.Timedelta(hours=dt_h), tz="UTC")
-    spot_a = arr(spot)
-    pv = (
-        PVInputs(("pv",), arr(pv_kw)[None, :])
-        if pv_kw is not None
-        else PVInputs((), np.zeros((0, n)))
-    )
-    prices = ElectricityPrices(
-        spot=spot_a,
-        retail_margin=arr(0.0),
-        network=arr(0.0),
-        tax=arr(0.0),
-        vat=0.0,
-        export=arr(spot_a if export is None else export),
-    )
-    return DistrictInputs(
-        name="tiny",
-        index=index,
-        dt_h=dt_h,
-        timezone="Europe/Helsinki",
-        elec_demand_kw=arr(elec_kw),
-        heat_demand_kw=arr(heat_kw),
-        pv=pv,
-        prices=prices,
-        dh_price_eur_per_kwh=arr(dh_price),
-        grid_co2_kg_per_kwh=arr(grid_co2),
-        dh_co2_kg_per_kwh=arr(dh_co2),
-        grid=grid or s.Grid(),
-        batteries=batteries,
-        heat_pumps=tuple(HeatPumpInputs(h, arr(c)) for h, c in heat_pumps),
-        boilers=boilers,
-        thermal_stores=thermal_stores,
-        district_heating=district_heating,
-        dh_tariff=dh_tariff or s.DistrictHeatTariff(energy_eur_per_kwh=0.05),
-        ev_fleets=ev_fleets,
-        carbon=carbon or s.Carbon(export_credit=False),
-        ped=s.PED(),
-        objective=objective or s.Objective(),
-        solver=solver or s.SolverOptions(),
-    )
+    step = pd.Timedelta(hours=dt_h)
+    end = start + n * step
+    tariff: dict[str, Any] = {
+        "spot": {"source": "series", "series": arr(spot)},
+        "tax_class": "none",
+        "export_price": arr(spot if export is None else export),
+    }
+    g = {"tariff": tariff, "co2": {"series": arr(grid_co2)}, **(_dump(grid) or {})}
+    a: dict[str, Any] = {"grid": g}
+    if pv_kw is not None:
+        a["pv_series"] = [{"name": "pv", "series": arr(pv_kw)}]
+    if district_heating is not None:
+        dh = dict(_dump(district_heating))
+        dh.setdefault("tariff", _dump(dh_tariff) or {"price_series": arr(dh_price)})
+        dh.setdefault("co2", {"series": arr(dh_co2)})
+        a["district_heating"] = dh
+    for key, value in (assets or {}).items():
+        a[key] = [_dump(v) for v in value] if isinstance(value, list | tuple) else _dump(value)
+    out: dict[str, Any] = {
+        "site": {"name": "tiny", "timezone": timezone},
+        "horizon": {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "resolution": "1h" if dt_h == 1.0 else "15min",
+        },
+        "demand": {"elec": arr(elec_kw), "heat": arr(heat_kw)},
+        "assets": a,
+        "carbon": _dump(carbon) or {"export_credit": False},
+    }
+    if objective is not None:
+        out["objective"] = _dump(objective)
+    if solver is not None:
+        out["solver"] = _dump(solver)
+    return out
 
 
-def ev_availability(spec: s.EVFleet, plugged: Any, drive_kwh: Any) -> EVInputs:
-    """An EV fleet from ``(vehicles, steps)`` arrays of plug state and driving energy."""
+def ev_fleet(
+    spec: Mapping[str, Any] | BaseModel,
+    plugged: Any,
+    drive_kwh: Any,
+    folder: Path,
+    start: pd.Timestamp = START,
+    dt_h: float = 1.0,
+) -> dict[str, Any]:
+    """An EV fleet record whose availability file (``(vehicles, steps)`` arrays of plug
+    state and driving energy, vehicles ``v0, v1, ...``) is written into ``folder``."""
     p = np.atleast_2d(np.asarray(plugged, dtype=bool))
     d = np.atleast_2d(np.asarray(drive_kwh, dtype=float))
-    names = tuple(f"v{i}" for i in range(p.shape[0]))
-    initial = None
-    if spec.soc_initial_kwh is not None or spec.initial_energy_kwh:
-        initial = np.array(
-            [spec.initial_energy_kwh.get(v, spec.soc_initial_kwh or 0.0) for v in names]
-        )
-    return EVInputs(spec, names, p, d, "availability", initial_kwh=initial)
+    nv, n = p.shape
+    times = pd.date_range(start, periods=n, freq=pd.Timedelta(hours=dt_h))
+    rec = dict(_dump(spec))
+    path = folder / f"ev_{rec.get('name', 'ev')}.csv"
+    pd.DataFrame(
+        {
+            "timestamp": np.tile(times.strftime("%Y-%m-%dT%H:%M:%SZ"), nv),
+            "vehicle": np.repeat([f"v{i}" for i in range(nv)], n),
+            "plugged": p.ravel(),
+            "drive_kwh": d.ravel(),
+        }
+    ).to_csv(path, index=False)
+    rec.pop("synthetic", None)
+    rec["availability"] = str(path)
+    return rec
+
+
+def inputs_of(scenario: Mapping[str, Any], file: str | None = None) -> DistrictInputs:
+    """Validate a scenario dict, ingest it and return its inputs."""
+    from pecopt.ingest.district import ingest, to_inputs
+    from pecopt.scenario.schema import Scenario
+
+    s = Scenario.model_validate(scenario)
+    return to_inputs(s, ingest(s, file), file)
+
+
+def tiny_inputs(
+    n: int, *, ev_fleets: Sequence[tuple[Any, Any, Any]] = (), **kw: Any
+) -> DistrictInputs:
+    """The inputs of :func:`tiny_scenario`; ``ev_fleets`` are ``(spec, plugged, drive)``."""
+    scenario = tiny_scenario(n, **kw)
+    with tempfile.TemporaryDirectory() as tmp:
+        if ev_fleets:
+            start = pd.Timestamp(scenario["horizon"]["start"])
+            dt = kw.get("dt_h", 1.0)
+            scenario["assets"]["ev_fleets"] = [
+                ev_fleet(spec, p, d, Path(tmp), start, dt) for spec, p, d in ev_fleets
+            ]
+        return inputs_of(scenario)
 
 
 def assert_balanced(schedule: pd.DataFrame, rtol: float = 1e-6) -> None:
@@ -104,17 +153,19 @@ def assert_balanced(schedule: pd.DataFrame, rtol: float = 1e-6) -> None:
         raise AssertionError(f"bus imbalance {worst:g} kW > {rtol:g} x {scale:g} kW")
 
 
-def hold_tables(tables: Any, factor: int) -> Any:
+def hold_tables(tables: Mapping[str, pd.DataFrame], factor: int) -> dict[str, pd.DataFrame]:
     """The same inputs at ``factor`` times finer steps, every value held within the step.
 
     Power-like columns are repeated; per-step energies (``drive_kwh``) are split evenly;
-    session step ranges are scaled. An hourly run and the held 15-minute run
+    session end times move to the last sub-step. An hourly run and the held 15-minute run
     (``factor=4``) describe the same physical data.
     """
-    from dataclasses import replace as dc_replace
 
     def hold(df: pd.DataFrame) -> pd.DataFrame:
         if df.empty or "timestamp" not in df.columns:
+            if "last_utc" in df.columns and not df.empty:
+                sub = pd.Timedelta(hours=1) / factor
+                return df.assign(last_utc=pd.DatetimeIndex(df["last_utc"]) + (factor - 1) * sub)
             return df
         ts = pd.DatetimeIndex(df["timestamp"])
         step = pd.Series(ts).diff().dropna()
@@ -127,17 +178,4 @@ def hold_tables(tables: Any, factor: int) -> Any:
             out["drive_kwh"] = out["drive_kwh"] / factor
         return out
 
-    sessions = tables.ev_sessions.copy()
-    if not sessions.empty:
-        sessions["first_step"] = sessions["first_step"] * factor
-        sessions["last_step"] = sessions["last_step"] * factor + factor - 1
-    return dc_replace(
-        tables,
-        weather=hold(tables.weather),
-        loads=hold(tables.loads),
-        pv=hold(tables.pv),
-        prices=hold(tables.prices),
-        cop=hold(tables.cop),
-        ev=hold(tables.ev),
-        ev_sessions=sessions,
-    )
+    return {name: hold(df) for name, df in tables.items()}

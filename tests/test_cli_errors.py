@@ -21,10 +21,8 @@ buildings:
     metered: {{path: {load}, elec_column: elec_kw{extra_metered}}}
     {extra_building}
 assets:
-  grid: {{import_max_kw: 100.0}}
+  grid: {{import_max_kw: 100.0, tariff: {{spot: {{source: typical_year}}}}}}
   {assets}
-tariffs:
-  electricity: {{spot: {{source: typical_year}}}}
 """
 
 

@@ -21,7 +21,7 @@ WEEK = {"start": "2025-03-24T00:00", "end": "2025-03-31T00:00"}
 
 def _week(resolution: str = "1h"):
     s = load_scenario(KERA, overrides={"horizon": {**WEEK, "resolution": resolution}})
-    run, _ = run_scenario(s, str(KERA))
+    run = run_scenario(s, str(KERA))
     return run
 
 
@@ -70,13 +70,13 @@ def test_quarter_hour_week(hourly, quarter):
     assert quarter.inputs.n == 4 * hourly.inputs.n
     assert_balanced(quarter.results.schedule)
     # demand is hour-constant data resampled: the energy totals agree
-    for attr in ("elec_demand_kw", "heat_demand_kw"):
-        e1 = getattr(hourly.inputs, attr).sum() * hourly.inputs.dt_h
-        e4 = getattr(quarter.inputs, attr).sum() * quarter.inputs.dt_h
+    for attr in ("elec_kw", "heat_kw"):
+        e1 = getattr(hourly.inputs.data["demand"], attr).sum() * hourly.inputs.dt_h
+        e4 = getattr(quarter.inputs.data["demand"], attr).sum() * quarter.inputs.dt_h
         assert e4 == pytest.approx(e1, rel=1e-3)
     # PV/weather vary within the hour at 15 min: only a loose agreement on totals
-    pv1 = hourly.inputs.pv.available_kw.sum() * hourly.inputs.dt_h
-    pv4 = quarter.inputs.pv.available_kw.sum() * quarter.inputs.dt_h
+    pv1 = hourly.inputs.data["pv_series"].available_kw.sum() * hourly.inputs.dt_h
+    pv4 = quarter.inputs.data["pv_series"].available_kw.sum() * quarter.inputs.dt_h
     assert pv4 == pytest.approx(pv1, rel=0.05)
 
 
@@ -91,7 +91,7 @@ def test_cli_writes_all_files(tmp_path):
     result = CliRunner().invoke(app, ["solve", str(yaml), "--out", str(out), "-q"])
     assert result.exit_code == 0, result.output
     sched = pd.read_parquet(out / "schedule.parquet")
-    assert list(sched.columns) == ["timestamp", "asset", "carrier", "flow_kw"]
+    assert list(sched.columns) == ["timestamp", "asset", "carrier", "role", "flow_kw"]
     assert str(sched["timestamp"].dt.tz) == "UTC"
     assert_balanced(sched)
     storage = pd.read_parquet(out / "storage.parquet")
@@ -104,7 +104,7 @@ def test_cli_writes_all_files(tmp_path):
         "co2_kg",
         "ped",
         "self_sufficiency",
-        "peak_grid_import_kw",
+        "peak_import_kw",
         "solver",
     } <= set(kpis)
     assert kpis["co2_kg"]["net"] == pytest.approx(carbon["co2_kg"].sum(), rel=1e-6, abs=1e-6)
@@ -118,7 +118,7 @@ def test_cli_writes_all_files(tmp_path):
         "pecopt",
         "python",
         "dependencies",
-        "scenario",
+        "source",
         "input_files",
         "solver_options",
         "seconds",

@@ -3,15 +3,16 @@ does not change the optimum."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
-import pyomo.environ as pyo
 import pytest
 import scipy.sparse as sp
 
-from pecopt.model.compile import compile_model
 from pecopt.model.core import build_model
-from pecopt.scenario import schema as s
-from pecopt.solve import lp_rounding_start, solve
+from pecopt.solver import solve
+from pecopt.solver.compile import compile_model, csr
+from pecopt.solver.highs import lp_rounding_start
 from pecopt.testing import tiny_inputs
 
 
@@ -28,28 +29,35 @@ def _district(mip_start: str = "lp_rounding"):
         elec_kw=5.0,
         spot=spot,
         dh_price=0.09,
-        grid=s.Grid(import_max_kw=50, export_max_kw=50),
-        heat_pumps=((s.HeatPump(name="hp", capacity_kw_el=4.0, min_part_load=0.3), 3.0),),
-        thermal_stores=(s.ThermalStore(name="tank", capacity_kwh=20, power_kw=10),),
-        batteries=(s.Battery(name="bat", capacity_kwh=10, power_kw=5),),
-        district_heating=s.DistrictHeating(import_max_kw=50),
-        solver=s.SolverOptions(binaries="always", mip_start=mip_start, mip_rel_gap=0.0),
+        grid={"import_max_kw": 50, "export_max_kw": 50},
+        assets={
+            "heat_pumps": [
+                {
+                    "name": "hp",
+                    "capacity_kw_el": 4.0,
+                    "min_part_load": 0.3,
+                    "source": "series",
+                    "cop_series": 3.0,
+                }
+            ],
+            "thermal_stores": [{"name": "tank", "capacity_kwh": 20, "power_kw": 10}],
+            "batteries": [{"name": "bat", "capacity_kwh": 10, "power_kw": 5}],
+        },  # fmt: skip
+        district_heating={"import_max_kw": 50},
+        solver={"binaries": "always", "mip_start": mip_start, "mip_rel_gap": 0.0},
     )
 
 
-def _families(model, layout):
-    out = []
-    for v in model.component_objects(pyo.Var, descend_into=True):
-        if v._pecopt.binary:
-            out.append((layout.offsets[id(v)], v._pecopt.n))
-    return out
+def _families(layout):
+    return [(first, n) for first, n, _ in sorted(layout.binary_families, key=lambda f: not f[2])]
 
 
 def test_start_is_integral_feasible_and_above_the_relaxation():
     inputs = _district()
     dm = build_model(inputs)
     lp, layout = compile_model(dm.model)
-    heur = lp_rounding_start(lp, inputs.solver, _families(dm.model, layout))
+    deadline = time.perf_counter() + 60
+    heur = lp_rounding_start(lp, inputs.common.solver, _families(layout), deadline)
     assert heur.start is not None
     x = np.asarray(heur.start)
     ints = lp.integrality == 1
@@ -65,8 +73,9 @@ def test_start_is_integral_feasible_and_above_the_relaxation():
 
 
 def test_start_does_not_change_the_optimum():
-    with_start = solve(build_model(_district()).model, _district().solver)
-    plain = solve(build_model(_district("none")).model, _district("none").solver)
+    a, b = _district(), _district("none")
+    with_start = solve(build_model(a).model, a.common.solver)
+    plain = solve(build_model(b).model, b.common.solver)
     assert with_start.objective == pytest.approx(plain.objective, rel=1e-9, abs=1e-9)
     assert with_start.bound <= with_start.objective + 1e-9
     assert with_start.seconds["mip_start"] > 0
@@ -74,8 +83,6 @@ def test_start_does_not_change_the_optimum():
 
 
 def test_csr_sums_duplicates_and_drops_zeros():
-    from pecopt.model.compile import csr
-
     # rows/cols/values, with (0, 2) twice and (1, 0) cancelling to zero
     start, index, value = csr(
         np.array([0, 1, 0, 1, 2]),
@@ -91,6 +98,7 @@ def test_csr_sums_duplicates_and_drops_zeros():
 
 def test_auto_start_only_for_many_binaries():
     # 96 binaries: below the threshold, so "auto" leaves HiGHS alone
-    small = solve(build_model(_district("auto")).model, _district("auto").solver)
+    d = _district("auto")
+    small = solve(build_model(d).model, d.common.solver)
     assert small.size["binaries"] == 96
     assert small.seconds["mip_start"] == 0

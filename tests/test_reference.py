@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.mark.parametrize("yaml", ["ref_T168_B10.yaml", "ref_T168_B10_milp.yaml"])
 def test_pecopt_reproduces_reference_optimum(yaml):
     scenario = load_scenario(REF / yaml)
-    run, _ = run_scenario(scenario, str(REF / yaml))
+    run = run_scenario(scenario, str(REF / yaml))
     assert run.outcome.objective == pytest.approx(OPTIMUM, rel=RTOL)
     if "milp" in yaml:
         assert run.outcome.size["binaries"] > 0

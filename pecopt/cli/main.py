@@ -44,23 +44,42 @@ def _solver_overrides(
 
 @app.command()
 def solve(
-    scenario: ScenarioArg,
-    out: OutOpt,
-    time_limit: Annotated[float | None, typer.Option(help="Solver time limit [s].")] = None,
+    scenario: Annotated[
+        Path | None, typer.Argument(help="Scenario YAML file (or give --inputs).")
+    ] = None,
+    out: OutOpt = Path("runs/out"),
+    inputs: Annotated[
+        Path | None,
+        typer.Option("--inputs", help="Solve a folder written by `pecopt ingest` instead."),
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option(help="Time limit for the whole command [s].")
+    ] = None,
     mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap.")] = None,
     threads: Annotated[int | None, typer.Option(help="HiGHS threads (0 = automatic).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
 ) -> None:
     """Ingest, build, solve and write schedule, storage, carbon, KPIs and manifest."""
+    import time
+
+    started = time.perf_counter()
     from pecopt.workflows.solve import solve_scenario
 
     console = Console()
+    if (scenario is None) == (inputs is None):
+        err.print("[bold red]error:[/] give a SCENARIO file or --inputs DIR (one of them)")
+        raise typer.Exit(2)
+    if time_limit is not None and time_limit <= 0:
+        err.print(f"[bold red]error:[/] --time-limit: must be > 0 seconds (got {time_limit:g})")
+        raise typer.Exit(2)
     try:
         with console.status("starting", spinner="dots") as status:
             run = solve_scenario(
                 scenario,
                 out,
                 overrides=_solver_overrides(time_limit, mip_gap, threads),
+                inputs_dir=inputs,
+                deadline=None if time_limit is None else started + time_limit,
                 progress=lambda phase: status.update(f"{phase} ..."),
             )
     except PecoptError as exc:
@@ -78,18 +97,15 @@ def _summary(console: Console, k: dict[str, Any], seconds: dict[str, float], out
     for basis in ("final_energy", "weighted_energy"):
         t.add_row(
             f"PED, {basis.replace('_', ' ')}",
-            f"{'yes' if ped[basis]['is_ped'] else 'no'} "
-            f"(surplus {ped[basis]['surplus_kwh']:,.0f} kWh)",
+            f"{ped[basis]['status']} (surplus {ped[basis]['surplus_kwh']:,.0f} kWh)",
         )
-    t.add_row(
-        "PED, GHG",
-        f"{'yes' if ped['ghg']['is_ped'] else 'no'} (net {ped['ghg']['net_co2_kg']:,.0f} kg CO2e)",
-    )
+    t.add_row("PED, GHG", f"{ped['ghg']['status']} (net {ped['ghg']['net_co2_kg']:,.0f} kg CO2e)")
     t.add_row("cost", f"{k['cost_eur']['total']:,.2f} EUR")
     t.add_row("CO2, gross / net", f"{k['co2_kg']['gross']:,.0f} / {k['co2_kg']['net']:,.0f} kg")
     ss = k["self_sufficiency"]
     t.add_row("self-sufficiency", "n/a" if ss is None else f"{ss:.1%}")
-    t.add_row("peak grid import", f"{k['peak_grid_import_kw']:,.1f} kW")
+    for connection, kw in k["peak_import_kw"].items():
+        t.add_row(f"peak import, {connection.replace('_', ' ')}", f"{kw:,.1f} kW")
     t.add_row("solver", f"{k['solver']['status']}, gap {k['solver']['gap']:.2e}")
     shown = {p: s for p, s in seconds.items() if not (p == "mip_start" and s == 0.0)}
     t.add_row("seconds", ", ".join(f"{p} {s:.2f}" for p, s in shown.items()))
@@ -106,7 +122,7 @@ def ingest(scenario: ScenarioArg, out: OutOpt) -> None:
     except PecoptError as exc:
         _fail(exc)
         return
-    for name, df in tables.as_dict().items():
+    for name, df in tables.items():
         typer.echo(f"{out / (name + '.parquet')}: {len(df)} rows")
 
 
@@ -119,7 +135,7 @@ def validate(scenario: ScenarioArg) -> None:
 
     try:
         s = load_scenario(scenario)
-        to_inputs(s, ingest_tables(s, str(scenario)))
+        to_inputs(s, ingest_tables(s, str(scenario)), str(scenario))
     except PecoptError as exc:
         _fail(exc)
         return

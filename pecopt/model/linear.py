@@ -11,16 +11,20 @@ are ``LinearExpression`` objects built from the coefficient arrays, not by opera
 overloading), so the model is a real Pyomo model that any Pyomo solver can take.
 
 It also keeps the coefficient arrays it was given (``COMPONENT._pecopt``), so that
-:func:`pecopt.model.compile.compile_model` can hand the whole matrix to HiGHS in one
-call instead of walking 10^5-10^6 expression objects. Components built here are
-treated as immutable; constraints added to the model by other means are still picked up
-by the compiler through Pyomo's generic (slower) path.
+:func:`pecopt.solver.compile.compile_model` can hand the whole matrix to HiGHS in one
+call instead of walking 10^5-10^6 expression objects. **The Pyomo model stays the
+truth**: with the arrays, each component keeps a snapshot of the Pyomo state it was
+built with (the bound, domain and expression objects of every element). The compiler
+compares the live Pyomo objects with the snapshot (identity checks, a few ns per
+element) and reads every element that a user changed through Pyomo's public API (fix,
+setlb/setub, domain, deactivate, ``set_value`` of a constraint) from Pyomo itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 import pyomo.environ as pyo
@@ -35,7 +39,9 @@ IntArray = NDArray[np.int64]
 
 @dataclass(frozen=True)
 class VarMeta:
-    """Bounds and type of a vector variable, as arrays [unit of the variable]."""
+    """Bounds and type of a vector variable, as arrays [unit of the variable], and the
+    Pyomo state they were built with (``snapshot``: the ``_lb``, ``_ub`` and ``_domain``
+    objects of every element, compared by identity at compile time)."""
 
     n: int
     lb: FloatArray
@@ -43,6 +49,7 @@ class VarMeta:
     binary: bool
     data: np.ndarray  # object array of the VarData, for fancy indexing
     commitment: bool = False  # an on/off decision (vs an exclusivity binary)
+    snapshot: tuple[list[object], list[object], list[object]] = ([], [], [])
 
 
 @dataclass(frozen=True)
@@ -57,12 +64,27 @@ class Term:
 
 @dataclass(frozen=True)
 class RowsMeta:
-    """A family of ``m`` rows: ``lo <= sum of terms <= up`` (``lo == up`` for equalities)."""
+    """A family of ``m`` rows: ``lo <= sum of terms <= up`` (``lo == up`` for equalities),
+    with the ConstraintData objects and the expression object each was built with."""
 
     m: int
     terms: tuple[Term, ...]
     lo: FloatArray
     up: FloatArray
+    data: tuple[object, ...] = ()
+    exprs: tuple[object, ...] = ()
+
+
+LB, UB, DOMAIN = attrgetter("_lb"), attrgetter("_ub"), attrgetter("_domain")
+EXPR, VALUE = attrgetter("_expr"), attrgetter("value")
+
+
+def values(var: pyo.Var) -> FloatArray:
+    """The current values of a vector variable made by :func:`add_var`, read from Pyomo
+    (NaN where a value is None) [unit of the variable]."""
+    m = meta(var)
+    raw = map(VALUE, m.data.tolist())
+    return np.fromiter((np.nan if x is None else x for x in raw), np.float64, m.n)
 
 
 def meta(var: pyo.Var) -> VarMeta:
@@ -107,7 +129,9 @@ def add_var(
     if not hi_same:
         for v, b in zip(data.tolist(), hi.tolist(), strict=True):
             v.setub(bound(b))
-    var._pecopt = VarMeta(n, lo, hi, binary, data, commitment)  # type: ignore[attr-defined]
+    dl = data.tolist()
+    snap = (list(map(LB, dl)), list(map(UB, dl)), list(map(DOMAIN, dl)))
+    var._pecopt = VarMeta(n, lo, hi, binary, data, commitment, snap)  # type: ignore[attr-defined]
     return var
 
 
@@ -205,7 +229,8 @@ def add_rows(
 
     con = pyo.Constraint(range(m), rule=rule)
     block.add_component(name, con)
-    con._pecopt = RowsMeta(m, tuple(terms), lo, up)  # type: ignore[attr-defined]
+    data = tuple(con.values())
+    con._pecopt = RowsMeta(m, tuple(terms), lo, up, data, tuple(map(EXPR, data)))  # type: ignore[attr-defined]
     return con
 
 
@@ -283,5 +308,15 @@ def add_objective(
         expr=linear_sum(terms, constant), sense=pyo.minimize if sense == "min" else pyo.maximize
     )
     model.add_component("objective", obj)
-    obj._pecopt = (tuple(t for t in terms if t.index.size), constant)  # type: ignore[attr-defined]
+    obj._pecopt = ObjectiveMeta(tuple(terms), constant, obj.expr, obj.sense)  # type: ignore[attr-defined]
     return obj
+
+
+@dataclass(frozen=True)
+class ObjectiveMeta:
+    """An objective's terms, constant, and the expression and sense it was built with."""
+
+    terms: tuple[Term, ...]
+    constant: float
+    expr: object
+    sense: object

@@ -1,18 +1,35 @@
-"""The explicit registry of technology block builders, in build order."""
+"""The explicit registry of technologies, in build order: the one place that lists them.
+
+Adding a technology = one new file in :mod:`pecopt.model.blocks` declaring a
+:class:`~pecopt.model.technology.Technology`, plus one line here. The scenario schema
+(``assets.<key>``), ingest, the model, the KPIs and the PED balance follow from it.
+"""
 
 from __future__ import annotations
 
-from pecopt.model.blocks import demand, district_heat, ev, grid, heat_pump, pv, storage
-from pecopt.model.interface import BlockBuilder
+from pecopt.model.blocks import (
+    demand,
+    district_heat,
+    electric_boiler,
+    ev,
+    grid,
+    heat_pump,
+    pv,
+    storage,
+)
+from pecopt.model.technology import Technology
 
-REGISTRY: dict[str, BlockBuilder] = {
-    "demand": demand.build,
-    "grid": grid.build,
-    "pv": pv.build,
-    "battery": storage.build_batteries,
-    "heat_pump": heat_pump.build_heat_pumps,
-    "electric_boiler": heat_pump.build_boilers,
-    "thermal_store": storage.build_thermal_stores,
-    "district_heat": district_heat.build,
-    "ev": ev.build,
+TECHNOLOGIES: dict[str, Technology] = {
+    t.key: t
+    for t in (
+        demand.TECHNOLOGY,
+        grid.TECHNOLOGY,
+        pv.TECHNOLOGY,
+        storage.BATTERY,
+        heat_pump.TECHNOLOGY,
+        electric_boiler.TECHNOLOGY,
+        storage.THERMAL_STORE,
+        district_heat.TECHNOLOGY,
+        ev.TECHNOLOGY,
+    )
 }

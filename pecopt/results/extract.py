@@ -1,21 +1,26 @@
-"""Turn a solve outcome into tidy tables (pure functions; nothing is written onto inputs).
+"""Turn a solved model into tidy tables (pure functions of the model's values; nothing is
+written onto the inputs).
 
-- schedule: ``timestamp, asset, carrier, flow_kw`` (> 0 supplies the bus)
+Values are read from the Pyomo variables (where :func:`pecopt.solver.solve` loaded the
+solution), so whatever a user did to the model through Pyomo is what is reported.
+
+- schedule: ``timestamp, asset, carrier, role, flow_kw`` (> 0 supplies the bus)
 - storage: ``timestamp, asset, soc_kwh`` (end of step)
 - carbon: ``timestamp, source, co2_kg`` (imports > 0, export credit < 0)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyomo.environ as pyo
 
-from pecopt.inputs import DistrictInputs
 from pecopt.model.core import DistrictModel
-from pecopt.model.linear import FloatArray, Term
-from pecopt.solve import SolveOutcome
+from pecopt.model.linear import FloatArray, Term, values
 
 
 @dataclass(frozen=True)
@@ -27,24 +32,36 @@ class Results:
     carbon: pd.DataFrame
     cost_items_eur: dict[str, float]
     unmet_kwh: dict[str, float]
-    delivered_kwh: dict[str, float]
-    grid_import_kw: FloatArray
-    grid_export_kw: FloatArray
-    dh_import_kw: FloatArray
-    dh_export_kw: FloatArray
+    figures: dict[str, float] = field(default_factory=dict)
+    capacities: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
-def per_row(terms: list[Term] | tuple[Term, ...], out: SolveOutcome, n: int) -> FloatArray:
-    """``sum(terms)`` evaluated row by row (rows are steps for injections)."""
+class ValueCache:
+    """Reads each vector variable's values from Pyomo once (NaN -> 0 for variables that
+    appear nowhere and so were never given a value)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, FloatArray] = {}
+
+    def __call__(self, var: pyo.Var) -> FloatArray:
+        v = self._cache.get(id(var))
+        if v is None:
+            v = np.nan_to_num(values(var), nan=0.0)
+            self._cache[id(var)] = v
+        return v
+
+
+def per_row(terms: Sequence[Term], value: ValueCache, n: int) -> FloatArray:
+    """``sum(terms)`` evaluated row by row (rows are steps for flows)."""
     acc = np.zeros(n)
     for t in terms:
-        np.add.at(acc, t.row, t.coef * out.value(t.var)[t.index])
+        np.add.at(acc, t.row, t.coef * value(t.var)[t.index])
     return acc
 
 
-def total(terms: list[Term], out: SolveOutcome) -> float:
+def total(terms: Sequence[Term], value: ValueCache) -> float:
     """``sum(terms)`` evaluated over all elements."""
-    return float(sum(np.dot(t.coef, out.value(t.var)[t.index]) for t in terms))
+    return float(sum(np.dot(t.coef, value(t.var)[t.index]) for t in terms))
 
 
 def _tile_time(index: pd.DatetimeIndex, k: int) -> pd.DatetimeIndex:
@@ -54,63 +71,65 @@ def _tile_time(index: pd.DatetimeIndex, k: int) -> pd.DatetimeIndex:
     ).tz_localize("UTC")
 
 
-def extract(inputs: DistrictInputs, dm: DistrictModel, out: SolveOutcome) -> Results:
-    n, index = inputs.n, inputs.index
-    flows, assets, carriers = [], [], []
-    for inj in dm.injections:
-        f = per_row(inj.terms, out, n)
-        if inj.constant is not None:
-            f = f + inj.constant
-        flows.append(f)
-        assets.append(inj.asset)
-        carriers.append(inj.carrier)
-    k = len(flows)
+def _obj_array(items: list[str], n: int) -> np.ndarray:
+    return np.repeat(np.asarray(items, dtype=object), n)
+
+
+def extract(dm: DistrictModel) -> Results:
+    """The tidy results of a solved district model."""
+    n, index = dm.inputs.n, dm.inputs.index
+    value = ValueCache()
+    flows = dm.flows
+    series = []
+    for f in flows:
+        x = per_row(f.terms, value, n)
+        series.append(x + f.constant if f.constant is not None else x)
     schedule = pd.DataFrame(
         {
-            "timestamp": _tile_time(index, k),
-            "asset": np.repeat(np.asarray(assets, dtype=object), n),
-            "carrier": np.repeat(np.asarray(carriers, dtype=object), n),
-            "flow_kw": np.concatenate(flows) if flows else np.zeros(0),
+            "timestamp": _tile_time(index, len(flows)),
+            "asset": _obj_array([f.asset for f in flows], n),
+            "carrier": _obj_array([f.carrier for f in flows], n),
+            "role": _obj_array([f.role for f in flows], n),
+            "flow_kw": np.concatenate(series) if series else np.zeros(0),
         }
     )
     soc = [
-        (name, read(out.value))
-        for c in dm.contributions.values()
-        for name, read in c.storage.items()
+        (name, read(value)) for c in dm.contributions.values() for name, read in c.storage.items()
     ]
     storage = pd.DataFrame(
         {
             "timestamp": _tile_time(index, len(soc)),
-            "asset": np.repeat(np.asarray([s[0] for s in soc], dtype=object), n),
+            "asset": _obj_array([s[0] for s in soc], n),
             "soc_kwh": np.concatenate([s[1] for s in soc]) if soc else np.zeros(0),
         }
     )
-    em = dm.terms("emissions")
+    em = dm.emissions()
     carbon = pd.DataFrame(
         {
             "timestamp": _tile_time(index, len(em)),
-            "source": np.repeat(np.asarray(list(em), dtype=object), n),
-            "co2_kg": np.concatenate([per_row(ts, out, n) for ts in em.values()])
+            "source": _obj_array([e.source for e in em], n),
+            "co2_kg": np.concatenate([per_row(e.terms, value, n) + e.constant for e in em])
             if em
             else np.zeros(0),
         }
     )
-    m = dm.model
-    imp, exp = out.value(m.grid.imp), out.value(m.grid.exp)
-    if hasattr(m.district_heat, "imp"):
-        dh_imp = out.value(m.district_heat.imp)
-        dh_exp = out.value(m.district_heat.exp) if hasattr(m.district_heat, "exp") else np.zeros(n)
-    else:
-        dh_imp = dh_exp = np.zeros(n)
+    figures = {
+        k: float(read(value)) for c in dm.contributions.values() for k, read in c.figures.items()
+    }
+    capacities: dict[str, dict[str, float]] = {}
+    for c in dm.contributions.values():
+        for asset, caps in c.capacities.items():
+            capacities[asset] = {k: _number(v, value) for k, v in caps.items()}
     return Results(
         schedule=schedule,
         storage=storage,
         carbon=carbon,
-        cost_items_eur={k: total(v, out) for k, v in dm.terms("cost").items()},
-        unmet_kwh={k: total(v, out) for k, v in dm.terms("unmet").items()},
-        delivered_kwh={k: total(v, out) for k, v in dm.terms("delivered").items()},
-        grid_import_kw=imp,
-        grid_export_kw=exp,
-        dh_import_kw=dh_imp,
-        dh_export_kw=dh_exp,
+        cost_items_eur={k: total(v, value) for k, v in dm.terms("cost").items()},
+        unmet_kwh={k: total(v, value) for k, v in dm.terms("unmet").items()},
+        figures=figures,
+        capacities=capacities,
     )
+
+
+def _number(v: Any, value: ValueCache) -> float:
+    return float(v) if isinstance(v, int | float) else total(v, value)

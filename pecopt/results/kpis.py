@@ -1,17 +1,25 @@
-"""Key figures of a solved district (pure functions of inputs and results).
+"""Key figures of a solved district: pure functions of the results and the flows' tags.
 
-PED balance, three ways (JPI Urban Europe PED framework; Finnish carrier factors from
-Government Decree 788/2017: electricity 1.2, district heat 0.5):
+Energy by carrier and role (``energy_kwh``): for every carrier, the energy each role
+supplies to the bus (flow > 0) and draws from it (flow < 0) [kWh], and the same per asset.
 
-- final energy:    surplus = sum(exports) - sum(imports)                 [kWh]
-- weighted energy: surplus = sum_c f_c (export_c - import_c)             [kWh weighted]
-- GHG:             net = sum(carbon.parquet)  (export credit negative)   [kg CO2e]
+PED balance, three ways (JPI Urban Europe PED framework), over the flows tagged
+``import`` and ``export`` whatever their technology:
 
-The district is a PED on a basis when the surplus is >= 0 (net GHG <= 0).
+- final energy:    surplus = sum(exports) - sum(imports)                       [kWh]
+- weighted energy: surplus = sum_f w_f (export_f - import_f)                   [kWh weighted]
+  (w_f: each flow's ``ped_weight``, e.g. Finnish carrier factors electricity 1.2,
+  district heat 0.5, Government Decree 788/2017)
+- GHG:             net = sum of every flow's emissions (export credit negative) [kg CO2e]
 
-Self-consumption = PV used on site / PV produced, with PV used on site = PV - export
-(clipped to [0, PV]); self-sufficiency = PV used on site / electricity used on site,
-with electricity used on site = PV used on site + grid import.
+The district is a PED on a basis when the **annual** surplus is >= 0 (net GHG <= 0).
+The verdict is given for a whole year only; a shorter or longer horizon reports the
+balance and its pro-rata annual value with the status ``not a full year``.
+
+Self-consumption and self-sufficiency, per carrier that has both local generation and
+imports: on-site use of generation = generation - export (clipped to [0, generation]);
+self-consumption = on-site use / generation; self-sufficiency = on-site use /
+(on-site use + import).
 """
 
 from __future__ import annotations
@@ -19,98 +27,165 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from pecopt.ingest.tariffs import rolling_peak_kw
-from pecopt.inputs import DistrictInputs
+from pecopt.model.core import DistrictModel
 from pecopt.results.extract import Results
-from pecopt.solve import SolveOutcome
-from pecopt.units import ELECTRICITY, HEAT
+from pecopt.solver import SolveOutcome
+
+#: A horizon counts as a full year between 365 and 366 days (DST does not change UTC length).
+FULL_YEAR_H = (8760.0, 8784.0)
 
 
-def kpis(inputs: DistrictInputs, res: Results, out: SolveOutcome) -> dict[str, Any]:
+def energy_by_role(schedule: pd.DataFrame, dt_h: float) -> dict[str, dict[str, dict[str, float]]]:
+    """``{carrier: {role: {"supply": kWh, "draw": kWh}}}`` (draws as positive numbers)."""
+    e = schedule.assign(kwh=schedule["flow_kw"] * dt_h)
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for (carrier, role), grp in e.groupby(["carrier", "role"], sort=True):
+        kwh = grp["kwh"].to_numpy()
+        out.setdefault(str(carrier), {})[str(role)] = {
+            "supply": float(np.maximum(kwh, 0).sum()),
+            "draw": float(-np.minimum(kwh, 0).sum()),
+        }
+    return out
+
+
+def energy_by_asset(schedule: pd.DataFrame, dt_h: float) -> dict[str, dict[str, float]]:
+    """``{asset: {"<carrier>_<role>_kwh": net energy into the bus}}``."""
+    e = schedule.assign(kwh=schedule["flow_kw"] * dt_h)
+    out: dict[str, dict[str, float]] = {}
+    for (asset, carrier, role), grp in e.groupby(["asset", "carrier", "role"], sort=True):
+        out.setdefault(str(asset), {})[f"{carrier}_{role}_kwh"] = float(grp["kwh"].sum())
+    return out
+
+
+def _verdict(value: float, years: float, full_year: bool, positive_is_good: bool) -> dict[str, Any]:
+    per_year = value / years if years > 0 else float("nan")
+    ok = per_year >= 0 if positive_is_good else per_year <= 0
+    return {
+        "per_year": per_year,
+        "is_ped": bool(ok) if full_year else None,
+        "status": ("PED" if ok else "not a PED") if full_year else "not a full year",
+    }
+
+
+def ped_balance(dm: DistrictModel, schedule: pd.DataFrame, net_co2: float) -> dict[str, Any]:
+    """The PED balance on every basis, from the import/export tags."""
+    dt, years, full = dm.inputs.dt_h, _years(dm), _full_year(dm)
+    weights: dict[tuple[Any, ...], float | None] = {
+        (f.asset, f.carrier, f.role): f.ped_weight
+        for f in dm.flows
+        if f.role in ("import", "export")
+    }
+    rows = schedule[schedule["role"].isin(["import", "export"])]
+    imp = exp = w_surplus = 0.0
+    by: dict[str, dict[str, float]] = {}
+    for (asset, carrier, role), grp in rows.groupby(["asset", "carrier", "role"], sort=True):
+        kwh = float(grp["flow_kw"].sum() * dt)  # import > 0, export < 0
+        w = weights.get((asset, carrier, role))
+        w = 1.0 if w is None else w
+        if role == "import":
+            imp += kwh
+        else:
+            exp += -kwh
+        w_surplus -= w * kwh
+        by.setdefault(f"{asset}_{carrier}", {})[f"{role}_kwh"] = abs(kwh)
+        by[f"{asset}_{carrier}"]["weight"] = w
+    final = exp - imp
+    return {
+        "boundary": dm.inputs.scenario.ped.boundary,
+        "full_year": full,
+        "final_energy": {
+            "import_kwh": imp,
+            "export_kwh": exp,
+            "surplus_kwh": final,
+            **_verdict(final, years, full, True),
+        },
+        "weighted_energy": {
+            "by_connection": by,
+            "surplus_kwh": w_surplus,
+            **_verdict(w_surplus, years, full, True),
+        },
+        "ghg": {"net_co2_kg": net_co2, **_verdict(net_co2, years, full, False)},
+    }
+
+
+def _years(dm: DistrictModel) -> float:
+    return dm.inputs.n * dm.inputs.dt_h / 8760.0
+
+
+def _full_year(dm: DistrictModel) -> bool:
+    hours = dm.inputs.n * dm.inputs.dt_h
+    return FULL_YEAR_H[0] <= hours <= FULL_YEAR_H[1]
+
+
+def self_use(schedule: pd.DataFrame, dt_h: float) -> dict[str, dict[str, float | None]]:
+    """Self-consumption and self-sufficiency per carrier with generation and imports."""
+    roles = energy_by_role(schedule, dt_h)
+    out: dict[str, dict[str, float | None]] = {}
+    for carrier, r in roles.items():
+        gen = r.get("generation", {}).get("supply", 0.0)
+        if gen <= 0:
+            continue
+        exp = r.get("export", {}).get("draw", 0.0)
+        imp = r.get("import", {}).get("supply", 0.0)
+        used = min(max(gen - exp, 0.0), gen)
+        out[carrier] = {
+            "generation_kwh": gen,
+            "self_consumption": used / gen,
+            "self_sufficiency": used / (used + imp) if used + imp > 0 else None,
+        }
+    return out
+
+
+def peaks(schedule: pd.DataFrame) -> dict[str, float]:
+    """Highest import per connection [kW] (``<asset>_<carrier>``)."""
+    rows = schedule[schedule["role"] == "import"]
+    return {
+        f"{a}_{c}": float(g["flow_kw"].max())
+        for (a, c), g in rows.groupby(["asset", "carrier"], sort=True)
+    }
+
+
+def kpis(dm: DistrictModel, res: Results, out: SolveOutcome) -> dict[str, Any]:
     """All KPIs as a JSON-ready dict (energy kWh, power kW, money EUR, CO2 kg)."""
-    dt = inputs.dt_h
+    inp = dm.inputs
+    dt, obj = inp.dt_h, inp.common.objective
     sched = res.schedule
-    e = sched.assign(kwh=sched["flow_kw"] * dt)
-
-    pv_names = set(inputs.pv.names)
-    pv_kwh = float(e.loc[e["asset"].isin(pv_names), "kwh"].sum())
-    pv_avail = float(inputs.pv.available_kw.sum() * dt)
-    imp = float(res.grid_import_kw.sum() * dt)
-    exp = float(res.grid_export_kw.sum() * dt)
-    dh_imp = float(res.dh_import_kw.sum() * dt)
-    dh_exp = float(res.dh_export_kw.sum() * dt)
-    on_site_pv = min(max(pv_kwh - exp, 0.0), pv_kwh)
-    ev_kwh = sum(res.delivered_kwh.values())
     co2 = res.carbon.groupby("source")["co2_kg"].sum().to_dict()
     net_co2 = float(sum(co2.values()))
     gross_co2 = float(sum(v for v in co2.values() if v > 0))
-    f_el, f_dh = inputs.ped.electricity_factor, inputs.ped.district_heat_factor
-    final = (exp + dh_exp) - (imp + dh_imp)
-    weighted = f_el * (exp - imp) + f_dh * (dh_exp - dh_imp)
-    cost = {k: round(v, 6) for k, v in sorted(res.cost_items_eur.items())}
-    cp = inputs.objective.carbon_price_eur_per_kg
-    priced = (
-        net_co2
-        if inputs.objective.carbon_priced_on == "net"
-        else float(sum(v for k, v in co2.items() if k in ("grid_import", "dh_import")))
-    )
-    k = max(1, round(inputs.dh_tariff.peak_window_h / dt))
+    imports = {e.source for e in dm.emissions() if e.role == "import"}
+    priced = net_co2 if obj.carbon_priced_on == "net" else sum(co2.get(s, 0.0) for s in imports)
+    use = self_use(sched, dt)
+    el = use.get("electricity", {})
+    peak = peaks(sched)
     return {
         "horizon": {
-            "start_utc": inputs.index[0].isoformat(),
-            "end_utc": (inputs.index[-1] + (inputs.index[1] - inputs.index[0])).isoformat(),
-            "steps": inputs.n,
+            "start_utc": inp.index[0].isoformat(),
+            "end_utc": (inp.index[-1] + pd.Timedelta(hours=dt)).isoformat(),
+            "steps": inp.n,
             "step_h": dt,
+            "years": _years(dm),
+            "full_year": _full_year(dm),
         },
         "cost_eur": {
-            "items": cost,
+            "items": {k: round(v, 6) for k, v in sorted(res.cost_items_eur.items())},
             "total": round(float(sum(res.cost_items_eur.values())), 6),
-            "carbon_cost": round(cp * priced, 6),
+            "carbon_cost": round(obj.carbon_price_eur_per_kg * float(priced), 6),
             "objective": out.objective,
         },
-        "energy_kwh": {
-            ELECTRICITY: {
-                "building_demand": float(inputs.elec_demand_kw.sum() * dt),
-                "heat_pumps": _draw(e, [h.spec.name for h in inputs.heat_pumps], ELECTRICITY),
-                "electric_boilers": _draw(e, [b.name for b in inputs.boilers], ELECTRICITY),
-                "ev_charging": ev_kwh,
-                "pv_available": pv_avail,
-                "pv_produced": pv_kwh,
-                "pv_curtailed": pv_avail - pv_kwh,
-                "grid_import": imp,
-                "grid_export": exp,
-            },
-            HEAT: {
-                "building_demand": float(inputs.heat_demand_kw.sum() * dt),
-                "heat_pumps": _supply(e, [h.spec.name for h in inputs.heat_pumps], HEAT),
-                "electric_boilers": _supply(e, [b.name for b in inputs.boilers], HEAT),
-                "district_heat_import": dh_imp,
-                "district_heat_export": dh_exp,
-            },
-        },
-        "ped": {
-            "boundary": inputs.ped.boundary,
-            "final_energy": {"surplus_kwh": final, "is_ped": bool(final >= 0)},
-            "weighted_energy": {
-                "factors": {ELECTRICITY: f_el, "district_heat": f_dh},
-                "surplus_kwh": weighted,
-                "is_ped": bool(weighted >= 0),
-            },
-            "ghg": {"net_co2_kg": net_co2, "is_ped": bool(net_co2 <= 0)},
-        },
+        "energy_kwh": energy_by_role(sched, dt),
+        "energy_by_asset_kwh": energy_by_asset(sched, dt),
+        "ped": ped_balance(dm, sched, net_co2),
         "co2_kg": {"by_source": co2, "gross": gross_co2, "net": net_co2},
-        "self_consumption": on_site_pv / pv_kwh if pv_kwh > 0 else None,
-        "self_sufficiency": on_site_pv / (on_site_pv + imp) if on_site_pv + imp > 0 else None,
-        "peak_grid_import_kw": float(res.grid_import_kw.max(initial=0.0)),
-        "dh_billing_peak_kw": float(rolling_peak_kw(res.dh_import_kw, k))
-        if res.dh_import_kw.any()
-        else 0.0,
-        "ev": {
-            "delivered_kwh": ev_kwh,
-            "unmet_kwh": float(sum(res.unmet_kwh.values())),
-            "by_fleet_unmet_kwh": res.unmet_kwh,
-        },
+        "self_use": use,
+        "self_consumption": el.get("self_consumption"),
+        "self_sufficiency": el.get("self_sufficiency"),
+        "peak_import_kw": peak,
+        "figures": res.figures,
+        "capacities": res.capacities,
+        "unmet_kwh": res.unmet_kwh,
         "balance": balance_residuals(sched),
         "solver": {
             "status": out.status.value,
@@ -122,20 +197,10 @@ def kpis(inputs: DistrictInputs, res: Results, out: SolveOutcome) -> dict[str, A
     }
 
 
-def balance_residuals(schedule: Any) -> dict[str, float]:
+def balance_residuals(schedule: pd.DataFrame) -> dict[str, float]:
     """Largest |sum of flows| over the steps, per carrier [kW], and the largest flow [kW]:
     every bus must balance at every step (the residual is solver tolerance)."""
     sums = schedule.groupby(["timestamp", "carrier"], sort=False)["flow_kw"].sum().abs()
     out = {f"max_residual_{c}_kw": float(v) for c, v in sums.groupby(level="carrier").max().items()}
     out["max_abs_flow_kw"] = float(schedule["flow_kw"].abs().max()) if len(schedule) else 0.0
     return out
-
-
-def _draw(e: Any, assets: list[str], carrier: str) -> float:
-    rows = e[e["asset"].isin(assets) & (e["carrier"] == carrier)]
-    return float(-np.minimum(rows["kwh"].to_numpy(), 0).sum())
-
-
-def _supply(e: Any, assets: list[str], carrier: str) -> float:
-    rows = e[e["asset"].isin(assets) & (e["carrier"] == carrier)]
-    return float(np.maximum(rows["kwh"].to_numpy(), 0).sum())

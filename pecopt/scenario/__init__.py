@@ -1,6 +1,24 @@
-"""Scenario schema and loader."""
+"""Scenario schema and loader (imported lazily: technology files import
+:mod:`pecopt.scenario.types`, and the schema is composed from the technologies)."""
 
-from pecopt.scenario.loader import load_scenario
-from pecopt.scenario.schema import Scenario
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pecopt.scenario.loader import load_scenario
+    from pecopt.scenario.schema import Scenario
 
 __all__ = ["Scenario", "load_scenario"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "load_scenario":
+        from pecopt.scenario.loader import load_scenario
+
+        return load_scenario
+    if name == "Scenario":
+        from pecopt.scenario.schema import Scenario
+
+        return Scenario
+    raise AttributeError(name)

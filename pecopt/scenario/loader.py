@@ -43,6 +43,28 @@ def _describe(err: ValidationError) -> tuple[str, str]:
     return loc or "<root>", problem
 
 
+#: Keys that moved in pecopt 0.2 (each technology now holds its own tariff and factors).
+MOVED: dict[tuple[str, ...], str] = {
+    ("tariffs", "electricity"): "assets.grid.tariff",
+    ("tariffs", "district_heat"): "assets.district_heating.tariff",
+    ("carbon", "grid"): "assets.grid.co2",
+    ("carbon", "district_heat"): "assets.district_heating.co2",
+    ("ped", "electricity_factor"): "assets.grid.ped_weight",
+    ("ped", "district_heat_factor"): "assets.district_heating.ped_weight",
+}
+
+
+def _check_moved(raw: dict[str, Any], path: Path) -> None:
+    for keys, new in MOVED.items():
+        node: Any = raw
+        for k in keys:
+            node = node.get(k) if isinstance(node, dict) else None
+        if node is not None:
+            raise ScenarioError(path, ".".join(keys), f"this key moved to {new} (pecopt 0.2)")
+    if isinstance(raw.get("tariffs"), dict) and not raw["tariffs"]:
+        raise ScenarioError(path, "tariffs", "this section moved into assets.grid/district_heating")
+
+
 def _resolve_paths(model: BaseModel, base: Path) -> BaseModel:
     updates: dict[str, Any] = {}
     for name in type(model).model_fields:
@@ -75,6 +97,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         raise ScenarioError(path, "<root>", "the file must hold a mapping of sections")
     if overrides:
         raw = _merge(raw, overrides)
+    _check_moved(raw, path)
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
@@ -87,12 +110,11 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
 
 
 def _check_names(s: Scenario, path: Path) -> None:
-    names: list[str] = [b.name for b in s.buildings]
-    names += [a.name for b in s.buildings for a in b.pv]
-    a = s.assets
-    for group in (a.pv_series, a.batteries, a.heat_pumps, a.electric_boilers, a.thermal_stores):
-        names += [x.name for x in group]
-    names += [f.name for f in a.ev_fleets]
+    from pecopt.model.registry import TECHNOLOGIES
+
+    names: list[str] = [
+        u.name for t in TECHNOLOGIES.values() for u in t.units_of(s) if hasattr(u, "name")
+    ]
     seen: set[str] = set()
     for n in names:
         if n in seen:

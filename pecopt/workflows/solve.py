@@ -1,4 +1,5 @@
-"""The solve workflow: scenario -> ingest -> inputs -> model -> HiGHS -> results -> files.
+"""The solve workflow: scenario (or an ingested folder) -> inputs -> model -> HiGHS ->
+results -> files.
 
 Each phase is timed separately (ingest, build, hand-off, solve, extract, write).
 """
@@ -10,27 +11,28 @@ import json
 import platform
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import pyomo.environ as pyo
 from pydantic import BaseModel
 
 from pecopt import __version__
-from pecopt.ingest.district import Tables, ingest, to_inputs
-from pecopt.ingest.parquet import write_table
+from pecopt.api import Built, Solution, build, solve
+from pecopt.errors import DataError, SolverError
+from pecopt.ingest.district import ingest, to_inputs
+from pecopt.ingest.parquet import read_table, write_table
 from pecopt.inputs import DistrictInputs
-from pecopt.model.core import build_model
-from pecopt.results.extract import Results, extract
-from pecopt.results.kpis import kpis
 from pecopt.scenario import load_scenario
 from pecopt.scenario.schema import Scenario
-from pecopt.solve import SolveOutcome, solve
 from pecopt.workflows.outputs import atomic_dir, check_out_dir
 
 Progress = Callable[[str], None]
+SCENARIO_JSON = "scenario.json"
 
 
 @dataclass(frozen=True)
@@ -39,44 +41,82 @@ class SolveRun:
 
     scenario: Scenario
     inputs: DistrictInputs
-    outcome: SolveOutcome
-    results: Results
-    kpis: dict[str, Any]
+    built: Built
+    solution: Solution
     seconds: dict[str, float]
+
+    @property
+    def kpis(self) -> dict[str, Any]:
+        return self.solution.kpis
+
+    @property
+    def results(self) -> Any:
+        return self.solution.results
+
+    @property
+    def outcome(self) -> Any:
+        return self.solution.outcome
 
 
 def _noop(_: str) -> None:
     return None
 
 
+def extraction_reserve_s(columns: int) -> float:
+    """Seconds kept back from a command's time limit for extraction and writing: 0.5 s
+    plus about 3 us per model column (2.7 s for the 728k-column Kera year)."""
+    return 0.5 + 3e-6 * columns
+
+
+def run_inputs(
+    inputs: DistrictInputs, *, deadline: float | None = None, progress: Progress = _noop
+) -> SolveRun:
+    """Build, solve and extract from ready inputs (no files written)."""
+    progress("build")
+    built = build(inputs)
+    if deadline is not None:
+        cols = sum(len(v) for v in built.model.component_objects(pyo.Var, descend_into=True))
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            raise SolverError(
+                "the time limit was reached before the solve could start "
+                f"(ingest and build took {sum(built.seconds.values()):.1f} s)"
+            )
+        deadline -= min(extraction_reserve_s(cols), 0.25 * left)
+    progress("solve")
+    solution = solve(built, deadline=deadline)
+    seconds = {"build": built.seconds["build"], **solution.seconds}
+    return SolveRun(inputs.scenario, inputs, built, solution, seconds)
+
+
 def run_scenario(
-    scenario: Scenario, file: str | None = None, progress: Progress = _noop
-) -> tuple[SolveRun, Tables]:
+    scenario: Scenario,
+    file: str | None = None,
+    *,
+    deadline: float | None = None,
+    progress: Progress = _noop,
+) -> SolveRun:
     """Ingest, build, solve and extract one scenario (no files written)."""
     t0 = time.perf_counter()
     progress("ingest")
-    tables = ingest(scenario, file)
-    inputs = to_inputs(scenario, tables)
-    t1 = time.perf_counter()
-    progress("build")
-    dm = build_model(inputs)
-    t2 = time.perf_counter()
-    progress("solve")
-    outcome = solve(dm.model, inputs.solver)
-    t3 = time.perf_counter()
-    progress("extract")
-    results = extract(inputs, dm, outcome)
-    k = kpis(inputs, results, outcome)
-    t4 = time.perf_counter()
-    seconds = {
-        "ingest": t1 - t0,
-        "build": t2 - t1,
-        "handoff": outcome.seconds["handoff"],
-        "mip_start": outcome.seconds["mip_start"],
-        "solve": outcome.seconds["solve"],
-        "extract": t4 - t3 + outcome.seconds["read_solution"],
-    }
-    return SolveRun(scenario, inputs, outcome, results, k, seconds), tables
+    inputs = to_inputs(scenario, ingest(scenario, file), file)
+    t_ingest = time.perf_counter() - t0
+    run = run_inputs(inputs, deadline=deadline, progress=progress)
+    run.seconds["ingest"] = t_ingest
+    return run
+
+
+def read_inputs(folder: Path) -> DistrictInputs:
+    """Inputs from a folder written by ``pecopt ingest`` (``scenario.json`` and Parquet)."""
+    spec = folder / SCENARIO_JSON
+    if not spec.is_file():
+        raise DataError(folder, "--inputs", f"not an ingested inputs folder (no {SCENARIO_JSON})")
+    try:
+        scenario = Scenario.model_validate_json(spec.read_text(encoding="utf-8"))
+    except Exception as exc:  # noqa: BLE001 - a broken file is the user's input
+        raise DataError(spec, "<file>", f"not a valid scenario: {exc}".splitlines()[0]) from None
+    tables = {p.stem: read_table(p) for p in sorted(folder.glob("*.parquet"))}
+    return to_inputs(scenario, tables, str(spec))
 
 
 def _sha256(path: Path) -> str:
@@ -87,33 +127,24 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _input_files(model: BaseModel) -> list[Path]:
+def input_files(model: BaseModel) -> list[Path]:
+    """Every file a scenario points to (paths anywhere in its records)."""
     out: list[Path] = []
     for name in type(model).model_fields:
         v = getattr(model, name)
-        if isinstance(v, Path):
-            out.append(v)
-        elif isinstance(v, BaseModel):
-            out += _input_files(v)
-        elif isinstance(v, list):
-            out += [p for x in v if isinstance(x, BaseModel) for p in _input_files(x)]
+        items = v if isinstance(v, list) else [v]
+        for x in items:
+            if isinstance(x, Path):
+                out.append(x)
+            elif isinstance(x, BaseModel):
+                out += input_files(x)
     return out
 
 
-def manifest(scenario_file: Path, run: SolveRun) -> dict[str, Any]:
+def manifest(source: Path, run: SolveRun) -> dict[str, Any]:
     """Versions, hashes, options and timings of a run."""
     versions: dict[str, str | None] = {}
-    for pkg in (
-        "pyomo",
-        "highspy",
-        "numpy",
-        "pandas",
-        "pyarrow",
-        "pvlib",
-        "pydantic",
-        "holidays",
-        "typer",
-    ):
+    for pkg in ("pyomo", "highspy", "numpy", "pandas", "pyarrow", "pvlib", "pydantic", "typer"):
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -122,10 +153,11 @@ def manifest(scenario_file: Path, run: SolveRun) -> dict[str, Any]:
         "pecopt": __version__,
         "python": platform.python_version(),
         "dependencies": versions,
-        "scenario": {"path": str(scenario_file), "sha256": _sha256(scenario_file)},
+        "source": {"path": str(source), "sha256": _sha256(source) if source.is_file() else None},
         "input_files": {
-            str(p): _sha256(p) for p in dict.fromkeys(_input_files(run.scenario)) if p.is_file()
+            str(p): _sha256(p) for p in dict.fromkeys(input_files(run.scenario)) if p.is_file()
         },
+        "site": {"name": run.scenario.site.name, "timezone": run.scenario.site.timezone},
         "solver_options": run.scenario.solver.model_dump(),
         "seconds": run.seconds,
         "model_size": run.outcome.size,
@@ -133,48 +165,72 @@ def manifest(scenario_file: Path, run: SolveRun) -> dict[str, Any]:
     }
 
 
-def write_inputs(tables: Tables, folder: Path, source: str) -> None:
+def write_inputs(
+    scenario: Scenario, tables: Mapping[str, pd.DataFrame], folder: Path, source: str
+) -> None:
+    """The canonical inputs: ``scenario.json`` (resolved, absolute paths) and one Parquet
+    file per table, units in the schema metadata."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name, df in tables.as_dict().items():
+    (folder / SCENARIO_JSON).write_text(scenario.model_dump_json(indent=2), encoding="utf-8")
+    for name, df in tables.items():
         write_table(df, folder / f"{name}.parquet", source)
 
 
+def write_results(run: SolveRun, folder: Path, source: Path) -> None:
+    """schedule, storage, carbon, KPIs, manifest and the canonical inputs."""
+    t0 = time.perf_counter()
+    write_inputs(
+        run.scenario, run.inputs.tables, folder / "inputs", f"pecopt ingest of {source.name}"
+    )
+    src = f"pecopt solve of {source.name}"
+    write_table(run.results.schedule, folder / "schedule.parquet", src)
+    write_table(run.results.storage, folder / "storage.parquet", src)
+    write_table(run.results.carbon, folder / "carbon.parquet", src)
+    run.seconds["write"] = time.perf_counter() - t0
+    (folder / "kpis.json").write_text(json.dumps(run.kpis, indent=2, default=float))
+    (folder / "manifest.json").write_text(json.dumps(manifest(source, run), indent=2, default=str))
+
+
 def solve_scenario(
-    scenario_file: Path,
+    scenario_file: Path | None,
     out: Path,
     *,
     overrides: dict[str, Any] | None = None,
+    inputs_dir: Path | None = None,
+    deadline: float | None = None,
     progress: Progress = _noop,
 ) -> SolveRun:
     """The ``pecopt solve`` job: writes schedule, storage, carbon, KPIs, manifest and the
-    canonical inputs to ``out`` (atomically: all or nothing)."""
+    canonical inputs to ``out`` (atomically: all or nothing). Solves the scenario file,
+    or (``inputs_dir``) a folder written by ``pecopt ingest``."""
     check_out_dir(out)
-    scenario = load_scenario(scenario_file, overrides)
-    run, tables = run_scenario(scenario, str(scenario_file), progress)
+    if inputs_dir is not None:
+        t0 = time.perf_counter()
+        progress("read inputs")
+        inputs = read_inputs(inputs_dir)
+        t_read = time.perf_counter() - t0
+        run = run_inputs(inputs, deadline=deadline, progress=progress)
+        run.seconds["ingest"] = t_read
+        source = inputs_dir / SCENARIO_JSON
+    else:
+        assert scenario_file is not None
+        scenario = load_scenario(scenario_file, overrides)
+        run = run_scenario(scenario, str(scenario_file), deadline=deadline, progress=progress)
+        source = scenario_file
     progress("write")
-    t0 = time.perf_counter()
     with atomic_dir(out) as tmp:
-        write_inputs(tables, tmp / "inputs", f"pecopt ingest of {scenario_file.name}")
-        src = f"pecopt solve of {scenario_file.name}"
-        write_table(run.results.schedule, tmp / "schedule.parquet", src)
-        write_table(run.results.storage, tmp / "storage.parquet", src)
-        write_table(run.results.carbon, tmp / "carbon.parquet", src)
-        run.seconds["write"] = time.perf_counter() - t0
-        (tmp / "kpis.json").write_text(json.dumps(run.kpis, indent=2, default=float))
-        (tmp / "manifest.json").write_text(
-            json.dumps(manifest(scenario_file, run), indent=2, default=str)
-        )
+        write_results(run, tmp, source)
     return run
 
 
 def ingest_scenario(
     scenario_file: Path, out: Path, overrides: dict[str, Any] | None = None
-) -> Tables:
-    """The ``pecopt ingest`` job: canonical Parquet inputs only."""
+) -> dict[str, pd.DataFrame]:
+    """The ``pecopt ingest`` job: the resolved scenario and canonical Parquet inputs."""
     check_out_dir(out)
     scenario = load_scenario(scenario_file, overrides)
     tables = ingest(scenario, str(scenario_file))
-    to_inputs(scenario, tables)  # validates that the tables make a model input
+    to_inputs(scenario, tables, str(scenario_file))  # validates that they make a model input
     with atomic_dir(out) as tmp:
-        write_inputs(tables, tmp, f"pecopt ingest of {scenario_file.name}")
+        write_inputs(scenario, tables, tmp, f"pecopt ingest of {scenario_file.name}")
     return tables

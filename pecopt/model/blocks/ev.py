@@ -1,11 +1,11 @@
-"""EV fleet, per vehicle: a battery that charges only while plugged in and is emptied
+"""EV fleets, per vehicle: a battery that charges only while plugged in and is emptied
 by driving.
 
 Per vehicle v and step t: charging power ``c[v,t] in [0, P]`` exists only where the
 vehicle is plugged in (no variable that can only be zero). The per-step model is
 
     e[v,t] = e[v,t-1] + eta dt c[v,t] - drive[v,t] + u[v,t],   0 <= e[v,t] <= E
-    inj_elec[t] = -sum_v c[v,t]
+    demand flow of vehicle v = -c[v,t]   (carrier electricity)
 
 with ``u >= 0`` the shortfall (energy that had to come from elsewhere, at a penalty).
 
@@ -26,22 +26,211 @@ carried from last night's run, else the fleet's ``soc_initial_kwh``);
 
 Session mode (arrival, departure, energy wanted): for each session k of vehicle v,
 
-    wanted_k - u_k <= eta dt sum_{t in session k} c[v,t] <= E,    u_k >= 0
+    wanted_k - u_k <= eta dt sum_{t in session k} c[v,t] <= E,    0 <= u_k <= wanted_k
 
-Shortfall costs ``penalty * u`` [EUR]; ``shortfall_penalty_eur_per_kwh: null`` forbids it.
+(a session never takes in more than the battery holds: a wish above ``E`` is met only up
+to ``E`` and the rest is reported unmet). Shortfall costs ``penalty * u`` [EUR];
+``shortfall_penalty_eur_per_kwh: null`` forbids it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
+from numpy.typing import NDArray
+from pydantic import Field, model_validator
 
-from pecopt.inputs import DistrictInputs, EVInputs
-from pecopt.model.interface import Contribution, Injection, ValueOf
-from pecopt.model.linear import FloatArray, add_rows, add_var, term
+from pecopt.errors import ScenarioError
+from pecopt.model.linear import FloatArray, Term, add_rows, add_var, term
+from pecopt.model.technology import (
+    Common,
+    Contribution,
+    Flow,
+    IngestContext,
+    Tables,
+    Technology,
+    ValueOf,
+)
+from pecopt.scenario.types import Efficiency, End, Fraction, NonNeg, Positive, Strict
 from pecopt.units import ELECTRICITY
+
+
+class SyntheticCommuters(Strict):
+    """A deterministic commuter fleet: away on working days, driving out and back."""
+
+    vehicles: Annotated[int, Field(ge=1)]
+    depart_local_h: Annotated[int, Field(ge=0, le=23)] = 7
+    return_local_h: Annotated[int, Field(ge=0, le=23)] = 17
+    drive_kwh_per_day: NonNeg = 8.0
+    weekend_trip_share: Fraction = 0.3
+    seed: int = 0
+
+
+class EVFleet(Strict):
+    """Per-vehicle EVs; exactly one of ``sessions``, ``availability`` or ``synthetic``.
+
+    sessions file columns: vehicle, arrival, departure, energy_kwh (wanted by departure).
+    availability file columns: timestamp, vehicle, plugged (bool), drive_kwh (per step).
+    """
+
+    name: str = "ev"
+    charger_kw: NonNeg = 11.0
+    efficiency: Efficiency = 0.92
+    capacity_kwh: Positive = 60.0
+    soc_initial_kwh: NonNeg | None = None
+    #: per-vehicle energy at the start [kWh] (e.g. from last night's run); overrides
+    #: soc_initial_kwh for the vehicles it names
+    initial_energy_kwh: dict[str, NonNeg] = {}
+    end: End = "cyclic"
+    shortfall_penalty_eur_per_kwh: NonNeg | None = 1.0
+    sessions: Path | None = None
+    availability: Path | None = None
+    synthetic: SyntheticCommuters | None = None
+    timezone: str = "UTC"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> EVFleet:
+        given = [x is not None for x in (self.sessions, self.availability, self.synthetic)]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of 'sessions', 'availability' or 'synthetic'")
+        too_big = [v for v, e in self.initial_energy_kwh.items() if e > self.capacity_kwh]
+        if too_big or (self.soc_initial_kwh or 0.0) > self.capacity_kwh:
+            raise ValueError(f"initial energy above capacity_kwh for {too_big or 'the fleet'}")
+        start_given = self.soc_initial_kwh is not None or bool(self.initial_energy_kwh)
+        if self.end == "cyclic" and start_given:
+            raise ValueError(
+                "a start energy is given with end: cyclic, which would ignore it; "
+                "use end: initial or free"
+            )
+        if self.end == "value":
+            raise ValueError("end: value is not available for EV fleets (use initial or free)")
+        if self.end != "cyclic" and not start_given and self.sessions is None:
+            raise ValueError(
+                f"end: {self.end} needs the start energy (soc_initial_kwh, or "
+                "initial_energy_kwh for every vehicle)"
+            )
+        return self
+
+
+AVAILABILITY = "ev_fleets_availability"
+SESSIONS = "ev_fleets_sessions"
+
+
+@dataclass(frozen=True)
+class FleetData:
+    """One EV fleet, per vehicle.
+
+    Availability mode: ``plugged[v, t]`` and ``drive_kwh[v, t]`` (energy taken out by
+    driving in step t). Session mode: sessions with the energy wanted by departure.
+    """
+
+    spec: EVFleet
+    vehicles: tuple[str, ...]
+    plugged: NDArray[np.bool_]  # (vehicles, steps)
+    drive_kwh: FloatArray  # (vehicles, steps)
+    mode: str  # "availability" or "sessions"
+    #: energy in each vehicle at the start [kWh]; None: not given (the horizon is cyclic)
+    initial_kwh: FloatArray | None = None
+    # session mode: one row per session, step range [first, last] and energy wanted
+    session_vehicle: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    session_first: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    session_last: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    session_energy_kwh: FloatArray = field(default_factory=lambda: np.zeros(0))
+
+
+def ingest(units: Sequence[EVFleet], ctx: IngestContext) -> dict[str, pd.DataFrame]:
+    """Tables ``ev_fleets_availability`` (``timestamp, fleet, vehicle, plugged, drive_kwh``)
+    and ``ev_fleets_sessions`` (``fleet, vehicle, first_utc, last_utc, energy_kwh``: the
+    first and last plugged step of each session and the energy wanted)."""
+    from pecopt.ingest import ev as ev_io
+
+    index = ctx.index
+    ev_frames, sess_frames = [], []
+    for f in units:
+        if f.sessions is not None:
+            names, plugged, sv, sf, sl, se = ev_io.read_sessions(f.sessions, index, f.timezone)
+            drive = np.zeros(plugged.shape)
+            sess_frames.append(
+                pd.DataFrame(
+                    {
+                        "fleet": f.name,
+                        "vehicle": np.asarray(names, object)[sv],
+                        "first_utc": index[sf],
+                        "last_utc": index[sl],
+                        "energy_kwh": se,
+                    }
+                )
+            )
+        elif f.availability is not None:
+            names, plugged, drive = ev_io.read_availability(f.availability, index, f.timezone)
+        else:
+            g = f.synthetic
+            assert g is not None
+            names, plugged, drive = ev_io.synthetic_commuters(
+                index,
+                g.vehicles,
+                depart_local_h=g.depart_local_h,
+                return_local_h=g.return_local_h,
+                drive_kwh_per_day=g.drive_kwh_per_day,
+                weekend_trip_share=g.weekend_trip_share,
+                seed=g.seed,
+                tz=ctx.timezone,
+            )
+        ev_frames.append(ev_io.tidy(index, f.name, names, plugged, drive))
+    sess_cols = ["fleet", "vehicle", "first_utc", "last_utc", "energy_kwh"]
+    return {
+        AVAILABILITY: pd.concat(ev_frames, ignore_index=True),
+        SESSIONS: pd.concat(sess_frames, ignore_index=True)
+        if sess_frames
+        else pd.DataFrame({c: pd.Series(dtype=object) for c in sess_cols}),
+    }
+
+
+def prepare(units: Sequence[EVFleet], tables: Tables, common: Common) -> tuple[FleetData, ...]:
+    n = common.n
+    avail, sessions = tables[AVAILABILITY], tables[SESSIONS]
+    fleets = []
+    for f in units:
+        rows = avail[avail["fleet"] == f.name]
+        vehicles = tuple(str(x) for x in pd.unique(rows["vehicle"].to_numpy()))
+        nv = len(vehicles)
+        plugged = rows["plugged"].to_numpy(bool).reshape(nv, n)
+        drive = rows["drive_kwh"].to_numpy(float).reshape(nv, n)
+        field_ = f"assets.ev_fleets.{f.name}.initial_energy_kwh"
+        unknown = sorted(set(f.initial_energy_kwh) - set(vehicles))
+        if unknown:
+            raise ScenarioError(None, field_, f"no such vehicle(s): {unknown[:5]}")
+        initial = None
+        if f.soc_initial_kwh is not None or f.initial_energy_kwh:
+            initial = np.array([f.initial_energy_kwh.get(v, np.nan) for v in vehicles])
+            if f.soc_initial_kwh is not None:
+                initial[np.isnan(initial)] = f.soc_initial_kwh
+            if np.isnan(initial).any():
+                missing = [v for v, e in zip(vehicles, initial, strict=True) if np.isnan(e)]
+                raise ScenarioError(
+                    None, field_, f"no start energy for {missing[:5]} (give soc_initial_kwh)"
+                )
+        if f.sessions is not None:
+            ss = sessions[sessions["fleet"] == f.name]
+            vid = np.searchsorted(np.asarray(vehicles, dtype=object), ss["vehicle"].to_numpy())
+            fleets.append(
+                FleetData(
+                    f, vehicles, plugged, drive, "sessions", initial,
+                    vid.astype(np.int64),
+                    common.index.searchsorted(pd.DatetimeIndex(ss["first_utc"])).astype(np.int64),
+                    common.index.searchsorted(pd.DatetimeIndex(ss["last_utc"])).astype(np.int64),
+                    ss["energy_kwh"].to_numpy(float),
+                )
+            )  # fmt: skip
+        else:
+            fleets.append(FleetData(f, vehicles, plugged, drive, "availability", initial))
+    return tuple(fleets)
 
 
 def state_points(plugged: np.ndarray, drive: np.ndarray) -> np.ndarray:
@@ -64,8 +253,8 @@ def state_points(plugged: np.ndarray, drive: np.ndarray) -> np.ndarray:
     return np.unique(np.asarray(pts, dtype=np.int64))
 
 
-def _availability(b: pyo.Block, inputs: DistrictInputs, ev: EVInputs) -> Contribution:
-    spec, n, dt = ev.spec, inputs.n, inputs.dt_h
+def _availability(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
+    spec, n, dt = ev.spec, common.n, common.dt_h
     nv = len(ev.vehicles)
     pv_idx, pt_idx = np.nonzero(ev.plugged)  # (vehicle, step) of every charging variable
     c = add_var(b, "charge", pv_idx.size, 0.0, spec.charger_kw)
@@ -119,8 +308,8 @@ def _availability(b: pyo.Block, inputs: DistrictInputs, ev: EVInputs) -> Contrib
         term(s, -1.0, prev[has_prev], np.flatnonzero(has_prev)),
         term(c, -spec.efficiency * dt, np.arange(pv_idx.size), seg_of_charge),
     ]
-    cost: dict[str, list] = {}
-    unmet: dict[str, list] = {}
+    cost: dict[str, list[Term]] = {}
+    unmet: dict[str, list[Term]] = {}
     short = None
     if spec.shortfall_penalty_eur_per_kwh is not None:
         short_rows = np.flatnonzero(dj > 0)
@@ -130,14 +319,15 @@ def _availability(b: pyo.Block, inputs: DistrictInputs, ev: EVInputs) -> Contrib
         unmet[spec.name] = [term(short, 1.0)]
     add_rows(b, "energy_balance", j, terms, equal=rhs, what=f"EV fleet {spec.name} energy")
 
-    injections = []
+    flows = []
     for v, name in enumerate(ev.vehicles):
         a, z = starts[v], starts[v + 1]
         if z > a:
-            injections.append(
-                Injection(
+            flows.append(
+                Flow(
                     f"{spec.name}/{name}",
                     ELECTRICITY,
+                    "demand",
                     (term(c, -1.0, np.arange(a, z), pt_idx[a:z]),),
                 )
             )
@@ -163,32 +353,29 @@ def _availability(b: pyo.Block, inputs: DistrictInputs, ev: EVInputs) -> Contrib
         return read
 
     storage = {f"{spec.name}/{name}": energy_of(v) for v, name in enumerate(ev.vehicles)}
-    delivered = {spec.name: [term(c, dt)]}
-    return Contribution(
-        injections=injections, cost=cost, storage=storage, unmet=unmet, delivered=delivered
-    )
+    return Contribution(flows=flows, cost=cost, storage=storage, unmet=unmet)
 
 
-def _sessions(b: pyo.Block, inputs: DistrictInputs, ev: EVInputs) -> Contribution:
-    spec, dt = ev.spec, inputs.dt_h
+def _sessions(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
+    spec, dt = ev.spec, common.dt_h
     pv_idx, pt_idx = np.nonzero(ev.plugged)
     c = add_var(b, "charge", pv_idx.size, 0.0, spec.charger_kw)
     # map each charging variable to its session
-    key = pv_idx * inputs.n + pt_idx
+    key = pv_idx * common.n + pt_idx
     ns = ev.session_vehicle.size
     sess_rows: list[np.ndarray] = []
     sess_vars: list[np.ndarray] = []
     for k in range(ns):
-        lo = ev.session_vehicle[k] * inputs.n + ev.session_first[k]
-        hi = ev.session_vehicle[k] * inputs.n + ev.session_last[k]
+        lo = ev.session_vehicle[k] * common.n + ev.session_first[k]
+        hi = ev.session_vehicle[k] * common.n + ev.session_last[k]
         a, z = np.searchsorted(key, [lo, hi + 1])
         sess_vars.append(np.arange(a, z))
         sess_rows.append(np.full(z - a, k))
     rows = np.concatenate(sess_rows) if sess_rows else np.zeros(0, np.int64)
     idx = np.concatenate(sess_vars) if sess_vars else np.zeros(0, np.int64)
     terms = [term(c, spec.efficiency * dt, idx, rows)]
-    cost: dict[str, list] = {}
-    unmet: dict[str, list] = {}
+    cost: dict[str, list[Term]] = {}
+    unmet: dict[str, list[Term]] = {}
     if spec.shortfall_penalty_eur_per_kwh is not None:
         u = add_var(b, "shortfall", ns, 0.0, ev.session_energy_kwh)
         terms.append(term(u, 1.0))
@@ -200,40 +387,34 @@ def _sessions(b: pyo.Block, inputs: DistrictInputs, ev: EVInputs) -> Contributio
         ns,
         terms,
         lower=ev.session_energy_kwh,
-        upper=np.maximum(ev.session_energy_kwh, spec.capacity_kwh),
+        upper=spec.capacity_kwh,
         what=f"EV fleet {spec.name} session energy",
     )
-    injections = []
+    flows = []
     starts = np.searchsorted(pv_idx, np.arange(len(ev.vehicles) + 1))
     for v, name in enumerate(ev.vehicles):
         a, z = starts[v], starts[v + 1]
         if z > a:
-            injections.append(
-                Injection(
+            flows.append(
+                Flow(
                     f"{spec.name}/{name}",
                     ELECTRICITY,
+                    "demand",
                     (term(c, -1.0, np.arange(a, z), pt_idx[a:z]),),
                 )
             )
-    return Contribution(
-        injections=injections, cost=cost, unmet=unmet, delivered={spec.name: [term(c, dt)]}
-    )
+    return Contribution(flows=flows, cost=cost, unmet=unmet)
 
 
-def build(block: pyo.Block, inputs: DistrictInputs) -> Contribution | None:
-    if not inputs.ev_fleets:
-        return None
+def build(block: pyo.Block, fleets: tuple[FleetData, ...], common: Common) -> Contribution:
+    """One sub-block per fleet; one demand flow per vehicle."""
     out = Contribution()
-    for ev in inputs.ev_fleets:
+    for ev in fleets:
         b = pyo.Block()
         block.add_component(ev.spec.name, b)
-        part = (
-            _availability(b, inputs, ev) if ev.mode == "availability" else _sessions(b, inputs, ev)
-        )
-        out.injections += part.injections
-        out.storage.update(part.storage)
-        out.unmet.update(part.unmet)
-        out.delivered.update(part.delivered)
-        for k, v in part.cost.items():
-            out.cost.setdefault(k, []).extend(v)
+        mode = _availability if ev.mode == "availability" else _sessions
+        out.add(mode(b, common, ev))
     return out
+
+
+TECHNOLOGY = Technology(key="ev_fleets", unit=EVFleet, build=build, ingest=ingest, prepare=prepare)

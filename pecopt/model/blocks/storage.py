@@ -5,12 +5,17 @@ energy at the end of step ``soc[t] in [0, E]``.
 
     soc[t] = (1 - l) soc[t-1] + eta_c dt ch[t] - dt / eta_d dis[t]
     l = 1 - (1 - loss_per_h)^dt                  (standing loss per step)
-    soc[-1] = soc[n-1]  (end: cyclic)  or  S0 (given initial level)
+    soc[-1] = soc[n-1]  (end: cyclic)  or  S0 (the given start level)
     soc[n-1] >= S0      (end: initial)
-    inj[t] = dis[t] - ch[t]
+    value of what is left:  - v soc[n-1]  [EUR]  (end: value, v in EUR/kWh)
+    storage flow = dis[t] - ch[t]
+
+A start level is honoured whenever it is given: ``end: cyclic`` (start = end, for design
+studies) takes none, and a level given with it is an input error. A rolling horizon
+(nightly dispatch) ends ``free``, ``initial`` or ``value``.
 
 Exclusivity binary ``y[t]`` (``ch <= P y``, ``dis <= P (1 - y)``) only where energy can
-have a negative value, i.e. where the import price is negative (the district is paid to
+have a negative value, i.e. where some import price is negative (the district is paid to
 consume). Elsewhere charging and discharging at once only burns energy: with a positive
 import price that costs money, and a surplus (negative export price) can be curtailed
 at PV instead, so it never lowers the cost.
@@ -19,84 +24,134 @@ Battery wear is charged on discharged energy: ``wear * dt * sum_t dis[t]`` [EUR]
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 
 import numpy as np
 import pyomo.environ as pyo
+from pydantic import model_validator
 
-from pecopt.inputs import DistrictInputs
-from pecopt.model.interface import Contribution, Injection, ValueOf, need_binaries, steps
-from pecopt.model.linear import FloatArray, add_rows, add_var, term
-from pecopt.scenario.schema import Battery, ThermalStore
+from pecopt.model.linear import add_rows, add_var, term
+from pecopt.model.technology import (
+    Common,
+    Contribution,
+    Flow,
+    LevelReader,
+    Technology,
+    need_binaries,
+)
+from pecopt.scenario.types import Binaries, Efficiency, End, Fraction, NonNeg, Strict
 from pecopt.units import ELECTRICITY, HEAT
 
 
+class _Store(Strict):
+    name: str
+    capacity_kwh: NonNeg
+    power_kw: NonNeg
+    eta_charge: Efficiency = 0.95
+    eta_discharge: Efficiency = 0.95
+    loss_per_h: Fraction = 0.0
+    soc_initial_kwh: NonNeg | None = None
+    end: End = "cyclic"
+    end_value_eur_per_kwh: float | None = None
+    binaries: Binaries | None = None
+
+    @model_validator(mode="after")
+    def _state(self) -> _Store:
+        check_state(self.capacity_kwh, self.soc_initial_kwh, self.end, self.end_value_eur_per_kwh)
+        return self
+
+
+def check_state(capacity: float, soc: float | None, end: str, end_value: float | None) -> None:
+    """The start level and the end condition of a store (shared with EV fleets)."""
+    if soc is not None and soc > capacity:
+        raise ValueError(f"soc_initial_kwh ({soc:g}) must not exceed capacity_kwh ({capacity:g})")
+    if end == "cyclic" and soc is not None:
+        raise ValueError(
+            "soc_initial_kwh is given with end: cyclic, which would ignore it (the start "
+            "equals the end); use end: initial, free or value for a given start level"
+        )
+    if end != "cyclic" and soc is None:
+        raise ValueError(f"end: {end} needs soc_initial_kwh (the level at the start)")
+    if (end == "value") != (end_value is not None):
+        raise ValueError("end: value goes with end_value_eur_per_kwh (and only with it)")
+
+
+class Battery(_Store):
+    """A battery on the electricity bus; ``wear_eur_per_kwh`` is charged on discharge."""
+
+    wear_eur_per_kwh: NonNeg = 0.0
+
+
+class ThermalStore(_Store):
+    """A hot-water store on the heat bus."""
+
+    eta_charge: Efficiency = 0.98
+    eta_discharge: Efficiency = 0.98
+    loss_per_h: Fraction = 0.005
+
+
 def _unit(
-    block: pyo.Block,
-    inputs: DistrictInputs,
-    spec: Battery | ThermalStore,
-    carrier: str,
-    wear: float,
+    block: pyo.Block, common: Common, spec: _Store, carrier: str, wear: float
 ) -> Contribution:
-    n, dt = inputs.n, inputs.dt_h
+    n, dt = common.n, common.dt_h
     b = pyo.Block()
     block.add_component(spec.name, b)
     ch = add_var(b, "ch", n, 0.0, spec.power_kw)
     dis = add_var(b, "dis", n, 0.0, spec.power_kw)
     s0 = spec.soc_initial_kwh
-    if s0 is not None and s0 > spec.capacity_kwh:
-        raise ValueError(f"{spec.name}: soc_initial_kwh exceeds capacity_kwh")
     soc_lb = np.zeros(n)
     if spec.end == "initial" and s0 is not None:
         soc_lb[-1] = s0
     soc = add_var(b, "soc", n, soc_lb, spec.capacity_kwh)
     keep = (1.0 - spec.loss_per_h) ** dt
-    t = steps(inputs)
+    t = common.steps()
     terms = [term(soc, 1.0), term(ch, -spec.eta_charge * dt), term(dis, dt / spec.eta_discharge)]
     rhs = np.zeros(n)
-    if spec.end == "cyclic" or s0 is None:  # no start level given: start = end
+    if s0 is None:  # end: cyclic, start = end
         terms.append(term(soc, -keep, np.roll(t, 1)))
     else:
         terms.append(term(soc, -keep, t[:-1], t[1:]))  # predecessor
         rhs[0] = keep * s0
     add_rows(b, "balance", n, terms, equal=rhs)
-    p = inputs.prices
-    ys = need_binaries(inputs, p.import_total < 0, spec.binaries)
+    ys = need_binaries(common, common.import_price_min < 0, spec.binaries)
     if ys.size and spec.power_kw > 0:
         y = add_var(b, "y", ys.size, binary=True)
         add_rows(b, "ch_on", ys.size, [term(ch, 1.0, ys), term(y, -spec.power_kw)], upper=0.0)
         add_rows(
             b, "dis_off", ys.size, [term(dis, 1.0, ys), term(y, spec.power_kw)], upper=spec.power_kw
         )
-    read: Callable[[ValueOf], FloatArray] = lambda value: value(soc)  # noqa: E731
+    read: LevelReader = lambda value: value(soc)  # noqa: E731
     c = Contribution(
-        injections=[Injection(spec.name, carrier, (term(dis, 1.0), term(ch, -1.0)))],
+        flows=[Flow(spec.name, carrier, "storage", (term(dis, 1.0), term(ch, -1.0)))],
         storage={spec.name: read},
+        capacities={spec.name: {"energy_kwh": spec.capacity_kwh, "power_kw": spec.power_kw}},
     )
     if wear > 0:
         c.cost["battery_wear"] = [term(dis, wear * dt)]
+    if spec.end == "value" and spec.end_value_eur_per_kwh:
+        c.cost["stored_energy_value"] = [term(soc, -spec.end_value_eur_per_kwh, [n - 1])]
     return c
 
 
-def _merge(parts: list[Contribution]) -> Contribution | None:
-    if not parts:
-        return None
+def build_batteries(
+    block: pyo.Block, units: Sequence[Battery], common: Common
+) -> Contribution | None:
+    """One sub-block per battery, on the electricity bus."""
     out = Contribution()
-    for c in parts:
-        out.injections += c.injections
-        out.storage.update(c.storage)
-        for k, v in c.cost.items():
-            out.cost.setdefault(k, []).extend(v)
+    for s in units:
+        out.add(_unit(block, common, s, ELECTRICITY, s.wear_eur_per_kwh))
     return out
 
 
-def build_batteries(block: pyo.Block, inputs: DistrictInputs) -> Contribution | None:
-    """One sub-block per battery, on the electricity bus."""
-    return _merge(
-        [_unit(block, inputs, s, ELECTRICITY, s.wear_eur_per_kwh) for s in inputs.batteries]
-    )
+def build_thermal_stores(
+    block: pyo.Block, units: Sequence[ThermalStore], common: Common
+) -> Contribution | None:
+    """One sub-block per hot-water store, on the heat bus."""
+    out = Contribution()
+    for s in units:
+        out.add(_unit(block, common, s, HEAT, 0.0))
+    return out
 
 
-def build_thermal_stores(block: pyo.Block, inputs: DistrictInputs) -> Contribution | None:
-    """One sub-block per hot-water tank, on the heat bus."""
-    return _merge([_unit(block, inputs, s, HEAT, 0.0) for s in inputs.thermal_stores])
+BATTERY = Technology(key="batteries", unit=Battery, build=build_batteries)
+THERMAL_STORE = Technology(key="thermal_stores", unit=ThermalStore, build=build_thermal_stores)

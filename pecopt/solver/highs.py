@@ -1,8 +1,15 @@
-"""Solve a district model with HiGHS, in memory, and return a typed outcome.
+"""Solve a Pyomo model with HiGHS, in memory, and return a typed outcome.
 
-The Pyomo model is compiled to one sparse matrix (:mod:`pecopt.model.compile`) and
-passed to ``highspy`` in one call: no LP or MPS files. Infeasible models are diagnosed by
-an elastic re-solve that says which constraint family and which steps cannot be met.
+The model is compiled to one sparse matrix (:mod:`pecopt.solver.compile`, which reads the
+Pyomo model as it is now) and passed to ``highspy`` in one call: no LP or MPS files. The
+solution is loaded back into the Pyomo variables. Infeasible models are diagnosed by an
+elastic re-solve that says which constraint family and which steps cannot be met.
+
+Time: a solve gets a **deadline** (``time.perf_counter()`` seconds) rather than a
+duration, so that a command's ``--time-limit`` bounds the whole command. Every HiGHS
+call gets what is left before the deadline, less a small reserve for HiGHS' own
+overshoot. A MILP stopped by the deadline returns the best plan found, which may be the
+LP-guided start, with its gap (:attr:`Status.TIME_LIMIT`).
 """
 
 from __future__ import annotations
@@ -18,19 +25,21 @@ import numpy as np
 import pyomo.environ as pyo
 
 from pecopt.errors import InfeasibleError, SolverError
-from pecopt.model.compile import HighsArrays, Layout, compile_model
 from pecopt.model.linear import FloatArray
 from pecopt.scenario.schema import SolverOptions
+from pecopt.solver.compile import HighsArrays, Layout, compile_model, load_solution
 
 
 class Status(enum.Enum):
-    OPTIMAL = "optimal"
-    TIME_LIMIT_FEASIBLE = "time_limit_feasible"  # stopped with a feasible, not proven optimal
+    """How a solve ended with a plan."""
+
+    OPTIMAL = "optimal"  # optimal (MILP: within mip_rel_gap)
+    TIME_LIMIT = "time_limit"  # stopped by the time limit with a feasible, unproven plan
 
 
 @dataclass(frozen=True)
 class SolveOutcome:
-    """What a solve returns: never written onto the inputs or the model."""
+    """What a solve returns: never written onto the inputs (the model holds the values)."""
 
     status: Status
     objective: float
@@ -43,16 +52,18 @@ class SolveOutcome:
     size: dict[str, int] = field(default_factory=dict)
 
     def value(self, var: pyo.Var) -> FloatArray:
-        """Solution values of a fast-path vector variable."""
-        start = self.layout.offsets[id(var)]
-        n: int = var._pecopt.n  # type: ignore[attr-defined]
-        return self.x[start : start + n]
+        """Solution values of a vector variable (the same numbers Pyomo now holds)."""
+        start = self.layout.offset(var)
+        return self.x[start : start + len(var)]
 
 
 _BANNER_SHOWN = False
 
 #: ``mip_start: auto`` runs the LP-guided start from this many binaries up
 AUTO_START_MIN_BINARIES = 500
+#: seconds kept back from every HiGHS time limit: HiGHS overshoots its own limit by up
+#: to about a second on large MILPs, and the caller still has to extract and write
+RESERVE_S = 1.0
 
 
 def new_highs() -> highspy.Highs:
@@ -74,10 +85,15 @@ def new_highs() -> highspy.Highs:
     return h
 
 
-def highs_options(h: highspy.Highs, opts: SolverOptions) -> None:
+def remaining(deadline: float) -> float:
+    """Seconds left before ``deadline`` for a HiGHS call (after the reserve), >= 0."""
+    return max(0.0, deadline - time.perf_counter() - RESERVE_S)
+
+
+def highs_options(h: highspy.Highs, opts: SolverOptions, deadline: float) -> None:
     """Apply pecopt's solver options to a HiGHS instance."""
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(opts.time_limit_s))
+    h.setOptionValue("time_limit", max(0.05, remaining(deadline)))
     h.setOptionValue("mip_rel_gap", float(opts.mip_rel_gap))
     if opts.threads:
         h.setOptionValue("threads", int(opts.threads))
@@ -88,9 +104,20 @@ def highs_options(h: highspy.Highs, opts: SolverOptions) -> None:
 def solve(
     model: pyo.Block,
     opts: SolverOptions,
+    *,
+    deadline: float | None = None,
     start: FloatArray | list[float] | None = None,
 ) -> SolveOutcome:
-    """Compile ``model``, solve it with HiGHS and return the outcome.
+    """Compile ``model`` as it is now, solve it with HiGHS, load the solution into the
+    Pyomo variables and return the outcome.
+
+    Parameters
+    ----------
+    deadline
+        ``time.perf_counter()`` value by which the solve must return; default: now plus
+        ``opts.time_limit_s``.
+    start
+        A full column vector to hand HiGHS as its first incumbent (MILPs).
 
     Raises
     ------
@@ -100,27 +127,21 @@ def solve(
         HiGHS failed, or stopped without a feasible solution.
     """
     t0 = time.perf_counter()
+    if deadline is None:
+        deadline = t0 + float(opts.time_limit_s)
     lp, layout = compile_model(model)
     t1 = time.perf_counter()
-    relaxation = None
+    relaxation = float("nan")
     use_start = opts.mip_start == "lp_rounding" or (
         opts.mip_start == "auto" and layout.n_binary >= AUTO_START_MIN_BINARIES
     )
     if layout.n_binary and start is None and use_start:
-        binaries = [
-            v
-            for v in model.component_objects(pyo.Var, active=True, descend_into=True)
-            if getattr(v, "_pecopt", None) is not None and v._pecopt.binary and v._pecopt.n
-        ]
-        binaries.sort(key=lambda v: not v._pecopt.commitment)  # on/off decisions first
-        families = [(layout.offsets[id(v)], v._pecopt.n) for v in binaries]
-        heur = lp_rounding_start(lp, opts, families)
+        families = sorted(layout.binary_families, key=lambda f: not f[2])  # on/off first
+        heur = lp_rounding_start(lp, opts, [(a, n) for a, n, _ in families], deadline)
         start, relaxation = heur.start, heur.relaxation_objective
-    t_start = time.perf_counter() - t1 if relaxation is not None else 0.0
+    t_start = time.perf_counter() - t1 if np.isfinite(relaxation) else 0.0
     h = new_highs()
-    highs_options(h, opts)
-    if layout.n_binary:  # the start heuristic's time counts against the limit
-        h.setOptionValue("time_limit", max(1.0, float(opts.time_limit_s) - t_start))
+    highs_options(h, opts, deadline)
     lp.pass_to(h)
     if start is not None:
         sol = highspy.HighsSolution()
@@ -128,35 +149,27 @@ def solve(
         sol.value_valid = True
         h.setSolution(sol)
     t2 = time.perf_counter()
-    h.run()
+    if remaining(deadline) > 0.05 or start is None:
+        h.run()
+        ran = True
+    else:  # no time left after the start heuristic: its plan is the answer
+        ran = False
     t3 = time.perf_counter()
-    ms = h.getModelStatus()
-    info = h.getInfo()
-    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    if (
-        ms
-        in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible)
-        and not has_solution
-    ):
-        raise InfeasibleError(diagnose(lp, layout, model, opts))
-    if ms == highspy.HighsModelStatus.kUnbounded:
-        raise SolverError("the model is unbounded: some flow has no limit and pays to grow")
-    if ms == highspy.HighsModelStatus.kOptimal:
-        status = Status.OPTIMAL
-    elif has_solution:
-        status = Status.TIME_LIMIT_FEASIBLE
+    if ran:
+        x, obj, bound, status, duals = _read(h, lp, layout, model, opts, deadline)
     else:
-        raise SolverError(f"HiGHS stopped without a feasible solution: {h.modelStatusToString(ms)}")
-    sol = h.getSolution()
-    x = np.asarray(sol.col_value, dtype=np.float64)
-    duals = np.asarray(sol.row_dual, dtype=np.float64) if sol.dual_valid else None
-    t4 = time.perf_counter()
+        assert start is not None
+        x = np.asarray(start, dtype=np.float64)
+        obj = float(lp.col_cost @ x + lp.offset)
+        bound, status, duals = -np.inf * layout.sense, Status.TIME_LIMIT, None
     mip = layout.n_binary > 0
-    obj = float(info.objective_function_value)
-    bound = float(info.mip_dual_bound) if mip else obj
-    if mip and relaxation is not None and np.isfinite(relaxation):
+    if mip and np.isfinite(relaxation):
         bound = max(bound, relaxation) if layout.sense == 1 else min(bound, relaxation)
     gap = abs(obj - bound) / max(abs(obj), 1e-9) if mip else 0.0
+    if not np.isfinite(gap):
+        gap = float("inf")
+    load_solution(layout, x)
+    t4 = time.perf_counter()
     return SolveOutcome(
         status=status,
         objective=obj,
@@ -180,6 +193,45 @@ def solve(
     )
 
 
+def _read(
+    h: highspy.Highs,
+    lp: HighsArrays,
+    layout: Layout,
+    model: pyo.Block,
+    opts: SolverOptions,
+    deadline: float,
+) -> tuple[FloatArray, float, float, Status, FloatArray | None]:
+    """Solution, objective, bound, status and duals after ``h.run()``; raises on failure."""
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    infeasible = (
+        highspy.HighsModelStatus.kInfeasible,
+        highspy.HighsModelStatus.kUnboundedOrInfeasible,
+    )
+    if ms in infeasible and not has_solution:
+        raise InfeasibleError(diagnose(lp, layout, opts, deadline))
+    if ms == highspy.HighsModelStatus.kUnbounded:
+        raise SolverError("the model is unbounded: some flow has no limit and pays to grow")
+    if ms == highspy.HighsModelStatus.kOptimal:
+        status = Status.OPTIMAL
+    elif has_solution:
+        status = Status.TIME_LIMIT
+    elif ms == highspy.HighsModelStatus.kTimeLimit:
+        raise SolverError(
+            "the time limit was reached before any feasible plan was found; "
+            "give more time (--time-limit) or a looser mip_rel_gap"
+        )
+    else:
+        raise SolverError(f"HiGHS stopped without a feasible solution: {h.modelStatusToString(ms)}")
+    sol = h.getSolution()
+    x = np.asarray(sol.col_value, dtype=np.float64)
+    duals = np.asarray(sol.row_dual, dtype=np.float64) if sol.dual_valid else None
+    obj = float(info.objective_function_value)
+    bound = float(info.mip_dual_bound) if layout.n_binary else obj
+    return x, obj, bound, status, duals
+
+
 @dataclass(frozen=True)
 class StartHeuristic:
     """A feasible MIP start (or None) and the LP-relaxation optimum (a valid bound)."""
@@ -190,7 +242,7 @@ class StartHeuristic:
 
 
 def lp_rounding_start(
-    lp: HighsArrays, opts: SolverOptions, families: list[tuple[int, int]]
+    lp: HighsArrays, opts: SolverOptions, families: list[tuple[int, int]], deadline: float
 ) -> StartHeuristic:
     """LP-guided start for the MILP, feasible for the whole horizon.
 
@@ -198,27 +250,35 @@ def lp_rounding_start(
     2. Family by family (each binary vector variable: a battery's ``y``, a heat pump's
        ``u`` ...), round ``x > threshold`` for the thresholds of ``_THRESHOLDS`` in turn,
        fix, and re-solve the LP (warm-started); keep the first threshold that stays
-       feasible, else leave the family relaxed and try the next.
+       feasible, else give up.
     Commitment families (on/off decisions) are fixed before exclusivity families, whose
     flows can adapt around them (on the reference MILP: 34,423 EUR vs 34,717 the other
     way round, against a relaxation bound of 34,325).
     3. With every family fixed, the LP optimum is a feasible MILP solution, consistent over
        the whole horizon (storage levels, cyclic ends): HiGHS starts with an incumbent.
 
-    A low threshold comes first: in the relaxation a heat pump's ``u = p / P``, so
-    ``u > 0.5`` would hand its low-load hours to district heat, while ``u > 1e-6`` may
-    force it above its minimum load where no heat can go. ``families`` are
-    ``(first column, count)``.
+    Every LP gets what is left before ``deadline``; when time runs out the relaxation
+    bound is still returned. A low threshold comes first: in the relaxation a heat pump's
+    ``u = p / P``, so ``u > 0.5`` would hand its low-load hours to district heat, while
+    ``u > 1e-6`` may force it above its minimum load where no heat can go.
+    ``families`` are ``(first column, count)``.
     """
     n = lp.num_col
     h = new_highs()
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(opts.time_limit_s) / 2)
     if opts.threads:
         h.setOptionValue("threads", int(opts.threads))
     replace(lp, integrality=np.zeros(n, dtype=np.int32)).pass_to(h)
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+
+    def run() -> bool:
+        left = remaining(deadline)
+        if left <= 0.05:
+            return False
+        h.setOptionValue("time_limit", left)
+        h.run()
+        return bool(h.getModelStatus() == highspy.HighsModelStatus.kOptimal)
+
+    if not run():
         return StartHeuristic(None, float("nan"), None)
     relax_obj = float(h.getInfo().objective_function_value)
     x = np.asarray(h.getSolution().col_value)
@@ -230,13 +290,12 @@ def lp_rounding_start(
         for threshold in _THRESHOLDS:
             fixed = (xi > threshold).astype(float)
             h.changeColsBounds(count, cols, fixed, fixed)
-            h.run()
-            if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            if run():
                 pick = threshold
                 break
-        if pick is None:  # give up on this family: relax it again
-            h.changeColsBounds(count, cols, np.zeros(count), np.ones(count))
-            h.run()
+            if remaining(deadline) <= 0.05:
+                break
+        if pick is None:
             return StartHeuristic(None, relax_obj, None)
         chosen.append(pick)
         x = np.asarray(h.getSolution().col_value)
@@ -246,14 +305,14 @@ def lp_rounding_start(
 _THRESHOLDS = (1e-6, 0.1, 0.3, 0.5)
 
 
-def diagnose(lp: HighsArrays, layout: Layout, model: pyo.Block, opts: SolverOptions) -> str:
+def diagnose(lp: HighsArrays, layout: Layout, opts: SolverOptions, deadline: float) -> str:
     """Elastic re-solve: every row gets slack in both directions at cost 1 and the true
     objective is dropped (integrality relaxed). Rows that need slack are reported by
-    constraint family and first row indices (= steps for time-indexed families)."""
+    constraint family and element indices (= steps for time-indexed families)."""
     n, m = lp.num_col, lp.num_row
     h = new_highs()
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(opts.time_limit_s))
+    h.setOptionValue("time_limit", max(5.0, remaining(deadline)))
     lp.pass_to(h)
     if layout.n_binary:
         h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.zeros(n, dtype=np.uint8))
@@ -275,20 +334,20 @@ def diagnose(lp: HighsArrays, layout: Layout, model: pyo.Block, opts: SolverOpti
         return "the model is infeasible (no diagnosis: the elastic re-solve did not finish)"
     x = np.asarray(h.getSolution().col_value)
     slack = x[n : n + m] + x[n + m : n + 2 * m]
-    bad = np.flatnonzero(slack > 1e-6)
-    if bad.size == 0:
+    bad = slack > 1e-6
+    if not bad.any():
         return "the model is infeasible (bounds of variables conflict)"
-    families = []
-    for con in model.component_objects(pyo.Constraint, active=True, descend_into=True):
-        off = layout.row_offsets.get(id(con))
-        if off is None:
-            continue
-        m_con = con._pecopt.m  # type: ignore[attr-defined]
-        hit = bad[(bad >= off) & (bad < off + m_con)] - off
+    found = []
+    for fam in layout.families:
+        hit = np.flatnonzero((fam.rows >= 0) & bad[np.maximum(fam.rows, 0)])
         if hit.size:
-            total = float(slack[hit + off].sum())
-            families.append(
-                f"{con.name} at {hit.size} row(s), first {hit[:5].tolist()} "
+            total = float(slack[fam.rows[hit]].sum())
+            found.append(
+                f"{fam.name} at {hit.size} row(s), first {hit[:5].tolist()} "
                 f"(short by {total:.6g} in total)"
             )
-    return "cannot be met: " + "; ".join(families[:5])
+    n_fast = m - len(layout.generic_rows)
+    for k, c in enumerate(layout.generic_rows):
+        if bad[n_fast + k]:
+            found.append(f"{c.name} (short by {slack[n_fast + k]:.6g})")  # type: ignore[attr-defined]
+    return "cannot be met: " + "; ".join(found[:5])

@@ -1,0 +1,38 @@
+"""Electric boilers: ``p[t] in [0, P]`` [kW] of electricity, heat ``eta p[t]``.
+
+conversion flows:  electricity -p[t],  heat eta p[t]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyomo.environ as pyo
+
+from pecopt.model.linear import add_var, term
+from pecopt.model.technology import Common, Contribution, Flow, Technology
+from pecopt.scenario.types import Efficiency, NonNeg, Strict
+from pecopt.units import ELECTRICITY, HEAT
+
+
+class ElectricBoiler(Strict):
+    name: str
+    capacity_kw: NonNeg
+    efficiency: Efficiency = 0.99
+
+
+def build(block: pyo.Block, units: Sequence[ElectricBoiler], common: Common) -> Contribution:
+    out = Contribution()
+    for spec in units:
+        b = pyo.Block()
+        block.add_component(spec.name, b)
+        p = add_var(b, "p", common.n, 0.0, spec.capacity_kw)
+        out.flows += [
+            Flow(spec.name, ELECTRICITY, "conversion", (term(p, -1.0),)),
+            Flow(spec.name, HEAT, "conversion", (term(p, spec.efficiency),)),
+        ]
+        out.capacities[spec.name] = {"power_kw": spec.capacity_kw}
+    return out
+
+
+TECHNOLOGY = Technology(key="electric_boilers", unit=ElectricBoiler, build=build)

@@ -1,0 +1,274 @@
+"""The technology interface: what one technology file declares, and what its block returns.
+
+A technology is **one module** in :mod:`pecopt.model.blocks` that declares a
+:class:`Technology`: its parameter record (a pydantic model: the scenario schema is
+composed from these), what it reads from the inputs (``ingest``: Parquet tables derived
+from the scenario, weather and files; ``prepare``: frozen arrays for the build), and its
+equations (``build``: a Pyomo block). The block returns a :class:`Contribution` whose
+**flows are tagged** (carrier, role, emission factor, PED weight, renewable). The model
+core sums flows into bus balances; the objective, the carbon balance, the KPIs and the
+PED balance are sums over the tags. No list of technology names exists anywhere else:
+:mod:`pecopt.model.registry` is the one place where technologies are listed.
+
+Roles (what a flow is, seen from the district boundary):
+
+==============  ==============================================================
+``import``      energy bought from outside (grid, district heat, waste heat)
+``export``      energy sold outside (grid export, district-heat feed-in)
+``generation``  local production (PV, solar thermal)
+``conversion``  a carrier turned into another (heat pump, boiler): both sides
+``storage``     discharge minus charge of a store
+``demand``      a draw that must be met (buildings, EVs)
+==============  ==============================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pydantic import BaseModel
+
+from pecopt.model.linear import FloatArray, Term
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pecopt.scenario.schema import Carbon, Objective, Scenario, SolverOptions
+
+Role = Literal["import", "export", "generation", "conversion", "storage", "demand"]
+ROLES: tuple[str, ...] = get_args(Role)
+
+#: Reads a vector variable's solution values.
+ValueOf = Callable[[pyo.Var], FloatArray]
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Power an asset puts into a bus at each step [kW]: ``sum(terms)[t] + constant[t]``
+    (> 0 supplies the bus, < 0 draws from it; each term's ``row`` is the step), with tags.
+
+    Attributes
+    ----------
+    co2_kg_per_kwh
+        Emission factor [kg CO2e/kWh] per step (or a constant). The flow emits
+        ``factor * flow * dt`` [kg], so an export (a negative flow) earns a credit.
+    ped_weight
+        Weighting factor [1] of an import or export in the weighted-energy PED balance
+        (e.g. the Finnish carrier factors of Decree 788/2017: electricity 1.2, district
+        heat 0.5).
+    renewable
+        A generation flow that counts as local renewable production.
+    """
+
+    asset: str
+    carrier: str
+    role: Role
+    terms: tuple[Term, ...] = ()
+    constant: FloatArray | None = None
+    co2_kg_per_kwh: FloatArray | float | None = None
+    ped_weight: float | None = None
+    renewable: bool = False
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"{self.asset}: unknown role {self.role!r}")
+
+
+#: Reads a store's energy at the end of each step [kWh] from the solution.
+LevelReader = Callable[[ValueOf], FloatArray]
+
+
+@dataclass
+class Contribution:
+    """What one technology block adds to the district model.
+
+    ``cost`` maps a cost item (``electricity_spot``, ``dh_power_fee`` ...) to terms in EUR
+    (the objective's money); ``storage`` maps an asset to its level reader; ``unmet``
+    maps an asset to terms of energy it could not serve [kWh] (shortfall at a penalty);
+    ``figures`` are asset-specific key figures computed from the solution (e.g. a
+    district-heat billing peak [kW]); ``capacities`` map an asset to its capacities
+    (``{"power_kw": terms or number, "energy_kwh": ...}``).
+    """
+
+    flows: list[Flow] = field(default_factory=list)
+    cost: dict[str, list[Term]] = field(default_factory=dict)
+    storage: dict[str, LevelReader] = field(default_factory=dict)
+    unmet: dict[str, list[Term]] = field(default_factory=dict)
+    figures: dict[str, Callable[[ValueOf], float]] = field(default_factory=dict)
+    capacities: dict[str, dict[str, list[Term] | float]] = field(default_factory=dict)
+
+    def add(self, other: Contribution) -> None:
+        """Merge ``other`` into this contribution (cost items of the same name add up)."""
+        self.flows += other.flows
+        for k, v in other.cost.items():
+            self.cost.setdefault(k, []).extend(v)
+        self.storage.update(other.storage)
+        self.unmet.update(other.unmet)
+        self.figures.update(other.figures)
+        self.capacities.update(other.capacities)
+
+
+@dataclass(frozen=True)
+class Common:
+    """What every block may read: the time grid and the district-wide settings.
+
+    ``import_price_min`` is the lowest marginal import price over all importing
+    technologies at each step [EUR/kWh]: where it is negative, energy has a negative
+    value and a store may profit from charging and discharging at once.
+    """
+
+    name: str
+    index: pd.DatetimeIndex
+    dt_h: float
+    timezone: str
+    objective: Objective
+    solver: SolverOptions
+    carbon: Carbon
+    import_price_min: FloatArray
+
+    @property
+    def n(self) -> int:
+        """Number of steps."""
+        return len(self.index)
+
+    @property
+    def years(self) -> float:
+        """Horizon length in years (8760 h = 1), for annual fees."""
+        return self.n * self.dt_h / 8760.0
+
+    def steps(self) -> np.ndarray:
+        """``0 .. n-1``."""
+        return np.arange(self.n)
+
+
+class IngestContext:
+    """What a technology's ``ingest`` may read: the scenario, the horizon and the weather
+    (computed once, on first use, so that no pvlib import is paid where nothing needs it).
+    """
+
+    def __init__(
+        self, scenario: Scenario, file: str | None, index: pd.DatetimeIndex, weather: Any = None
+    ) -> None:
+        self.scenario = scenario
+        self.file = file
+        self.index = index
+        self._weather = weather
+
+    @property
+    def n(self) -> int:
+        return len(self.index)
+
+    @property
+    def timezone(self) -> str:
+        return str(self.scenario.site.timezone)
+
+    @cached_property
+    def weather(self) -> pd.DataFrame:
+        """The weather on the horizon (columns of :data:`pecopt.ingest.weather.WEATHER_COLUMNS`)."""
+        if self._weather is not None:
+            return self._weather  # type: ignore[no-any-return]
+        from pecopt.ingest.district import weather_for
+
+        return weather_for(self.scenario, self.index)
+
+    def series(self, spec: Any, field: str, *, negative: bool = False) -> FloatArray:
+        """A per-step array from a number, an inline list or a file column
+        (:class:`pecopt.scenario.schema.SeriesFile`)."""
+        from pecopt.ingest.district import series_values
+
+        return series_values(spec, self.index, field, self.file, negative=negative)
+
+
+Tables = Mapping[str, pd.DataFrame]
+IngestHook = Callable[[Sequence[Any], IngestContext], dict[str, pd.DataFrame]]
+PrepareHook = Callable[[Sequence[Any], Tables, Common], Any]
+BuildHook = Callable[[pyo.Block, Any, Common], Contribution | None]
+
+
+def _assets_units(key: str) -> Callable[[Any], list[Any]]:
+    def units(scenario: Any) -> list[Any]:
+        value = getattr(scenario.assets, key)
+        if value is None:
+            return []
+        return list(value) if isinstance(value, list) else [value]
+
+    return units
+
+
+@dataclass(frozen=True)
+class Technology:
+    """One technology: its parameter record, what it reads, and its block.
+
+    Attributes
+    ----------
+    key
+        Its key under ``assets:`` in a scenario (and its block's name in the model).
+    unit
+        The parameter record of one unit (a frozen pydantic model, unknown keys rejected).
+    build
+        ``build(block, data, common) -> Contribution``: adds variables and constraints to
+        ``block`` and returns the tagged flows, cost items and levels.
+    many
+        ``assets.<key>`` is a list of units (else one optional unit).
+    ingest
+        ``ingest(units, ctx) -> {table: DataFrame}``: the series the units need, read from
+        files or derived from the weather, in canonical units with a UTC ``timestamp``
+        column; written as Parquet by ``pecopt ingest`` and read back by
+        ``pecopt solve --inputs``. Table names start with the key.
+    prepare
+        ``prepare(units, tables, common) -> data``: validated arrays for ``build``;
+        default: the units themselves.
+    import_price
+        ``import_price(data) -> array``: the marginal price of this technology's imports
+        [EUR/kWh] per step, if it imports.
+    units
+        ``units(scenario) -> list``: where its units are in a scenario (default
+        ``assets.<key>``).
+    in_assets
+        Whether the scenario schema gets ``assets.<key>`` from ``unit``.
+    default
+        For ``many=False``: the unit used when the scenario gives none (None: absent).
+    """
+
+    key: str
+    unit: type[BaseModel]
+    build: BuildHook
+    many: bool = True
+    ingest: IngestHook | None = None
+    prepare: PrepareHook | None = None
+    import_price: Callable[[Any], FloatArray] | None = None
+    units: Callable[[Any], list[Any]] | None = None
+    in_assets: bool = True
+    default: BaseModel | None = None
+
+    def units_of(self, scenario: Any) -> list[Any]:
+        """This technology's units in ``scenario``."""
+        return (self.units or _assets_units(self.key))(scenario)
+
+
+def need_binaries(
+    common: Common, profitable: np.ndarray, override: str | None = None
+) -> np.ndarray:
+    """Steps that get an exclusivity binary.
+
+    ``binaries: always`` -> every step; ``never`` -> none (the LP relaxation);
+    ``auto`` -> only the steps where ``profitable`` says simultaneous opposite flows
+    could lower the objective (e.g. negative prices); elsewhere an optimum never uses
+    them at once, or can be shifted to one that does not at equal cost.
+    ``override`` is an asset's own ``binaries`` setting, which wins.
+    """
+    mode = override or common.solver.binaries
+    if mode == "always":
+        return np.arange(common.n)
+    if mode == "never":
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(profitable)
+
+
+def as_array(x: FloatArray | float, n: int) -> FloatArray:
+    """``x`` broadcast to ``n`` steps (a copy)."""
+    return np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)).copy()
