@@ -23,7 +23,7 @@ from pecopt.errors import DataError
 from pecopt.ingest.timeseries import step_hours
 from pecopt.ingest.weather import step_midpoints
 
-__all__ = ["ALBEDO", "pv_ac_kw", "specific_yield_kwh_per_kwp"]
+__all__ = ["ALBEDO", "plane_of_array", "pv_ac_kw", "specific_yield_kwh_per_kwp"]
 
 #: Ground albedo [-] for the reflected part of the plane-of-array irradiance.
 ALBEDO: Final = 0.2
@@ -122,6 +122,44 @@ def pv_ac_kw(
     if kwp == 0:
         return pd.Series(0.0, index=weather.index, name="pv_ac_kw")
 
+    poa = plane_of_array(weather, latitude, longitude, altitude, tilt_deg, azimuth_deg)
+    beam, diffuse = poa["poa_direct_w_m2"].to_numpy(), poa["poa_diffuse_w_m2"].to_numpy()
+    iam = np.nan_to_num(np.asarray(pvlib.iam.physical(poa["aoi_deg"].to_numpy()), dtype=float))
+    effective = np.clip(beam * iam + diffuse, 0.0, None)
+
+    temp_cell = pvlib.temperature.faiman(
+        beam + diffuse,
+        weather["temp_air_c"].to_numpy(float),
+        weather["wind_speed_m_s"].to_numpy(float),
+    )
+    pdc = pvlib.pvsystem.pvwatts_dc(effective, temp_cell, kwp, gamma_pdc_per_c)
+    pdc = np.asarray(pdc, dtype=float) * (1.0 - losses_pct / 100.0)
+    pac = pvlib.inverter.pvwatts(pdc, kwp / inverter_eff, eta_inv_nom=inverter_eff)
+    pac = np.clip(np.asarray(pac, dtype=float), 0.0, kwp)
+    return pd.Series(pac, index=weather.index, name="pv_ac_kw")
+
+
+def plane_of_array(
+    weather: pd.DataFrame,
+    latitude: float,
+    longitude: float,
+    altitude: float,
+    tilt_deg: float,
+    azimuth_deg: float,
+) -> pd.DataFrame:
+    """Plane-of-array irradiance of a fixed tilted surface, step means [W/m2].
+
+    Sun position at the step mid-points (NREL SPA, apparent zenith), the Hay-Davies
+    transposition (:func:`pvlib.irradiance.get_total_irradiance`, ground albedo
+    :data:`ALBEDO`, extraterrestrial DNI for the anisotropy index); no beam when the sun
+    is below the horizon.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``poa_direct_w_m2``, ``poa_diffuse_w_m2`` (sky + ground) [W/m2] and ``aoi_deg``
+        (angle of incidence of the beam [deg]), on ``weather.index``.
+    """
     mid = step_midpoints(pd.DatetimeIndex(weather.index))
     zenith, azimuth, dni_extra = _sun(mid, latitude, longitude, altitude)
     up = zenith < 90.0
@@ -138,22 +176,15 @@ def pv_ac_kw(
         albedo=ALBEDO,
         model="haydavies",
     )
-    beam = np.nan_to_num(np.asarray(poa["poa_direct"], dtype=float))
-    diffuse = np.nan_to_num(np.asarray(poa["poa_diffuse"], dtype=float))
     aoi = pvlib.irradiance.aoi(tilt_deg, azimuth_deg, zenith, azimuth)
-    iam = np.nan_to_num(np.asarray(pvlib.iam.physical(aoi), dtype=float))
-    effective = np.clip(beam * iam + diffuse, 0.0, None)
-
-    temp_cell = pvlib.temperature.faiman(
-        beam + diffuse,
-        weather["temp_air_c"].to_numpy(float),
-        weather["wind_speed_m_s"].to_numpy(float),
+    return pd.DataFrame(
+        {
+            "poa_direct_w_m2": np.nan_to_num(np.asarray(poa["poa_direct"], dtype=float)),
+            "poa_diffuse_w_m2": np.nan_to_num(np.asarray(poa["poa_diffuse"], dtype=float)),
+            "aoi_deg": np.asarray(aoi, dtype=float),
+        },
+        index=weather.index,
     )
-    pdc = pvlib.pvsystem.pvwatts_dc(effective, temp_cell, kwp, gamma_pdc_per_c)
-    pdc = np.asarray(pdc, dtype=float) * (1.0 - losses_pct / 100.0)
-    pac = pvlib.inverter.pvwatts(pdc, kwp / inverter_eff, eta_inv_nom=inverter_eff)
-    pac = np.clip(np.asarray(pac, dtype=float), 0.0, kwp)
-    return pd.Series(pac, index=weather.index, name="pv_ac_kw")
 
 
 def _sun(

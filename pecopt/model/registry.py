@@ -15,7 +15,9 @@ from pecopt.model.blocks import (
     grid,
     heat_pump,
     pv,
+    solar_thermal,
     storage,
+    waste_heat,
 )
 from pecopt.model.technology import Technology
 
@@ -25,6 +27,8 @@ TECHNOLOGIES: dict[str, Technology] = {
         demand.TECHNOLOGY,
         grid.TECHNOLOGY,
         pv.TECHNOLOGY,
+        solar_thermal.TECHNOLOGY,
+        waste_heat.TECHNOLOGY,
         storage.BATTERY,
         heat_pump.TECHNOLOGY,
         electric_boiler.TECHNOLOGY,

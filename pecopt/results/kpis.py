@@ -139,12 +139,9 @@ def self_use(schedule: pd.DataFrame, dt_h: float) -> dict[str, dict[str, float |
 
 
 def peaks(schedule: pd.DataFrame) -> dict[str, float]:
-    """Highest import per connection [kW] (``<asset>_<carrier>``)."""
+    """Highest import per importing asset [kW]."""
     rows = schedule[schedule["role"] == "import"]
-    return {
-        f"{a}_{c}": float(g["flow_kw"].max())
-        for (a, c), g in rows.groupby(["asset", "carrier"], sort=True)
-    }
+    return {str(a): float(g["flow_kw"].max()) for a, g in rows.groupby("asset", sort=True)}
 
 
 def kpis(dm: DistrictModel, res: Results, out: SolveOutcome) -> dict[str, Any]:

@@ -1,0 +1,122 @@
+"""Solar thermal collectors on the heat bus, with stagnation (unused heat is not taken).
+
+Per field f and step t, the heat the collectors can give [kW] is the quasi-steady
+collector equation (EN ISO 9806) on pvlib's plane-of-array irradiance:
+
+    q[t] = eta0 (K_b(theta) G_b + K_d G_d) - a1 (T_m - T_a) - a2 (T_m - T_a)^2     [W/m2]
+    A[t] = area * max(0, q[t]) / 1000 * (1 - losses_pct / 100)                     [kW]
+    0 <= used[t] <= A[t],      generation flow (heat, renewable) = used[t]
+
+with G_b, G_d the beam and diffuse plane-of-array irradiance (Hay-Davies transposition,
+:func:`pecopt.ingest.pv.plane_of_array`), K_b the ASHRAE incidence-angle modifier
+(:func:`pvlib.iam.ashrae`, ``iam_b0``), K_d a constant diffuse modifier, T_m the mean
+fluid temperature (about the supply temperature of the loop it feeds) and T_a the air
+temperature. The collector is off when q <= 0. Pump electricity is neglected
+(about 1 % of the heat).
+
+Defaults: a good flat-plate collector, eta0 0.775, a1 3.75 W/m2K, a2 0.02 W/m2K2
+(FACTS-HEAT-TARIFFS-COSTS section 9, after UdK-VPT BuildingSystems FlatSolarCollector1);
+an evacuated tube is about 0.75 / 2.0 / 0.005. Yields in Finland: at most about
+400 kWh/m2/yr for flat plates, 500 for evacuated tubes (energiakauppa.com, FACTS).
+K_d 0.9 and 10 % loop losses are assumptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pydantic import Field
+
+from pecopt.model.linear import FloatArray, add_var, term
+from pecopt.model.technology import Common, Contribution, Flow, IngestContext, Tables, Technology
+from pecopt.scenario.types import Fraction, NonNeg, Strict
+from pecopt.units import HEAT
+
+
+class SolarThermal(Strict):
+    """A field of solar thermal collectors (gross area, orientation, efficiency curve)."""
+
+    name: str
+    area_m2: NonNeg
+    tilt_deg: Annotated[float, Field(ge=0, le=90)] = 45.0
+    azimuth_deg: Annotated[float, Field(ge=0, le=360)] = 180.0
+    eta0: Annotated[float, Field(gt=0, le=1)] = 0.775
+    a1_w_m2k: NonNeg = 3.75
+    a2_w_m2k2: NonNeg = 0.02
+    iam_b0: Fraction = 0.1
+    diffuse_modifier: Fraction = 0.9
+    mean_fluid_temp_c: float = 50.0
+    losses_pct: Annotated[float, Field(ge=0, lt=100)] = 10.0
+
+
+AVAILABLE = "solar_thermal_available"
+
+
+def collector_heat_w_m2(
+    beam_w_m2: FloatArray,
+    diffuse_w_m2: FloatArray,
+    aoi_deg: FloatArray,
+    temp_air_c: FloatArray,
+    spec: SolarThermal,
+) -> FloatArray:
+    """Useful heat per m2 of collector [W/m2] (the module docstring's equation), >= 0."""
+    import pvlib
+
+    k_b = np.nan_to_num(np.asarray(pvlib.iam.ashrae(aoi_deg, b=spec.iam_b0), dtype=float))
+    dt = spec.mean_fluid_temp_c - np.asarray(temp_air_c, dtype=float)
+    absorbed = spec.eta0 * (k_b * beam_w_m2 + spec.diffuse_modifier * diffuse_w_m2)
+    q = absorbed - spec.a1_w_m2k * dt - spec.a2_w_m2k2 * dt * np.abs(dt)
+    out: FloatArray = np.where(absorbed > 0, np.maximum(q, 0.0), 0.0)
+    return out
+
+
+def ingest(units: Sequence[SolarThermal], ctx: IngestContext) -> dict[str, pd.DataFrame]:
+    """The ``solar_thermal_available`` table: ``timestamp, field, heat_kw``."""
+    from pecopt.ingest.pv import plane_of_array
+
+    site, wx = ctx.scenario.site, ctx.weather
+    frames = []
+    for f in units:
+        poa = plane_of_array(
+            wx, site.latitude, site.longitude, site.altitude_m, f.tilt_deg, f.azimuth_deg
+        )
+        q = collector_heat_w_m2(
+            poa["poa_direct_w_m2"].to_numpy(),
+            poa["poa_diffuse_w_m2"].to_numpy(),
+            poa["aoi_deg"].to_numpy(),
+            wx["temp_air_c"].to_numpy(float),
+            f,
+        )
+        heat = f.area_m2 * q / 1000.0 * (1.0 - f.losses_pct / 100.0)
+        frames.append(pd.DataFrame({"timestamp": ctx.index, "field": f.name, "heat_kw": heat}))
+    return {AVAILABLE: pd.concat(frames, ignore_index=True)}
+
+
+@dataclass(frozen=True)
+class SolarThermalData:
+    names: tuple[str, ...]
+    heat_kw: FloatArray  # (fields, steps)
+
+
+def prepare(units: Sequence[SolarThermal], tables: Tables, common: Common) -> SolarThermalData:
+    t = tables[AVAILABLE]
+    names = tuple(f.name for f in units)
+    return SolarThermalData(names, t["heat_kw"].to_numpy(np.float64).reshape(len(names), common.n))
+
+
+def build(block: pyo.Block, d: SolarThermalData, common: Common) -> Contribution:
+    flows = []
+    for k, name in enumerate(d.names):
+        used = add_var(block, name, common.n, 0.0, d.heat_kw[k])
+        flows.append(Flow(name, HEAT, "generation", (term(used, 1.0),), renewable=True))
+    return Contribution(flows=flows)
+
+
+TECHNOLOGY = Technology(
+    key="solar_thermal", unit=SolarThermal, build=build, ingest=ingest, prepare=prepare
+)
