@@ -9,18 +9,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from pecopt.timezones import check_zone
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Efficiency = Annotated[float, Field(gt=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
+#: An IANA time-zone name that zoneinfo (and so pandas) can load, e.g. ``Europe/Helsinki``.
+TimeZone = Annotated[str, AfterValidator(check_zone)]
 
 
 class Strict(BaseModel):
-    """Base: unknown keys are errors and models are immutable."""
+    """Base: unknown keys are errors, numbers are finite and models are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Site(Strict):
@@ -28,7 +32,7 @@ class Site(Strict):
     latitude: Annotated[float, Field(ge=-90, le=90)] = 60.2055
     longitude: Annotated[float, Field(ge=-180, le=180)] = 24.6559
     altitude_m: float = 20.0
-    timezone: str = "Europe/Helsinki"
+    timezone: TimeZone = "Europe/Helsinki"
 
 
 class Horizon(Strict):
@@ -64,7 +68,7 @@ class Metered(Strict):
 
     path: Path
     time_column: str = "timestamp"
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
     unit: Literal["kw", "kwh"] = "kw"
     elec_column: str | None = None
     heat_column: str | None = None
@@ -84,7 +88,7 @@ class SeriesFile(Strict):
     path: Path
     column: str
     time_column: str = "timestamp"
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
 
 
 class Building(Strict):
@@ -176,6 +180,11 @@ class ThermalStore(Strict):
     end: Literal["cyclic", "initial", "free"] = "cyclic"
     binaries: Literal["auto", "always", "never"] | None = None
 
+    @model_validator(mode="after")
+    def _soc(self) -> ThermalStore:
+        _check_soc(self.capacity_kwh, self.soc_initial_kwh)
+        return self
+
 
 class DistrictHeating(Strict):
     import_max_kw: NonNeg = 1e4
@@ -214,7 +223,7 @@ class EVFleet(Strict):
     sessions: Path | None = None
     availability: Path | None = None
     synthetic: SyntheticCommuters | None = None
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
 
     @model_validator(mode="after")
     def _one_source(self) -> EVFleet:
@@ -243,7 +252,7 @@ class SpotPrice(Strict):
     path: Path | None = None
     column: str = "spot"
     time_column: str = "timestamp"
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
     unit: Literal["eur_per_mwh", "c_per_kwh", "eur_per_kwh"] = "eur_per_mwh"
     vat_included: bool = False
 
