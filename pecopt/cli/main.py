@@ -11,22 +11,44 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pecopt.errors import PecoptError
+from pecopt import __version__
+from pecopt.cli import edge
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Positive-energy district optimisation with Pyomo and HiGHS.",
 )
-err = Console(stderr=True)
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced atomically).")]
 
 
-def _fail(exc: PecoptError) -> None:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(exc.exit_code)
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pecopt {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show an internal error's traceback here.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Positive-energy district optimisation with Pyomo and HiGHS."""
+    edge.set_debug(debug)
+
+
+#: scenario field -> the option that overrides it (to name the option in an error)
+_SOLVER_OPTIONS = {
+    "solver.time_limit_s": "--time-limit",
+    "solver.mip_rel_gap": "--mip-gap",
+    "solver.threads": "--threads",
+}
 
 
 def _solver_overrides(
@@ -43,6 +65,7 @@ def _solver_overrides(
 
 
 @app.command()
+@edge.guard(options=_SOLVER_OPTIONS)
 def solve(
     scenario: ScenarioArg,
     out: OutOpt,
@@ -55,17 +78,13 @@ def solve(
     from pecopt.workflows.solve import solve_scenario
 
     console = Console()
-    try:
-        with console.status("starting", spinner="dots") as status:
-            run = solve_scenario(
-                scenario,
-                out,
-                overrides=_solver_overrides(time_limit, mip_gap, threads),
-                progress=lambda phase: status.update(f"{phase} ..."),
-            )
-    except PecoptError as exc:
-        _fail(exc)
-        return
+    with console.status("starting", spinner="dots") as status:
+        run = solve_scenario(
+            scenario,
+            out,
+            overrides=_solver_overrides(time_limit, mip_gap, threads),
+            progress=lambda phase: status.update(f"{phase} ..."),
+        )
     if not quiet:
         _summary(console, run.kpis, run.seconds, out)
 
@@ -97,32 +116,26 @@ def _summary(console: Console, k: dict[str, Any], seconds: dict[str, float], out
 
 
 @app.command()
+@edge.guard()
 def ingest(scenario: ScenarioArg, out: OutOpt) -> None:
     """Write the scenario's canonical input tables as Parquet (UTC, units in names)."""
     from pecopt.workflows.solve import ingest_scenario
 
-    try:
-        tables = ingest_scenario(scenario, out)
-    except PecoptError as exc:
-        _fail(exc)
-        return
+    tables = ingest_scenario(scenario, out)
     for name, df in tables.as_dict().items():
         typer.echo(f"{out / (name + '.parquet')}: {len(df)} rows")
 
 
 @app.command()
+@edge.guard()
 def validate(scenario: ScenarioArg) -> None:
     """Check a scenario file and the data it points to, without solving."""
     from pecopt.ingest.district import ingest as ingest_tables
     from pecopt.ingest.district import to_inputs
     from pecopt.scenario import load_scenario
 
-    try:
-        s = load_scenario(scenario)
-        to_inputs(s, ingest_tables(s, str(scenario)))
-    except PecoptError as exc:
-        _fail(exc)
-        return
+    s = load_scenario(scenario)
+    to_inputs(s, ingest_tables(s, str(scenario)), str(scenario))
     typer.echo(f"{scenario}: valid")
 
 
