@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pecopt.errors import ScenarioError
+from pecopt.errors import DataError, ScenarioError
 from pecopt.ingest import ev as ev_io
 from pecopt.ingest import loads, tariffs
 from pecopt.ingest.cop import cop_carnot
@@ -193,6 +193,13 @@ def ingest(s: Scenario, file: str | None = None) -> Tables:
         if hp.source == "series":
             assert hp.cop_series is not None
             cop = _series(hp.cop_series, index, "cop", negative=False)
+            if (cop <= 0).any():
+                at = index[int(np.flatnonzero(cop <= 0)[0])]
+                raise DataError(
+                    hp.cop_series.path,
+                    hp.cop_series.column,
+                    f"COP must be > 0 (heat pump {hp.name}): {cop[cop <= 0][0]:g} at {at} (UTC)",
+                )
         else:
             src = (
                 temp.to_numpy(float)
@@ -206,8 +213,15 @@ def ingest(s: Scenario, file: str | None = None) -> Tables:
 
     ev_frames, sess_frames = [], []
     for f in s.assets.ev_fleets:
+        strict = f.shortfall_penalty_eur_per_kwh is None  # no unmet energy allowed
         if f.sessions is not None:
-            names, plugged, sv, sf, sl, se = ev_io.read_sessions(f.sessions, index, f.timezone)
+            names, plugged, sv, sf, sl, se = ev_io.read_sessions(
+                f.sessions,
+                index,
+                f.timezone,
+                capacity_kwh=f.capacity_kwh,
+                max_store_kw=f.charger_kw * f.efficiency if strict else None,
+            )
             drive = np.zeros(plugged.shape)
             sess_frames.append(
                 pd.DataFrame(
@@ -234,6 +248,20 @@ def ingest(s: Scenario, file: str | None = None) -> Tables:
                 weekend_trip_share=g.weekend_trip_share,
                 seed=g.seed,
                 tz=tz,
+            )
+        trip = ev_io.trip_beyond(plugged, drive, f.capacity_kwh) if strict else None
+        if trip is not None:
+            v, leave, back, energy = trip
+            problem = (
+                f"vehicle {names[v]} drives {energy:g} kWh between {index[leave]} and "
+                f"{index[back] + (index[1] - index[0])} (UTC) without being plugged in, more than "
+                f"its battery holds (capacity_kwh {f.capacity_kwh:g} kWh); set "
+                "shortfall_penalty_eur_per_kwh to accept energy from elsewhere"
+            )
+            if f.availability is not None:
+                raise DataError(f.availability, "drive_kwh", problem)
+            raise ScenarioError(
+                file, f"assets.ev_fleets.{f.name}.synthetic.drive_kwh_per_day", problem
             )
         ev_frames.append(ev_io.tidy(index, f.name, names, plugged, drive))
 
@@ -333,8 +361,9 @@ def _prices(s: Scenario, index: pd.DatetimeIndex, file: str | None) -> pd.DataFr
     )
 
 
-def to_inputs(s: Scenario, t: Tables) -> DistrictInputs:
-    """Assemble the frozen model inputs from the canonical tables."""
+def to_inputs(s: Scenario, t: Tables, file: str | None = None) -> DistrictInputs:
+    """Assemble the frozen model inputs from the canonical tables (``file``: the scenario
+    file, named in errors)."""
     p = t.prices
     index = pd.DatetimeIndex(p["timestamp"])
     n = len(index)
@@ -360,6 +389,14 @@ def to_inputs(s: Scenario, t: Tables) -> DistrictInputs:
         nv = len(vehicles)
         plugged = rows["plugged"].to_numpy(bool).reshape(nv, n)
         drive = rows["drive_kwh"].to_numpy(float).reshape(nv, n)
+        unknown = sorted(set(f.initial_energy_kwh) - set(vehicles))
+        if unknown:
+            raise ScenarioError(
+                file,
+                f"assets.ev_fleets.{f.name}.initial_energy_kwh",
+                f"no such vehicle(s): {unknown[:5]} (the fleet has {list(vehicles[:5])}"
+                f"{' ...' if len(vehicles) > 5 else ''})",
+            )
         if f.sessions is not None:
             ss = t.ev_sessions[t.ev_sessions["fleet"] == f.name]
             vid = np.searchsorted(np.asarray(vehicles, dtype=object), ss["vehicle"].to_numpy())
@@ -370,20 +407,13 @@ def to_inputs(s: Scenario, t: Tables) -> DistrictInputs:
                     plugged,
                     drive,
                     "sessions",
-                    vid.astype(np.int64),
-                    ss["first_step"].to_numpy(np.int64),
-                    ss["last_step"].to_numpy(np.int64),
-                    ss["energy_kwh"].to_numpy(float),
+                    session_vehicle=vid.astype(np.int64),
+                    session_first=ss["first_step"].to_numpy(np.int64),
+                    session_last=ss["last_step"].to_numpy(np.int64),
+                    session_energy_kwh=ss["energy_kwh"].to_numpy(float),
                 )
             )
         else:
-            unknown = sorted(set(f.initial_energy_kwh) - set(vehicles))
-            if unknown:
-                raise ScenarioError(
-                    None,
-                    f"assets.ev_fleets.{f.name}.initial_energy_kwh",
-                    f"no such vehicle(s): {unknown[:5]}",
-                )
             initial = None
             if f.soc_initial_kwh is not None or f.initial_energy_kwh:
                 initial = np.array([f.initial_energy_kwh.get(v, np.nan) for v in vehicles])
@@ -392,7 +422,7 @@ def to_inputs(s: Scenario, t: Tables) -> DistrictInputs:
                 if np.isnan(initial).any() and f.end != "cyclic":
                     missing = [v for v, e in zip(vehicles, initial, strict=True) if np.isnan(e)]
                     raise ScenarioError(
-                        None,
+                        file,
                         f"assets.ev_fleets.{f.name}.initial_energy_kwh",
                         f"no start energy for {missing[:5]} (give soc_initial_kwh for the rest)",
                     )

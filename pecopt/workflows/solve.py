@@ -56,7 +56,7 @@ def run_scenario(
     t0 = time.perf_counter()
     progress("ingest")
     tables = ingest(scenario, file)
-    inputs = to_inputs(scenario, tables)
+    inputs = to_inputs(scenario, tables, file)
     t1 = time.perf_counter()
     progress("build")
     dm = build_model(inputs)
@@ -174,7 +174,7 @@ def ingest_scenario(
     check_out_dir(out)
     scenario = load_scenario(scenario_file, overrides)
     tables = ingest(scenario, str(scenario_file))
-    to_inputs(scenario, tables)  # validates that the tables make a model input
+    to_inputs(scenario, tables, str(scenario_file))  # the tables make a model input
     with atomic_dir(out) as tmp:
         write_inputs(tables, tmp, f"pecopt ingest of {scenario_file.name}")
     return tables

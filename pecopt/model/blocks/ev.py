@@ -7,14 +7,16 @@ vehicle is plugged in (no variable that can only be zero). The per-step model is
     e[v,t] = e[v,t-1] + eta dt c[v,t] - drive[v,t] + u[v,t],   0 <= e[v,t] <= E
     inj_elec[t] = -sum_v c[v,t]
 
-with ``u >= 0`` the shortfall (energy that had to come from elsewhere, at a penalty).
+with ``0 <= u[v,t] <= drive[v,t]`` the shortfall (energy that had to come from elsewhere,
+at a penalty; never more than was driven).
 
 **Exact reduction.** Between two driving steps the energy only rises (charging) or
 stays put (parked), so the bounds ``0 <= e <= E`` can bind only at the end of a drive
 step (lowest point) or at the end of a run of steps without driving (highest point).
 pecopt keeps a state variable ``s[v,j]`` only at those points j, and one row each:
 
-    s[v,j] = s[v,j-1] + eta dt sum_{t in segment j} c[v,t] - D[v,j] + u[v,j]
+    s[v,j] = s[v,j-1] + eta dt sum_{t in segment j} c[v,t] - D[v,j] + u[v,j],
+    0 <= u[v,j] <= D[v,j]
 
 where segment j is the steps since the previous point and ``D`` the energy driven in it.
 Every per-step energy is a partial sum inside one segment, so the reduced model has
@@ -26,7 +28,7 @@ carried from last night's run, else the fleet's ``soc_initial_kwh``);
 
 Session mode (arrival, departure, energy wanted): for each session k of vehicle v,
 
-    wanted_k - u_k <= eta dt sum_{t in session k} c[v,t] <= E,    u_k >= 0
+    wanted_k - u_k <= eta dt sum_{t in session k} c[v,t] <= E,    0 <= u_k <= wanted_k
 
 Shortfall costs ``penalty * u`` [EUR]; ``shortfall_penalty_eur_per_kwh: null`` forbids it.
 """
@@ -124,7 +126,7 @@ def _availability(b: pyo.Block, inputs: DistrictInputs, ev: EVInputs) -> Contrib
     short = None
     if spec.shortfall_penalty_eur_per_kwh is not None:
         short_rows = np.flatnonzero(dj > 0)
-        short = add_var(b, "shortfall", short_rows.size, 0.0, np.inf)
+        short = add_var(b, "shortfall", short_rows.size, 0.0, dj[short_rows])
         terms.append(term(short, -1.0, None, short_rows))
         cost["ev_shortfall_penalty"] = [term(short, spec.shortfall_penalty_eur_per_kwh)]
         unmet[spec.name] = [term(short, 1.0)]
@@ -200,8 +202,15 @@ def _sessions(b: pyo.Block, inputs: DistrictInputs, ev: EVInputs) -> Contributio
         ns,
         terms,
         lower=ev.session_energy_kwh,
-        upper=np.maximum(ev.session_energy_kwh, spec.capacity_kwh),
         what=f"EV fleet {spec.name} session energy",
+    )
+    add_rows(
+        b,
+        "session_capacity",
+        ns,
+        terms[:1],
+        upper=spec.capacity_kwh,
+        what=f"EV fleet {spec.name} session capacity",
     )
     injections = []
     starts = np.searchsorted(pv_idx, np.arange(len(ev.vehicles) + 1))
