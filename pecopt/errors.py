@@ -7,6 +7,7 @@ exit code and prints its one-line message (no traceback):
 class                   exit code  meaning
 ======================  =========  ==============================================
 ``ScenarioError``       2          the scenario file is invalid (key, value, type)
+``OptionError``         2          a command-line option has an invalid value
 ``DataError``           2          an input data file is missing or malformed
 ``InfeasibleError``     3          the model has no feasible point
 ``SolverError``         4          HiGHS failed or stopped without a solution
@@ -25,15 +26,43 @@ class PecoptError(Exception):
 
 
 class ScenarioError(PecoptError):
-    """The scenario file is invalid. The message names the file, the key and the problem."""
+    """The scenario file is invalid. The message names the file, the key and the problem.
+
+    With ``line`` (and ``column``), 1-based, where the YAML parser knows them, the message
+    reads ``file:line:column: field: problem``, the form editors and terminals link to.
+    """
 
     exit_code = 2
 
-    def __init__(self, file: str | Path | None, field: str, problem: str) -> None:
+    def __init__(
+        self,
+        file: str | Path | None,
+        field: str,
+        problem: str,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
         self.file = str(file) if file is not None else "<scenario>"
         self.field = field
         self.problem = problem
-        super().__init__(f"{self.file}: {field}: {problem}")
+        self.line = line
+        self.column = column
+        where = self.file
+        if line is not None:
+            where += f":{line}" + (f":{column}" if column is not None else "")
+        super().__init__(f"{where}: {field}: {problem}")
+
+
+class OptionError(PecoptError):
+    """A command-line option has an invalid value: ``--option: problem``."""
+
+    exit_code = 2
+
+    def __init__(self, option: str, problem: str) -> None:
+        self.option = option
+        self.problem = problem
+        super().__init__(f"{option}: {problem}")
 
 
 class DataError(PecoptError):

@@ -11,22 +11,44 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pecopt.errors import PecoptError
+from pecopt import __version__
+from pecopt.cli import edge
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Positive-energy district optimisation with Pyomo and HiGHS.",
 )
-err = Console(stderr=True)
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced atomically).")]
 
 
-def _fail(exc: PecoptError) -> None:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(exc.exit_code)
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pecopt {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show an internal error's traceback here.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Positive-energy district optimisation with Pyomo and HiGHS."""
+    edge.set_debug(debug)
+
+
+#: scenario field -> the option that overrides it (to name the option in an error)
+_SOLVER_OPTIONS = {
+    "solver.time_limit_s": "--time-limit",
+    "solver.mip_rel_gap": "--mip-gap",
+    "solver.threads": "--threads",
+}
 
 
 def _solver_overrides(
@@ -43,11 +65,12 @@ def _solver_overrides(
 
 
 @app.command()
+@edge.guard(options=_SOLVER_OPTIONS)
 def solve(
+    out: OutOpt,
     scenario: Annotated[
         Path | None, typer.Argument(help="Scenario YAML file (or give --inputs).")
     ] = None,
-    out: OutOpt = Path("runs/out"),
     inputs: Annotated[
         Path | None,
         typer.Option("--inputs", help="Solve a folder written by `pecopt ingest` instead."),
@@ -63,28 +86,22 @@ def solve(
     import time
 
     started = time.perf_counter()
+    from pecopt.errors import OptionError
     from pecopt.workflows.solve import solve_scenario
 
-    console = Console()
     if (scenario is None) == (inputs is None):
-        err.print("[bold red]error:[/] give a SCENARIO file or --inputs DIR (one of them)")
-        raise typer.Exit(2)
-    if time_limit is not None and time_limit <= 0:
-        err.print(f"[bold red]error:[/] --time-limit: must be > 0 seconds (got {time_limit:g})")
-        raise typer.Exit(2)
-    try:
-        with console.status("starting", spinner="dots") as status:
-            run = solve_scenario(
-                scenario,
-                out,
-                overrides=_solver_overrides(time_limit, mip_gap, threads),
-                inputs_dir=inputs,
-                deadline=None if time_limit is None else started + time_limit,
-                progress=lambda phase: status.update(f"{phase} ..."),
-            )
-    except PecoptError as exc:
-        _fail(exc)
-        return
+        raise OptionError("SCENARIO", "give a scenario file or --inputs DIR (one of them)")
+    deadline = None if time_limit is None or time_limit <= 0 else started + time_limit
+    console = Console()
+    with console.status("starting", spinner="dots") as status:
+        run = solve_scenario(
+            scenario,
+            out,
+            overrides=_solver_overrides(time_limit, mip_gap, threads),
+            inputs_dir=inputs,
+            deadline=deadline,
+            progress=lambda phase: status.update(f"{phase} ..."),
+        )
     if not quiet:
         _summary(console, run.kpis, run.seconds, out)
 
@@ -104,8 +121,8 @@ def _summary(console: Console, k: dict[str, Any], seconds: dict[str, float], out
     t.add_row("CO2, gross / net", f"{k['co2_kg']['gross']:,.0f} / {k['co2_kg']['net']:,.0f} kg")
     ss = k["self_sufficiency"]
     t.add_row("self-sufficiency", "n/a" if ss is None else f"{ss:.1%}")
-    for connection, kw in k["peak_import_kw"].items():
-        t.add_row(f"peak import, {connection.replace('_', ' ')}", f"{kw:,.1f} kW")
+    for asset, kw in k["peak_import_kw"].items():
+        t.add_row(f"peak import, {asset.replace('_', ' ')}", f"{kw:,.1f} kW")
     t.add_row("solver", f"{k['solver']['status']}, gap {k['solver']['gap']:.2e}")
     shown = {p: s for p, s in seconds.items() if not (p == "mip_start" and s == 0.0)}
     t.add_row("seconds", ", ".join(f"{p} {s:.2f}" for p, s in shown.items()))
@@ -113,32 +130,26 @@ def _summary(console: Console, k: dict[str, Any], seconds: dict[str, float], out
 
 
 @app.command()
+@edge.guard()
 def ingest(scenario: ScenarioArg, out: OutOpt) -> None:
     """Write the scenario's canonical input tables as Parquet (UTC, units in names)."""
     from pecopt.workflows.solve import ingest_scenario
 
-    try:
-        tables = ingest_scenario(scenario, out)
-    except PecoptError as exc:
-        _fail(exc)
-        return
+    tables = ingest_scenario(scenario, out)
     for name, df in tables.items():
         typer.echo(f"{out / (name + '.parquet')}: {len(df)} rows")
 
 
 @app.command()
+@edge.guard()
 def validate(scenario: ScenarioArg) -> None:
     """Check a scenario file and the data it points to, without solving."""
     from pecopt.ingest.district import ingest as ingest_tables
     from pecopt.ingest.district import to_inputs
     from pecopt.scenario import load_scenario
 
-    try:
-        s = load_scenario(scenario)
-        to_inputs(s, ingest_tables(s, str(scenario)), str(scenario))
-    except PecoptError as exc:
-        _fail(exc)
-        return
+    s = load_scenario(scenario)
+    to_inputs(s, ingest_tables(s, str(scenario)), str(scenario))
     typer.echo(f"{scenario}: valid")
 
 

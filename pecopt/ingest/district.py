@@ -126,6 +126,7 @@ def to_inputs(
         solver=s.solver,
         carbon=s.carbon,
         import_price_min=np.zeros(len(index)),
+        file=file,
     )
     data: dict[str, Any] = {}
     prices: list[FloatArray] = []

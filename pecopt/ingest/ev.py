@@ -15,33 +15,63 @@ import numpy as np
 import pandas as pd
 
 from pecopt.errors import DataError
-from pecopt.ingest.timeseries import step_hours
+from pecopt.ingest.timeseries import parse_times, read_table, row_name, step_hours, zone_for
+
+#: Cell values read as a plug state (compared in lower case; bool columns pass as they are).
+_TRUE, _FALSE = {"true", "1", "1.0"}, {"false", "0", "0.0"}
 
 
-def _read(path: Path, field: str) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataError(path, field, "file not found")
-    try:
-        if path.suffix.lower() == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a data error
-        raise DataError(path, field, f"cannot be read: {exc}".splitlines()[0]) from None
+def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Read an EV file and check that it holds ``columns``."""
+    df = read_table(path, ", ".join(columns))
+    for col in columns:
+        if col not in df.columns:
+            found = ", ".join(map(str, df.columns))
+            raise DataError(path, col, f"required column is missing (found: {found})")
+    if df.empty:
+        raise DataError(path, columns[0], "the file holds no rows")
+    return df
+
+
+def _numbers(raw: pd.Series, path: Path, col: str) -> np.ndarray:
+    """Finite, non-negative floats; the first bad cell is named with its row."""
+    x = np.asarray(pd.to_numeric(raw, errors="coerce"), dtype=float)
+    bad = ~np.isfinite(x) | (x < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        cell = raw.iloc[i]
+        if pd.isna(cell) or str(cell).strip() == "":
+            what = "missing value"
+        elif np.isnan(x[i]):
+            what = f"not a number: {str(cell)!r}"
+        else:
+            what = f"{x[i]} is not a finite value >= 0"
+        raise DataError(path, col, f"{what} in {row_name(path, i)}")
+    return x
+
+
+def _booleans(raw: pd.Series, path: Path, col: str) -> np.ndarray:
+    """A plug-state column: a bool column, or true/false/1/0 (any case); nothing else.
+
+    ``yes``/``no``, ``on``/``off`` or ``x`` are refused rather than guessed: pandas'
+    ``astype(bool)`` reads every non-empty text, ``"no"`` too, as True.
+    """
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.to_numpy(bool)
+    text = raw.astype(str).str.strip().str.lower()
+    ok = text.isin(_TRUE | _FALSE).to_numpy()
+    if not ok.all():
+        bad = pd.unique(raw[~ok].astype(str))
+        shown = ", ".join(repr(v) for v in bad[:4]) + (" ..." if len(bad) > 4 else "")
+        first = row_name(path, int(np.flatnonzero(~ok)[0]))
+        raise DataError(path, col, f"not true/false or 1/0: {shown} (first in {first})")
+    return text.isin(_TRUE).to_numpy()
 
 
 def _times(raw: pd.Series, path: Path, col: str, tz: str) -> pd.DatetimeIndex:
-    try:
-        t = pd.DatetimeIndex(pd.to_datetime(raw, utc=False))
-    except (ValueError, TypeError) as exc:
-        raise DataError(path, col, f"not valid timestamps: {exc}".splitlines()[0]) from None
-    if t.tz is None:
-        try:
-            t = t.tz_localize(tz, ambiguous="raise", nonexistent="raise")
-        except Exception as exc:  # noqa: BLE001
-            raise DataError(
-                path, col, f"local time does not exist or is ambiguous: {exc}"
-            ) from None
-    return t.tz_convert("UTC")
+    """Times as in every other data file (:func:`pecopt.ingest.timeseries.parse_times`):
+    ISO 8601, naive times local in ``tz``; rows keep their order."""
+    return parse_times(raw, path, col, zone_for(tz, path, col))
 
 
 def read_availability(
@@ -56,20 +86,14 @@ def read_availability(
     -------
     (vehicles, plugged[v, t], drive_kwh[v, t])
     """
-    df = _read(path, "<file>")
-    for col in ("timestamp", "vehicle", "plugged", "drive_kwh"):
-        if col not in df.columns:
-            raise DataError(path, col, "required column is missing")
+    df = _read(path, ("timestamp", "vehicle", "plugged", "drive_kwh"))
     t = _times(df["timestamp"], path, "timestamp", tz)
-    drive = pd.to_numeric(df["drive_kwh"], errors="coerce").to_numpy(float)
-    if not np.isfinite(drive).all() or (drive < 0).any():
-        raise DataError(path, "drive_kwh", "values must be finite and >= 0")
     frame = pd.DataFrame(
         {
             "t": t,
-            "v": df["vehicle"].astype(str).to_numpy(),
-            "p": df["plugged"].astype(bool).to_numpy(),
-            "d": drive,
+            "v": _vehicles(df["vehicle"], path),
+            "p": _booleans(df["plugged"], path, "plugged"),
+            "d": _numbers(df["drive_kwh"], path, "drive_kwh"),
         }
     )
     if frame.duplicated(["t", "v"]).any():
@@ -97,47 +121,90 @@ def read_availability(
     return vehicles, plugged, drive_kwh
 
 
+def _vehicles(raw: pd.Series, path: Path) -> np.ndarray:
+    names = raw.astype(str).str.strip()
+    empty = (names == "") | raw.isna()
+    if empty.any():
+        row = row_name(path, int(np.flatnonzero(empty.to_numpy())[0]))
+        raise DataError(path, "vehicle", f"missing vehicle name in {row}")
+    return names.to_numpy(dtype=object)
+
+
 def read_sessions(
-    path: Path, index: pd.DatetimeIndex, tz: str = "UTC"
+    path: Path,
+    index: pd.DatetimeIndex,
+    tz: str = "UTC",
+    *,
+    capacity_kwh: float | None = None,
+    max_store_kw: float | None = None,
 ) -> tuple[tuple[str, ...], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Read ``vehicle, arrival, departure, energy_kwh`` sessions.
 
     A session is plugged over the steps that lie wholly inside [arrival, departure); a
     session cut by the horizon asks for its energy pro rata to the steps inside.
+    ``energy_kwh`` is the energy wanted in the battery by departure [kWh].
+
+    Parameters
+    ----------
+    capacity_kwh : float, optional
+        Battery capacity [kWh]; a session wanting more is an error (no battery can hold
+        it, so it is a typing slip or a wrong capacity, not a shortfall).
+    max_store_kw : float, optional
+        Charger power times charging efficiency [kW], the most a session can store per
+        hour. When given, a session wanting more than its plugged steps can store is an
+        error; leave it out when unmet energy is allowed at a penalty (the model then
+        reports the shortfall).
 
     Returns
     -------
     (vehicles, plugged[v,t], session_vehicle, first_step, last_step, energy_kwh)
     """
-    df = _read(path, "<file>")
-    for col in ("vehicle", "arrival", "departure", "energy_kwh"):
-        if col not in df.columns:
-            raise DataError(path, col, "required column is missing")
+    df = _read(path, ("vehicle", "arrival", "departure", "energy_kwh"))
+    names = _vehicles(df["vehicle"], path)
     arr = _times(df["arrival"], path, "arrival", tz)
     dep = _times(df["departure"], path, "departure", tz)
-    energy = pd.to_numeric(df["energy_kwh"], errors="coerce").to_numpy(float)
-    if not np.isfinite(energy).all() or (energy < 0).any():
-        raise DataError(path, "energy_kwh", "values must be finite and >= 0")
+    energy = _numbers(df["energy_kwh"], path, "energy_kwh")
     if (dep <= arr).any():
-        raise DataError(path, "departure", "departure must be after arrival")
+        row = row_name(path, int(np.flatnonzero(np.asarray(dep <= arr))[0]))
+        raise DataError(path, "departure", f"departure must be after arrival ({row})")
+    if capacity_kwh is not None and (energy > capacity_kwh).any():
+        i = int(np.flatnonzero(energy > capacity_kwh)[0])
+        raise DataError(
+            path,
+            "energy_kwh",
+            f"{row_name(path, i)}: vehicle {names[i]} wants {energy[i]:g} kWh, more than its "
+            f"battery holds (capacity_kwh {capacity_kwh:g} kWh)",
+        )
     step = index[1] - index[0]
-    vehicles = tuple(sorted(df["vehicle"].astype(str).unique()))
-    vid = np.searchsorted(vehicles, df["vehicle"].astype(str).to_numpy())
+    vehicles = tuple(sorted(set(names)))
+    vid = np.searchsorted(vehicles, names)
     plugged = np.zeros((len(vehicles), len(index)), bool)
     first_all = index.searchsorted(arr.ceil(step))
     last_all = index.searchsorted(dep.floor(step)) - 1
     full = ((dep.floor(step) - arr.ceil(step)) / step).to_numpy(float)
     keep = (last_all >= first_all) & (full > 0)
+    step_h = step / pd.Timedelta(hours=1)
     sv, sf, sl, se = [], [], [], []
     for k in np.flatnonzero(keep):
         f, last = int(first_all[k]), int(last_all[k])
         if plugged[vid[k], f : last + 1].any():
             raise DataError(path, "arrival", f"sessions of vehicle {vehicles[vid[k]]} overlap")
         plugged[vid[k], f : last + 1] = True
+        want = energy[k] * min(1.0, (last - f + 1) / full[k])
+        most = None if max_store_kw is None else max_store_kw * (last - f + 1) * step_h
+        if most is not None and want > most * (1 + 1e-9):
+            raise DataError(
+                path,
+                "energy_kwh",
+                f"{row_name(path, int(k))}: vehicle {names[k]} wants {want:g} kWh but can "
+                f"store at most {most:g} kWh in its {(last - f + 1) * step_h:g} h plugged in "
+                "(charger_kw x efficiency); set shortfall_penalty_eur_per_kwh to accept "
+                "unmet energy",
+            )
         sv.append(vid[k])
         sf.append(f)
         sl.append(last)
-        se.append(energy[k] * min(1.0, (last - f + 1) / full[k]))
+        se.append(want)
     return (
         vehicles,
         plugged,
@@ -198,6 +265,31 @@ def synthetic_commuters(
     return names, plugged, drive
 
 
+def trip_beyond(
+    plugged: np.ndarray, drive_kwh: np.ndarray, capacity_kwh: float
+) -> tuple[int, int, int, float] | None:
+    r"""The first trip that needs more energy than a full battery holds, or None.
+
+    A trip is a run of steps in which the vehicle is not plugged in; it cannot charge in
+    it, so it needs :math:`\sum_{t \in trip} drive_{v,t} \le E` to be driven on the
+    battery alone. A longer trip needs energy from elsewhere (the model's shortfall, at
+    its penalty) or is an input error.
+
+    Returns
+    -------
+    (vehicle, first step, last step, energy [kWh]) or None
+    """
+    for v in range(plugged.shape[0]):
+        away = ~plugged[v]
+        edges = np.flatnonzero(np.diff(np.r_[0, away.astype(np.int8), 0]))
+        cum = np.r_[0.0, np.cumsum(drive_kwh[v])]
+        for a, b in zip(edges[::2], edges[1::2], strict=True):
+            energy = float(cum[b] - cum[a])
+            if energy > capacity_kwh * (1 + 1e-9):
+                return v, int(a), int(b - 1), energy
+    return None
+
+
 def tidy(
     index: pd.DatetimeIndex,
     fleet: str,
@@ -220,4 +312,11 @@ def tidy(
     )
 
 
-__all__ = ["read_availability", "read_sessions", "synthetic_commuters", "tidy", "step_hours"]
+__all__ = [
+    "read_availability",
+    "read_sessions",
+    "step_hours",
+    "synthetic_commuters",
+    "tidy",
+    "trip_beyond",
+]

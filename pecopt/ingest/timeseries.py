@@ -12,6 +12,7 @@ Finnish public holidays) live here too.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,13 +23,19 @@ import numpy as np
 import pandas as pd
 
 from pecopt.errors import DataError
+from pecopt.files import FileProblem, decode_utf8, read_bytes
+from pecopt.timezones import check_zone
 
 __all__ = [
     "effective_weekday",
     "local_year_index",
+    "parse_times",
     "read_series_file",
+    "read_table",
+    "row_name",
     "step_hours",
     "step_of",
+    "zone_for",
 ]
 
 #: Suffixes read as CSV or Parquet.
@@ -184,7 +191,8 @@ def read_series_file(
         raise ValueError(f"two source columns map to the same canonical name: {canon}")
     tstep = step_of(index)
     file_field = ", ".join([time_column, *canon])
-    frame = _read_table(path, file_field)
+    tz = zone_for(tz, path, time_column)
+    frame = read_table(path, file_field)
 
     missing = [c for c in [time_column, *canon] if c not in frame.columns]
     if missing:
@@ -193,7 +201,7 @@ def read_series_file(
     if len(frame) < 2:
         raise DataError(path, time_column, "at least two rows are needed to infer the time step")
 
-    times = _parse_times(frame[time_column], path, time_column, tz)
+    times = parse_times(frame[time_column], path, time_column, tz)
     dup = times.duplicated()
     if dup.any():
         raise DataError(path, time_column, f"duplicated timestamp {times[dup][0]} (UTC)")
@@ -215,26 +223,58 @@ def read_series_file(
     return pd.DataFrame(out, index=index)
 
 
-def _read_table(path: Path, field: str) -> pd.DataFrame:
-    """Read a CSV or Parquet file, turning every I/O or parser failure into DataError."""
-    if not path.is_file():
-        raise DataError(path, field, "file not found")
+def read_table(path: Path, field: str) -> pd.DataFrame:
+    """Read a CSV (UTF-8) or Parquet file; every read or parse failure is a DataError.
+
+    CSV cells are kept as written: ``n/a``, ``NA`` or an empty cell is not turned into a
+    missing value here, so that the column checks can quote the cell (``not a number:
+    'n/a'``). A leading UTF-8 byte-order mark is accepted; other encodings are refused
+    with the line and column of the first byte that is not UTF-8.
+    """
     suffix = path.suffix.lower()
     try:
-        if suffix in _CSV_SUFFIXES:
-            return pd.read_csv(path)
+        data = read_bytes(path)  # first, so that a folder or a link loop is said as such
+        if suffix not in _CSV_SUFFIXES | _PARQUET_SUFFIXES:
+            raise DataError(path, field, f"unsupported file type {suffix!r} (use .csv or .parquet)")
         if suffix in _PARQUET_SUFFIXES:
-            return pd.read_parquet(path)
-    except (OSError, ValueError) as exc:  # parser, encoding, empty and Arrow errors
-        raise DataError(path, field, f"cannot read file ({exc.__class__.__name__}: {exc})") from exc
-    raise DataError(path, field, f"unsupported file type {suffix!r} (use .csv or .parquet)")
+            return pd.read_parquet(io.BytesIO(data))
+        text = decode_utf8(data)
+        if not text.strip():
+            raise DataError(path, field, "the file is empty")
+        return pd.read_csv(io.StringIO(text), keep_default_na=False)
+    except FileProblem as exc:
+        raise DataError(path, field, exc.problem) from None
+    except (OSError, ValueError) as exc:  # parser and Arrow errors
+        words = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(path, field, f"cannot read file ({words})") from None
 
 
-def _parse_times(raw: pd.Series, path: Path, col: str, tz: str) -> pd.DatetimeIndex:
-    """Parse a time column to a UTC DatetimeIndex (see :func:`read_series_file`)."""
-    if raw.isna().any():
-        row = int(np.flatnonzero(np.asarray(raw.isna()))[0])
-        raise DataError(path, col, f"missing timestamp in data row {row + 1}")
+def row_name(path: Path, row: int) -> str:
+    """How a user finds data row ``row`` (0-based, after the header): a CSV line number
+    (the header is line 1; blank lines are assumed absent) or a Parquet row number."""
+    if path.suffix.lower() in _CSV_SUFFIXES:
+        return f"line {row + 2}"
+    return f"row {row + 1}"
+
+
+def zone_for(tz: str, path: Path, column: str) -> str:
+    """``tz`` if it is a known time zone, else a DataError naming the file and column."""
+    try:
+        return check_zone(tz)
+    except ValueError as exc:
+        raise DataError(path, column, f"{exc} for the naive times of this file") from None
+
+
+def parse_times(raw: pd.Series, path: Path, col: str, tz: str) -> pd.DatetimeIndex:
+    """Parse a time column to a UTC DatetimeIndex (see :func:`read_series_file`).
+
+    ISO 8601 text or datetime columns; naive times are local in ``tz`` (a known zone,
+    see :func:`zone_for`). Every problem is a DataError naming the row.
+    """
+    empty = np.asarray(raw.isna()) | np.asarray(raw.astype(str).str.strip() == "")
+    if empty.any():
+        row = int(np.flatnonzero(empty)[0])
+        raise DataError(path, col, f"missing timestamp in {row_name(path, row)}")
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
         return pd.DatetimeIndex(raw).tz_convert("UTC")
     if pd.api.types.is_datetime64_dtype(raw.dtype):
@@ -314,20 +354,32 @@ def _numeric_column(
     allow_negative: bool,
 ) -> np.ndarray:
     """Return a float array; NaN, text, infinity and (optionally) negatives in the rows
-    ``used`` by the horizon are errors (rows outside the horizon are not checked)."""
+    ``used`` by the horizon are errors (rows outside the horizon are not checked).
+
+    ``raw`` is in time order; its index holds the file's row positions, so that the
+    message names the first bad row as the user finds it (:func:`row_name`).
+    """
     x = np.asarray(pd.to_numeric(raw, errors="coerce"), dtype=float)
+
+    def where(i: int) -> str:
+        return f"{row_name(path, int(raw.index[i]))} ({times[i]} UTC)"
+
     nan = np.isnan(x) & used
     if nan.any():
         i = int(np.flatnonzero(nan)[0])
-        what = "missing (NaN)" if pd.isna(raw.iloc[i]) else f"non-numeric {raw.iloc[i]!r}"
-        raise DataError(path, col, f"{what} value at {times[i]} (UTC)")
+        cell = raw.iloc[i]
+        if pd.isna(cell) or str(cell).strip() == "":
+            what = "missing value"
+        else:
+            what = f"not a number: {str(cell)!r}"
+        raise DataError(path, col, f"{what} in {where(i)}")
     inf = np.isinf(x) & used
     if inf.any():
-        raise DataError(path, col, f"infinite value at {times[int(np.flatnonzero(inf)[0])]} (UTC)")
+        raise DataError(path, col, f"infinite value in {where(int(np.flatnonzero(inf)[0]))}")
     negative = (x < 0) & used
     if not allow_negative and negative.any():
         i = int(np.flatnonzero(negative)[0])
-        raise DataError(path, col, f"negative value {x[i]} at {times[i]} (UTC)")
+        raise DataError(path, col, f"negative value {x[i]} in {where(i)}")
     return x
 
 

@@ -129,6 +129,7 @@ class Common:
     solver: SolverOptions
     carbon: Carbon
     import_price_min: FloatArray
+    file: str | None = None  # the scenario file, named in error messages
 
     @property
     def n(self) -> int:

@@ -19,7 +19,7 @@ from pydantic import Field, create_model, model_validator
 
 from pecopt.model.blocks.demand import Building, SeriesDemand
 from pecopt.model.registry import TECHNOLOGIES
-from pecopt.scenario.types import NonNeg, Positive, Strict
+from pecopt.scenario.types import NonNeg, Positive, Strict, TimeZone
 from pecopt.scenario.types import SeriesFile as SeriesFile  # re-exported
 
 __all__ = [
@@ -41,7 +41,7 @@ class Site(Strict):
     latitude: Annotated[float, Field(ge=-90, le=90)] = 60.2055
     longitude: Annotated[float, Field(ge=-180, le=180)] = 24.6559
     altitude_m: float = 20.0
-    timezone: str = "Europe/Helsinki"
+    timezone: TimeZone = "Europe/Helsinki"
 
 
 class Horizon(Strict):

@@ -9,13 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from pecopt.timezones import check_zone
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Efficiency = Annotated[float, Field(gt=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 Binaries = Literal["auto", "always", "never"]
+#: An IANA time-zone name that zoneinfo (and so pandas) can load, e.g. ``Europe/Helsinki``.
+TimeZone = Annotated[str, AfterValidator(check_zone)]
 End = Literal["cyclic", "initial", "free", "value"]
 
 
@@ -31,7 +35,7 @@ class SeriesFile(Strict):
     path: Path
     column: str
     time_column: str = "timestamp"
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
 
 
 #: A per-step quantity: a constant, one value per step of the horizon, or a file column.

@@ -24,7 +24,7 @@ from pydantic import model_validator
 from pecopt.model.blocks.pv import PVArray
 from pecopt.model.linear import FloatArray
 from pecopt.model.technology import Common, Contribution, Flow, IngestContext, Tables, Technology
-from pecopt.scenario.types import NonNeg, Positive, Series, Strict
+from pecopt.scenario.types import NonNeg, Positive, Series, Strict, TimeZone
 from pecopt.units import ELECTRICITY, HEAT
 
 
@@ -41,7 +41,7 @@ class Metered(Strict):
 
     path: Path
     time_column: str = "timestamp"
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
     unit: Literal["kw", "kwh"] = "kw"
     elec_column: str | None = None
     heat_column: str | None = None

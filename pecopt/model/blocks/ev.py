@@ -7,14 +7,16 @@ vehicle is plugged in (no variable that can only be zero). The per-step model is
     e[v,t] = e[v,t-1] + eta dt c[v,t] - drive[v,t] + u[v,t],   0 <= e[v,t] <= E
     demand flow of vehicle v = -c[v,t]   (carrier electricity)
 
-with ``u >= 0`` the shortfall (energy that had to come from elsewhere, at a penalty).
+with ``0 <= u[v,t] <= drive[v,t]`` the shortfall (energy that had to come from elsewhere,
+at a penalty; never more than was driven).
 
 **Exact reduction.** Between two driving steps the energy only rises (charging) or
 stays put (parked), so the bounds ``0 <= e <= E`` can bind only at the end of a drive
 step (lowest point) or at the end of a run of steps without driving (highest point).
 pecopt keeps a state variable ``s[v,j]`` only at those points j, and one row each:
 
-    s[v,j] = s[v,j-1] + eta dt sum_{t in segment j} c[v,t] - D[v,j] + u[v,j]
+    s[v,j] = s[v,j-1] + eta dt sum_{t in segment j} c[v,t] - D[v,j] + u[v,j],
+    0 <= u[v,j] <= D[v,j]
 
 where segment j is the steps since the previous point and ``D`` the energy driven in it.
 Every per-step energy is a partial sum inside one segment, so the reduced model has
@@ -46,7 +48,7 @@ import pyomo.environ as pyo
 from numpy.typing import NDArray
 from pydantic import Field, model_validator
 
-from pecopt.errors import ScenarioError
+from pecopt.errors import DataError, ScenarioError
 from pecopt.model.linear import FloatArray, Term, add_rows, add_var, term
 from pecopt.model.technology import (
     Common,
@@ -57,7 +59,7 @@ from pecopt.model.technology import (
     Technology,
     ValueOf,
 )
-from pecopt.scenario.types import Efficiency, End, Fraction, NonNeg, Positive, Strict
+from pecopt.scenario.types import Efficiency, End, Fraction, NonNeg, Positive, Strict, TimeZone
 from pecopt.units import ELECTRICITY
 
 
@@ -92,7 +94,7 @@ class EVFleet(Strict):
     sessions: Path | None = None
     availability: Path | None = None
     synthetic: SyntheticCommuters | None = None
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
 
     @model_validator(mode="after")
     def _one_source(self) -> EVFleet:
@@ -153,8 +155,15 @@ def ingest(units: Sequence[EVFleet], ctx: IngestContext) -> dict[str, pd.DataFra
     index = ctx.index
     ev_frames, sess_frames = [], []
     for f in units:
+        strict = f.shortfall_penalty_eur_per_kwh is None  # no unmet energy allowed
         if f.sessions is not None:
-            names, plugged, sv, sf, sl, se = ev_io.read_sessions(f.sessions, index, f.timezone)
+            names, plugged, sv, sf, sl, se = ev_io.read_sessions(
+                f.sessions,
+                index,
+                f.timezone,
+                capacity_kwh=f.capacity_kwh,
+                max_store_kw=f.charger_kw * f.efficiency if strict else None,
+            )
             drive = np.zeros(plugged.shape)
             sess_frames.append(
                 pd.DataFrame(
@@ -182,6 +191,21 @@ def ingest(units: Sequence[EVFleet], ctx: IngestContext) -> dict[str, pd.DataFra
                 seed=g.seed,
                 tz=ctx.timezone,
             )
+        trip = ev_io.trip_beyond(plugged, drive, f.capacity_kwh) if strict else None
+        if trip is not None:
+            v, leave, back, energy = trip
+            step = pd.Timedelta(ctx.scenario.horizon.resolution)
+            problem = (
+                f"vehicle {names[v]} drives {energy:g} kWh between {index[leave]} and "
+                f"{index[back] + step} (UTC) without being plugged in, more than "
+                f"its battery holds (capacity_kwh {f.capacity_kwh:g} kWh); set "
+                "shortfall_penalty_eur_per_kwh to accept energy from elsewhere"
+            )
+            if f.availability is not None:
+                raise DataError(f.availability, "drive_kwh", problem)
+            raise ScenarioError(
+                ctx.file, f"assets.ev_fleets.{f.name}.synthetic.drive_kwh_per_day", problem
+            )
         ev_frames.append(ev_io.tidy(index, f.name, names, plugged, drive))
     sess_cols = ["fleet", "vehicle", "first_utc", "last_utc", "energy_kwh"]
     return {
@@ -205,7 +229,12 @@ def prepare(units: Sequence[EVFleet], tables: Tables, common: Common) -> tuple[F
         field_ = f"assets.ev_fleets.{f.name}.initial_energy_kwh"
         unknown = sorted(set(f.initial_energy_kwh) - set(vehicles))
         if unknown:
-            raise ScenarioError(None, field_, f"no such vehicle(s): {unknown[:5]}")
+            more = " ..." if len(vehicles) > 5 else ""
+            raise ScenarioError(
+                common.file,
+                field_,
+                f"no such vehicle(s): {unknown[:5]} (the fleet has {list(vehicles[:5])}{more})",
+            )
         initial = None
         if f.soc_initial_kwh is not None or f.initial_energy_kwh:
             initial = np.array([f.initial_energy_kwh.get(v, np.nan) for v in vehicles])
@@ -214,7 +243,7 @@ def prepare(units: Sequence[EVFleet], tables: Tables, common: Common) -> tuple[F
             if np.isnan(initial).any():
                 missing = [v for v, e in zip(vehicles, initial, strict=True) if np.isnan(e)]
                 raise ScenarioError(
-                    None, field_, f"no start energy for {missing[:5]} (give soc_initial_kwh)"
+                    common.file, field_, f"no start energy for {missing[:5]} (give soc_initial_kwh)"
                 )
         if f.sessions is not None:
             ss = sessions[sessions["fleet"] == f.name]
@@ -309,11 +338,11 @@ def _availability(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
         term(c, -spec.efficiency * dt, np.arange(pv_idx.size), seg_of_charge),
     ]
     cost: dict[str, list[Term]] = {}
-    unmet: dict[str, list[Term]] = {}
+    unmet: dict[str, list[Term]] = {spec.name: []}
     short = None
     if spec.shortfall_penalty_eur_per_kwh is not None:
         short_rows = np.flatnonzero(dj > 0)
-        short = add_var(b, "shortfall", short_rows.size, 0.0, np.inf)
+        short = add_var(b, "shortfall", short_rows.size, 0.0, dj[short_rows])
         terms.append(term(short, -1.0, None, short_rows))
         cost["ev_shortfall_penalty"] = [term(short, spec.shortfall_penalty_eur_per_kwh)]
         unmet[spec.name] = [term(short, 1.0)]
@@ -375,7 +404,7 @@ def _sessions(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
     idx = np.concatenate(sess_vars) if sess_vars else np.zeros(0, np.int64)
     terms = [term(c, spec.efficiency * dt, idx, rows)]
     cost: dict[str, list[Term]] = {}
-    unmet: dict[str, list[Term]] = {}
+    unmet: dict[str, list[Term]] = {spec.name: []}
     if spec.shortfall_penalty_eur_per_kwh is not None:
         u = add_var(b, "shortfall", ns, 0.0, ev.session_energy_kwh)
         terms.append(term(u, 1.0))
@@ -387,8 +416,15 @@ def _sessions(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
         ns,
         terms,
         lower=ev.session_energy_kwh,
-        upper=spec.capacity_kwh,
         what=f"EV fleet {spec.name} session energy",
+    )
+    add_rows(
+        b,
+        "session_capacity",
+        ns,
+        terms[:1],
+        upper=spec.capacity_kwh,
+        what=f"EV fleet {spec.name} session capacity",
     )
     flows = []
     starts = np.searchsorted(pv_idx, np.arange(len(ev.vehicles) + 1))

@@ -48,6 +48,7 @@ from pecopt.scenario.types import (
     Series,
     SeriesFile,
     Strict,
+    TimeZone,
 )
 from pecopt.units import ELECTRICITY
 
@@ -62,7 +63,7 @@ class SpotPrice(Strict):
     series: Series | None = None
     column: str = "spot"
     time_column: str = "timestamp"
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
     unit: Literal["eur_per_mwh", "c_per_kwh", "eur_per_kwh"] = "eur_per_mwh"
     vat_included: bool = False
 

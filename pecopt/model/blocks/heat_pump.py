@@ -24,7 +24,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pydantic import model_validator
 
-from pecopt.errors import ScenarioError
+from pecopt.errors import DataError, ScenarioError
 from pecopt.model.linear import FloatArray, add_rows, add_var, term
 from pecopt.model.technology import (
     Common,
@@ -42,6 +42,7 @@ from pecopt.scenario.types import (
     NonNeg,
     Positive,
     Series,
+    SeriesFile,
     Strict,
 )
 from pecopt.units import ELECTRICITY, HEAT
@@ -94,8 +95,11 @@ def ingest(units: Sequence[HeatPump], ctx: IngestContext) -> dict[str, pd.DataFr
             )
             cop = cop_carnot(src, hp.sink_temp_c, hp.carnot_efficiency, hp.cop_max)
         if (cop <= 0).any():
-            where = "the cop_series file" if hp.source == "series" else "the COP model"
-            raise ScenarioError(ctx.file, field, f"COP must be > 0 at every step ({where})")
+            k = int(np.flatnonzero(cop <= 0)[0])
+            problem = f"COP must be > 0 (heat pump {hp.name}): {cop[k]:g} at {ctx.index[k]} (UTC)"
+            if isinstance(hp.cop_series, SeriesFile):
+                raise DataError(hp.cop_series.path, hp.cop_series.column, problem)
+            raise ScenarioError(ctx.file, field, problem)
         frames.append(pd.DataFrame({"timestamp": ctx.index, "heat_pump": hp.name, "cop": cop}))
     return {COP: pd.concat(frames, ignore_index=True)}
 

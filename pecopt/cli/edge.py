@@ -1,0 +1,152 @@
+"""Where errors meet the user: every command body runs through :func:`run`.
+
+* a :class:`~pecopt.errors.PecoptError`: one line ``error: <file>:<line>:<col>: <field>:
+  <problem>`` and its exit code (2 bad input, 3 infeasible, 4 solver failure);
+* ``KeyboardInterrupt`` (Ctrl-C): ``interrupted: stopped by the user``, exit 130;
+* anything else (a bug): ``internal error: <type>: <message>; the traceback is in <log
+  file>``, exit 1.
+
+No traceback reaches the terminal unless ``pecopt --debug`` is given, which prints it
+instead of writing the log file. Output folders are written atomically
+(:func:`pecopt.workflows.outputs.atomic_dir`), so none of these leaves a half-written one.
+
+The log file is ``pecopt-<UTC time>-<pid>.log`` in ``$XDG_STATE_HOME/pecopt/logs`` (by
+default ``~/.local/state/pecopt/logs``), or, when that cannot be created, in
+``pecopt-logs`` under the system's temporary folder (:func:`tempfile.gettempdir`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from pecopt import __version__
+from pecopt.errors import OptionError, PecoptError, ScenarioError
+
+__all__ = ["guard", "log_dir", "run", "set_debug"]
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+#: The ``file`` of a scenario error in a value given on the command line
+#: (:data:`pecopt.scenario.loader.OVERRIDES`; repeated here to keep the CLI import light).
+_OVERRIDES = "<overrides>"
+
+
+def log_dir() -> Path:
+    """The folder for internal-error logs (see the module docstring)."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "pecopt" / "logs"
+
+
+def _write_log(exc: BaseException) -> Path | None:
+    """Write the traceback to a new log file; None when no folder is writable."""
+    now = datetime.now(UTC)
+    name = f"pecopt-{now:%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
+    text = (
+        f"pecopt {__version__}, Python {platform.python_version()}, {platform.platform()}\n"
+        f"time: {now.isoformat()}\n"
+        f"command: {' '.join(sys.argv)}\n\n" + "".join(traceback.format_exception(exc))
+    )
+    for folder in (log_dir(), Path(tempfile.gettempdir()) / "pecopt-logs"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / name
+            path.write_text(text, encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    return None
+
+
+#: ``pecopt --debug``, set by the command group's callback for this invocation
+_DEBUG: ContextVar[bool] = ContextVar("pecopt_debug", default=False)
+
+
+def set_debug(on: bool) -> None:
+    """Show tracebacks in the terminal (``pecopt --debug``) for this invocation."""
+    _DEBUG.set(on)
+
+
+def _say(console: Console, label: str, text: str) -> None:
+    """Print ``label: text`` on one line (the label in bold red on a terminal)."""
+    console.print(f"[bold red]{label}:[/] {escape(text)}", highlight=False, soft_wrap=True)
+
+
+def run(body: Callable[[], T], *, options: Mapping[str, str] | None = None) -> T:
+    """Run a command body and map what it raises to one line and an exit code.
+
+    Parameters
+    ----------
+    body : callable
+        The command's work, without arguments.
+    options : mapping of str to str, optional
+        Scenario field -> the command-line option that set it (``{"solver.time_limit_s":
+        "--time-limit"}``), so that a bad option value is reported as the option.
+
+    Raises
+    ------
+    typer.Exit
+        With the exit code, after the message has been printed.
+    """
+    err = Console(stderr=True)
+    debug = _DEBUG.get()
+    try:
+        return body()
+    except (typer.Exit, typer.Abort, typer.TyperException):  # Typer's own exits and usage
+        raise
+    except PecoptError as exc:
+        if (
+            isinstance(exc, ScenarioError)
+            and exc.file == _OVERRIDES
+            and exc.field in (options or {})
+        ):
+            exc = OptionError((options or {})[exc.field], exc.problem)
+        if debug:
+            traceback.print_exception(exc, file=sys.stderr)
+        _say(err, "error", str(exc))
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        _say(err, "interrupted", "stopped by the user")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # noqa: BLE001 - the one place that catches everything
+        what = f"{type(exc).__name__}: " + (str(exc).strip().splitlines() or [""])[0]
+        if debug:
+            traceback.print_exception(exc, file=sys.stderr)
+            _say(err, "internal error", what)
+        else:
+            log = _write_log(exc)
+            where = f"the traceback is in {log}" if log else "no folder was writable for the log"
+            _say(err, "internal error", f"{what}; {where} (pecopt --debug shows it here)")
+        raise typer.Exit(1) from None
+
+
+def guard(
+    options: Mapping[str, str] | None = None,
+) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Decorate a Typer command so that its body runs through :func:`run`.
+
+    The wrapper keeps the command's signature (Typer reads the options from it).
+    """
+
+    def decorate(command: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(command)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+            return run(lambda: command(*args, **kwargs), options=options)
+
+        return wrapper
+
+    return decorate
