@@ -28,7 +28,7 @@ from pecopt.results.kpis import kpis
 from pecopt.scenario import load_scenario
 from pecopt.scenario.schema import Scenario
 from pecopt.solve import SolveOutcome, solve
-from pecopt.workflows.outputs import atomic_dir, check_out_dir
+from pecopt.workflows.outputs import atomic_dir, check_output
 
 Progress = Callable[[str], None]
 
@@ -148,12 +148,14 @@ def solve_scenario(
 ) -> SolveRun:
     """The ``pecopt solve`` job: writes schedule, storage, carbon, KPIs, manifest and the
     canonical inputs to ``out`` (atomically: all or nothing)."""
-    check_out_dir(out)
+    check_output(out, [scenario_file])
     scenario = load_scenario(scenario_file, overrides)
+    inputs = [scenario_file, *_input_files(scenario)]
+    check_output(out, inputs)
     run, tables = run_scenario(scenario, str(scenario_file), progress)
     progress("write")
     t0 = time.perf_counter()
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, "solve", inputs) as tmp:
         write_inputs(tables, tmp / "inputs", f"pecopt ingest of {scenario_file.name}")
         src = f"pecopt solve of {scenario_file.name}"
         write_table(run.results.schedule, tmp / "schedule.parquet", src)
@@ -171,10 +173,12 @@ def ingest_scenario(
     scenario_file: Path, out: Path, overrides: dict[str, Any] | None = None
 ) -> Tables:
     """The ``pecopt ingest`` job: canonical Parquet inputs only."""
-    check_out_dir(out)
+    check_output(out, [scenario_file])
     scenario = load_scenario(scenario_file, overrides)
+    inputs = [scenario_file, *_input_files(scenario)]
+    check_output(out, inputs)
     tables = ingest(scenario, str(scenario_file))
     to_inputs(scenario, tables)  # validates that the tables make a model input
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, "ingest", inputs) as tmp:
         write_inputs(tables, tmp, f"pecopt ingest of {scenario_file.name}")
     return tables
