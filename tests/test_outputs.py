@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pecopt.cli.main import app
+from pecopt.errors import DataError
 from pecopt.workflows import outputs
 
 runner = CliRunner()
@@ -217,6 +218,53 @@ def test_read_only_parent(tmp_path):
     assert list(ro.iterdir()) == []
 
 
+def test_mount_point(tmp_path, monkeypatch):
+    # a real mount needs root; the question asked of the system is os.path.ismount
+    out = tmp_path / "volume"
+    out.mkdir()
+    monkeypatch.setattr(outputs.os.path, "ismount", lambda p: Path(p) == out)
+    with pytest.raises(DataError, match="is a mount point"):
+        outputs.check_output(out)
+
+
+def test_input_folders(tmp_path):
+    """An input that is a folder (a future ``--inputs DIR``): neither it nor a folder
+    inside it may be the output."""
+    data = tmp_path / "data"
+    data.mkdir()
+    with pytest.raises(DataError, match="is the input"):
+        outputs.check_output(data, [data])
+    with pytest.raises(DataError, match="lies inside the input folder"):
+        outputs.check_output(data / "runs" / "out", [data])
+    assert outputs.check_output(tmp_path / "out", [data]) == tmp_path / "out"
+
+
+def test_a_file_added_during_the_run_stops_the_swap(tmp_path):
+    out = tmp_path / "out"
+    with outputs.atomic_dir(out, "report") as tmp:
+        (tmp / "a.txt").write_text("first")
+    with pytest.raises(DataError, match="notes.txt"):
+        with outputs.atomic_dir(out, "report") as tmp:
+            (tmp / "a.txt").write_text("second")
+            (out / "notes.txt").write_text("written by the user meanwhile")
+    assert (out / "a.txt").read_text() == "first"
+    assert (out / "notes.txt").read_text() == "written by the user meanwhile"
+    assert hidden(tmp_path) == []
+
+
+def test_an_error_while_writing_leaves_out_as_it_was(tmp_path):
+    out = tmp_path / "out"
+    with outputs.atomic_dir(out, "report") as tmp:
+        (tmp / "a.txt").write_text("first")
+    before = snapshot(out)
+    with pytest.raises(ZeroDivisionError):
+        with outputs.atomic_dir(out, "report") as tmp:
+            (tmp / "a.txt").write_text("second")
+            1 / 0  # noqa: B018
+    assert snapshot(out) == before
+    assert hidden(tmp_path) == []
+
+
 # --------------------------------------------------------------------------- accepted
 
 
@@ -381,19 +429,33 @@ elif point == "impatient":
     o.LOCK_TIMEOUT_S = 0.3
 
 from pecopt.cli.main import app
+from pecopt.errors import DataError
 app(["solve", scenario, "--out", out, "-q"])
 """
 
 
-def child(tmp_path: Path, point: str, scenario: Path, out: Path) -> subprocess.Popen[str]:
+@pytest.fixture
+def child(tmp_path):
+    """Start ``CHILD`` processes; any still running at the end of the test is killed."""
     script = tmp_path / "child.py"
     script.write_text(textwrap.dedent(CHILD))
-    return subprocess.Popen(
-        [sys.executable, str(script), point, str(scenario), str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    started: list[subprocess.Popen[str]] = []
+
+    def start(point: str, scenario: Path, out: Path) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            [sys.executable, str(script), point, str(scenario), str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 @pytest.mark.parametrize(
@@ -405,13 +467,13 @@ def child(tmp_path: Path, point: str, scenario: Path, out: Path) -> subprocess.P
         ("fallback_after", "new"),
     ],
 )
-def test_kill_leaves_the_old_or_the_new_result(tmp_path, point, survivor):
+def test_kill_leaves_the_old_or_the_new_result(tmp_path, child, point, survivor):
     a, b = make_scenario(tmp_path / "a", kw=5.0), make_scenario(tmp_path / "b", kw=7.0)
     runs = tmp_path / "runs"
     out = runs / "out"
     assert cli("solve", a, "--out", out, "-q")[0] == 0
     old = snapshot(out)
-    proc = child(tmp_path, point, b, out)
+    proc = child(point, b, out)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == -signal.SIGKILL, err
     if survivor == "old":
@@ -424,12 +486,12 @@ def test_kill_leaves_the_old_or_the_new_result(tmp_path, point, survivor):
     assert hidden(runs) == []  # ... are gone after the next run
 
 
-def test_kill_between_the_fallback_renames_is_repaired(tmp_path):
+def test_kill_between_the_fallback_renames_is_repaired(tmp_path, child):
     a, b = make_scenario(tmp_path / "a", kw=5.0), make_scenario(tmp_path / "b", kw=7.0)
     out = tmp_path / "out"
     assert cli("solve", a, "--out", out, "-q")[0] == 0
     old = snapshot(out)
-    proc = child(tmp_path, "fallback_between", b, out)
+    proc = child("fallback_between", b, out)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == -signal.SIGKILL, err
     # the documented window of the fallback: no --out, the old result hidden
@@ -447,18 +509,21 @@ def test_kill_between_the_fallback_renames_is_repaired(tmp_path):
 
 
 def wait_for(path: Path, proc: subprocess.Popen[str]) -> None:
+    """Until ``proc`` creates ``path`` (a hang guard of 120 s, not a timing assertion)."""
+    deadline = time.monotonic() + 120
     while not path.exists():
         assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"{path} never appeared"
         time.sleep(0.02)
 
 
-def test_a_second_run_waits_for_the_lock(tmp_path):
+def test_a_second_run_waits_for_the_lock(tmp_path, child):
     a, b = make_scenario(tmp_path / "a", kw=5.0), make_scenario(tmp_path / "b", kw=7.0)
     out = tmp_path / "out"
-    first = child(tmp_path, "hold", a, out)
+    first = child("hold", a, out)
     wait_for(tmp_path / "out.holding", first)
-    second = child(tmp_path, "plain", b, out)
-    impatient = child(tmp_path, "impatient", b, out)
+    second = child("plain", b, out)
+    impatient = child("impatient", b, out)
     _, err = impatient.communicate(timeout=120)
     text = " ".join(err.split())
     assert impatient.returncode == 2, text
@@ -471,10 +536,10 @@ def test_a_second_run_waits_for_the_lock(tmp_path):
     assert hidden(tmp_path) == []
 
 
-def test_concurrent_solves_into_one_folder(tmp_path):
-    scenarios = [make_scenario(tmp_path / f"s{i}", kw=5.0 + i) for i in range(3)]
+def test_concurrent_solves_into_one_folder(tmp_path, child):
+    scenarios = [make_scenario(tmp_path / f"s{i}", kw=5.0 + i) for i in range(2)]
     out = tmp_path / "out"
-    procs = [child(tmp_path, "plain", s, out) for s in scenarios]
+    procs = [child("plain", s, out) for s in scenarios]
     for p in procs:
         _, err = p.communicate(timeout=180)
         assert p.returncode == 0, err

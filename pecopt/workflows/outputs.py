@@ -18,8 +18,8 @@ The rules (the README's "Output folders" says the same to users):
   ``.NAME.pecopt-tmp-PID-HOST-RANDOM`` and swapped with ``--out`` by Linux
   ``renameat2(RENAME_EXCHANGE)`` (kernel >= 3.15; ext4, xfs, btrfs, tmpfs, ...): a kill at
   any instant leaves the old or the new complete result at ``--out``; the old one, now at
-  the temporary name, is then deleted. Where the exchange is unavailable (macOS, Windows,
-  some network or FUSE file systems) ``--out`` is renamed to
+  the temporary name, is then deleted. Where the exchange is unavailable (macOS, some
+  network or FUSE file systems; Windows is untested) ``--out`` is renamed to
   ``.NAME.pecopt-old-PID-HOST-RANDOM`` and the new folder renamed into place: a kill
   between these two renames leaves no ``--out`` (the old result is at the hidden name),
   and the next run into ``--out`` renames it back before going on.
@@ -127,6 +127,8 @@ def _location_problem(target: Path) -> str | None:
         if target.exists():
             if not target.is_dir():
                 return f"exists and is a file, not a folder; {_CHOOSE}"
+            if os.path.ismount(target):  # a mount point cannot be renamed (EBUSY)
+                return "is a mount point and pecopt replaces the folder itself; use one inside it"
             for folder in (target.parent, target):
                 if not os.access(folder, os.W_OK | os.X_OK):
                     return f"{folder} is not writable; {_CHOOSE}"
