@@ -94,17 +94,18 @@ def test_log_falls_back_to_the_temporary_folder(tmp_path, monkeypatch):
 
 def test_ctrl_c_while_writing_leaves_the_old_output(tmp_path, monkeypatch):
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "old.txt").write_text("old")
+    yaml = scenario(tmp_path)
+    assert runner.invoke(app, ["solve", str(yaml), "--out", str(out), "-q"]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr("pecopt.workflows.solve.write_table", interrupt)
-    result = runner.invoke(app, ["solve", str(scenario(tmp_path)), "--out", str(out)])
+    result = runner.invoke(app, ["solve", str(yaml), "--out", str(out)])
     assert result.exit_code == 130
     assert result.stderr.strip() == "interrupted: stopped by the user"
-    assert sorted(p.name for p in out.iterdir()) == ["old.txt"]
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     assert not list(tmp_path.glob(".out.*"))
 
 

@@ -118,7 +118,7 @@ def test_cli_writes_all_files(tmp_path):
         "pecopt",
         "python",
         "dependencies",
-        "source",
+        "scenario",
         "input_files",
         "solver_options",
         "seconds",

@@ -29,7 +29,7 @@ from pecopt.ingest.parquet import read_table, write_table
 from pecopt.inputs import DistrictInputs
 from pecopt.scenario import load_scenario
 from pecopt.scenario.schema import Scenario
-from pecopt.workflows.outputs import atomic_dir, check_out_dir
+from pecopt.workflows.outputs import atomic_dir, check_output
 
 Progress = Callable[[str], None]
 SCENARIO_JSON = "scenario.json"
@@ -106,15 +106,20 @@ def run_scenario(
     return run
 
 
-def read_inputs(folder: Path) -> DistrictInputs:
-    """Inputs from a folder written by ``pecopt ingest`` (``scenario.json`` and Parquet)."""
+def read_inputs(folder: Path, overrides: dict[str, Any] | None = None) -> DistrictInputs:
+    """Inputs from a folder written by ``pecopt ingest`` (``scenario.json`` and Parquet);
+    ``overrides`` (CLI solver options) are merged over the stored scenario."""
+    from pecopt.scenario.loader import validate_document
+    from pecopt.scenario.yaml_source import YamlProblem, read_yaml
+
     spec = folder / SCENARIO_JSON
     if not spec.is_file():
         raise DataError(folder, "--inputs", f"not an ingested inputs folder (no {SCENARIO_JSON})")
     try:
-        scenario = Scenario.model_validate_json(spec.read_text(encoding="utf-8"))
-    except Exception as exc:  # noqa: BLE001 - a broken file is the user's input
-        raise DataError(spec, "<file>", f"not a valid scenario: {exc}".splitlines()[0]) from None
+        doc = read_yaml(spec)  # JSON is YAML: the same positions and checks
+    except YamlProblem as exc:
+        raise DataError(spec, exc.field, exc.problem) from None
+    scenario = validate_document(Scenario, doc, spec, overrides)
     tables = {p.stem: read_table(p) for p in sorted(folder.glob("*.parquet"))}
     return to_inputs(scenario, tables, str(spec))
 
@@ -153,7 +158,7 @@ def manifest(source: Path, run: SolveRun) -> dict[str, Any]:
         "pecopt": __version__,
         "python": platform.python_version(),
         "dependencies": versions,
-        "source": {"path": str(source), "sha256": _sha256(source) if source.is_file() else None},
+        "scenario": {"path": str(source), "sha256": _sha256(source) if source.is_file() else None},
         "input_files": {
             str(p): _sha256(p) for p in dict.fromkeys(input_files(run.scenario)) if p.is_file()
         },
@@ -202,23 +207,29 @@ def solve_scenario(
 ) -> SolveRun:
     """The ``pecopt solve`` job: writes schedule, storage, carbon, KPIs, manifest and the
     canonical inputs to ``out`` (atomically: all or nothing). Solves the scenario file,
-    or (``inputs_dir``) a folder written by ``pecopt ingest``."""
-    check_out_dir(out)
+    or (``inputs_dir``) a folder written by ``pecopt ingest``. Nothing is done if ``out``
+    cannot take the result (see :mod:`pecopt.workflows.outputs`)."""
     if inputs_dir is not None:
+        check_output(out, [inputs_dir])
         t0 = time.perf_counter()
         progress("read inputs")
-        inputs = read_inputs(inputs_dir)
+        inputs = read_inputs(inputs_dir, overrides)
+        used = [inputs_dir, *input_files(inputs.scenario)]
+        check_output(out, used)
         t_read = time.perf_counter() - t0
         run = run_inputs(inputs, deadline=deadline, progress=progress)
         run.seconds["ingest"] = t_read
         source = inputs_dir / SCENARIO_JSON
     else:
         assert scenario_file is not None
+        check_output(out, [scenario_file])
         scenario = load_scenario(scenario_file, overrides)
+        used = [scenario_file, *input_files(scenario)]
+        check_output(out, used)
         run = run_scenario(scenario, str(scenario_file), deadline=deadline, progress=progress)
         source = scenario_file
     progress("write")
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, "solve", used) as tmp:
         write_results(run, tmp, source)
     return run
 
@@ -227,10 +238,12 @@ def ingest_scenario(
     scenario_file: Path, out: Path, overrides: dict[str, Any] | None = None
 ) -> dict[str, pd.DataFrame]:
     """The ``pecopt ingest`` job: the resolved scenario and canonical Parquet inputs."""
-    check_out_dir(out)
+    check_output(out, [scenario_file])
     scenario = load_scenario(scenario_file, overrides)
+    used = [scenario_file, *input_files(scenario)]
+    check_output(out, used)
     tables = ingest(scenario, str(scenario_file))
     to_inputs(scenario, tables, str(scenario_file))  # validates that they make a model input
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, "ingest", used) as tmp:
         write_inputs(scenario, tables, tmp, f"pecopt ingest of {scenario_file.name}")
     return tables
