@@ -189,14 +189,17 @@ def daily_record(
     * **temperature**: anomaly :math:`a_d = \\sigma(d)\\,(r_m z_K + \\sqrt{1-r_m^2}\\,z_T)`
       with :math:`\\sigma` the ``temp_daily_sd_k`` interpolated between mid-months and
       :math:`r_m` = ``temp_clearness_corr`` (clear winter days colder, clear summer days
-      warmer); a smooth 12-term Fourier curve removes each month's mean anomaly, and each
-      month is scaled to the tabulated standard deviation exactly. The daily mean is
-      :math:`T_d = S_d + a_d`, where the Fourier curve :math:`S` has the month's
-      ``temp_air_c`` as its mean over each month's days.
+      warmer), skewed towards cold by ``temp_daily_skew``; a smooth 12-term Fourier
+      curve removes each month's mean anomaly. The daily mean is :math:`T_d = S_d + c_m
+      a_d`, where the Fourier curve :math:`S` has the month's ``temp_air_c`` as its mean
+      over each month's days and :math:`c_m` makes the standard deviation of the month's
+      daily means (seasonal slope included) equal ``temp_daily_sd_k`` exactly.
     * **cold spell**: the spell's days get :math:`T_d = \\bar T_{m} + \\Delta_d` (January
       mean plus the tabulated anomaly); the month's other days are shifted equally so the
-      monthly mean is kept. Its clear days get the month's highest clear-sky indices
-      (:math:`z_K` + :data:`SPELL_CLEAR_SHIFT`) and low wind.
+      monthly mean is kept (with the default tables they average +1.6 degC: a week near
+      -19 degC in a month whose mean is -3.9 degC leaves the rest of it mild). Its clear
+      days get the month's highest clear-sky indices (:math:`z_K` +
+      :data:`SPELL_CLEAR_SHIFT`) and low wind.
     * **diurnal range**: :math:`R_d = \\bar R(d)\\,\\mathrm{clip}\\bigl((k_d - k_0) /
       (\\bar k_m - k_0), 0.2, 2.5\\bigr)` with :math:`\\bar R` the monthly
       ``temp_diurnal_range_k`` interpolated between mid-months, :math:`k_0` =

@@ -142,7 +142,7 @@ def typical_year(
     a weather file's (:func:`read_weather_file`: each hour's energy kept exactly).
     Temperature and wind are continuous in time (daily values interpolated between solar
     noons, plus diurnal cosines peaking at 14.5 h and 13.5 h solar time), evaluated at
-    step mid-points. A year takes about 0.15 s hourly, 0.25 s at 15 min.
+    step mid-points. A year takes 0.1-0.3 s, hourly or 15 min (pvlib's import apart).
 
     **Calibration.** Monthly means of temperature, GHI, wind and the mean diurnal range
     are those of the ASHRAE IWEC file for Helsinki-Vantaa (``typical_year_monthly.csv``)
@@ -154,13 +154,14 @@ def typical_year(
     minimum -26.0 degC): seven clear, calm days with daily means from -16.4 to -22.9 degC.
 
     **Against the IWEC file** (2025, hourly, Kera site, the file read onto the same
-    hours): monthly mean temperatures within 0.06 K and monthly GHI within 0.5 % (946.9
+    hours): monthly mean temperatures within 0.06 K and monthly GHI within 0.6 % (946.9
     kWh/m2 both); standard deviation of daily mean temperatures within 2 % from February
     to December, 9.5 K against 5.1 K in January (the spell: a week near -19 degC in a
     month whose mean stays -3.9 degC, so its other days are mild), 8.8 K against 8.4 K
     over the year; Kera PV 814 against 819 kWh/kWp; coldest hour -25.1 degC (file -21.4),
-    coldest local-day mean -23.0 (-18.0), 7 consecutive days below -15 degC (2); Kera heat
-    load, same annual kWh, 99th percentile 2,450 against 2,267 kW, maximum 3,070 against
+    coldest local-day mean -23.0 (-18.0), 7 consecutive days below -15 degC (2), 74 hours
+    below -20 degC (12); Kera heat load (each year scaled by its own degree-hours, so the
+    same annual kWh), 99th percentile 2,450 against 2,267 kW, maximum 3,070 against
     2,649 kW, median 955 against 985 kW.
 
     **When to use a real weather file instead** (:func:`read_weather_file`, scenario
