@@ -11,6 +11,7 @@ import pytest
 from pecopt.errors import DataError
 from pecopt.ingest.loads import (
     HELSINKI_DEGREE_HOURS_17C,
+    annual_degree_hours,
     archetype_profile,
     heating_degree_hours,
     metered_profile,
@@ -226,7 +227,40 @@ def test_degree_hours_by_hand() -> None:
     assert heating_degree_hours(temp15).tolist() == [1.75, 0.0, 0.0]  # x 0.25 h
 
 
-def test_space_heat_of_a_short_horizon_uses_helsinki_reference() -> None:
+def test_annual_degree_hours_by_hand() -> None:
+    year = local_year(2025)  # 8,760 h
+    assert annual_degree_hours(pd.Series(7.0, index=year)) == pytest.approx(10.0 * 8760)
+    leap = local_year(2024)  # 8,784 h: still "per year"
+    assert annual_degree_hours(pd.Series(7.0, index=leap)) == pytest.approx(10.0 * 8784)
+    two = pd.date_range("2025-01-01", "2027-01-01", freq="1h", tz=HEL, inclusive="left")
+    temp = pd.Series(np.where(two.year == 2025, 7.0, 12.0), index=two.tz_convert("UTC"))
+    assert annual_degree_hours(temp) == pytest.approx((10.0 + 5.0) * 8760 / 2)
+    assert annual_degree_hours(pd.Series(7.0, index=year), base_temp_c=15.0) == 8.0 * 8760
+    with pytest.raises(ValueError, match="at least a year"):
+        annual_degree_hours(pd.Series(7.0, index=year[:-1]))
+
+
+def test_space_heat_of_an_hour_does_not_depend_on_the_horizon() -> None:
+    year = local_year(2025)
+    hours = np.arange(len(year))
+    temp = pd.Series(5.0 - 12.0 * np.cos(2 * np.pi * hours / 8760.0), index=year)
+    kwargs = dict(use="office", floor_area_m2=500.0, elec_kwh_m2_yr=0.0, hot_water_kwh_m2_yr=0.0)
+    full = archetype_profile(year, temp, space_heat_kwh_m2_yr=60.0, **kwargs)  # type: ignore[arg-type]
+    for part in (slice(0, 336), slice(5000, 5003)):  # two weeks in January, three hours
+        short = archetype_profile(
+            year[part],
+            temp.iloc[part],
+            space_heat_kwh_m2_yr=60.0,
+            **kwargs,  # type: ignore[arg-type]
+        )
+        np.testing.assert_allclose(short["space_heat_kw"], full["space_heat_kw"].iloc[part])
+    # 500 m2 x 60 kWh/m2 / D_ref x (17 - T) at the first hour, T = 5 - 12 = -7 degC
+    assert full["space_heat_kw"].iloc[0] == pytest.approx(30_000 / HELSINKI_DEGREE_HOURS_17C * 24)
+    with pytest.raises(ValueError, match="reference_degree_hours_kh"):
+        archetype_profile(year, temp, space_heat_kwh_m2_yr=60.0, base_temp_c=15.0, **kwargs)  # type: ignore[arg-type]
+
+
+def test_space_heat_without_a_reference_uses_the_typical_year_constant() -> None:
     index = utc_range("2025-01-01", 3)
     temp = pd.Series([10.0, 17.0, 20.5], index=index)
     got = archetype_profile(
@@ -238,9 +272,9 @@ def test_space_heat_of_a_short_horizon_uses_helsinki_reference() -> None:
         space_heat_kwh_m2_yr=50.0,
         hot_water_kwh_m2_yr=0.0,
     )
-    assert HELSINKI_DEGREE_HOURS_17C == 104_880.0
-    # 100 m2 x 50 kWh/m2 / 104,880 K h x 7 K = 0.333714... kW
-    assert got["space_heat_kw"].tolist() == pytest.approx([5000 / 104_880 * 7, 0.0, 0.0])
+    assert HELSINKI_DEGREE_HOURS_17C == 105_934.5
+    # 100 m2 x 50 kWh/m2 / 105,934.5 K h x 7 K = 0.330391... kW
+    assert got["space_heat_kw"].tolist() == pytest.approx([5000 / 105_934.5 * 7, 0.0, 0.0])
     assert got["heat_kw"].tolist() == pytest.approx(got["space_heat_kw"].tolist())
     assert got["elec_kw"].tolist() == [0.0, 0.0, 0.0]
 
@@ -260,6 +294,7 @@ def test_archetype_full_year_totals_equal_annual_inputs(freq: str, use: str) -> 
         elec_kwh_m2_yr=30.0,
         space_heat_kwh_m2_yr=80.0,
         hot_water_kwh_m2_yr=25.0,
+        reference_degree_hours_kh=annual_degree_hours(temp),  # this year is the climate
     )
     energy = got.sum() * dt_h
     assert energy["elec_kw"] == pytest.approx(30_000.0, rel=1e-9)

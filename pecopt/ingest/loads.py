@@ -35,6 +35,7 @@ from pecopt.ingest.timeseries import (
 __all__ = [
     "HELSINKI_DEGREE_HOURS_17C",
     "USES",
+    "annual_degree_hours",
     "archetype_profile",
     "heating_degree_hours",
     "metered_profile",
@@ -43,10 +44,12 @@ __all__ = [
 Use = Literal["apartment", "office", "school", "retail"]
 USES: Final = ("apartment", "office", "school", "retail")
 
-#: Reference annual heating degree-hours for Helsinki, base 17 degC [K h]:
-#: 24 h x 4,370 K d (degree-days from daily means of the Helsinki-Vantaa IWEC EPW,
-#: FACTS.md "[data]"). Hourly degree-hours of the same year are slightly larger.
-HELSINKI_DEGREE_HOURS_17C: Final = 24 * 4370.0  # = 104,880 K h
+#: Annual heating degree-hours, base 17 degC [K h], of pecopt's embedded typical year
+#: (:func:`pecopt.ingest.weather.typical_year`) for Helsinki: the sum of
+#: :math:`\max(0, 17 - T_t)\cdot 1\,\mathrm{h}` over any non-leap year, at Helsinki-Vantaa or
+#: Kera alike (the site only shifts the diurnal cycle by minutes). The Helsinki-Vantaa IWEC
+#: EPW gives 106,098 K h; a leap typical year (28 February twice) 106,448 K h.
+HELSINKI_DEGREE_HOURS_17C: Final = 105_934.5
 
 _F = tuple[float, ...]
 
@@ -141,6 +144,45 @@ def heating_degree_hours(temp_air_c: pd.Series, *, base_temp_c: float = 17.0) ->
     return pd.Series(d, index=temp_air_c.index, name="degree_hours_kh")
 
 
+def annual_degree_hours(
+    temp_air_c: pd.Series, *, base_temp_c: float = 17.0, tz: str = "Europe/Helsinki"
+) -> float:
+    """Heating degree-hours per calendar year of a weather record spanning whole years.
+
+    .. math:: D_{ref} = \\frac{1}{n} \\sum_t \\max(0, T_b - T_t)\\,\\Delta t, \\qquad
+              n = \\sum_t \\frac{\\Delta t}{H(y_t)}
+
+    with :math:`H(y)` = 8,760 or 8,784 h, the length of the local calendar year of step
+    :math:`t`. This is the climate constant :func:`archetype_profile` divides by: compute it
+    once from the *whole* year of the weather source (the embedded typical year, or the
+    whole year of a weather file), never from a shorter horizon.
+
+    Parameters
+    ----------
+    temp_air_c : pandas.Series
+        Outdoor temperature [degC] on a regular tz-aware index covering at least one year.
+    base_temp_c : float
+        Base temperature :math:`T_b` [degC].
+    tz : str
+        Zone of the calendar years.
+
+    Returns
+    -------
+    float
+        :math:`D_{ref}` [K h per year].
+
+    Raises
+    ------
+    ValueError
+        If the record spans less than one year.
+    """
+    index = pd.DatetimeIndex(temp_air_c.index)
+    n_years = _calendar_years(index, tz)
+    if n_years < 1.0 - 1e-9:
+        raise ValueError(f"annual degree-hours need at least a year of weather, got {n_years:.3f}")
+    return float(heating_degree_hours(temp_air_c, base_temp_c=base_temp_c).sum()) / n_years
+
+
 def archetype_profile(
     index: pd.DatetimeIndex,
     temp_air_c: pd.Series,
@@ -173,13 +215,16 @@ def archetype_profile(
 
     .. math:: P_t = \\frac{A\\,e_{sh}}{D_{ref}}\\max(0, T_b - T_t)
 
-    where :math:`D_{ref}` [K h] is the annual heating degree-hours of a reference year:
-    ``reference_degree_hours_kh`` if given; otherwise, when ``temp_air_c`` spans at least
-    one year, the horizon's own degree-hours divided by the number of local calendar years
-    spanned, :math:`n = \\sum_t \\Delta t / H(y_t)` with :math:`H` = 8,760 or 8,784 h (so a
-    horizon of :math:`n` years gets exactly :math:`n A e_{sh}`, its weather only
-    distributing it); otherwise :data:`HELSINKI_DEGREE_HOURS_17C` (only for
-    ``base_temp_c == 17``). Heat demand = space heat + hot water.
+    where :math:`D_{ref}` [K h] is the annual heating degree-hours of the *climate* the
+    weather comes from, never of the horizon: ``reference_degree_hours_kh`` if given,
+    otherwise :data:`HELSINKI_DEGREE_HOURS_17C` (the embedded typical year; only for
+    ``base_temp_c == 17``). Rule: for the embedded typical year leave it out; for a weather
+    file pass :func:`annual_degree_hours` of the file's whole year (e.g.
+    ``read_weather_file(path, kind, local_year_index(year))``). A building's power at an
+    hour then depends only on that hour's temperature, so a two-week run and a full-year run
+    agree hour by hour, and the whole reference year gets exactly :math:`A e_{sh}` (a
+    colder or warmer year, or a leap year, gets more or less). Heat demand = space heat +
+    hot water.
 
     School holidays (Sunday pattern): 1 Jun–14 Aug, 22 Dec–6 Jan, ISO weeks 8 (winter
     holiday in Uusimaa) and 42 (autumn holiday); dates are assumptions from the usual
@@ -202,7 +247,8 @@ def archetype_profile(
     base_temp_c : float
         Heating base temperature :math:`T_b` [degC], default 17.
     reference_degree_hours_kh : float, optional
-        Annual degree-hours :math:`D_{ref}` [K h] that the annual space heat refers to.
+        Annual degree-hours :math:`D_{ref}` [K h] of the weather source's whole year, that
+        the annual space heat refers to (see :func:`annual_degree_hours`).
 
     Returns
     -------
@@ -231,15 +277,11 @@ def archetype_profile(
     dh = heating_degree_hours(temp, base_temp_c=base_temp_c).to_numpy()
     dt_h = step_hours(index)
     if reference_degree_hours_kh is None:
-        n_years = _calendar_years(index, tz)
-        if n_years >= 1.0 - 1e-9:
-            reference_degree_hours_kh = float(dh.sum()) / n_years
-        elif base_temp_c == 17.0:
-            reference_degree_hours_kh = HELSINKI_DEGREE_HOURS_17C
-        else:
+        if base_temp_c != 17.0:
             raise ValueError(
-                "horizon shorter than a year and base_temp_c != 17: give reference_degree_hours_kh"
+                "base_temp_c != 17: give reference_degree_hours_kh (see annual_degree_hours)"
             )
+        reference_degree_hours_kh = HELSINKI_DEGREE_HOURS_17C
     if reference_degree_hours_kh <= 0:
         raise ValueError("the reference degree-hours must be positive")
     space = floor_area_m2 * space_heat_kwh_m2_yr / reference_degree_hours_kh * dh / dt_h
