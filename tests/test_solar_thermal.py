@@ -59,7 +59,7 @@ def test_helsinki_annual_yield_is_plausible():
 
 
 def test_stagnation_when_heat_is_not_needed():
-    # A sunny June day, 200 m2 and only 5 kW of heat demand and no store: the collectors give
+    # A June day, 1000 m2 and only 5 kW of heat demand and no store: the collectors give
     # at most the demand, never more (the bus must balance without a sink).
     inputs = tiny_inputs(
         24,
@@ -67,7 +67,7 @@ def test_stagnation_when_heat_is_not_needed():
         start=pd.Timestamp("2025-06-16T00:00:00+00:00"),
         district_heating={},
         dh_price=0.08,
-        assets={"solar_thermal": [{"name": "st", "area_m2": 200.0}]},
+        assets={"solar_thermal": [{"name": "st", "area_m2": 1000.0}]},
     )
     avail = inputs.data["solar_thermal"].heat_kw[0]
     assert avail.max() > 50.0

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,6 +62,26 @@ def weather_for(s: Scenario, index: pd.DatetimeIndex) -> pd.DataFrame:
         return weather.read_weather_file(s.weather.path, s.weather.kind, index)
     site = s.site
     return weather.typical_year(index, site.latitude, site.longitude, site.altitude_m)
+
+
+def climate_degree_hours(s: Scenario) -> float | None:
+    """Degree-hours (base 17 degC) per year of a weather file's whole year [K h], read once
+    (the first local calendar year the file can be laid on); None for the typical year."""
+    if s.weather.source != "file":
+        return None
+    assert s.weather.path is not None
+    return _file_degree_hours(str(s.weather.path), s.weather.kind, s.site.timezone)
+
+
+@lru_cache(maxsize=8)
+def _file_degree_hours(path: str, kind: str, tz: str) -> float:
+    from pecopt.ingest import weather
+    from pecopt.ingest.loads import annual_degree_hours
+    from pecopt.ingest.timeseries import local_year_index
+
+    year = local_year_index(2025, tz)  # a typical-year file is laid on any year alike
+    wx = weather.read_weather_file(Path(path), kind, year)  # type: ignore[arg-type]
+    return annual_degree_hours(wx["temp_air_c"], tz=tz)
 
 
 def series_values(

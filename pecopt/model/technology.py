@@ -176,6 +176,15 @@ class IngestContext:
 
         return weather_for(self.scenario, self.index)
 
+    @cached_property
+    def reference_degree_hours_kh(self) -> float | None:
+        """Annual heating degree-hours (base 17 degC) of the weather source's whole year
+        [K h], that annual space-heat figures refer to; None: the embedded typical year's
+        constant (:data:`pecopt.ingest.loads.HELSINKI_DEGREE_HOURS_17C`)."""
+        from pecopt.ingest.district import climate_degree_hours
+
+        return climate_degree_hours(self.scenario)
+
     def series(self, spec: Any, field: str, *, negative: bool = False) -> FloatArray:
         """A per-step array from a number, an inline list or a file column
         (:class:`pecopt.scenario.schema.SeriesFile`)."""

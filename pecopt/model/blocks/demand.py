@@ -106,6 +106,7 @@ def _building(b: Building, ctx: IngestContext) -> tuple[FloatArray, FloatArray, 
             space_heat_kwh_m2_yr=a.space_heat_kwh_m2_yr,
             hot_water_kwh_m2_yr=a.hot_water_kwh_m2_yr,
             tz=ctx.timezone,
+            reference_degree_hours_kh=ctx.reference_degree_hours_kh,
         )
         return (
             prof["elec_kw"].to_numpy(float),
