@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pecopt.cli.report import report
 from pecopt.errors import PecoptError
 
 app = typer.Typer(
@@ -124,6 +125,9 @@ def validate(scenario: ScenarioArg) -> None:
         _fail(exc)
         return
     typer.echo(f"{scenario}: valid")
+
+
+app.command()(report)
 
 
 def main() -> None:  # pragma: no cover - console entry point

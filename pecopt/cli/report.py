@@ -1,0 +1,28 @@
+"""``pecopt report RUN_DIR``: write ``RUN_DIR/report.html`` (exit 2 for a bad folder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from pecopt.errors import PecoptError
+
+
+def report(
+    run_dir: Annotated[
+        Path,
+        typer.Argument(help="Results folder of a solve, a comparison or a Pareto front."),
+    ],
+) -> None:
+    """Write RUN_DIR/report.html: a self-contained HTML report that works offline."""
+    from pecopt.report import build_report
+
+    try:
+        path = build_report(run_dir)
+    except PecoptError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    typer.echo(str(path))
