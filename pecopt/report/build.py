@@ -75,12 +75,11 @@ def run_sections(run: Run, figs: Figures, prefix: str) -> str:
     """Every single-run section: KPIs, PED, capacities and the figures."""
     t = by_series(run)
     parts = [
-        "<h2>Key figures</h2>",
-        _kpi_table(run),
-        "<h2>PED verdict per basis</h2>",
-        _ped_table(run),
-        "<h2>Sized capacities</h2>",
-        _capacities(run),
+        "<div class='row'>",
+        f"<div><h2>Key figures</h2>{_kpi_table(run)}</div>",
+        f"<div><h2>PED verdict per basis</h2>{_ped_table(run)}</div>",
+        f"<div><h2>Sized capacities</h2>{_capacities(run)}</div>",
+        "</div>",
         "<h2>Monthly energy balance</h2>",
         figs.div(f"{prefix}monthly", F.monthly_balance(run, t)),
         "<h2>Load-duration curves</h2>",

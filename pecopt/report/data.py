@@ -269,6 +269,7 @@ def load_run(path: Path, name: str = "") -> Run:
     )
     if schedule.empty:
         raise DataError(sched_file, "-", "no rows")
+    schedule = schedule.astype({"asset": "category", "carrier": "category"})
     storage = carbon = None
     if (path / "storage.parquet").is_file():
         storage = _utc(
@@ -285,7 +286,7 @@ def load_run(path: Path, name: str = "") -> Run:
     storage_assets = set() if storage is None else set(storage["asset"].astype(str).unique())
     schedule = derive_roles(schedule, storage_assets)
     for c in ("asset", "carrier", "role"):
-        schedule[c] = schedule[c].astype(str).astype("category")
+        schedule[c] = schedule[c].astype("category")
 
     steps = pd.DatetimeIndex(schedule["timestamp"].drop_duplicates().sort_values())
     step_h = get(kpis, ("horizon", "step_h"))

@@ -35,6 +35,8 @@ td.yes { color: #1a7f37; font-weight: 600; } td.no { color: #cf222e; font-weight
 .na { color: #57606a; font-style: italic; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); gap: 8px; }
 .pecopt-fig { width: 100%; min-height: 200px; }
+.row { display: flex; flex-wrap: wrap; gap: 0 28px; align-items: flex-start; }
+.row > div { max-width: 480px; }
 .picker { margin: 16px 0; font-size: 1.05em; }
 """
 
