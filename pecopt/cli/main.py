@@ -13,6 +13,7 @@ from rich.table import Table
 
 from pecopt import __version__
 from pecopt.cli import edge
+from pecopt.cli.report import report
 
 app = typer.Typer(
     add_completion=False,
@@ -151,6 +152,9 @@ def validate(scenario: ScenarioArg) -> None:
     s = load_scenario(scenario)
     to_inputs(s, ingest_tables(s, str(scenario)), str(scenario))
     typer.echo(f"{scenario}: valid")
+
+
+app.command()(report)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,0 +1,332 @@
+"""Read a results folder into one frozen object: the only module that knows the file layout.
+
+A report is a pure function of a results folder. Everything the figures need comes from
+:func:`load_run` (one solve) or :func:`load_folder` (a solve, a comparison or a Pareto
+front); a figure whose data is absent gets ``None`` and is rendered as "n/a".
+
+Tables of a run (see :mod:`pecopt.units` for the vocabulary):
+
+- ``schedule.parquet``: ``timestamp`` (UTC), ``asset``, ``carrier``, ``flow_kw``
+  (> 0 supplies the bus), ``role`` (``import``, ``export``, ``generation``,
+  ``conversion``, ``storage``, ``demand``); required.
+- ``storage.parquet``: ``timestamp``, ``asset``, ``soc_kwh`` (end of step); optional.
+- ``carbon.parquet``: ``timestamp``, ``source``, ``co2_kg`` (export credit < 0); optional.
+- ``kpis.json``, ``manifest.json``: read through :data:`HEADLINE` and the helpers below.
+
+Multi-run folders: ``comparison.parquet`` (``variant`` + numeric KPI columns) with
+``variants/<name>/``; ``pareto.parquet`` (``point``, ``cost_total_eur``, ``co2_net_kg``,
+...) with ``points/<k>/``. Each member is a run folder as above.
+"""
+
+from __future__ import annotations
+
+import json
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from pecopt.errors import DataError
+
+DEFAULT_TZ = "Europe/Helsinki"
+ROLES = ("import", "export", "generation", "conversion", "storage", "demand")
+
+#: Headline KPIs: (name with unit suffix, label, path in kpis.json). Names match the
+#: numeric columns of ``comparison.parquet``; a path missing in a run gives ``None``.
+HEADLINE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("cost_total_eur", "total cost", ("cost_eur", "total")),
+    ("investment_eur", "investment cost", ("investment_eur",)),
+    ("co2_gross_kg", "CO2, gross", ("co2_kg", "gross")),
+    ("co2_net_kg", "CO2, net", ("co2_kg", "net")),
+    (
+        "ped_final_energy_surplus_kwh",
+        "PED surplus, final energy",
+        ("ped", "final_energy", "surplus_kwh"),
+    ),
+    (
+        "ped_weighted_energy_surplus_kwh",
+        "PED surplus, weighted energy",
+        ("ped", "weighted_energy", "surplus_kwh"),
+    ),
+    ("self_sufficiency", "self-sufficiency", ("self_sufficiency",)),
+    ("self_consumption", "self-consumption", ("self_consumption",)),
+    ("peak_grid_import_kw", "peak grid import", ("peak_import_kw", "grid")),
+    (
+        "electricity_import_kwh",
+        "electricity import",
+        ("energy_kwh", "electricity", "import", "supply"),
+    ),
+    (
+        "electricity_export_kwh",
+        "electricity export",
+        ("energy_kwh", "electricity", "export", "draw"),
+    ),
+    (
+        "electricity_generation_kwh",
+        "local electricity generation",
+        ("energy_kwh", "electricity", "generation", "supply"),
+    ),
+    ("heat_import_kwh", "heat import", ("energy_kwh", "heat", "import", "supply")),
+)
+
+
+@dataclass(frozen=True)
+class PedVerdict:
+    """The PED verdict on one basis: ``value`` in ``unit``; ``is_ped`` None when unknown."""
+
+    basis: str
+    is_ped: bool | None
+    value: float | None
+    unit: str
+
+
+@dataclass(frozen=True)
+class Run:
+    """One solve's results folder, loaded.
+
+    ``schedule`` always has a ``role`` column; ``storage``/``carbon`` are None when absent.
+    ``capacities`` holds sized capacities (name with unit suffix -> value), empty if none.
+    """
+
+    path: Path
+    name: str
+    schedule: pd.DataFrame
+    storage: pd.DataFrame | None
+    carbon: pd.DataFrame | None
+    kpis: dict[str, Any]
+    manifest: dict[str, Any]
+    timezone: str
+    step_h: float
+    start_utc: pd.Timestamp
+    end_utc: pd.Timestamp
+    is_full_year: bool
+    headline: dict[str, float | None]
+    ped: tuple[PedVerdict, ...]
+    capacities: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Folder:
+    """What a report is made of: one run, a comparison of variants or a Pareto front.
+
+    ``table`` is ``comparison.parquet`` (first row = base) or ``pareto.parquet``, with the
+    member's name in ``key``; ``members`` maps each name to its run (None when absent).
+    """
+
+    path: Path
+    kind: Literal["run", "comparison", "pareto"]
+    run: Run | None = None
+    table: pd.DataFrame | None = None
+    key: str = ""
+    members: dict[str, Run | None] = field(default_factory=dict)
+
+
+def _read_parquet(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    try:
+        df = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(path, "-", f"cannot read Parquet: {exc}") from None
+    for c in columns:
+        if c not in df.columns:
+            raise DataError(path, c, "column missing")
+    return df
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise DataError(path, "-", f"cannot read JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise DataError(path, "-", "expected a JSON object")
+    return data
+
+
+def _utc(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    ts = df["timestamp"]
+    if not isinstance(ts.dtype, pd.DatetimeTZDtype):
+        if not pd.api.types.is_datetime64_any_dtype(ts):
+            raise DataError(path, "timestamp", "not a timestamp column")
+        ts = ts.dt.tz_localize("UTC")
+    return df.assign(timestamp=ts.dt.tz_convert("UTC"))
+
+
+def get(d: dict[str, Any], path: tuple[str, ...]) -> Any:
+    """``d[path[0]][path[1]]...``, or None where a key is missing."""
+    for k in path:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def _timezone(manifest: dict[str, Any], kpis: dict[str, Any], path: Path) -> str:
+    for d, p in (
+        (manifest, ("site", "timezone")),
+        (manifest, ("timezone",)),
+        (kpis, ("site", "timezone")),
+        (kpis, ("horizon", "timezone")),
+    ):
+        tz = get(d, p)
+        if tz is not None:
+            try:
+                zoneinfo.ZoneInfo(str(tz))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise DataError(path, ".".join(p), f"unknown time zone {tz!r}") from None
+            return str(tz)
+    return DEFAULT_TZ
+
+
+def _ped(kpis: dict[str, Any]) -> tuple[PedVerdict, ...]:
+    out = []
+    for basis, v in (get(kpis, ("ped",)) or {}).items():
+        if not isinstance(v, dict):
+            continue
+        is_ped = v.get("is_ped")
+        key = next((k for k in ("surplus_kwh", "net_co2_kg") if k in v), None)
+        value = v.get(key) if key else None
+        unit = unit_of(key) if key else ""
+        out.append(
+            PedVerdict(
+                basis.replace("_", " "),
+                None if is_ped is None else bool(is_ped),
+                None if value is None else float(value),
+                unit,
+            )
+        )
+    return tuple(out)
+
+
+def _capacities(kpis: dict[str, Any]) -> dict[str, float]:
+    cap = get(kpis, ("capacities",)) or get(kpis, ("sizing", "capacities")) or {}
+    out: dict[str, float] = {}
+    for k, v in cap.items() if isinstance(cap, dict) else ():
+        if isinstance(v, dict):
+            for k2, v2 in v.items():
+                if isinstance(v2, int | float):
+                    out[f"{k} {k2}"] = float(v2)
+        elif isinstance(v, int | float):
+            out[k] = float(v)
+    return out
+
+
+def unit_of(name: str) -> str:
+    """The unit a column name carries in its suffix (``cost_total_eur`` -> ``EUR``)."""
+    for suffix, unit in (
+        ("_eur", "EUR"),
+        ("_kwp", "kWp"),
+        ("_kwh", "kWh"),
+        ("_kw", "kW"),
+        ("_kg", "kg CO2e"),
+        ("_h", "h"),
+        ("_s", "s"),
+    ):
+        if name.endswith(suffix) or f"{suffix}_" in name:
+            return unit
+    return "1"
+
+
+def load_run(path: Path, name: str = "") -> Run:
+    """Load one solve's results folder; raises :class:`DataError` if it is not one."""
+    path = Path(path)
+    sched_file = path / "schedule.parquet"
+    if not sched_file.is_file():
+        raise DataError(path, "schedule.parquet", "not a pecopt results folder (file missing)")
+    schedule = _utc(
+        _read_parquet(sched_file, ("timestamp", "asset", "carrier", "role", "flow_kw")), sched_file
+    )
+    if schedule.empty:
+        raise DataError(sched_file, "-", "no rows")
+    schedule = schedule.astype({"asset": "category", "carrier": "category"})
+    storage = carbon = None
+    if (path / "storage.parquet").is_file():
+        storage = _utc(
+            _read_parquet(path / "storage.parquet", ("timestamp", "asset", "soc_kwh")),
+            path / "storage.parquet",
+        )
+    if (path / "carbon.parquet").is_file():
+        carbon = _utc(
+            _read_parquet(path / "carbon.parquet", ("timestamp", "source", "co2_kg")),
+            path / "carbon.parquet",
+        )
+    kpis = _read_json(path / "kpis.json")
+    manifest = _read_json(path / "manifest.json")
+    for c in ("asset", "carrier", "role"):
+        schedule[c] = schedule[c].astype("category")
+
+    steps = pd.DatetimeIndex(schedule["timestamp"].drop_duplicates().sort_values())
+    step_h = get(kpis, ("horizon", "step_h"))
+    if step_h is None:
+        gaps = np.diff(steps.to_numpy()) / np.timedelta64(1, "s")
+        step_h = float(np.median(gaps)) / 3600 if len(gaps) else 1.0
+    step_h = float(step_h)
+    start = steps[0]
+    end = steps[-1] + pd.Timedelta(hours=step_h)
+    full = get(kpis, ("horizon", "full_year"))
+    if full is None:
+        full = len(steps) * step_h >= 8760 - 1e-9
+    return Run(
+        path=path,
+        name=name or path.name,
+        schedule=schedule,
+        storage=storage,
+        carbon=carbon,
+        kpis=kpis,
+        manifest=manifest,
+        timezone=_timezone(manifest, kpis, path),
+        step_h=step_h,
+        start_utc=start,
+        end_utc=end,
+        is_full_year=bool(full),
+        headline={n: _number(get(kpis, p)) for n, _, p in HEADLINE},
+        ped=_ped(kpis),
+        capacities=_capacities(kpis),
+    )
+
+
+def _number(x: Any) -> float | None:
+    return float(x) if isinstance(x, int | float) and not isinstance(x, bool) else None
+
+
+def _members(path: Path, sub: str, names: list[str]) -> dict[str, Run | None]:
+    out: dict[str, Run | None] = {}
+    for n in names:
+        folder = path / sub / n
+        out[n] = load_run(folder, n) if (folder / "schedule.parquet").is_file() else None
+    return out
+
+
+def load_folder(path: Path) -> Folder:
+    """Load a results folder of any kind; raises :class:`DataError` for anything else."""
+    path = Path(path)
+    if not path.is_dir():
+        raise DataError(path, "RUN_DIR", "no such folder")
+    if (path / "comparison.parquet").is_file():
+        f = path / "comparison.parquet"
+        table = _read_parquet(f, ("variant",))
+        if table.empty:
+            raise DataError(f, "variant", "no variants")
+        table = table.assign(variant=table["variant"].astype(str))
+        names = list(table["variant"])
+        return Folder(path, "comparison", None, table, "variant", _members(path, "variants", names))
+    if (path / "pareto.parquet").is_file():
+        f = path / "pareto.parquet"
+        table = _read_parquet(f, ("point", "cost_total_eur", "co2_net_kg"))
+        if table.empty:
+            raise DataError(f, "point", "no points")
+        table = table.assign(point=table["point"].astype(str))
+        names = list(table["point"])
+        return Folder(path, "pareto", None, table, "point", _members(path, "points", names))
+    if not (path / "schedule.parquet").is_file():
+        raise DataError(
+            path,
+            "RUN_DIR",
+            "not a pecopt results folder (no schedule.parquet, comparison.parquet "
+            "or pareto.parquet)",
+        )
+    return Folder(path, "run", load_run(path))

@@ -1,0 +1,273 @@
+"""One function per figure, each returning a plotly ``Figure`` (or None: nothing to show).
+
+Every axis title carries its unit; time axes are local wall-clock time in the run's zone.
+Series keep one colour across all figures of a run (:func:`colours`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from pecopt.report.data import Run, unit_of
+from pecopt.report.tables import (
+    carbon_by_source,
+    duration_curves,
+    local,
+    monthly_energy,
+    series_order,
+    storage_levels,
+)
+
+_PALETTE = qualitative.Plotly + qualitative.D3 + qualitative.Set2
+_LAYOUT = {
+    "template": "plotly_white",
+    "margin": {"l": 70, "r": 20, "t": 60, "b": 50},
+    "legend": {"orientation": "v"},
+}
+
+
+def colours(labels: list[str]) -> dict[str, str]:
+    """A fixed colour per label, in the given order."""
+    return {lab: _PALETTE[i % len(_PALETTE)] for i, lab in enumerate(labels)}
+
+
+def _carriers(table: pd.DataFrame) -> list[str]:
+    present = list(dict.fromkeys(table["carrier"]))
+    known = [c for c in ("electricity", "heat") if c in present]
+    return known + sorted(c for c in present if c not in known)
+
+
+def monthly_balance(run: Run, table: pd.DataFrame) -> go.Figure:
+    """Stacked bars per local month and carrier: supply above zero, draw below [kWh]."""
+    m = monthly_energy(run, table)
+    carriers = _carriers(m)
+    col = colours(series_order(run))
+    fig = make_subplots(
+        rows=len(carriers),
+        cols=1,
+        shared_xaxes=True,
+        subplot_titles=carriers,
+        vertical_spacing=0.12,
+    )
+    shown: set[str] = set()
+    for row, carrier in enumerate(carriers, start=1):
+        mc = m[m["carrier"] == carrier]
+        for name in [s for s in col if s in set(mc["series"].unique())]:
+            d = mc[mc["series"] == name]
+            for part in ("supply_kwh", "draw_kwh"):
+                if not (d[part].abs() > 1e-9).any():
+                    continue
+                fig.add_trace(
+                    go.Bar(
+                        x=d["month"],
+                        y=d[part],
+                        name=name,
+                        legendgroup=name,
+                        showlegend=name not in shown,
+                        marker_color=col[name],
+                        hovertemplate=f"{name}<br>%{{x}}: %{{y:,.0f}} kWh<extra>{carrier}</extra>",
+                    ),
+                    row=row,
+                    col=1,
+                )
+                shown.add(name)
+        fig.update_yaxes(title_text="energy [kWh]", row=row, col=1)
+    fig.update_xaxes(type="category")
+    fig.update_xaxes(title_text=f"month ({run.timezone})", row=len(carriers))
+    fig.update_layout(
+        _LAYOUT,
+        barmode="relative",
+        height=330 * len(carriers) + 60,
+        title="Monthly energy balance per carrier (supply > 0, draw < 0)",
+    )
+    return fig
+
+
+def load_duration(run: Run, table: pd.DataFrame) -> go.Figure | None:
+    """Load-duration curves of the imports and the heat demand [kW] against hours [h]."""
+    curves = duration_curves(run, table)
+    if not curves:
+        return None
+    fig = go.Figure()
+    for name, v in curves.items():
+        hours = (np.arange(len(v)) + 1) * run.step_h
+        fig.add_trace(
+            go.Scatter(
+                x=hours,
+                y=v,
+                name=name,
+                mode="lines",
+                line_shape="hv",
+                hovertemplate=f"{name}<br>%{{y:,.1f}} kW or more for %{{x:,.0f}} h<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        _LAYOUT,
+        title="Load-duration curves",
+        height=420,
+        xaxis_title="hours at or above the power [h]",
+        yaxis_title="power [kW]",
+    )
+    return fig
+
+
+def dispatch(
+    run: Run, table: pd.DataFrame, title: str, start: pd.Timestamp, end: pd.Timestamp
+) -> go.Figure:
+    """Stacked areas per carrier over ``[start, end)``: supply above zero, draw below [kW]."""
+    w = table[(table["timestamp"] >= start) & (table["timestamp"] < end)]
+    carriers = _carriers(w)
+    col = colours(series_order(run))
+    fig = make_subplots(
+        rows=len(carriers),
+        cols=1,
+        shared_xaxes=True,
+        subplot_titles=carriers,
+        vertical_spacing=0.1,
+    )
+    shown: set[str] = set()
+    for row, carrier in enumerate(carriers, start=1):
+        wc = w[w["carrier"] == carrier]
+        for name in [s for s in col if s in set(wc["series"].unique())]:
+            d = wc[wc["series"] == name]
+            x = local(d["timestamp"], run.timezone)
+            for part, group in (("supply_kw", "supply"), ("draw_kw", "draw")):
+                if not (d[part].abs() > 1e-9).any():
+                    continue
+                fig.add_trace(
+                    go.Scatter(
+                        x=x,
+                        y=d[part].to_numpy(),
+                        name=name,
+                        legendgroup=name,
+                        showlegend=name not in shown,
+                        stackgroup=f"{group}{row}",
+                        line={"width": 0.5, "shape": "hv", "color": col[name]},
+                        hovertemplate=f"{name}: %{{y:,.1f}} kW<extra>{carrier}</extra>",
+                    ),
+                    row=row,
+                    col=1,
+                )
+                shown.add(name)
+        fig.update_yaxes(title_text="power [kW]", row=row, col=1)
+    fig.update_xaxes(type="date")
+    fig.update_xaxes(title_text=f"time ({run.timezone})", row=len(carriers))
+    fig.update_layout(_LAYOUT, title=title, height=330 * len(carriers) + 60, hovermode="x")
+    return fig
+
+
+def storage(run: Run) -> go.Figure | None:
+    """Stored energy per store at the end of each step [kWh]."""
+    levels = storage_levels(run)
+    if levels is None:
+        return None
+    fig = go.Figure()
+    for name, d in levels.groupby("store", sort=True):
+        fig.add_trace(
+            go.Scatter(
+                x=local(d["timestamp"], run.timezone),
+                y=d["soc_kwh"].to_numpy(),
+                name=str(name),
+                mode="lines",
+                hovertemplate=f"{name}: %{{y:,.0f}} kWh<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        _LAYOUT,
+        title="Storage levels (end of step)",
+        height=420,
+        xaxis_title=f"time ({run.timezone})",
+        yaxis_title="stored energy [kWh]",
+    )
+    return fig
+
+
+def carbon_waterfall(run: Run) -> go.Figure | None:
+    """Emissions by source, credits negative, down to the net [kg CO2e]."""
+    by_source = carbon_by_source(run)
+    if by_source is None:
+        return None
+    items = sorted(by_source.items(), key=lambda kv: (kv[1] < 0, kv[0]))
+    names = [k for k, _ in items] + ["net"]
+    values = [v for _, v in items] + [sum(by_source.values())]
+    fig = go.Figure(
+        go.Waterfall(
+            x=names,
+            y=values,
+            measure=["relative"] * len(items) + ["total"],
+            text=[f"{v:,.0f}" for v in values],
+            textposition="outside",
+            hovertemplate="%{x}: %{y:,.1f} kg CO2e<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        _LAYOUT,
+        title="Carbon by source (export credit < 0) to the net",
+        height=420,
+        xaxis_title="source",
+        yaxis_title="emissions [kg CO2e]",
+        showlegend=False,
+    )
+    return fig
+
+
+def pareto_front(table: pd.DataFrame) -> go.Figure:
+    """Cost [EUR] against net emissions [kg CO2e] of each point; hover shows every column."""
+    t = table.sort_values("cost_total_eur")
+    cols = [c for c in t.columns if c != "point"]
+    custom = t[cols].to_numpy(dtype=float)
+    lines = "<br>".join(f"{c} = %{{customdata[{i}]:,.4g}}" for i, c in enumerate(cols))
+    fig = go.Figure(
+        go.Scatter(
+            x=t["cost_total_eur"].to_numpy(dtype=float),
+            y=t["co2_net_kg"].to_numpy(dtype=float),
+            mode="lines+markers+text",
+            text=t["point"].astype(str),
+            textposition="top right",
+            customdata=custom,
+            hovertemplate=f"point %{{text}}<br>{lines}<extra></extra>",
+            marker={"size": 10},
+        )
+    )
+    fig.update_layout(
+        _LAYOUT,
+        title="Pareto front: cost against net emissions",
+        height=460,
+        xaxis_title="total cost [EUR]",
+        yaxis_title="net emissions [kg CO2e]",
+    )
+    return fig
+
+
+def kpi_bars(table: pd.DataFrame, key: str) -> list[tuple[str, go.Figure]]:
+    """One bar chart per numeric KPI column, bars in the table's order (base first)."""
+    out = []
+    names = table[key].astype(str).tolist()
+    for c in table.columns:
+        if c == key or not pd.api.types.is_numeric_dtype(table[c]):
+            continue
+        unit = unit_of(c)
+        v = table[c].to_numpy(dtype=float)
+        fig = go.Figure(
+            go.Bar(
+                x=names,
+                y=v,
+                marker_color=["#636efa"] + ["#9aa0a6"] * (len(v) - 1),
+                hovertemplate=f"%{{x}}: %{{y:,.4g}} {unit}<extra></extra>",
+            )
+        )
+        fig.update_layout(
+            _LAYOUT,
+            title=c,
+            height=300,
+            margin={"l": 70, "r": 10, "t": 40, "b": 40},
+            xaxis_title=key,
+            yaxis_title=f"{c} [{unit}]",
+            showlegend=False,
+        )
+        out.append((c, fig))
+    return out

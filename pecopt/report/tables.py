@@ -1,0 +1,208 @@
+"""The numbers behind each figure: pure functions of a loaded :class:`~pecopt.report.data.Run`.
+
+Energy in a step is ``flow_kw * step_h`` [kWh]; months and weeks are local (the run's
+time zone), timestamps stay UTC until :func:`local` turns them into the axis values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pecopt.report.data import ROLES, Run
+
+HEAT = "heat"
+ELECTRICITY = "electricity"
+
+
+def series_label(asset: str, role: str) -> str:
+    """The name a flow is shown under: imports and exports per connection, all generation
+    and all demand of a carrier together, conversion and storage per asset (an EV fleet's
+    vehicles ``fleet/vehicle`` together as ``fleet``)."""
+    if role in ("import", "export"):
+        return asset if role in asset else f"{asset} {role}"
+    if role in ("generation", "demand"):
+        return role
+    return asset.split("/")[0]
+
+
+def _order(label: str, role: str) -> tuple[int, str]:
+    return (ROLES.index(role) if role in ROLES else len(ROLES), label)
+
+
+def by_series(run: Run) -> pd.DataFrame:
+    """Flows per ``timestamp, carrier, series``: ``supply_kw`` (>= 0) and ``draw_kw`` (<= 0).
+
+    Supply and draw are summed separately over the assets of a series, so a store that
+    charges in one step and discharges in the next shows both.
+    """
+    s = run.schedule
+    asset = s["asset"].astype("category")
+    role = s["role"].astype("category")
+    n_roles = len(role.cat.categories)
+    pair = asset.cat.codes.to_numpy(np.int64) * n_roles + role.cat.codes.to_numpy(np.int64)
+    uniq, inverse = np.unique(pair, return_inverse=True)
+    labels = [
+        series_label(str(asset.cat.categories[u // n_roles]), str(role.cat.categories[u % n_roles]))
+        for u in uniq
+    ]
+    names = sorted(set(labels))
+    codes = np.array([names.index(lab) for lab in labels], dtype=np.int64)[inverse]
+    f = s["flow_kw"].to_numpy(dtype=float)
+    t = pd.DataFrame(
+        {
+            "timestamp": s["timestamp"].array,
+            "carrier": s["carrier"].astype("category").array,
+            "series": pd.Categorical.from_codes(codes, pd.Index(names)),
+            "supply_kw": np.clip(f, 0.0, None),
+            "draw_kw": np.clip(f, None, 0.0),
+        }
+    )
+    keys = ["timestamp", "carrier", "series"]
+    out = t.groupby(keys, sort=True, observed=True, as_index=False).sum()
+    for c in ("carrier", "series"):
+        out[c] = out[c].astype(str)
+    return out
+
+
+def series_order(run: Run) -> list[str]:
+    """Every series label of the run, in role order (imports first, demand last)."""
+    pairs = run.schedule[["asset", "role"]].drop_duplicates()
+    keys = {series_label(a, r): _order(series_label(a, r), r) for a, r in pairs.values}
+    return sorted(keys, key=lambda k: keys[k])
+
+
+def local(ts: pd.Series | pd.DatetimeIndex, tz: str) -> pd.DatetimeIndex:
+    """UTC timestamps as naive local wall-clock times (the axis values of the figures)."""
+    return pd.DatetimeIndex(ts).tz_convert(tz).tz_localize(None)
+
+
+def steps(run: Run) -> pd.DatetimeIndex:
+    """The run's time steps (UTC), sorted."""
+    return pd.DatetimeIndex(run.schedule["timestamp"].drop_duplicates().sort_values())
+
+
+def monthly_energy(run: Run, table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Energy per local month, carrier and series: ``supply_kwh`` >= 0, ``draw_kwh`` <= 0.
+
+    ``month`` is ``YYYY-MM`` in the run's time zone (a step belongs to the month its start
+    falls in locally).
+    """
+    t = by_series(run) if table is None else table
+    idx = steps(run)
+    month = pd.Series(idx.tz_convert(run.timezone).strftime("%Y-%m"), index=idx)
+    e = t.assign(
+        month=t["timestamp"].map(month),
+        supply_kwh=t["supply_kw"] * run.step_h,
+        draw_kwh=t["draw_kw"] * run.step_h,
+    )
+    cols = ["month", "carrier", "series"]
+    return e.groupby(cols, as_index=False)[["supply_kwh", "draw_kwh"]].sum()
+
+
+def _per_step(run: Run, table: pd.DataFrame, mask: pd.Series, column: str) -> pd.Series:
+    """``table[column]`` summed per step where ``mask`` holds, 0 at steps without rows."""
+    return table.loc[mask].groupby("timestamp")[column].sum().reindex(steps(run), fill_value=0.0)
+
+
+def heat_demand_kw(run: Run, table: pd.DataFrame | None = None) -> pd.Series:
+    """Heat demand per step [kW] (>= 0), 0 when the run has no heat demand."""
+    t = by_series(run) if table is None else table
+    return -_per_step(run, t, t["carrier"].eq(HEAT) & t["series"].eq("demand"), "draw_kw")
+
+
+def generation_kw(run: Run, table: pd.DataFrame | None = None) -> pd.Series:
+    """Electricity generation per step [kW] (PV and any other generator)."""
+    t = by_series(run) if table is None else table
+    mask = t["carrier"].eq(ELECTRICITY) & t["series"].eq("generation")
+    return _per_step(run, t, mask, "supply_kw")
+
+
+def duration_curves(run: Run, table: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
+    """Load-duration curves [kW], each sorted from the highest step down.
+
+    One per import connection (grid, district heat) and the heat demand; a curve is left
+    out when the run has no such flow.
+    """
+    t = by_series(run) if table is None else table
+    roles = run.schedule[["asset", "role"]].drop_duplicates()
+    imports = sorted({series_label(a, r) for a, r in roles.values if r == "import"})
+    out: dict[str, np.ndarray] = {}
+    for name in imports:
+        v = _per_step(run, t, t["series"].eq(name), "supply_kw")
+        out[name] = np.sort(v.to_numpy())[::-1]
+    if (t["carrier"].eq(HEAT) & t["series"].eq("demand")).any():
+        out["heat demand"] = np.sort(heat_demand_kw(run, t).to_numpy())[::-1]
+    return out
+
+
+def pick_week(values: pd.Series, tz: str, step_h: float) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The 7 local days with the largest mean of ``values`` (UTC-indexed, one per step).
+
+    Candidate weeks start at a local midnight (or at the first step) and must lie wholly
+    inside the horizon; a week across a DST change has 167 or 169 hourly steps, hence the
+    mean rather than the sum. The first of equal weeks wins. Returns ``[start, end)`` in
+    UTC; the whole horizon when it is shorter than a week.
+    """
+    idx = pd.DatetimeIndex(values.index)
+    end_all = idx[-1] + pd.Timedelta(hours=step_h)
+    loc = idx.tz_convert(tz)
+    starts = idx[(loc.hour == 0) & (loc.minute == 0)]
+    cands = [idx[0]] + [s for s in starts if s != idx[0]]
+    cum = np.concatenate([[0.0], np.cumsum(values.to_numpy(dtype=float))])
+    best: tuple[float, pd.Timestamp, pd.Timestamp] | None = None
+    for s in cands:
+        e = (s.tz_convert(tz) + pd.DateOffset(days=7)).tz_convert("UTC")
+        if e > end_all:
+            continue
+        i, j = idx.searchsorted(s), idx.searchsorted(e)
+        total = (cum[j] - cum[i]) / (j - i)
+        if best is None or total > best[0] + 1e-9 * max(1.0, abs(best[0])):
+            best = (total, s, e)
+    return (idx[0], end_all) if best is None else (best[1], best[2])
+
+
+def weeks(
+    run: Run, table: pd.DataFrame | None = None
+) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
+    """The dispatch windows to show: ``(title, start, end)`` in UTC.
+
+    A winter week (highest heat demand) and a summer week (highest generation); one
+    window when they coincide, the whole horizon when it is a week or shorter.
+    """
+    t = by_series(run) if table is None else table
+    if run.end_utc - run.start_utc <= pd.Timedelta(days=7):
+        return [("Dispatch over the whole horizon", run.start_utc, run.end_utc)]
+    w = pick_week(heat_demand_kw(run, t), run.timezone, run.step_h)
+    s = pick_week(generation_kw(run, t), run.timezone, run.step_h)
+    if w == s:
+        return [("Dispatch in the week of highest heat demand and generation", *w)]
+    return [
+        ("Winter week: dispatch in the week of highest heat demand", *w),
+        ("Summer week: dispatch in the week of highest generation", *s),
+    ]
+
+
+def storage_levels(run: Run) -> pd.DataFrame | None:
+    """Stored energy [kWh] per store (an EV fleet's vehicles summed) and step, or None."""
+    if run.storage is None or run.storage.empty:
+        return None
+    st = run.storage
+    assets = pd.Series(st["asset"].astype(str).unique())
+    group_of = dict(zip(assets, assets.str.split("/").str[0], strict=True))
+    count = pd.Series(group_of).value_counts()
+    names = {a: g if count[g] == 1 else f"{g} ({count[g]} stores)" for a, g in group_of.items()}
+    store = st["asset"].astype("category").map(names)
+    out = st.assign(store=store).groupby(["store", "timestamp"], observed=True, as_index=False)
+    return out["soc_kwh"].sum().assign(store=lambda d: d["store"].astype(str))
+
+
+def carbon_by_source(run: Run) -> dict[str, float] | None:
+    """Emissions per source over the horizon [kg CO2e] (credits < 0), or None if unknown."""
+    if run.carbon is not None and not run.carbon.empty:
+        s = run.carbon.groupby(run.carbon["source"].astype(str))["co2_kg"].sum()
+        return {str(k): float(v) for k, v in s.items()}
+    by_source = run.kpis.get("co2_kg", {}).get("by_source")
+    if isinstance(by_source, dict) and by_source:
+        return {str(k): float(v) for k, v in by_source.items()}
+    return None
