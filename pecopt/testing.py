@@ -120,13 +120,26 @@ def ev_fleet(
     return rec
 
 
-def inputs_of(scenario: Mapping[str, Any], file: str | None = None) -> DistrictInputs:
-    """Validate a scenario dict, ingest it and return its inputs."""
+def inputs_of(
+    scenario: Mapping[str, Any], file: str | None = None, weather: pd.DataFrame | None = None
+) -> DistrictInputs:
+    """Validate a scenario dict, ingest it (with ``weather`` instead of its weather source,
+    if given) and return its inputs."""
     from pecopt.ingest.district import ingest, to_inputs
     from pecopt.scenario.schema import Scenario
 
     s = Scenario.model_validate(scenario)
-    return to_inputs(s, ingest(s, file), file)
+    return to_inputs(s, ingest(s, file, weather=weather), file)
+
+
+def constant_weather(n: int, temp_air_c: float, start: pd.Timestamp = START) -> pd.DataFrame:
+    """Dark, calm weather at a constant air temperature on ``n`` hourly steps."""
+    index = pd.date_range(start, periods=n, freq="1h")
+    return pd.DataFrame(
+        {"ghi_w_m2": 0.0, "dni_w_m2": 0.0, "dhi_w_m2": 0.0, "temp_air_c": temp_air_c,
+         "wind_speed_m_s": 2.0},
+        index=index,
+    )  # fmt: skip
 
 
 def tiny_inputs(

@@ -18,8 +18,10 @@ name                   unit      meaning
 ``*_kg_per_kwh``       kg/kWh    emission factors
 =====================  ========  =============================================================
 
-Energy in a step is ``power [kW] * dt_h [h]``. The two carriers are ``electricity`` and
-``heat``.
+Energy in a step is ``power [kW] * dt_h [h]``. The carriers are ``electricity``,
+``space_heat`` (the buildings' heating loop at its weather-compensated supply temperature)
+and ``hot_water`` (domestic hot water at 55-60 degC). Heat at the hot-water temperature can
+always serve space heating (the ``heat_cascade``), never the other way round.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from __future__ import annotations
 from typing import Final
 
 ELECTRICITY: Final = "electricity"
-HEAT: Final = "heat"
-CARRIERS: Final = (ELECTRICITY, HEAT)
+SPACE_HEAT: Final = "space_heat"
+HOT_WATER: Final = "hot_water"
+CARRIERS: Final = (ELECTRICITY, SPACE_HEAT, HOT_WATER)
+HEAT_CARRIERS: Final = (SPACE_HEAT, HOT_WATER)
 
 TIMESTAMP: Final = "timestamp"
 ASSET: Final = "asset"

@@ -43,7 +43,7 @@ def test_week_length_across_dst(hourly):
 
 def test_every_carrier_balances(hourly):
     sched = hourly.results.schedule
-    assert set(sched["carrier"]) == {"electricity", "heat"}
+    assert set(sched["carrier"]) == {"electricity", "space_heat", "hot_water"}
     assert_balanced(sched)
 
 
@@ -70,7 +70,7 @@ def test_quarter_hour_week(hourly, quarter):
     assert quarter.inputs.n == 4 * hourly.inputs.n
     assert_balanced(quarter.results.schedule)
     # demand is hour-constant data resampled: the energy totals agree
-    for attr in ("elec_kw", "heat_kw"):
+    for attr in ("elec_kw", "space_heat_kw", "hot_water_kw"):
         e1 = getattr(hourly.inputs.data["demand"], attr).sum() * hourly.inputs.dt_h
         e4 = getattr(quarter.inputs.data["demand"], attr).sum() * quarter.inputs.dt_h
         assert e4 == pytest.approx(e1, rel=1e-3)

@@ -40,7 +40,9 @@ def _district(mip_start: str = "lp_rounding"):
                     "cop_series": 3.0,
                 }
             ],
-            "thermal_stores": [{"name": "tank", "capacity_kwh": 20, "power_kw": 10}],
+            "thermal_stores": [
+                {"name": "tank", "carrier": "space_heat", "capacity_kwh": 20, "power_kw": 10}
+            ],
             "batteries": [{"name": "bat", "capacity_kwh": 10, "power_kw": 5}],
         },  # fmt: skip
         district_heating={"import_max_kw": 50},

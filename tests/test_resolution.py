@@ -52,7 +52,7 @@ def test_energy_totals_agree(pair):
     with prices constant in the hour it may only gain from storage standing losses, so the
     totals agree closely."""
     (_, hk), (_, qk) = pair
-    for carrier in ("electricity", "heat"):
+    for carrier in ("electricity", "space_heat", "hot_water"):
         for role, value in hk["energy_kwh"][carrier].items():
             q = qk["energy_kwh"][carrier][role]
             if role == "storage":  # throughput is degenerate (a store may cycle more or less)

@@ -83,5 +83,5 @@ def test_example_scenario_runs(tmp_path):
     result = CliRunner().invoke(app, ["solve", str(EXAMPLE), "--out", str(tmp_path / "o"), "-q"])
     assert result.exit_code == 0, result.output
     k = json.loads((tmp_path / "o" / "kpis.json").read_text())
-    assert k["energy_by_asset_kwh"]["roof_collectors"]["heat_generation_kwh"] > 0
-    assert k["energy_kwh"]["heat"]["generation"]["supply"] > 0
+    assert k["energy_by_asset_kwh"]["roof_collectors"]["hot_water_generation_kwh"] > 0
+    assert k["energy_kwh"]["hot_water"]["generation"]["supply"] > 0

@@ -39,7 +39,7 @@ def grid_export(res):
 
 
 def dh_import(res):
-    return flow(res, "district_heat", "heat", role="import")
+    return flow(res, "district_heat", "hot_water", role="import")
 
 
 def heat_pump(name, capacity_kw_el, cop, **kw):
@@ -205,7 +205,7 @@ def test_dh_power_fee_makes_store_worth_using():
     assert dm.model.district_heating.peak[0].value == pytest.approx(10.0, abs=TOL)
     assert res.cost_items_eur["dh_power_fee"] == pytest.approx(10.0, abs=TOL)
     assert res.cost_items_eur["dh_energy"] == pytest.approx(3.0, abs=TOL)
-    assert flow(res, "tank", "heat")[-1] > 0  # discharges into the peak hour
+    assert flow(res, "tank", "hot_water")[-1] > 0  # discharges into the peak hour
 
 
 # ------------------------------------------------------------------------ negative prices
@@ -286,7 +286,7 @@ def test_heat_pump_vs_district_heat():
     )
     dm, out, res = run(inputs)
     assert out.objective == pytest.approx(2.7, abs=TOL)
-    np.testing.assert_allclose(flow(res, "hp", "heat"), [30.0, 0.0], atol=TOL)
+    np.testing.assert_allclose(flow(res, "hp", "space_heat"), [30.0, 0.0], atol=TOL)
     np.testing.assert_allclose(dh_import(res), [0.0, 30.0], atol=TOL)
 
 
@@ -313,7 +313,7 @@ def test_heat_pump_min_part_load(binaries, expected, hp_heat):
     )
     dm, out, res = run(inputs)
     assert out.objective == pytest.approx(expected, abs=TOL)
-    np.testing.assert_allclose(flow(res, "hp", "heat"), [hp_heat], atol=TOL)
+    np.testing.assert_allclose(flow(res, "hp", "space_heat"), [hp_heat], atol=TOL)
     if binaries == "always":
         assert out.size["binaries"] >= 1
     else:

@@ -39,7 +39,7 @@ def _run(n, heat_kw, source, spot=0.1, dh_price=0.08):
     return dm, out, res
 
 
-def _energy(res, asset, carrier="heat"):
+def _energy(res, asset, carrier="space_heat"):
     s = res.schedule
     return float(s[(s.asset == asset) & (s.carrier == carrier)]["flow_kw"].sum())
 
@@ -47,7 +47,13 @@ def _energy(res, asset, carrier="heat"):
 def test_warm_source_is_used_directly():
     # 60 degC >= 45 + 3: direct use. Demand 10 kW for 2 h; 6 kW of waste heat at 0.02
     # beats district heat at 0.08: cost = 2 * (6 * 0.02 + 4 * 0.08) = 0.88 EUR.
-    src = {"name": "dc", "available_kw": 6.0, "temperature_c": 60.0, "price_eur_per_kwh": 0.02}
+    src = {
+        "name": "dc",
+        "available_kw": 6.0,
+        "temperature_c": 60.0,
+        "price_eur_per_kwh": 0.02,
+        "sink_temp_c": 45.0,
+    }
     dm, out, res = _run(2, 10.0, src)
     assert out.objective == pytest.approx(0.88, abs=TOL)
     assert _energy(res, "dc") == pytest.approx(12.0, abs=TOL)
@@ -68,6 +74,7 @@ def test_cold_source_is_lifted_by_the_booster():
         "booster_kw_el": 5.0,
         "carnot_efficiency": 0.5,
         "cop_max": 8.0,
+        "sink_temp_c": 45.0,
     }
     dm, out, res = _run(1, 10.0, src)
     p = 10.0 / cop
@@ -88,6 +95,7 @@ def test_availability_limits_the_source_heat():
         "price_eur_per_kwh": 0.01,
         "booster_kw_el": 5.0,
         "cop_max": 8.0,
+        "sink_temp_c": 45.0,
     }
     dm, out, res = _run(1, 10.0, src)
     p = 4.0 / (cop - 1)
@@ -104,6 +112,7 @@ def test_outside_source_is_an_import_in_the_ped_balance():
         "price_eur_per_kwh": 0.02,
         "location": "outside",
         "ped_weight": 0.0,
+        "sink_temp_c": 45.0,
     }
     dm, out, res = _run(2, 10.0, src)
     k = kpis(dm, res, out)
@@ -112,7 +121,8 @@ def test_outside_source_is_an_import_in_the_ped_balance():
     assert ped["final_energy"]["import_kwh"] == pytest.approx(20.0, abs=TOL)
     # weighted: district heat 0.5 x 8, waste heat 0 x 12
     assert ped["weighted_energy"]["surplus_kwh"] == pytest.approx(-4.0, abs=TOL)
-    assert k["energy_kwh"]["heat"]["import"]["supply"] == pytest.approx(20.0, abs=TOL)
+    heat_import = sum(k["energy_kwh"][c]["import"]["supply"] for c in ("space_heat", "hot_water"))
+    assert heat_import == pytest.approx(20.0, abs=TOL)
 
 
 def test_example_scenario_runs(tmp_path):
@@ -121,5 +131,5 @@ def test_example_scenario_runs(tmp_path):
     import json
 
     k = json.loads((tmp_path / "o" / "kpis.json").read_text())
-    used = k["energy_by_asset_kwh"]["supermarket_condensers"]["heat_generation_kwh"]
+    used = k["energy_by_asset_kwh"]["supermarket_condensers"]["space_heat_generation_kwh"]
     assert 0 < used <= 110.0 * 168 + 1e-6

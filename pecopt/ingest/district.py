@@ -113,11 +113,15 @@ def series_values(
     return values
 
 
-def ingest(s: Scenario, file: str | None = None) -> dict[str, pd.DataFrame]:
+def ingest(
+    s: Scenario, file: str | None = None, *, weather: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
     """Read and convert every input of scenario ``s`` onto the horizon: a dict of tidy
-    tables, the weather (if used) and each present technology's tables."""
+    tables, the weather (if used) and each present technology's tables. ``weather``
+    replaces the scenario's weather source (a frame on the horizon's index with the
+    columns of :data:`pecopt.ingest.weather.WEATHER_COLUMNS`)."""
     index = horizon_index(s, file)
-    ctx = IngestContext(s, file, index)
+    ctx = IngestContext(s, file, index, weather)
     if s.weather.source == "file":  # checked even if unused, so that a bad file is reported
         ctx.weather  # noqa: B018
     tables: dict[str, pd.DataFrame] = {}

@@ -176,6 +176,22 @@ class IngestContext:
 
         return weather_for(self.scenario, self.index)
 
+    def sink_temperature_c(self, carrier: str) -> FloatArray:
+        """Temperature heat must be delivered at on a heat carrier, per step [degC]:
+        the space-heating supply curve on the outdoor temperature, or the hot-water
+        temperature (``heat:`` section of the scenario)."""
+        from pecopt.ingest.cop import supply_temperature_c
+        from pecopt.units import HOT_WATER, SPACE_HEAT
+
+        heat = self.scenario.heat
+        if carrier == HOT_WATER:
+            return np.full(self.n, float(heat.hot_water_c))
+        if carrier != SPACE_HEAT:
+            raise ValueError(f"no sink temperature for carrier {carrier!r}")
+        curve = heat.space_heat
+        points = tuple(zip(curve.outdoor_c, curve.supply_c, strict=True))
+        return supply_temperature_c(self.weather["temp_air_c"].to_numpy(float), points)  # type: ignore[arg-type]
+
     @cached_property
     def reference_degree_hours_kh(self) -> float | None:
         """Annual heating degree-hours (base 17 degC) of the weather source's whole year

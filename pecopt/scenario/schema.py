@@ -24,6 +24,7 @@ from pecopt.scenario.types import SeriesFile as SeriesFile  # re-exported
 
 __all__ = [
     "PED",
+    "HeatSystem",
     "Assets",
     "Carbon",
     "Horizon",
@@ -83,6 +84,33 @@ def _assets_model() -> type[Strict]:
 Assets = _assets_model()
 
 
+class SpaceHeatCurve(Strict):
+    """The buildings' heating loop: supply temperature on a straight line between two
+    points (outdoor, supply) [degC], flat outside them. Default: VTT's radiator curve,
+    60 degC at -30 degC to 20 degC at +20 degC (floor heating: 40 to 20 degC)."""
+
+    outdoor_c: tuple[float, float] = (-30.0, 20.0)
+    supply_c: tuple[float, float] = (60.0, 20.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SpaceHeatCurve:
+        if not self.outdoor_c[0] < self.outdoor_c[1]:
+            raise ValueError("outdoor_c must be increasing (colder point first)")
+        return self
+
+
+class HeatSystem(Strict):
+    """The temperatures heat is needed at.
+
+    ``space_heat``: the weather-compensated supply curve of the buildings' heating;
+    ``hot_water_c``: domestic hot water supply, >= 55 degC at every tap by Finnish decree
+    1047/2017, 58 degC in the district-heating guideline K1 (FACTS-HEAT section 2).
+    """
+
+    space_heat: SpaceHeatCurve = SpaceHeatCurve()
+    hot_water_c: Annotated[float, Field(ge=40.0, le=90.0)] = 58.0
+
+
 class Carbon(Strict):
     """``export_credit``: exports earn a credit at their emission factor."""
 
@@ -133,6 +161,7 @@ class Scenario(Strict):
     weather: Weather = Weather()
     buildings: list[Building] = []
     demand: SeriesDemand | None = None
+    heat: HeatSystem = HeatSystem()
     assets: Assets = Assets()  # type: ignore[valid-type]
     carbon: Carbon = Carbon()
     ped: PED = PED()

@@ -1,8 +1,16 @@
-"""Building demand: electricity, space heat and hot water that must be met.
+"""Building demand: electricity, space heat and hot water that must be met, and the heat
+cascade between the two heat temperatures.
 
-No variables: each building's demand enters the bus balances as constants,
+No decision variables for the demand itself: each building's demand enters the bus
+balances as constants,
 
-    demand flows:  electricity -D_el[t],  heat -(D_sh[t] + D_dhw[t])       [kW]
+    demand flows:  electricity -D_el[t],  space_heat -D_sh[t],  hot_water -D_dhw[t]   [kW]
+
+Space heat is needed at the weather-compensated supply temperature of the buildings'
+heating loop and hot water at 55-60 degC (``heat:`` section), so the two are separate
+buses; heat delivered at the hot-water temperature can always serve space heating:
+
+    0 <= c[t],   cascade flows:  hot_water -c[t],  space_heat +c[t]   (role conversion)
 
 Loads come from an archetype (annual kWh/m2 figures distributed by degree-hours and
 daily/weekly shapes, :func:`pecopt.ingest.loads.archetype_profile`), a metered file per
@@ -22,10 +30,10 @@ import pyomo.environ as pyo
 from pydantic import model_validator
 
 from pecopt.model.blocks.pv import PVArray
-from pecopt.model.linear import FloatArray
+from pecopt.model.linear import FloatArray, add_var, term
 from pecopt.model.technology import Common, Contribution, Flow, IngestContext, Tables, Technology
 from pecopt.scenario.types import NonNeg, Positive, Series, Strict, TimeZone
-from pecopt.units import ELECTRICITY, HEAT
+from pecopt.units import ELECTRICITY, HOT_WATER, SPACE_HEAT
 
 
 class Archetype(Strict):
@@ -37,7 +45,8 @@ class Archetype(Strict):
 
 
 class Metered(Strict):
-    """A metered load file (CSV or Parquet) with electricity and/or heat columns."""
+    """A metered load file (CSV or Parquet): electricity, space heat (or all heat, if
+    hot water is not metered apart) and hot-water columns."""
 
     path: Path
     time_column: str = "timestamp"
@@ -45,6 +54,7 @@ class Metered(Strict):
     unit: Literal["kw", "kwh"] = "kw"
     elec_column: str | None = None
     heat_column: str | None = None
+    hot_water_column: str | None = None
 
 
 class Building(Strict):
@@ -63,11 +73,13 @@ class Building(Strict):
 
 
 class SeriesDemand(Strict):
-    """District-level demand from files, in addition to the buildings' loads."""
+    """District-level demand, in addition to the buildings' loads: electricity, space heat
+    (``heat``) and hot water [kW]."""
 
     name: str = "district_series"
     elec: Series | None = None
     heat: Series | None = None
+    hot_water: Series | None = None
 
 
 LOADS = "loads"
@@ -80,7 +92,8 @@ class DemandData:
 
     names: tuple[str, ...]
     elec_kw: FloatArray
-    heat_kw: FloatArray
+    space_heat_kw: FloatArray
+    hot_water_kw: FloatArray
 
 
 def units(scenario: Any) -> list[Building | SeriesDemand]:
@@ -94,7 +107,6 @@ def units(scenario: Any) -> list[Building | SeriesDemand]:
 def _building(b: Building, ctx: IngestContext) -> tuple[FloatArray, FloatArray, FloatArray]:
     from pecopt.ingest import loads
 
-    zero = np.zeros(ctx.n)
     if b.archetype is not None:
         a = b.archetype
         prof = loads.archetype_profile(
@@ -118,13 +130,17 @@ def _building(b: Building, ctx: IngestContext) -> tuple[FloatArray, FloatArray, 
 
     def read(column: str | None, name: str) -> FloatArray:
         if column is None:
-            return zero
+            return np.zeros(ctx.n)
         return loads.metered_profile(
             m.path, ctx.index, column=column, unit=m.unit, tz=m.timezone,
             time_column=m.time_column, name=name,
         ).to_numpy(float)  # fmt: skip
 
-    return read(m.elec_column, "elec_kw"), read(m.heat_column, "heat_kw"), zero
+    return (
+        read(m.elec_column, "elec_kw"),
+        read(m.heat_column, "heat_kw"),
+        read(m.hot_water_column, "hot_water_kw"),
+    )
 
 
 def ingest(items: Sequence[Building | SeriesDemand], ctx: IngestContext) -> dict[str, pd.DataFrame]:
@@ -134,10 +150,13 @@ def ingest(items: Sequence[Building | SeriesDemand], ctx: IngestContext) -> dict
         if isinstance(b, Building):
             elec, space, dhw = _building(b, ctx)
         else:
-            zero = np.zeros(ctx.n)
-            elec = ctx.series(b.elec, "demand.elec") if b.elec is not None else zero
-            space = ctx.series(b.heat, "demand.heat") if b.heat is not None else zero
-            dhw = zero
+
+            def col(spec: Series | None, field: str) -> FloatArray:
+                return np.zeros(ctx.n) if spec is None else ctx.series(spec, field)
+
+            elec = col(b.elec, "demand.elec")
+            space = col(b.heat, "demand.heat")
+            dhw = col(b.hot_water, "demand.hot_water")
         frames.append(
             pd.DataFrame(
                 {"timestamp": ctx.index, "building": b.name, "elec_kw": elec,
@@ -157,16 +176,23 @@ def prepare(items: Sequence[Any], tables: Tables, common: Common) -> DemandData:
     def wide(col: str) -> FloatArray:
         return t[col].to_numpy(np.float64).reshape(shape)
 
-    return DemandData(names, wide("elec_kw"), wide("space_heat_kw") + wide("hot_water_kw"))
+    return DemandData(names, wide("elec_kw"), wide("space_heat_kw"), wide("hot_water_kw"))
 
 
 def build(block: pyo.Block, d: DemandData, common: Common) -> Contribution:
-    """No variables: the demand enters the bus balances as constants, one flow per building."""
+    """Constant demand flows, one set per building, and the heat cascade."""
     flows = []
     for k, name in enumerate(d.names):
         flows += [
             Flow(name, ELECTRICITY, "demand", constant=-d.elec_kw[k]),
-            Flow(name, HEAT, "demand", constant=-d.heat_kw[k]),
+            Flow(name, SPACE_HEAT, "demand", constant=-d.space_heat_kw[k]),
+            Flow(name, HOT_WATER, "demand", constant=-d.hot_water_kw[k]),
+        ]
+    if d.space_heat_kw.any():  # hot water can serve space heat, not the other way round
+        c = add_var(block, "cascade", common.n, 0.0)
+        flows += [
+            Flow("heat_cascade", HOT_WATER, "conversion", (term(c, -1.0),)),
+            Flow("heat_cascade", SPACE_HEAT, "conversion", (term(c, 1.0),)),
         ]
     return Contribution(flows=flows)
 

@@ -6,7 +6,9 @@ Variables: import ``d[t] in [0, D]``, export ``x[t] in [0, X]`` [kW]; billing pe
 w = 3 h, FACTS: Fortum Aktiivilämpö / Viisas):
 
     peak >= (1 / k) sum_{s=t}^{t+k-1} d[s]     for every window start t, k = w / dt
-    import flow = d[t],  export flow = -x[t]   (carrier heat)
+    import flow = d[t],  export flow = -x[t]   (carrier hot_water: district heat arrives
+                                               hot enough for hot water, and the heat
+                                               cascade passes it on to space heating)
     cost = dt sum_t price[t] d[t] + fee * years * peak - dt sum_t export_price x[t]
     co2  = dt sum_t f[t] d[t]
 
@@ -35,7 +37,7 @@ from pecopt.model.technology import (
     ValueOf,
 )
 from pecopt.scenario.types import EmissionFactor, NonNeg, Series, Strict
-from pecopt.units import HEAT
+from pecopt.units import HOT_WATER
 
 
 class DistrictHeatTariff(Strict):
@@ -142,7 +144,7 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
         flows=[
             Flow(
                 "district_heat",
-                HEAT,
+                HOT_WATER,
                 "import",
                 (term(d, 1.0, t, t),),
                 co2_kg_per_kwh=data.co2,
@@ -155,7 +157,11 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
         x = add_var(block, "exp", n, 0.0, spec.export_max_kw)
         c.flows.append(
             Flow(
-                "district_heat", HEAT, "export", (term(x, -1.0, t, t),), ped_weight=spec.ped_weight
+                "district_heat",
+                HOT_WATER,
+                "export",
+                (term(x, -1.0, t, t),),
+                ped_weight=spec.ped_weight,
             )
         )
         c.cost["dh_export_revenue"] = [term(x, -dt * spec.export_price_eur_per_kwh)]

@@ -1,6 +1,8 @@
-"""Electric boilers: ``p[t] in [0, P]`` [kW] of electricity, heat ``eta p[t]``.
+"""Electric boilers: ``p[t] in [0, P]`` [kW] of electricity, heat ``eta p[t]`` at any
+temperature the district needs (delivered to the hot-water bus; the heat cascade passes
+it on to space heating).
 
-conversion flows:  electricity -p[t],  heat eta p[t]
+    conversion flows:  electricity -p[t],  hot_water eta p[t]
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import pyomo.environ as pyo
 from pecopt.model.linear import add_var, term
 from pecopt.model.technology import Common, Contribution, Flow, Technology
 from pecopt.scenario.types import Efficiency, NonNeg, Strict
-from pecopt.units import ELECTRICITY, HEAT
+from pecopt.units import ELECTRICITY, HOT_WATER
 
 
 class ElectricBoiler(Strict):
@@ -29,7 +31,7 @@ def build(block: pyo.Block, units: Sequence[ElectricBoiler], common: Common) -> 
         p = add_var(b, "p", common.n, 0.0, spec.capacity_kw)
         out.flows += [
             Flow(spec.name, ELECTRICITY, "conversion", (term(p, -1.0),)),
-            Flow(spec.name, HEAT, "conversion", (term(p, spec.efficiency),)),
+            Flow(spec.name, HOT_WATER, "conversion", (term(p, spec.efficiency),)),
         ]
         out.capacities[spec.name] = {"power_kw": spec.capacity_kw}
     return out

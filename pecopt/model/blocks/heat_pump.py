@@ -1,16 +1,37 @@
-"""Heat pumps (air or ground source, or a COP series).
+"""Heat pumps (air or ground source, or a COP series), each serving one or both heat
+temperatures.
 
-Per unit: electric input ``p[t] in [0, P]`` [kW]; heat ``COP[t] p[t]``.
+Per unit and sink s (``space_heat`` at the weather-compensated supply temperature,
+``hot_water`` at 55-60 degC): electric input ``p_s[t] >= 0`` [kW], heat ``COP_s[t] p_s[t]``,
 
-    conversion flows:  electricity -p[t],  heat COP[t] p[t]
+    COP_s[t] = min(cop_max, eta_C (T_s[t] + 273.15) / (T_s[t] - T_src[t]))   (Carnot fraction)
+    conversion flows:  electricity -sum_s p_s[t],  sink s  +COP_s[t] p_s[t]
 
-Minimum part load ``m`` (a real on/off decision, so binaries are always needed when
-``m > 0`` unless ``binaries: never`` asks for the LP relaxation): ``u[t] in {0, 1}``,
+Capacity, either or both of
 
-    m P u[t] <= p[t] <= P u[t]
+    sum_s p_s[t] <= P_el                                 (electric input, ``capacity_kw_el``)
+    sum_s COP_s[t] p_s[t] <= Q f(T_src[t])               (heat output, ``capacity_kw_heat``)
 
-COP as a fraction of the Carnot limit (:func:`pecopt.ingest.cop.cop_carnot`) from the
-outdoor air (air source) or a constant ground temperature, or read from a file.
+with f the capacity factor over the source temperature (air source: derated in the cold,
+zero below ``min_source_temp_c``; :func:`pecopt.ingest.cop.capacity_factor`). Defaults for
+air: REopt's curve 0.38 / 0.64 / 1.0 / 1.4 at -20.6 / -8.3 / 8.3 / 26.7 degC, cut off below
+-20 degC [assumption: field units run to -20 to -25 degC, Fortum's Vermo plant to -15 degC;
+FACTS-HEAT-TARIFFS-COSTS section 3].
+
+Ground source with a borehole field (``borehole``: total length L [m]): the heat taken
+from the ground, ``sum_s (COP_s - 1) p_s``, is limited in power and in energy per year,
+
+    sum_s (COP_s[t] - 1) p_s[t] <= w L / 1000                           [kW]
+    dt sum_t sum_s (COP_s[t] - 1) p_s[t] <= e L years                    [kWh]
+
+w = 40 W/m [assumption: typical design extraction for granite, TRT conductivity 3 W/mK],
+e = 100 kWh/m/yr (gebwell.fi, FACTS-HEAT section 3), so a field cannot be drawn on
+without bound; the brine enters the heat pump at ``ground_temp_c`` (default 2 degC
+[assumption]: ground 5-7 degC, brine a few kelvin below).
+
+Minimum part load ``m`` (an on/off decision, binaries unless ``binaries: never``):
+``u[t] in {0, 1}``, ``m C u[t] <= load[t] <= C u[t]`` on the electric input (or on the heat
+output when only ``capacity_kw_heat`` is given).
 """
 
 from __future__ import annotations
@@ -25,7 +46,7 @@ import pyomo.environ as pyo
 from pydantic import model_validator
 
 from pecopt.errors import DataError, ScenarioError
-from pecopt.model.linear import FloatArray, add_rows, add_var, term
+from pecopt.model.linear import FloatArray, Term, add_rows, add_var, term
 from pecopt.model.technology import (
     Common,
     Contribution,
@@ -45,102 +66,239 @@ from pecopt.scenario.types import (
     SeriesFile,
     Strict,
 )
-from pecopt.units import ELECTRICITY, HEAT
+from pecopt.units import ELECTRICITY, HEAT_CARRIERS, HOT_WATER, SPACE_HEAT
+
+Sink = Literal["space_heat", "hot_water"]
+
+#: REopt's air-source capacity factor (source temperature [degC], factor) [FACTS-HEAT 3]
+AIR_CAPACITY_CURVE: tuple[tuple[float, float], ...] = (
+    (-20.6, 0.38),
+    (-8.3, 0.64),
+    (8.3, 1.0),
+    (26.7, 1.4),
+)
+
+
+class Borehole(Strict):
+    """A borehole field: total length and its extraction limits per metre."""
+
+    length_m: Positive
+    max_w_per_m: Positive = 40.0
+    max_kwh_per_m_yr: Positive = 100.0
 
 
 class HeatPump(Strict):
-    """COP = min(cop_max, carnot_efficiency * T_sink / (T_sink - T_source)), T in kelvin."""
+    """A heat pump. ``source``: outdoor air, ground (brine at ``ground_temp_c``) or a COP
+    series (one sink). ``sinks``: the heat temperatures it serves (default: both, or space
+    heat for a COP series)."""
 
     name: str
     source: Literal["air", "ground", "series"] = "air"
-    capacity_kw_el: NonNeg
+    sinks: list[Sink] | None = None
+    capacity_kw_el: NonNeg | None = None
+    capacity_kw_heat: NonNeg | None = None
+    capacity_curve: list[tuple[float, float]] | None = None
+    min_source_temp_c: float | None = None
     min_part_load: Fraction = 0.0
     carnot_efficiency: Efficiency = 0.45
-    sink_temp_c: float = 45.0
-    ground_temp_c: float = 5.0
+    ground_temp_c: float = 2.0
+    max_sink_temp_c: float = 65.0
     cop_max: Positive = 6.0
     cop_series: Series | None = None
+    borehole: Borehole | None = None
     binaries: Binaries | None = None
 
     @model_validator(mode="after")
-    def _series(self) -> HeatPump:
+    def _consistent(self) -> HeatPump:
         if self.source == "series" and self.cop_series is None:
             raise ValueError("source 'series' needs 'cop_series'")
+        if self.source == "series" and self.sinks is not None and len(self.sinks) != 1:
+            raise ValueError("a COP series serves one sink: give one entry in 'sinks'")
+        if self.capacity_kw_el is None and self.capacity_kw_heat is None:
+            raise ValueError("give capacity_kw_el (electric input) and/or capacity_kw_heat")
+        if self.borehole is not None and self.source != "ground":
+            raise ValueError("a borehole field goes with source: ground")
+        if self.sinks is not None and len(set(self.sinks)) != len(self.sinks):
+            raise ValueError("a sink is listed twice")
         return self
+
+    def sink_list(self) -> list[str]:
+        if self.sinks is not None:
+            return list(self.sinks)
+        return [SPACE_HEAT] if self.source == "series" else [SPACE_HEAT, HOT_WATER]
+
+    def curve(self) -> tuple[tuple[float, float], ...]:
+        if self.capacity_curve is not None:
+            return tuple(self.capacity_curve)
+        return AIR_CAPACITY_CURVE if self.source == "air" else ((0.0, 1.0),)
+
+    def cutoff(self) -> float | None:
+        if self.min_source_temp_c is not None:
+            return self.min_source_temp_c
+        return -20.0 if self.source == "air" else None
 
 
 COP = "heat_pumps_cop"
 
 
-@dataclass(frozen=True)
-class HeatPumpData:
-    spec: HeatPump
-    cop: FloatArray  # (steps,) [1]
-
-
 def ingest(units: Sequence[HeatPump], ctx: IngestContext) -> dict[str, pd.DataFrame]:
-    """The ``heat_pumps_cop`` table: ``timestamp, heat_pump, cop``."""
-    from pecopt.ingest.cop import cop_carnot
+    """The ``heat_pumps_cop`` table: ``timestamp, heat_pump, sink, source_temp_c,
+    sink_temp_c, cop, capacity_factor`` (one row per step and sink)."""
+    from pecopt.ingest.cop import capacity_factor, cop_carnot
 
     frames = []
     for hp in units:
         field = f"assets.heat_pumps.{hp.name}"
-        if hp.source == "series":
-            cop = ctx.series(hp.cop_series, f"{field}.cop_series")
+        if hp.source == "air":
+            src = ctx.weather["temp_air_c"].to_numpy(float)
         else:
-            src = (
-                ctx.weather["temp_air_c"].to_numpy(float)
-                if hp.source == "air"
-                else np.full(ctx.n, hp.ground_temp_c)
+            src = np.full(ctx.n, hp.ground_temp_c)
+        factor = capacity_factor(src, hp.curve(), hp.cutoff())
+        for sink in hp.sink_list():
+            if hp.source == "series":
+                cop = ctx.series(hp.cop_series, f"{field}.cop_series")
+                sink_t = np.full(ctx.n, np.nan)
+            else:
+                sink_t = ctx.sink_temperature_c(sink)
+                cop = cop_carnot(src, sink_t, hp.carnot_efficiency, hp.cop_max)
+                cop = np.where(sink_t > hp.max_sink_temp_c, 0.0, cop)  # beyond its reach
+            bad = (cop <= 0) if hp.source == "series" else (cop < 0)
+            if bad.any():
+                k = int(np.flatnonzero(bad)[0])
+                problem = (
+                    f"COP must be > 0 (heat pump {hp.name}): {cop[k]:g} at {ctx.index[k]} (UTC)"
+                )
+                if isinstance(hp.cop_series, SeriesFile):
+                    raise DataError(hp.cop_series.path, hp.cop_series.column, problem)
+                raise ScenarioError(ctx.file, field, problem)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "timestamp": ctx.index,
+                        "heat_pump": hp.name,
+                        "sink": sink,
+                        "source_temp_c": src,
+                        "sink_temp_c": sink_t,
+                        "cop": cop,
+                        "capacity_factor": factor,
+                    }
+                )
             )
-            cop = cop_carnot(src, hp.sink_temp_c, hp.carnot_efficiency, hp.cop_max)
-        if (cop <= 0).any():
-            k = int(np.flatnonzero(cop <= 0)[0])
-            problem = f"COP must be > 0 (heat pump {hp.name}): {cop[k]:g} at {ctx.index[k]} (UTC)"
-            if isinstance(hp.cop_series, SeriesFile):
-                raise DataError(hp.cop_series.path, hp.cop_series.column, problem)
-            raise ScenarioError(ctx.file, field, problem)
-        frames.append(pd.DataFrame({"timestamp": ctx.index, "heat_pump": hp.name, "cop": cop}))
     return {COP: pd.concat(frames, ignore_index=True)}
+
+
+@dataclass(frozen=True)
+class HeatPumpData:
+    spec: HeatPump
+    sinks: tuple[str, ...]
+    cop: FloatArray  # (sinks, steps) [1]
+    capacity_factor: FloatArray  # (steps,) [1]
 
 
 def prepare(units: Sequence[HeatPump], tables: Tables, common: Common) -> tuple[HeatPumpData, ...]:
     t = tables[COP]
-    return tuple(
-        HeatPumpData(hp, t.loc[t["heat_pump"] == hp.name, "cop"].to_numpy(np.float64))
-        for hp in units
+    out = []
+    for hp in units:
+        rows = t[t["heat_pump"] == hp.name]
+        sinks = tuple(str(s) for s in pd.unique(rows["sink"].to_numpy()))
+        cop = rows["cop"].to_numpy(np.float64).reshape(len(sinks), common.n)
+        factor = rows["capacity_factor"].to_numpy(np.float64)[: common.n]
+        out.append(HeatPumpData(hp, sinks, cop, factor))
+    return tuple(out)
+
+
+def _unit(b: pyo.Block, hp: HeatPumpData, common: Common) -> Contribution:
+    spec, n, dt = hp.spec, common.n, common.dt_h
+    t = common.steps()
+    usable = hp.cop > 0  # (sinks, steps): where the sink is within reach
+    if spec.capacity_kw_heat is not None:
+        usable &= hp.capacity_factor[None, :] > 0
+    ps = []
+    for k, sink in enumerate(hp.sinks):
+        ub = np.where(
+            usable[k], np.inf if spec.capacity_kw_el is None else spec.capacity_kw_el, 0.0
+        )
+        if spec.capacity_kw_heat is not None:  # a bound that also helps presolve
+            cop = np.where(hp.cop[k] > 0, hp.cop[k], 1.0)
+            ub = np.minimum(ub, spec.capacity_kw_heat * hp.capacity_factor / cop)
+        ps.append(add_var(b, f"p_{sink}", n, 0.0, ub))
+    elec = [term(p, 1.0) for p in ps]
+    heat = [term(p, hp.cop[k]) for k, p in enumerate(ps)]
+    if spec.capacity_kw_el is not None and len(ps) > 1:
+        add_rows(b, "max_el", n, elec, upper=spec.capacity_kw_el)
+    if spec.capacity_kw_heat is not None and len(ps) > 1:
+        add_rows(b, "max_heat", n, heat, upper=spec.capacity_kw_heat * hp.capacity_factor)
+    if spec.borehole is not None:
+        bh = spec.borehole
+        lift = [term(p, np.maximum(hp.cop[k] - 1.0, 0.0)) for k, p in enumerate(ps)]
+        add_rows(b, "borehole_power", n, lift, upper=bh.max_w_per_m * bh.length_m / 1000.0)
+        total = [Term(x.var, x.index, x.coef * dt, np.zeros_like(x.row)) for x in lift]
+        add_rows(
+            b, "borehole_energy", 1, total,
+            upper=bh.max_kwh_per_m_yr * bh.length_m * common.years,
+        )  # fmt: skip
+    if spec.min_part_load > 0:
+        _commitment(b, spec, hp, elec, heat, common)
+    c = Contribution(
+        flows=[Flow(spec.name, ELECTRICITY, "conversion", tuple(term(p, -1.0) for p in ps))]
+        + [
+            Flow(spec.name, sink, "conversion", (term(ps[k], hp.cop[k], t, t),))
+            for k, sink in enumerate(hp.sinks)
+        ]
     )
+    caps: dict[str, list[Term] | float] = {}
+    if spec.capacity_kw_el is not None:
+        caps["power_kw_el"] = spec.capacity_kw_el
+    if spec.capacity_kw_heat is not None:
+        caps["power_kw_heat"] = spec.capacity_kw_heat
+    c.capacities[spec.name] = caps
+    return c
+
+
+def _commitment(
+    b: pyo.Block,
+    spec: HeatPump,
+    hp: HeatPumpData,
+    elec: list[Term],
+    heat: list[Term],
+    common: Common,
+) -> None:
+    """``m C u[t] <= load[t] <= C u[t]`` on the electric input, or on the heat output when
+    only a heat capacity is given (C then varies with the capacity factor)."""
+    us = need_binaries(common, np.ones(common.n, bool), spec.binaries)
+    if not us.size:
+        return
+    if spec.capacity_kw_el is not None:
+        load, cap = elec, np.full(common.n, spec.capacity_kw_el)
+    else:
+        assert spec.capacity_kw_heat is not None
+        load, cap = heat, spec.capacity_kw_heat * hp.capacity_factor
+    pos = np.full(common.n, -1)
+    pos[us] = np.arange(us.size)
+
+    def at(ts: list[Term]) -> list[Term]:
+        out = []
+        for x in ts:
+            keep = pos[x.row] >= 0
+            out.append(Term(x.var, x.index[keep], x.coef[keep], pos[x.row[keep]]))
+        return out
+
+    u = add_var(b, "u", us.size, binary=True, commitment=True)
+    add_rows(b, "max_on", us.size, [*at(load), term(u, -cap[us])], upper=0.0)
+    add_rows(b, "min_on", us.size, [*at(load), term(u, -spec.min_part_load * cap[us])], lower=0.0)
 
 
 def build(block: pyo.Block, units: tuple[HeatPumpData, ...], common: Common) -> Contribution | None:
     out = Contribution()
-    n = common.n
     for hp in units:
-        spec = hp.spec
         b = pyo.Block()
-        block.add_component(spec.name, b)
-        p = add_var(b, "p", n, 0.0, spec.capacity_kw_el)
-        if spec.min_part_load > 0 and spec.capacity_kw_el > 0:
-            us = need_binaries(common, np.ones(n, bool), spec.binaries)
-            if us.size:
-                u = add_var(b, "u", us.size, binary=True, commitment=True)
-                cap = spec.capacity_kw_el
-                add_rows(b, "max_on", us.size, [term(p, 1.0, us), term(u, -cap)], upper=0.0)
-                add_rows(
-                    b,
-                    "min_on",
-                    us.size,
-                    [term(p, 1.0, us), term(u, -spec.min_part_load * cap)],
-                    lower=0.0,
-                )
-        out.flows += [
-            Flow(spec.name, ELECTRICITY, "conversion", (term(p, -1.0),)),
-            Flow(spec.name, HEAT, "conversion", (term(p, hp.cop),)),
-        ]
-        out.capacities[spec.name] = {"power_kw_el": spec.capacity_kw_el}
+        block.add_component(hp.spec.name, b)
+        out.add(_unit(b, hp, common))
     return out
 
 
 TECHNOLOGY = Technology(
     key="heat_pumps", unit=HeatPump, build=build, ingest=ingest, prepare=prepare
 )
+
+__all__ = ["AIR_CAPACITY_CURVE", "HEAT_CARRIERS", "TECHNOLOGY", "Borehole", "HeatPump"]

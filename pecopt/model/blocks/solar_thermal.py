@@ -1,4 +1,5 @@
-"""Solar thermal collectors on the heat bus, with stagnation (unused heat is not taken).
+"""Solar thermal collectors feeding a heat temperature (``sink``: hot water by default,
+or space heat), with stagnation (unused heat is not taken).
 
 Per field f and step t, the heat the collectors can give [kW] is the quasi-steady
 collector equation (EN ISO 9806) on pvlib's plane-of-array irradiance:
@@ -10,9 +11,10 @@ collector equation (EN ISO 9806) on pvlib's plane-of-array irradiance:
 with G_b, G_d the beam and diffuse plane-of-array irradiance (Hay-Davies transposition,
 :func:`pecopt.ingest.pv.plane_of_array`), K_b the ASHRAE incidence-angle modifier
 (:func:`pvlib.iam.ashrae`, ``iam_b0``), K_d a constant diffuse modifier, T_m the mean
-fluid temperature (about the supply temperature of the loop it feeds) and T_a the air
-temperature. The collector is off when q <= 0. Pump electricity is neglected
-(about 1 % of the heat).
+fluid temperature and T_a the air temperature. The collectors must run hotter than the
+sink they feed: T_m[t] = T_sink[t] + ``approach_k`` (a time series for space heat on its
+weather-compensated curve), unless ``mean_fluid_temp_c`` fixes it. The collector is off
+when q <= 0. Pump electricity is neglected (about 1 % of the heat).
 
 Defaults: a good flat-plate collector, eta0 0.775, a1 3.75 W/m2K, a2 0.02 W/m2K2
 (FACTS-HEAT-TARIFFS-COSTS section 9, after UdK-VPT BuildingSystems FlatSolarCollector1);
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
@@ -35,7 +37,6 @@ from pydantic import Field
 from pecopt.model.linear import FloatArray, add_var, term
 from pecopt.model.technology import Common, Contribution, Flow, IngestContext, Tables, Technology
 from pecopt.scenario.types import Fraction, NonNeg, Strict
-from pecopt.units import HEAT
 
 
 class SolarThermal(Strict):
@@ -50,7 +51,9 @@ class SolarThermal(Strict):
     a2_w_m2k2: NonNeg = 0.02
     iam_b0: Fraction = 0.1
     diffuse_modifier: Fraction = 0.9
-    mean_fluid_temp_c: float = 50.0
+    sink: Literal["hot_water", "space_heat"] = "hot_water"
+    approach_k: NonNeg = 5.0
+    mean_fluid_temp_c: float | None = None
     losses_pct: Annotated[float, Field(ge=0, lt=100)] = 10.0
 
 
@@ -63,12 +66,14 @@ def collector_heat_w_m2(
     aoi_deg: FloatArray,
     temp_air_c: FloatArray,
     spec: SolarThermal,
+    mean_fluid_temp_c: FloatArray | float = 50.0,
 ) -> FloatArray:
-    """Useful heat per m2 of collector [W/m2] (the module docstring's equation), >= 0."""
+    """Useful heat per m2 of collector [W/m2] (the module docstring's equation), >= 0,
+    at the mean fluid temperature ``mean_fluid_temp_c`` [degC]."""
     import pvlib
 
     k_b = np.nan_to_num(np.asarray(pvlib.iam.ashrae(aoi_deg, b=spec.iam_b0), dtype=float))
-    dt = spec.mean_fluid_temp_c - np.asarray(temp_air_c, dtype=float)
+    dt = np.asarray(mean_fluid_temp_c, dtype=float) - np.asarray(temp_air_c, dtype=float)
     absorbed = spec.eta0 * (k_b * beam_w_m2 + spec.diffuse_modifier * diffuse_w_m2)
     q = absorbed - spec.a1_w_m2k * dt - spec.a2_w_m2k2 * dt * np.abs(dt)
     out: FloatArray = np.where(absorbed > 0, np.maximum(q, 0.0), 0.0)
@@ -91,6 +96,9 @@ def ingest(units: Sequence[SolarThermal], ctx: IngestContext) -> dict[str, pd.Da
             poa["aoi_deg"].to_numpy(),
             wx["temp_air_c"].to_numpy(float),
             f,
+            f.mean_fluid_temp_c
+            if f.mean_fluid_temp_c is not None
+            else ctx.sink_temperature_c(f.sink) + f.approach_k,
         )
         heat = f.area_m2 * q / 1000.0 * (1.0 - f.losses_pct / 100.0)
         frames.append(pd.DataFrame({"timestamp": ctx.index, "field": f.name, "heat_kw": heat}))
@@ -100,20 +108,22 @@ def ingest(units: Sequence[SolarThermal], ctx: IngestContext) -> dict[str, pd.Da
 @dataclass(frozen=True)
 class SolarThermalData:
     names: tuple[str, ...]
+    sinks: tuple[str, ...]
     heat_kw: FloatArray  # (fields, steps)
 
 
 def prepare(units: Sequence[SolarThermal], tables: Tables, common: Common) -> SolarThermalData:
     t = tables[AVAILABLE]
     names = tuple(f.name for f in units)
-    return SolarThermalData(names, t["heat_kw"].to_numpy(np.float64).reshape(len(names), common.n))
+    heat = t["heat_kw"].to_numpy(np.float64).reshape(len(names), common.n)
+    return SolarThermalData(names, tuple(f.sink for f in units), heat)
 
 
 def build(block: pyo.Block, d: SolarThermalData, common: Common) -> Contribution:
     flows = []
     for k, name in enumerate(d.names):
         used = add_var(block, name, common.n, 0.0, d.heat_kw[k])
-        flows.append(Flow(name, HEAT, "generation", (term(used, 1.0),), renewable=True))
+        flows.append(Flow(name, d.sinks[k], "generation", (term(used, 1.0),), renewable=True))
     return Contribution(flows=flows)
 
 

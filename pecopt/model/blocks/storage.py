@@ -1,4 +1,4 @@
-"""Storage with losses: batteries (electricity) and thermal stores (heat).
+"""Storage with losses: batteries (electricity) and thermal stores (hot water or space heat).
 
 Variables per unit (kW, kWh): charge ``ch[t] in [0, P]``, discharge ``dis[t] in [0, P]``,
 energy at the end of step ``soc[t] in [0, E]``.
@@ -25,6 +25,7 @@ Battery wear is charged on discharged energy: ``wear * dt * sum_t dis[t]`` [EUR]
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pyomo.environ as pyo
@@ -40,7 +41,7 @@ from pecopt.model.technology import (
     need_binaries,
 )
 from pecopt.scenario.types import Binaries, Efficiency, End, Fraction, NonNeg, Strict
-from pecopt.units import ELECTRICITY, HEAT
+from pecopt.units import ELECTRICITY
 
 
 class _Store(Strict):
@@ -83,8 +84,11 @@ class Battery(_Store):
 
 
 class ThermalStore(_Store):
-    """A hot-water store on the heat bus."""
+    """A hot-water store; ``carrier``: the heat temperature it is charged and discharged at
+    (``hot_water``: a 60-90 degC tank that can serve both; ``space_heat``: a low-temperature
+    buffer)."""
 
+    carrier: Literal["hot_water", "space_heat"] = "hot_water"
     eta_charge: Efficiency = 0.98
     eta_discharge: Efficiency = 0.98
     loss_per_h: Fraction = 0.005
@@ -146,10 +150,10 @@ def build_batteries(
 def build_thermal_stores(
     block: pyo.Block, units: Sequence[ThermalStore], common: Common
 ) -> Contribution | None:
-    """One sub-block per hot-water store, on the heat bus."""
+    """One sub-block per hot-water store, on its heat carrier."""
     out = Contribution()
     for s in units:
-        out.add(_unit(block, common, s, HEAT, 0.0))
+        out.add(_unit(block, common, s, s.carrier, 0.0))
     return out
 
 

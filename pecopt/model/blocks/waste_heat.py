@@ -4,18 +4,20 @@ heat bus, otherwise lifted by its own heat pump.
 
 Per source s and step t (kW):
 
-    direct use        0 <= d[t] <= A[t] * [T_src[t] >= T_sink + dT_min]
+    direct use        0 <= d[t] <= A[t] * [T_src[t] >= T_sink[t] + dT_min]
     lifted            0 <= p[t] <= P_el          (the booster heat pump's electricity)
     source heat used  d[t] + (COP[t] - 1) p[t] <= A[t]
-    COP[t] = min(cop_max, eta_C (T_sink + 273.15) / (T_sink - T_src[t]))       (Carnot fraction)
+    COP[t] = min(cop_max, eta_C (T_sink[t] + 273.15) / (T_sink[t] - T_src[t]))    (Carnot fraction)
 
-    flows:  heat    d[t] + (COP[t] - 1) p[t]   (role generation inside the district
+    flows:  sink    d[t] + (COP[t] - 1) p[t]   (role generation inside the district
                                                boundary, import from outside it)
-            heat    p[t]                        (the booster: conversion)
+            sink    p[t]                        (the booster: conversion)
             electricity  -p[t]                  (the booster: conversion)
     cost = dt sum_t price[t] (d[t] + (COP[t] - 1) p[t])      [EUR, per kWh of source heat]
 
-A[t] is the heat the source can give [kW], T_src[t] its temperature; both may be
+T_sink[t] is the temperature of the heat it feeds (``sink``: space heat on its
+weather-compensated curve, or hot water; ``sink_temp_c`` fixes it). A[t] is the heat the
+source can give [kW], T_src[t] its temperature; both may be
 constants, inline series or file columns. Typical sources (FACTS-HEAT-TARIFFS-COSTS
 section 8): air-cooled data centres give heat at <= 30 degC, warm-water cooling 45-60 degC,
 direct liquid cooling 60-75 degC; supermarket condensers about 25-35 degC (a K-Citymarket
@@ -46,7 +48,7 @@ from pecopt.model.technology import (
     Technology,
 )
 from pecopt.scenario.types import Efficiency, NonNeg, Positive, Series, Strict
-from pecopt.units import ELECTRICITY, HEAT
+from pecopt.units import ELECTRICITY
 
 
 class WasteHeat(Strict):
@@ -56,7 +58,8 @@ class WasteHeat(Strict):
     available_kw: Series
     temperature_c: Series
     price_eur_per_kwh: Series = 0.0
-    sink_temp_c: float = 45.0
+    sink: Literal["space_heat", "hot_water"] = "space_heat"
+    sink_temp_c: float | None = None
     min_approach_k: NonNeg = 3.0
     booster_kw_el: NonNeg = 0.0
     carnot_efficiency: Efficiency = 0.5
@@ -71,7 +74,7 @@ TABLE = "waste_heat"
 
 def ingest(units: Sequence[WasteHeat], ctx: IngestContext) -> dict[str, pd.DataFrame]:
     """The ``waste_heat`` table: ``timestamp, source, available_kw, temperature_c,
-    price_eur_per_kwh``."""
+    price_eur_per_kwh, sink_temp_c``."""
     frames = []
     for w in units:
         f = f"assets.waste_heat.{w.name}"
@@ -87,6 +90,9 @@ def ingest(units: Sequence[WasteHeat], ctx: IngestContext) -> dict[str, pd.DataF
                     "price_eur_per_kwh": ctx.series(
                         w.price_eur_per_kwh, f"{f}.price_eur_per_kwh", negative=True
                     ),
+                    "sink_temp_c": ctx.sink_temperature_c(w.sink)
+                    if w.sink_temp_c is None
+                    else np.full(ctx.n, w.sink_temp_c),
                 }
             )
         )
@@ -111,8 +117,9 @@ def prepare(units: Sequence[WasteHeat], tables: Tables, common: Common) -> tuple
         rows = t[t["source"] == w.name]
         avail = rows["available_kw"].to_numpy(np.float64)
         temp = rows["temperature_c"].to_numpy(np.float64)
-        warm = temp >= w.sink_temp_c + w.min_approach_k
-        cop = cop_carnot(temp, w.sink_temp_c, w.carnot_efficiency, w.cop_max)
+        sink_t = rows["sink_temp_c"].to_numpy(np.float64)
+        warm = temp >= sink_t + w.min_approach_k
+        cop = cop_carnot(temp, sink_t, w.carnot_efficiency, w.cop_max)
         price = rows["price_eur_per_kwh"].to_numpy(np.float64)
         out.append(SourceData(w, avail, np.where(warm, avail, 0.0), cop, price))
     return tuple(out)
@@ -134,13 +141,13 @@ def build(block: pyo.Block, sources: tuple[SourceData, ...], common: Common) -> 
             source_terms.append(term(p, lift))
             add_rows(b, "available", n, source_terms, upper=s.available_kw)
             out.flows += [
-                Flow(f"{w.name}_booster", HEAT, "conversion", (term(p, 1.0),)),
+                Flow(f"{w.name}_booster", w.sink, "conversion", (term(p, 1.0),)),
                 Flow(f"{w.name}_booster", ELECTRICITY, "conversion", (term(p, -1.0),)),
             ]
             out.capacities[f"{w.name}_booster"] = {"power_kw_el": w.booster_kw_el}
         out.flows.append(
             Flow(
-                w.name, HEAT, role, tuple(source_terms),
+                w.name, w.sink, role, tuple(source_terms),
                 co2_kg_per_kwh=w.co2_kg_per_kwh or None,
                 ped_weight=w.ped_weight if role == "import" else None,
             )
