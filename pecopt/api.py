@@ -99,13 +99,19 @@ def solve(built: Built, *, deadline: float | None = None) -> Solution:
     ``deadline``: ``time.perf_counter()`` value by which to return (default: the
     scenario's ``solver.time_limit_s`` from now).
     """
+    from dataclasses import replace
+
     from pecopt.results.extract import extract
     from pecopt.results.kpis import kpis
-    from pecopt.solver import solve as solve_model
 
-    outcome = solve_model(built.model, built.inputs.common.solver, deadline=deadline)
+    outcome, stages = _solve_stages(built, deadline)
     t0 = time.perf_counter()
     results = extract(built.district)
+    kind = built.inputs.common.objective.kind
+    primary = stages.get(
+        "emissions" if kind == "emissions" else "cost", next(iter(stages.values()))
+    )
+    outcome = replace(outcome, objective=primary, stages=stages)
     k = kpis(built.district, results, outcome)
     seconds = {
         "handoff": outcome.seconds["handoff"],
@@ -114,3 +120,45 @@ def solve(built: Built, *, deadline: float | None = None) -> Solution:
         "extract": time.perf_counter() - t0 + outcome.seconds["read_solution"],
     }
     return Solution(outcome, results, k, seconds)
+
+
+def _solve_stages(built: Built, deadline: float | None) -> tuple[SolveOutcome, dict[str, float]]:
+    """Solve the objective's stages in turn (see :mod:`pecopt.model.core`): after each,
+    a row keeps its value within the tie tolerance of the optimum and the next stage's
+    objective replaces it. Returns the last outcome (its seconds summed over the stages)
+    and each stage's optimum."""
+    import pyomo.environ as pyo
+
+    from pecopt.model.linear import add_objective, add_rows
+    from pecopt.solver import solve as solve_model
+
+    m, dm = built.model, built.district
+    opts = built.inputs.common.solver
+    tol = built.inputs.common.objective.tie_tolerance
+    values: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    outcome = None
+    for k, stage in enumerate(dm.stages):
+        if k > 0:
+            prev = dm.stages[k - 1]
+            best = values[prev.name]
+            add_rows(
+                m, f"stage_{prev.name}_kept", 1, list(prev.terms),
+                upper=best + tol * max(1.0, abs(best)) - prev.constant,
+                what=f"the {prev.name} optimum",
+            )  # fmt: skip
+            for obj in m.component_data_objects(pyo.Objective, active=True):
+                obj.deactivate()
+            add_objective(m, list(stage.terms), stage.constant, name=f"objective_{stage.name}")
+        outcome = solve_model(m, opts, deadline=deadline)
+        values[stage.name] = outcome.objective
+        for key, v in outcome.seconds.items():
+            seconds[key] = seconds.get(key, 0.0) + v
+    assert outcome is not None
+    return replace_seconds(outcome, seconds), values
+
+
+def replace_seconds(outcome: SolveOutcome, seconds: dict[str, float]) -> SolveOutcome:
+    from dataclasses import replace
+
+    return replace(outcome, seconds=seconds)

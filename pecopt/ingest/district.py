@@ -153,6 +153,7 @@ def to_inputs(
         carbon=s.carbon,
         import_price_min=np.zeros(len(index)),
         file=file,
+        discount_rate=s.economics.discount_rate,
     )
     data: dict[str, Any] = {}
     prices: list[FloatArray] = []

@@ -50,6 +50,7 @@ class VarMeta:
     data: np.ndarray  # object array of the VarData, for fancy indexing
     commitment: bool = False  # an on/off decision (vs an exclusivity binary)
     snapshot: tuple[list[object], list[object], list[object]] = ([], [], [])
+    integer: bool = False  # a general integer (e.g. a number of modules)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ def add_var(
     *,
     binary: bool = False,
     commitment: bool = False,
+    integer: bool = False,
 ) -> pyo.Var:
     """Add a vector variable ``name[0..n-1]`` with bounds ``lb <= x <= ub`` (arrays or scalars).
 
@@ -119,7 +121,8 @@ def add_var(
         return None if not np.isfinite(x) else float(x)
 
     const = (bound(lo[0]) if lo_same and n else None, bound(hi[0]) if hi_same and n else None)
-    var = pyo.Var(range(n), domain=pyo.Binary if binary else pyo.Reals, bounds=const)
+    domain = pyo.Binary if binary else (pyo.Integers if integer else pyo.Reals)
+    var = pyo.Var(range(n), domain=domain, bounds=const)
     block.add_component(name, var)
     data = np.empty(n, dtype=object)
     data[:] = list(var.values())
@@ -131,7 +134,7 @@ def add_var(
             v.setub(bound(b))
     dl = data.tolist()
     snap = (list(map(LB, dl)), list(map(UB, dl)), list(map(DOMAIN, dl)))
-    var._pecopt = VarMeta(n, lo, hi, binary, data, commitment, snap)  # type: ignore[attr-defined]
+    var._pecopt = VarMeta(n, lo, hi, binary, data, commitment, snap, integer)  # type: ignore[attr-defined]
     return var
 
 
@@ -295,9 +298,13 @@ def linear_sum(terms: Sequence[Term], constant: float = 0.0) -> LinearExpression
 
 
 def add_objective(
-    model: pyo.Block, terms: Sequence[Term], constant: float = 0.0, sense: str = "min"
+    model: pyo.Block,
+    terms: Sequence[Term],
+    constant: float = 0.0,
+    sense: str = "min",
+    name: str = "objective",
 ) -> pyo.Objective:
-    """Add ``min (or max) constant + sum(terms)`` as ``model.objective``."""
+    """Add ``min (or max) constant + sum(terms)`` as ``model.<name>``."""
     flat = [Term(t.var, t.index, t.coef, np.zeros_like(t.index)) for t in terms if t.index.size]
     merged = [
         Term(t.var, t.index[t.coef != 0], t.coef[t.coef != 0], t.row[t.coef != 0])
@@ -307,7 +314,7 @@ def add_objective(
     obj = pyo.Objective(
         expr=linear_sum(terms, constant), sense=pyo.minimize if sense == "min" else pyo.maximize
     )
-    model.add_component("objective", obj)
+    model.add_component(name, obj)
     obj._pecopt = ObjectiveMeta(tuple(terms), constant, obj.expr, obj.sense)  # type: ignore[attr-defined]
     return obj
 

@@ -34,7 +34,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pydantic import BaseModel
 
-from pecopt.model.linear import FloatArray, Term
+from pecopt.model.linear import FloatArray, Term, add_rows, add_var
 
 if TYPE_CHECKING:  # pragma: no cover
     from pecopt.scenario.schema import Carbon, Objective, Scenario, SolverOptions
@@ -87,25 +87,30 @@ class Contribution:
     """What one technology block adds to the district model.
 
     ``cost`` maps a cost item (``electricity_spot``, ``dh_power_fee`` ...) to terms in EUR
-    (the objective's money); ``storage`` maps an asset to its level reader; ``unmet``
+    (the objective's money); ``penalty`` maps a penalty (energy not served, a target
+    missed) to terms in EUR: penalties come first under every objective (see
+    :mod:`pecopt.model.core`); ``storage`` maps an asset to its level reader; ``unmet``
     maps an asset to terms of energy it could not serve [kWh] (shortfall at a penalty);
     ``figures`` are asset-specific key figures computed from the solution (e.g. a
     district-heat billing peak [kW]); ``capacities`` map an asset to its capacities
-    (``{"power_kw": terms or number, "energy_kwh": ...}``).
+    (``{"power_kw": number or Amount, "energy_kwh": ...}``; sized ones are Amounts).
     """
 
     flows: list[Flow] = field(default_factory=list)
     cost: dict[str, list[Term]] = field(default_factory=dict)
+    penalty: dict[str, list[Term]] = field(default_factory=dict)
     storage: dict[str, LevelReader] = field(default_factory=dict)
     unmet: dict[str, list[Term]] = field(default_factory=dict)
     figures: dict[str, Callable[[ValueOf], float]] = field(default_factory=dict)
-    capacities: dict[str, dict[str, list[Term] | float]] = field(default_factory=dict)
+    capacities: dict[str, dict[str, Amount | float]] = field(default_factory=dict)
 
     def add(self, other: Contribution) -> None:
         """Merge ``other`` into this contribution (cost items of the same name add up)."""
         self.flows += other.flows
         for k, v in other.cost.items():
             self.cost.setdefault(k, []).extend(v)
+        for k, v in other.penalty.items():
+            self.penalty.setdefault(k, []).extend(v)
         self.storage.update(other.storage)
         self.unmet.update(other.unmet)
         self.figures.update(other.figures)
@@ -130,6 +135,7 @@ class Common:
     carbon: Carbon
     import_price_min: FloatArray
     file: str | None = None  # the scenario file, named in error messages
+    discount_rate: float = 0.04
 
     @property
     def n(self) -> int:
@@ -274,6 +280,101 @@ class Technology:
     def units_of(self, scenario: Any) -> list[Any]:
         """This technology's units in ``scenario``."""
         return (self.units or _assets_units(self.key))(scenario)
+
+
+def annuity_factor(rate: float, lifetime_yr: float) -> float:
+    """Capital recovery factor [1/yr]: ``r (1 + r)^L / ((1 + r)^L - 1)`` (``1 / L`` at r = 0)."""
+    if rate == 0:
+        return 1.0 / lifetime_yr
+    g = (1.0 + rate) ** lifetime_yr
+    return rate * g / (g - 1.0)
+
+
+@dataclass(frozen=True)
+class Amount:
+    """A quantity known after the solve: ``sum(terms) + constant``."""
+
+    terms: tuple[Term, ...]
+    constant: float = 0.0
+
+
+@dataclass(frozen=True)
+class Cap:
+    """A capacity inside a block: a given number, or ``existing + N`` with ``N >= 0`` the
+    new capacity the optimiser builds (a one-element variable).
+
+    ``upper`` is its largest value (for variable bounds); :meth:`limit` adds
+    ``sum(terms)[t] <= factor[t] * capacity`` rows (needed only when sized: for a given
+    capacity a variable's own bound says it), and :meth:`cost` gives the annualised
+    investment and fixed O&M of the new capacity over the horizon [EUR]:
+
+        (annuity(r, L) + fom / 100) capex N years
+    """
+
+    value: float
+    new: pyo.Var | None
+    upper: float
+    spec: Any = None
+
+    @property
+    def sized(self) -> bool:
+        return self.new is not None
+
+    def _new(self, coef: FloatArray | float, rows: np.ndarray) -> Term:
+        assert self.new is not None
+        c = np.broadcast_to(np.asarray(coef, dtype=np.float64), rows.shape).copy()
+        return Term(self.new, np.zeros(rows.size, np.int64), c, rows)
+
+    def limit(
+        self,
+        block: pyo.Block,
+        name: str,
+        terms: Sequence[Term],
+        n: int,
+        factor: FloatArray | float = 1.0,
+    ) -> None:
+        """Rows ``sum(terms)[t] <= factor[t] * (existing + N)``."""
+        f = np.broadcast_to(np.asarray(factor, dtype=np.float64), (n,))
+        extra = [self._new(-f, np.arange(n))] if self.new is not None else []
+        add_rows(block, name, n, [*terms, *extra], upper=f * self.value)
+
+    def amount(self) -> Amount:
+        """The capacity, for KPIs."""
+        if self.new is None:
+            return Amount((), self.value)
+        return Amount((self._new(1.0, np.zeros(1, np.int64)),), self.value)
+
+    def cost(self, common: Common) -> list[Term]:
+        """Annualised capex and fixed O&M of the new capacity over the horizon [EUR]."""
+        if self.new is None:
+            return []
+        s = self.spec
+        per_unit = annuity_factor(common.discount_rate, s.lifetime_yr) + s.fom_pct_per_yr / 100
+        return [self._new(per_unit * s.capex_eur_per_unit * common.years, np.zeros(1, np.int64))]
+
+
+def capacity(block: pyo.Block, name: str, spec: Any) -> Cap:
+    """A :class:`Cap` for a capacity field: a number, or ``existing + N`` with the new
+    capacity ``N`` a variable ``<name>_new`` on ``block`` in ``[0, max - existing]``
+    (modules: ``N = unit_size * m``, m integer)."""
+    from pecopt.scenario.types import Size
+
+    if not isinstance(spec, Size):
+        return Cap(float(spec), None, float(spec))
+    room = spec.max - spec.existing
+    if spec.unit_size is not None:
+        modules = int(np.floor(room / spec.unit_size + 1e-9))
+        m = add_var(block, f"{name}_modules", 1, 0.0, modules, integer=True)
+        new = add_var(block, f"{name}_new", 1, 0.0, modules * spec.unit_size)
+        one = np.zeros(1, np.int64)
+        add_rows(
+            block, f"{name}_in_modules", 1,
+            [Term(new, one, np.ones(1), one), Term(m, one, np.array([-spec.unit_size]), one)],
+            equal=0.0,
+        )  # fmt: skip
+    else:
+        new = add_var(block, f"{name}_new", 1, 0.0, room)
+    return Cap(float(spec.existing), new, float(spec.max), spec)
 
 
 def need_binaries(

@@ -21,6 +21,7 @@ import pyomo.environ as pyo
 
 from pecopt.model.core import DistrictModel
 from pecopt.model.linear import FloatArray, Term, values
+from pecopt.model.technology import Amount
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,9 @@ def extract(dm: DistrictModel) -> Results:
         schedule=schedule,
         storage=storage,
         carbon=carbon,
-        cost_items_eur={k: total(v, value) for k, v in dm.terms("cost").items()},
+        cost_items_eur={
+            k: total(v, value) for k, v in (dm.terms("cost") | dm.terms("penalty")).items()
+        },
         unmet_kwh={k: total(v, value) for k, v in dm.terms("unmet").items()},
         figures=figures,
         capacities=capacities,
@@ -132,4 +135,6 @@ def extract(dm: DistrictModel) -> Results:
 
 
 def _number(v: Any, value: ValueCache) -> float:
+    if isinstance(v, Amount):
+        return total(v.terms, value) + v.constant
     return float(v) if isinstance(v, int | float) else total(v, value)

@@ -181,6 +181,7 @@ def kpis(dm: DistrictModel, res: Results, out: SolveOutcome) -> dict[str, Any]:
         "self_sufficiency": el.get("self_sufficiency"),
         "peak_import_kw": peak,
         "figures": res.figures,
+        "targets": target_status(dm, res),
         "capacities": res.capacities,
         "unmet_kwh": res.unmet_kwh,
         "balance": balance_residuals(sched),
@@ -189,9 +190,29 @@ def kpis(dm: DistrictModel, res: Results, out: SolveOutcome) -> dict[str, Any]:
             "objective": out.objective,
             "bound": out.bound,
             "gap": out.gap,
+            "stages": out.stages,
             **out.size,
         },
     }
+
+
+def target_status(dm: DistrictModel, res: Results) -> dict[str, dict[str, Any]]:
+    """Each target: the value reached, its limit (``value <= limit``: the negative PED
+    surplus, or net emissions [kWh or kg]), whether it is met and any shortfall taken."""
+    from pecopt.results.extract import ValueCache, total
+
+    value = ValueCache()
+    out = {}
+    for name, (terms, const, limit) in dm.targets.items():
+        v = total(terms, value) + const
+        short = res.unmet_kwh.get(f"target_{name}", 0.0)
+        out[name] = {
+            "value": v,
+            "limit": limit,
+            "shortfall": short,
+            "met": bool(v <= limit + 1e-6 * max(1.0, abs(limit))),
+        }
+    return out
 
 
 def balance_residuals(schedule: pd.DataFrame) -> dict[str, float]:

@@ -123,14 +123,45 @@ class PED(Strict):
     boundary: Literal["geographical", "functional", "virtual"] = "geographical"
 
 
+class PEDTarget(Strict):
+    """The district must be positive-energy on ``basis``: its annual surplus at least
+    ``margin_per_yr`` (kWh for the energy bases; for ``ghg``, net emissions at most
+    ``-margin_per_yr`` kg CO2e), pro rata over the horizon. With
+    ``shortfall_penalty_eur_per_kwh`` (EUR per kWh, or per kg for ``ghg``) the target may
+    be missed at that price (reported), else it is a hard constraint."""
+
+    basis: Literal["final_energy", "weighted_energy", "ghg"] = "final_energy"
+    margin_per_yr: float = 0.0
+    shortfall_penalty_eur_per_kwh: NonNeg | None = None
+
+
+class Targets(Strict):
+    """Design targets as constraints: PED balances and a CO2 cap [kg CO2e per year, net
+    of export credit, pro rata over the horizon]."""
+
+    ped: list[PEDTarget] = []
+    co2_max_kg_per_yr: float | None = None
+
+
+class Economics(Strict):
+    """Annualising investments: ``discount_rate`` [1/yr] (default 4 %: PyPSA's decentral
+    rate; EU Better Regulation social rate 3 %; REopt 6.24 %; FACTS-HEAT section 7)."""
+
+    discount_rate: Annotated[float, Field(ge=0.0, le=0.5)] = 0.04
+
+
 class Objective(Strict):
-    """cost: money (+ carbon_price on priced emissions); emissions: kg CO2e;
-    cost_co2_cap: money subject to total emissions <= co2_cap_kg."""
+    """cost: money (+ carbon_price on priced emissions); emissions: kg CO2e, then money
+    (the cheapest of the least-emitting plans); cost_co2_cap: money subject to net
+    emissions over the horizon <= co2_cap_kg. Penalties (energy not served, targets
+    missed) come first under every objective; ``tie_tolerance`` is the relative slack a
+    later stage may take from an earlier one's optimum."""
 
     kind: Literal["cost", "emissions", "cost_co2_cap"] = "cost"
     carbon_price_eur_per_kg: NonNeg = 0.0
     carbon_priced_on: Literal["imports", "net"] = "imports"
     co2_cap_kg: float | None = None
+    tie_tolerance: Annotated[float, Field(ge=0.0, le=0.1)] = 1e-6
 
     @model_validator(mode="after")
     def _cap(self) -> Objective:
@@ -165,5 +196,7 @@ class Scenario(Strict):
     assets: Assets = Assets()  # type: ignore[valid-type]
     carbon: Carbon = Carbon()
     ped: PED = PED()
+    economics: Economics = Economics()
+    targets: Targets = Targets()
     objective: Objective = Objective()
     solver: SolverOptions = SolverOptions()

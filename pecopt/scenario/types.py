@@ -53,3 +53,36 @@ class EmissionFactor(Strict):
         if (self.constant_kg_per_kwh is None) == (self.series is None):
             raise ValueError("give exactly one of constant_kg_per_kwh or series")
         return self
+
+
+class Size(Strict):
+    """A capacity the optimiser chooses (design mode), in the unit of the field it stands
+    for (kW, kWh, kWp or m2, as the field's name says).
+
+    ``existing`` is already built (a lower bound, no investment); new capacity costs
+    ``capex_eur_per_unit`` [EUR per unit], annualised over ``lifetime_yr`` at the
+    scenario's discount rate, plus fixed O&M ``fom_pct_per_yr`` [% of the capex per year];
+    ``unit_size`` builds it in modules (an integer number of them).
+    """
+
+    existing: NonNeg = 0.0
+    max: NonNeg
+    capex_eur_per_unit: NonNeg = 0.0
+    lifetime_yr: Annotated[float, Field(gt=0.0)] = 20.0
+    fom_pct_per_yr: NonNeg = 0.0
+    unit_size: Annotated[float, Field(gt=0.0)] | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> Size:
+        if self.max < self.existing:
+            raise ValueError(f"max ({self.max:g}) is below existing ({self.existing:g})")
+        return self
+
+
+#: A capacity: a number (given) or a :class:`Size` (chosen by the optimiser).
+Capacity = NonNeg | Size
+
+
+def upper(capacity: float | Size) -> float:
+    """The largest value a capacity can take."""
+    return capacity.max if isinstance(capacity, Size) else float(capacity)

@@ -180,7 +180,7 @@ def compile_model(model: pyo.Block) -> tuple[HighsArrays, Layout]:
             others.append(var)
             continue
         lo, up = m.lb, m.ub
-        integer = np.full(m.n, m.binary)
+        integer = np.full(m.n, m.binary or m.integer)
         dirty = np.unique(
             np.concatenate(
                 [

@@ -50,6 +50,8 @@ class SolveOutcome:
     layout: Layout
     seconds: dict[str, float] = field(default_factory=dict)
     size: dict[str, int] = field(default_factory=dict)
+    stages: dict[str, float] = field(default_factory=dict)
+    """The optimum of each stage of a lexicographic objective (first = ``objective``)."""
 
     def value(self, var: pyo.Var) -> FloatArray:
         """Solution values of a vector variable (the same numbers Pyomo now holds)."""

@@ -35,8 +35,9 @@ from pecopt.model.technology import (
     Tables,
     Technology,
     ValueOf,
+    capacity,
 )
-from pecopt.scenario.types import EmissionFactor, NonNeg, Series, Strict
+from pecopt.scenario.types import Capacity, EmissionFactor, NonNeg, Series, Strict
 from pecopt.units import HOT_WATER
 
 
@@ -80,7 +81,7 @@ class DistrictHeating(Strict):
     (Government Decree 788/2017).
     """
 
-    import_max_kw: NonNeg = 1e4
+    import_max_kw: Capacity = 1e4
     export_max_kw: NonNeg = 0.0
     export_price_eur_per_kwh: float = 0.0
     tariff: DistrictHeatTariff = DistrictHeatTariff(energy_eur_per_kwh=0.065)
@@ -138,7 +139,8 @@ def prepare(units: Sequence[DistrictHeating], tables: Tables, common: Common) ->
 def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribution:
     spec, tariff = data.spec, data.spec.tariff
     n, dt = common.n, common.dt_h
-    d = add_var(block, "imp", n, 0.0, spec.import_max_kw)
+    conn = capacity(block, "import_max_kw", spec.import_max_kw)
+    d = add_var(block, "imp", n, 0.0, conn.upper)
     t = common.steps()
     c = Contribution(
         flows=[
@@ -152,7 +154,11 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
             )
         ],  # fmt: skip
         cost={"dh_energy": [term(d, dt * data.price)]},
+        capacities={"district_heat": {"import_kw": conn.amount()}},
     )
+    if conn.sized:  # the connection (substation) the district buys
+        conn.limit(block, "import_max", [term(d, 1.0)], n)
+        c.cost["investment"] = conn.cost(common)
     if spec.export_max_kw > 0:
         x = add_var(block, "exp", n, 0.0, spec.export_max_kw)
         c.flows.append(
@@ -167,7 +173,7 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
         c.cost["dh_export_revenue"] = [term(x, -dt * spec.export_price_eur_per_kwh)]
     k = max(1, min(n, round(tariff.peak_window_h / dt)))
     if tariff.power_fee_eur_per_kw_yr > 0:
-        peak = add_var(block, "peak", 1, 0.0, spec.import_max_kw)
+        peak = add_var(block, "peak", 1, 0.0, conn.upper)
         starts = np.arange(n - k + 1)
         rows = np.repeat(starts, k)
         idx = (starts[:, None] + np.arange(k)[None, :]).ravel()

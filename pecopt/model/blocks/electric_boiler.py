@@ -12,14 +12,14 @@ from collections.abc import Sequence
 import pyomo.environ as pyo
 
 from pecopt.model.linear import add_var, term
-from pecopt.model.technology import Common, Contribution, Flow, Technology
-from pecopt.scenario.types import Efficiency, NonNeg, Strict
+from pecopt.model.technology import Common, Contribution, Flow, Technology, capacity
+from pecopt.scenario.types import Capacity, Efficiency, Strict
 from pecopt.units import ELECTRICITY, HOT_WATER
 
 
 class ElectricBoiler(Strict):
     name: str
-    capacity_kw: NonNeg
+    capacity_kw: Capacity
     efficiency: Efficiency = 0.99
 
 
@@ -28,12 +28,16 @@ def build(block: pyo.Block, units: Sequence[ElectricBoiler], common: Common) -> 
     for spec in units:
         b = pyo.Block()
         block.add_component(spec.name, b)
-        p = add_var(b, "p", common.n, 0.0, spec.capacity_kw)
+        cap = capacity(b, "power_kw", spec.capacity_kw)
+        p = add_var(b, "p", common.n, 0.0, cap.upper)
+        if cap.sized:
+            cap.limit(b, "max", [term(p, 1.0)], common.n)
+            out.cost.setdefault("investment", []).extend(cap.cost(common))
         out.flows += [
             Flow(spec.name, ELECTRICITY, "conversion", (term(p, -1.0),)),
             Flow(spec.name, HOT_WATER, "conversion", (term(p, spec.efficiency),)),
         ]
-        out.capacities[spec.name] = {"power_kw": spec.capacity_kw}
+        out.capacities[spec.name] = {"power_kw": cap.amount()}
     return out
 
 

@@ -58,8 +58,18 @@ from pecopt.model.technology import (
     Tables,
     Technology,
     ValueOf,
+    capacity,
 )
-from pecopt.scenario.types import Efficiency, End, Fraction, NonNeg, Positive, Strict, TimeZone
+from pecopt.scenario.types import (
+    Capacity,
+    Efficiency,
+    End,
+    Fraction,
+    NonNeg,
+    Positive,
+    Strict,
+    TimeZone,
+)
 from pecopt.units import ELECTRICITY
 
 
@@ -83,6 +93,9 @@ class EVFleet(Strict):
 
     name: str = "ev"
     charger_kw: NonNeg = 11.0
+    #: the charging site's connection, shared by the fleet's chargers (load management):
+    #: ``sum_v c[v,t] <= site_max_kw``; a Size lets the optimiser choose it
+    site_max_kw: Capacity | None = None
     efficiency: Efficiency = 0.92
     capacity_kwh: Positive = 60.0
     soc_initial_kwh: NonNeg | None = None
@@ -337,14 +350,14 @@ def _availability(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
         term(s, -1.0, prev[has_prev], np.flatnonzero(has_prev)),
         term(c, -spec.efficiency * dt, np.arange(pv_idx.size), seg_of_charge),
     ]
-    cost: dict[str, list[Term]] = {}
+    penalty: dict[str, list[Term]] = {}
     unmet: dict[str, list[Term]] = {spec.name: []}
     short = None
     if spec.shortfall_penalty_eur_per_kwh is not None:
         short_rows = np.flatnonzero(dj > 0)
         short = add_var(b, "shortfall", short_rows.size, 0.0, dj[short_rows])
         terms.append(term(short, -1.0, None, short_rows))
-        cost["ev_shortfall_penalty"] = [term(short, spec.shortfall_penalty_eur_per_kwh)]
+        penalty["ev_shortfall_penalty"] = [term(short, spec.shortfall_penalty_eur_per_kwh)]
         unmet[spec.name] = [term(short, 1.0)]
     add_rows(b, "energy_balance", j, terms, equal=rhs, what=f"EV fleet {spec.name} energy")
 
@@ -382,7 +395,7 @@ def _availability(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
         return read
 
     storage = {f"{spec.name}/{name}": energy_of(v) for v, name in enumerate(ev.vehicles)}
-    return Contribution(flows=flows, cost=cost, storage=storage, unmet=unmet)
+    return Contribution(flows=flows, penalty=penalty, storage=storage, unmet=unmet)
 
 
 def _sessions(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
@@ -403,12 +416,12 @@ def _sessions(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
     rows = np.concatenate(sess_rows) if sess_rows else np.zeros(0, np.int64)
     idx = np.concatenate(sess_vars) if sess_vars else np.zeros(0, np.int64)
     terms = [term(c, spec.efficiency * dt, idx, rows)]
-    cost: dict[str, list[Term]] = {}
+    penalty: dict[str, list[Term]] = {}
     unmet: dict[str, list[Term]] = {spec.name: []}
     if spec.shortfall_penalty_eur_per_kwh is not None:
         u = add_var(b, "shortfall", ns, 0.0, ev.session_energy_kwh)
         terms.append(term(u, 1.0))
-        cost["ev_shortfall_penalty"] = [term(u, spec.shortfall_penalty_eur_per_kwh)]
+        penalty["ev_shortfall_penalty"] = [term(u, spec.shortfall_penalty_eur_per_kwh)]
         unmet[spec.name] = [term(u, 1.0)]
     add_rows(
         b,
@@ -439,7 +452,7 @@ def _sessions(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
                     (term(c, -1.0, np.arange(a, z), pt_idx[a:z]),),
                 )
             )
-    return Contribution(flows=flows, cost=cost, unmet=unmet)
+    return Contribution(flows=flows, penalty=penalty, unmet=unmet)
 
 
 def build(block: pyo.Block, fleets: tuple[FleetData, ...], common: Common) -> Contribution:
@@ -450,6 +463,14 @@ def build(block: pyo.Block, fleets: tuple[FleetData, ...], common: Common) -> Co
         block.add_component(ev.spec.name, b)
         mode = _availability if ev.mode == "availability" else _sessions
         out.add(mode(b, common, ev))
+        if ev.spec.site_max_kw is not None:
+            site = capacity(b, "site_kw", ev.spec.site_max_kw)
+            _, steps = np.nonzero(ev.plugged)  # the step of every charging variable
+            charge = term(b.charge, 1.0, np.arange(steps.size), steps)
+            site.limit(b, "site_max", [charge], common.n)
+            out.capacities[ev.spec.name] = {"site_kw": site.amount()}
+            if site.sized:
+                out.cost.setdefault("investment", []).extend(site.cost(common))
     return out
 
 

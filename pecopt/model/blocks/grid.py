@@ -38,10 +38,12 @@ from pecopt.model.technology import (
     IngestContext,
     Tables,
     Technology,
+    capacity,
     need_binaries,
 )
 from pecopt.scenario.types import (
     Binaries,
+    Capacity,
     EmissionFactor,
     Fraction,
     NonNeg,
@@ -115,7 +117,7 @@ class Grid(Strict):
     ``binaries`` overrides ``solver.binaries`` for import/export exclusivity.
     """
 
-    import_max_kw: NonNeg = 1e4
+    import_max_kw: Capacity = 1e4
     export_max_kw: NonNeg = 1e4
     tariff: ElectricityTariff = ElectricityTariff()
     co2: EmissionFactor = EmissionFactor(constant_kg_per_kwh=0.06)
@@ -225,7 +227,8 @@ def prepare(units: Sequence[Grid], tables: Tables, common: Common) -> GridData:
 
 def build(block: pyo.Block, d: GridData, common: Common) -> Contribution:
     n, dt, g = common.n, common.dt_h, d.spec
-    imp = add_var(block, "imp", n, 0.0, g.import_max_kw)
+    conn = capacity(block, "import_max_kw", g.import_max_kw)
+    imp = add_var(block, "imp", n, 0.0, conn.upper)
     exp = add_var(block, "exp", n, 0.0, g.export_max_kw)
     obj = common.objective
     cp = obj.carbon_price_eur_per_kg
@@ -233,11 +236,9 @@ def build(block: pyo.Block, d: GridData, common: Common) -> Contribution:
     import_coef = d.import_price + cp * d.co2
     export_coef = d.export + (cp * d.co2 if credit and obj.carbon_priced_on == "net" else 0.0)
     zs = need_binaries(common, export_coef >= import_coef - 1e-12, g.binaries)
-    if zs.size and g.export_max_kw > 0 and g.import_max_kw > 0:
+    if zs.size and g.export_max_kw > 0 and conn.upper > 0:
         z = add_var(block, "z", zs.size, binary=True)
-        add_rows(
-            block, "imp_on", zs.size, [term(imp, 1.0, zs), term(z, -g.import_max_kw)], upper=0.0
-        )
+        add_rows(block, "imp_on", zs.size, [term(imp, 1.0, zs), term(z, -conn.upper)], upper=0.0)
         add_rows(
             block,
             "exp_off",
@@ -245,6 +246,8 @@ def build(block: pyo.Block, d: GridData, common: Common) -> Contribution:
             [term(exp, 1.0, zs), term(z, g.export_max_kw)],
             upper=g.export_max_kw,
         )
+    if conn.sized:  # the connection capacity the district buys
+        conn.limit(block, "import_max", [term(imp, 1.0)], n)
     t = common.steps()
     before_vat = d.spot + d.margin + d.network + d.tax
     return Contribution(
@@ -273,7 +276,9 @@ def build(block: pyo.Block, d: GridData, common: Common) -> Contribution:
             "electricity_tax": [term(imp, dt * d.tax)],
             "electricity_vat": [term(imp, dt * d.vat * before_vat)],
             "export_revenue": [term(exp, -dt * d.export)],
+            **({"investment": conn.cost(common)} if conn.sized else {}),
         },
+        capacities={"grid": {"import_kw": conn.amount()}},
     )
 
 

@@ -48,19 +48,22 @@ from pydantic import model_validator
 from pecopt.errors import DataError, ScenarioError
 from pecopt.model.linear import FloatArray, Term, add_rows, add_var, term
 from pecopt.model.technology import (
+    Amount,
+    Cap,
     Common,
     Contribution,
     Flow,
     IngestContext,
     Tables,
     Technology,
+    capacity,
     need_binaries,
 )
 from pecopt.scenario.types import (
     Binaries,
+    Capacity,
     Efficiency,
     Fraction,
-    NonNeg,
     Positive,
     Series,
     SeriesFile,
@@ -95,8 +98,8 @@ class HeatPump(Strict):
     name: str
     source: Literal["air", "ground", "series"] = "air"
     sinks: list[Sink] | None = None
-    capacity_kw_el: NonNeg | None = None
-    capacity_kw_heat: NonNeg | None = None
+    capacity_kw_el: Capacity | None = None
+    capacity_kw_heat: Capacity | None = None
     capacity_curve: list[tuple[float, float]] | None = None
     min_source_temp_c: float | None = None
     min_part_load: Fraction = 0.0
@@ -210,24 +213,28 @@ def prepare(units: Sequence[HeatPump], tables: Tables, common: Common) -> tuple[
 def _unit(b: pyo.Block, hp: HeatPumpData, common: Common) -> Contribution:
     spec, n, dt = hp.spec, common.n, common.dt_h
     t = common.steps()
+    el = None if spec.capacity_kw_el is None else capacity(b, "power_kw_el", spec.capacity_kw_el)
+    q = (
+        None
+        if spec.capacity_kw_heat is None
+        else capacity(b, "power_kw_heat", spec.capacity_kw_heat)
+    )
     usable = hp.cop > 0  # (sinks, steps): where the sink is within reach
-    if spec.capacity_kw_heat is not None:
+    if q is not None:
         usable &= hp.capacity_factor[None, :] > 0
     ps = []
     for k, sink in enumerate(hp.sinks):
-        ub = np.where(
-            usable[k], np.inf if spec.capacity_kw_el is None else spec.capacity_kw_el, 0.0
-        )
-        if spec.capacity_kw_heat is not None:  # a bound that also helps presolve
+        ub = np.where(usable[k], np.inf if el is None else el.upper, 0.0)
+        if q is not None:  # a bound that also helps presolve
             cop = np.where(hp.cop[k] > 0, hp.cop[k], 1.0)
-            ub = np.minimum(ub, spec.capacity_kw_heat * hp.capacity_factor / cop)
+            ub = np.minimum(ub, q.upper * hp.capacity_factor / cop)
         ps.append(add_var(b, f"p_{sink}", n, 0.0, ub))
     elec = [term(p, 1.0) for p in ps]
     heat = [term(p, hp.cop[k]) for k, p in enumerate(ps)]
-    if spec.capacity_kw_el is not None and len(ps) > 1:
-        add_rows(b, "max_el", n, elec, upper=spec.capacity_kw_el)
-    if spec.capacity_kw_heat is not None and len(ps) > 1:
-        add_rows(b, "max_heat", n, heat, upper=spec.capacity_kw_heat * hp.capacity_factor)
+    if el is not None and (len(ps) > 1 or el.sized):
+        el.limit(b, "max_el", elec, n)
+    if q is not None and (len(ps) > 1 or q.sized):
+        q.limit(b, "max_heat", heat, n, hp.capacity_factor)
     if spec.borehole is not None:
         bh = spec.borehole
         lift = [term(p, np.maximum(hp.cop[k] - 1.0, 0.0)) for k, p in enumerate(ps)]
@@ -238,7 +245,11 @@ def _unit(b: pyo.Block, hp: HeatPumpData, common: Common) -> Contribution:
             upper=bh.max_kwh_per_m_yr * bh.length_m * common.years,
         )  # fmt: skip
     if spec.min_part_load > 0:
-        _commitment(b, spec, hp, elec, heat, common)
+        if el is not None:
+            _commitment(b, spec, el, elec, np.ones(n), common)
+        else:
+            assert q is not None
+            _commitment(b, spec, q, heat, hp.capacity_factor, common)
     c = Contribution(
         flows=[Flow(spec.name, ELECTRICITY, "conversion", tuple(term(p, -1.0) for p in ps))]
         + [
@@ -246,11 +257,12 @@ def _unit(b: pyo.Block, hp: HeatPumpData, common: Common) -> Contribution:
             for k, sink in enumerate(hp.sinks)
         ]
     )
-    caps: dict[str, list[Term] | float] = {}
-    if spec.capacity_kw_el is not None:
-        caps["power_kw_el"] = spec.capacity_kw_el
-    if spec.capacity_kw_heat is not None:
-        caps["power_kw_heat"] = spec.capacity_kw_heat
+    caps: dict[str, Amount | float] = {}
+    for key, cap in (("power_kw_el", el), ("power_kw_heat", q)):
+        if cap is not None:
+            caps[key] = cap.amount()
+            if cap.sized:
+                c.cost.setdefault("investment", []).extend(cap.cost(common))
     c.capacities[spec.name] = caps
     return c
 
@@ -258,21 +270,19 @@ def _unit(b: pyo.Block, hp: HeatPumpData, common: Common) -> Contribution:
 def _commitment(
     b: pyo.Block,
     spec: HeatPump,
-    hp: HeatPumpData,
-    elec: list[Term],
-    heat: list[Term],
+    cap: Cap,
+    load: list[Term],
+    factor: FloatArray,
     common: Common,
 ) -> None:
-    """``m C u[t] <= load[t] <= C u[t]`` on the electric input, or on the heat output when
-    only a heat capacity is given (C then varies with the capacity factor)."""
+    """On/off with a minimum part load m on the load (electric input, or heat output with
+    the capacity factor f): ``load[t] <= f[t] C_max u[t]`` and
+    ``load[t] >= m f[t] (C - C_max (1 - u[t]))``, with the capacity limit
+    ``load[t] <= f[t] C`` elsewhere. For a given capacity (C = C_max) this is
+    ``m f C u <= load <= f C u``; for a sized one, its exact linearisation."""
     us = need_binaries(common, np.ones(common.n, bool), spec.binaries)
     if not us.size:
         return
-    if spec.capacity_kw_el is not None:
-        load, cap = elec, np.full(common.n, spec.capacity_kw_el)
-    else:
-        assert spec.capacity_kw_heat is not None
-        load, cap = heat, spec.capacity_kw_heat * hp.capacity_factor
     pos = np.full(common.n, -1)
     pos[us] = np.arange(us.size)
 
@@ -283,9 +293,16 @@ def _commitment(
             out.append(Term(x.var, x.index[keep], x.coef[keep], pos[x.row[keep]]))
         return out
 
+    f = factor[us]
+    big = cap.upper * f
+    m = spec.min_part_load
     u = add_var(b, "u", us.size, binary=True, commitment=True)
-    add_rows(b, "max_on", us.size, [*at(load), term(u, -cap[us])], upper=0.0)
-    add_rows(b, "min_on", us.size, [*at(load), term(u, -spec.min_part_load * cap[us])], lower=0.0)
+    add_rows(b, "max_on", us.size, [*at(load), term(u, -big)], upper=0.0)
+    lower = [*at(load), term(u, -m * big)]
+    if cap.new is not None:  # + m f N on the right-hand side
+        one = np.zeros(us.size, np.int64)
+        lower.append(Term(cap.new, one, -m * f, np.arange(us.size)))
+    add_rows(b, "min_on", us.size, lower, lower=m * f * cap.value - m * big)
 
 
 def build(block: pyo.Block, units: tuple[HeatPumpData, ...], common: Common) -> Contribution | None:

@@ -1,14 +1,19 @@
 """Photovoltaics with curtailment: rooftop arrays on buildings (pvlib, from the weather)
 and PV given as a series of available AC power (e.g. another tool's forecast).
 
-All arrays feed the same bus at the same price, so curtailing one array or another is
-the same decision: pecopt keeps one variable for the district's PV,
+Array a gives ``A[a, t] = K_a y[a, t]`` [kW]: its size K_a [kWp] times its AC output per
+kWp y (pvlib's PVWatts chain is linear in the size: DC power, the inverter curve over
+the load fraction and the AC cap all scale with kWp). Arrays of a given size feed the
+same bus at the same price, so curtailing one or another is the same decision: pecopt
+keeps one variable for all of them,
 
-    0 <= pv[t] <= A[t] = sum_a A[a, t]          [kW]   (the rest is curtailed)
+    0 <= pv[t] <= sum_a A[a, t]                    [kW]   (the rest is curtailed)
 
-and reports each array's output pro rata, ``pv[t] A[a, t] / A[t]`` (generation flows,
-renewable). This is exact (any per-array dispatch has the same total) and saves
-``(arrays - 1) * steps`` variables.
+and reports each array's output pro rata, ``pv[t] A[a, t] / sum_a A[a, t]``, which is
+exact and saves ``(arrays - 1) * steps`` variables. An array whose size the optimiser
+chooses (``kwp: {max: ..., capex_eur_per_unit: ...}``, bounded by its roof: at most
+``roof_area_m2 * max_kwp_per_m2``) has its own variable, ``0 <= pv_a[t] <= y[a, t] K_a``.
+Generation flows are renewable.
 
 Rooftop arrays: pvlib's PVWatts chain (:func:`pecopt.ingest.pv.pv_ac_kw`): sun position,
 Hay-Davies transposition, glass IAM, Faiman cell temperature, PVWatts DC and inverter.
@@ -23,29 +28,66 @@ from typing import Annotated, Any
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from pecopt.model.linear import FloatArray, add_var, term
-from pecopt.model.technology import Common, Contribution, Flow, IngestContext, Tables, Technology
-from pecopt.scenario.types import NonNeg, Series, Strict
+from pecopt.model.technology import (
+    Amount,
+    Common,
+    Contribution,
+    Flow,
+    IngestContext,
+    Tables,
+    Technology,
+    capacity,
+)
+from pecopt.scenario.types import Capacity, NonNeg, Positive, Series, Size, Strict
 from pecopt.units import ELECTRICITY
 
 
 class PVArray(Strict):
-    """A rooftop array on a building. Azimuth clockwise from north (180 = south)."""
+    """A rooftop array on a building. Azimuth clockwise from north (180 = south, the
+    pvlib convention; PVGIS counts from south). ``kwp`` is a size or a :class:`Size` the
+    optimiser chooses, at most ``roof_area_m2 * max_kwp_per_m2`` when the roof is given
+    (0.15 kWp per m2 of roof [assumption]: 0.2 kWp/m2 of modules, 75 % of the roof usable)."""
 
     name: str
-    kwp: NonNeg
+    kwp: Capacity
     tilt_deg: Annotated[float, Field(ge=0, le=90)] = 30.0
     azimuth_deg: Annotated[float, Field(ge=0, le=360)] = 180.0
     losses_pct: Annotated[float, Field(ge=0, lt=100)] = 14.0
+    roof_area_m2: NonNeg | None = None
+    max_kwp_per_m2: Positive = 0.15
+
+    @model_validator(mode="after")
+    def _fits(self) -> PVArray:
+        if self.roof_area_m2 is not None and not isinstance(self.kwp, Size):
+            room = self.roof_area_m2 * self.max_kwp_per_m2
+            if self.kwp > room + 1e-9:
+                raise ValueError(
+                    f"kwp ({self.kwp:g}) does not fit on the roof: at most {room:g} kWp on "
+                    f"{self.roof_area_m2:g} m2 at {self.max_kwp_per_m2:g} kWp/m2"
+                )
+        return self
+
+    def size(self) -> Capacity:
+        """The size, with the roof's limit folded into a :class:`Size`'s maximum."""
+        if isinstance(self.kwp, Size) and self.roof_area_m2 is not None:
+            room = self.roof_area_m2 * self.max_kwp_per_m2
+            return self.kwp.model_copy(
+                update={"max": max(min(self.kwp.max, room), self.kwp.existing)}
+            )
+        return self.kwp
 
 
 class PVSeries(Strict):
-    """PV whose available AC power [kW] comes from a file (e.g. another tool's forecast)."""
+    """PV whose available AC power comes as a series (e.g. another tool's forecast): in kW
+    (``kwp`` left at 1), or in kW per kWp of an installation of ``kwp`` (a number, or a
+    :class:`~pecopt.scenario.types.Size` the optimiser chooses)."""
 
     name: str
     series: Series
+    kwp: Capacity = 1.0
 
 
 AVAILABLE = "pv_available"
@@ -53,10 +95,19 @@ AVAILABLE = "pv_available"
 
 @dataclass(frozen=True)
 class PVData:
-    """``available_kw[a, t]``: AC power array a can give in step t [kW]."""
+    """``per_kwp[a, t]``: AC power per kWp of array a [kW/kWp] (a series: its kW, size 1)."""
 
     names: tuple[str, ...]
-    available_kw: FloatArray  # (arrays, steps)
+    per_kwp: FloatArray  # (arrays, steps)
+    sizes: tuple[Capacity, ...]
+    rooftop: tuple[bool, ...]
+
+    @property
+    def available_kw(self) -> FloatArray:
+        """AC power the arrays of a given size can give [kW] (sized arrays: at their max)."""
+        k = np.array([s.max if isinstance(s, Size) else float(s) for s in self.sizes])
+        out: FloatArray = self.per_kwp * k[:, None]
+        return out
 
 
 def units(scenario: Any) -> list[PVArray | PVSeries]:
@@ -65,43 +116,66 @@ def units(scenario: Any) -> list[PVArray | PVSeries]:
 
 
 def ingest(items: Sequence[PVArray | PVSeries], ctx: IngestContext) -> dict[str, pd.DataFrame]:
-    """The ``pv_available`` table: ``timestamp, array, pv_ac_kw``."""
+    """The ``pv_available`` table: ``timestamp, array, pv_ac_kw_per_kwp`` (a series: its
+    kW, counted as one unit)."""
     frames = []
     for a in items:
         if isinstance(a, PVArray):
             from pecopt.ingest.pv import pv_ac_kw
 
             site = ctx.scenario.site
-            ac = pv_ac_kw(
+            y = pv_ac_kw(
                 ctx.weather, site.latitude, site.longitude, site.altitude_m,
-                a.kwp, a.tilt_deg, a.azimuth_deg, a.losses_pct,
+                1.0, a.tilt_deg, a.azimuth_deg, a.losses_pct,
             ).to_numpy(float)  # fmt: skip
         else:
-            ac = ctx.series(a.series, f"assets.pv_series.{a.name}.series")
-        frames.append(pd.DataFrame({"timestamp": ctx.index, "array": a.name, "pv_ac_kw": ac}))
+            y = ctx.series(a.series, f"assets.pv_series.{a.name}.series")
+        frames.append(
+            pd.DataFrame({"timestamp": ctx.index, "array": a.name, "pv_ac_kw_per_kwp": y})
+        )
     return {AVAILABLE: pd.concat(frames, ignore_index=True)}
 
 
 def prepare(items: Sequence[Any], tables: Tables, common: Common) -> PVData:
     t = tables[AVAILABLE]
     names = tuple(a.name for a in items)
-    avail = t["pv_ac_kw"].to_numpy(np.float64).reshape(len(names), common.n)
-    return PVData(names, avail)
+    per_kwp = t["pv_ac_kw_per_kwp"].to_numpy(np.float64).reshape(len(names), common.n)
+    sizes = tuple(a.size() if isinstance(a, PVArray) else a.kwp for a in items)
+    return PVData(names, per_kwp, sizes, tuple(isinstance(a, PVArray) for a in items))
 
 
 def build(block: pyo.Block, d: PVData, common: Common) -> Contribution | None:
-    avail = d.available_kw
-    k, n = avail.shape
-    total = avail.sum(axis=0)
-    pv = add_var(block, "used", n, 0.0, total)
-    share = np.divide(avail, total, out=np.full_like(avail, 1.0 / k), where=total > 0)
+    n = common.n
     t = np.arange(n)
-    return Contribution(
-        flows=[
-            Flow(name, ELECTRICITY, "generation", (term(pv, share[a], t, t),), renewable=True)
-            for a, name in enumerate(d.names)
-        ]
-    )
+    c = Contribution()
+    fixed = [k for k, s in enumerate(d.sizes) if not isinstance(s, Size)]
+    if fixed:
+        avail = d.available_kw[fixed]
+        total = avail.sum(axis=0)
+        pv = add_var(block, "used", n, 0.0, total)
+        share = np.divide(avail, total, out=np.full_like(avail, 1.0 / len(fixed)), where=total > 0)
+        for j, k in enumerate(fixed):
+            c.flows.append(
+                Flow(d.names[k], ELECTRICITY, "generation", (term(pv, share[j], t, t),),
+                     renewable=True)
+            )  # fmt: skip
+    for k, s in enumerate(d.sizes):
+        if not isinstance(s, Size):
+            continue
+        b = pyo.Block()
+        block.add_component(d.names[k], b)
+        cap = capacity(b, "kwp", s)
+        used = add_var(b, "used", n, 0.0, d.per_kwp[k] * cap.upper)
+        cap.limit(b, "available", [term(used, 1.0)], n, d.per_kwp[k])
+        c.flows.append(
+            Flow(d.names[k], ELECTRICITY, "generation", (term(used, 1.0),), renewable=True)
+        )
+        c.capacities[d.names[k]] = {"kwp": cap.amount()}
+        c.cost.setdefault("investment", []).extend(cap.cost(common))
+    for k in fixed:
+        if d.rooftop[k]:
+            c.capacities[d.names[k]] = {"kwp": Amount((), float(d.sizes[k]))}  # type: ignore[arg-type]
+    return c
 
 
 TECHNOLOGY = Technology(

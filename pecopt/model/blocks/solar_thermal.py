@@ -8,6 +8,8 @@ collector equation (EN ISO 9806) on pvlib's plane-of-array irradiance:
     A[t] = area * max(0, q[t]) / 1000 * (1 - losses_pct / 100)                     [kW]
     0 <= used[t] <= A[t],      generation flow (heat, renewable) = used[t]
 
+(``area_m2`` may be a :class:`~pecopt.scenario.types.Size`: the optimiser chooses it.)
+
 with G_b, G_d the beam and diffuse plane-of-array irradiance (Hay-Davies transposition,
 :func:`pecopt.ingest.pv.plane_of_array`), K_b the ASHRAE incidence-angle modifier
 (:func:`pvlib.iam.ashrae`, ``iam_b0``), K_d a constant diffuse modifier, T_m the mean
@@ -35,15 +37,23 @@ import pyomo.environ as pyo
 from pydantic import Field
 
 from pecopt.model.linear import FloatArray, add_var, term
-from pecopt.model.technology import Common, Contribution, Flow, IngestContext, Tables, Technology
-from pecopt.scenario.types import Fraction, NonNeg, Strict
+from pecopt.model.technology import (
+    Common,
+    Contribution,
+    Flow,
+    IngestContext,
+    Tables,
+    Technology,
+    capacity,
+)
+from pecopt.scenario.types import Capacity, Fraction, NonNeg, Strict, upper
 
 
 class SolarThermal(Strict):
     """A field of solar thermal collectors (gross area, orientation, efficiency curve)."""
 
     name: str
-    area_m2: NonNeg
+    area_m2: Capacity
     tilt_deg: Annotated[float, Field(ge=0, le=90)] = 45.0
     azimuth_deg: Annotated[float, Field(ge=0, le=360)] = 180.0
     eta0: Annotated[float, Field(gt=0, le=1)] = 0.775
@@ -81,7 +91,7 @@ def collector_heat_w_m2(
 
 
 def ingest(units: Sequence[SolarThermal], ctx: IngestContext) -> dict[str, pd.DataFrame]:
-    """The ``solar_thermal_available`` table: ``timestamp, field, heat_kw``."""
+    """The ``solar_thermal_available`` table: ``timestamp, field, heat_kw_per_m2``."""
     from pecopt.ingest.pv import plane_of_array
 
     site, wx = ctx.scenario.site, ctx.weather
@@ -100,8 +110,10 @@ def ingest(units: Sequence[SolarThermal], ctx: IngestContext) -> dict[str, pd.Da
             if f.mean_fluid_temp_c is not None
             else ctx.sink_temperature_c(f.sink) + f.approach_k,
         )
-        heat = f.area_m2 * q / 1000.0 * (1.0 - f.losses_pct / 100.0)
-        frames.append(pd.DataFrame({"timestamp": ctx.index, "field": f.name, "heat_kw": heat}))
+        per_m2 = q / 1000.0 * (1.0 - f.losses_pct / 100.0)
+        frames.append(
+            pd.DataFrame({"timestamp": ctx.index, "field": f.name, "heat_kw_per_m2": per_m2})
+        )
     return {AVAILABLE: pd.concat(frames, ignore_index=True)}
 
 
@@ -109,22 +121,38 @@ def ingest(units: Sequence[SolarThermal], ctx: IngestContext) -> dict[str, pd.Da
 class SolarThermalData:
     names: tuple[str, ...]
     sinks: tuple[str, ...]
-    heat_kw: FloatArray  # (fields, steps)
+    per_m2: FloatArray  # (fields, steps) [kW/m2]
+    areas: tuple[Capacity, ...]
+
+    @property
+    def heat_kw(self) -> FloatArray:
+        """Heat the fields can give at their (largest) area [kW]."""
+        out: FloatArray = self.per_m2 * np.array([upper(a) for a in self.areas])[:, None]
+        return out
 
 
 def prepare(units: Sequence[SolarThermal], tables: Tables, common: Common) -> SolarThermalData:
     t = tables[AVAILABLE]
     names = tuple(f.name for f in units)
-    heat = t["heat_kw"].to_numpy(np.float64).reshape(len(names), common.n)
-    return SolarThermalData(names, tuple(f.sink for f in units), heat)
+    per_m2 = t["heat_kw_per_m2"].to_numpy(np.float64).reshape(len(names), common.n)
+    return SolarThermalData(
+        names, tuple(f.sink for f in units), per_m2, tuple(f.area_m2 for f in units)
+    )
 
 
 def build(block: pyo.Block, d: SolarThermalData, common: Common) -> Contribution:
-    flows = []
+    c = Contribution()
     for k, name in enumerate(d.names):
-        used = add_var(block, name, common.n, 0.0, d.heat_kw[k])
-        flows.append(Flow(name, d.sinks[k], "generation", (term(used, 1.0),), renewable=True))
-    return Contribution(flows=flows)
+        b = pyo.Block()
+        block.add_component(name, b)
+        area = capacity(b, "area_m2", d.areas[k])
+        used = add_var(b, "used", common.n, 0.0, d.per_m2[k] * area.upper)
+        if area.sized:
+            area.limit(b, "available", [term(used, 1.0)], common.n, d.per_m2[k])
+            c.cost.setdefault("investment", []).extend(area.cost(common))
+        c.flows.append(Flow(name, d.sinks[k], "generation", (term(used, 1.0),), renewable=True))
+        c.capacities[name] = {"area_m2": area.amount()}
+    return c
 
 
 TECHNOLOGY = Technology(

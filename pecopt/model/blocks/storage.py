@@ -38,16 +38,27 @@ from pecopt.model.technology import (
     Flow,
     LevelReader,
     Technology,
+    capacity,
     need_binaries,
 )
-from pecopt.scenario.types import Binaries, Efficiency, End, Fraction, NonNeg, Strict
+from pecopt.scenario.types import (
+    Binaries,
+    Capacity,
+    Efficiency,
+    End,
+    Fraction,
+    NonNeg,
+    Size,
+    Strict,
+    upper,
+)
 from pecopt.units import ELECTRICITY
 
 
 class _Store(Strict):
     name: str
-    capacity_kwh: NonNeg
-    power_kw: NonNeg
+    capacity_kwh: Capacity
+    power_kw: Capacity
     eta_charge: Efficiency = 0.95
     eta_discharge: Efficiency = 0.95
     loss_per_h: Fraction = 0.0
@@ -58,7 +69,11 @@ class _Store(Strict):
 
     @model_validator(mode="after")
     def _state(self) -> _Store:
-        check_state(self.capacity_kwh, self.soc_initial_kwh, self.end, self.end_value_eur_per_kwh)
+        if isinstance(self.capacity_kwh, Size) and self.soc_initial_kwh is not None:
+            start_max = self.capacity_kwh.existing
+        else:
+            start_max = upper(self.capacity_kwh)
+        check_state(start_max, self.soc_initial_kwh, self.end, self.end_value_eur_per_kwh)
         return self
 
 
@@ -100,13 +115,20 @@ def _unit(
     n, dt = common.n, common.dt_h
     b = pyo.Block()
     block.add_component(spec.name, b)
-    ch = add_var(b, "ch", n, 0.0, spec.power_kw)
-    dis = add_var(b, "dis", n, 0.0, spec.power_kw)
+    energy = capacity(b, "energy_kwh", spec.capacity_kwh)
+    power = capacity(b, "power_kw", spec.power_kw)
+    ch = add_var(b, "ch", n, 0.0, power.upper)
+    dis = add_var(b, "dis", n, 0.0, power.upper)
     s0 = spec.soc_initial_kwh
     soc_lb = np.zeros(n)
     if spec.end == "initial" and s0 is not None:
         soc_lb[-1] = s0
-    soc = add_var(b, "soc", n, soc_lb, spec.capacity_kwh)
+    soc = add_var(b, "soc", n, soc_lb, energy.upper)
+    if power.sized:
+        power.limit(b, "ch_max", [term(ch, 1.0)], n)
+        power.limit(b, "dis_max", [term(dis, 1.0)], n)
+    if energy.sized:
+        energy.limit(b, "soc_max", [term(soc, 1.0)], n)
     keep = (1.0 - spec.loss_per_h) ** dt
     t = common.steps()
     terms = [term(soc, 1.0), term(ch, -spec.eta_charge * dt), term(dis, dt / spec.eta_discharge)]
@@ -118,18 +140,20 @@ def _unit(
         rhs[0] = keep * s0
     add_rows(b, "balance", n, terms, equal=rhs)
     ys = need_binaries(common, common.import_price_min < 0, spec.binaries)
-    if ys.size and spec.power_kw > 0:
+    big = power.upper  # the largest power the store can have: a valid big-M
+    if ys.size and big > 0:
         y = add_var(b, "y", ys.size, binary=True)
-        add_rows(b, "ch_on", ys.size, [term(ch, 1.0, ys), term(y, -spec.power_kw)], upper=0.0)
-        add_rows(
-            b, "dis_off", ys.size, [term(dis, 1.0, ys), term(y, spec.power_kw)], upper=spec.power_kw
-        )
+        add_rows(b, "ch_on", ys.size, [term(ch, 1.0, ys), term(y, -big)], upper=0.0)
+        add_rows(b, "dis_off", ys.size, [term(dis, 1.0, ys), term(y, big)], upper=big)
     read: LevelReader = lambda value: value(soc)  # noqa: E731
     c = Contribution(
         flows=[Flow(spec.name, carrier, "storage", (term(dis, 1.0), term(ch, -1.0)))],
         storage={spec.name: read},
-        capacities={spec.name: {"energy_kwh": spec.capacity_kwh, "power_kw": spec.power_kw}},
+        capacities={spec.name: {"energy_kwh": energy.amount(), "power_kw": power.amount()}},
     )
+    for cap in (energy, power):
+        if cap.sized:
+            c.cost.setdefault("investment", []).extend(cap.cost(common))
     if wear > 0:
         c.cost["battery_wear"] = [term(dis, wear * dt)]
     if spec.end == "value" and spec.end_value_eur_per_kwh:

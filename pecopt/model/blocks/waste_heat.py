@@ -46,8 +46,9 @@ from pecopt.model.technology import (
     Role,
     Tables,
     Technology,
+    capacity,
 )
-from pecopt.scenario.types import Efficiency, NonNeg, Positive, Series, Strict
+from pecopt.scenario.types import Capacity, Efficiency, NonNeg, Positive, Series, Strict
 from pecopt.units import ELECTRICITY
 
 
@@ -61,7 +62,7 @@ class WasteHeat(Strict):
     sink: Literal["space_heat", "hot_water"] = "space_heat"
     sink_temp_c: float | None = None
     min_approach_k: NonNeg = 3.0
-    booster_kw_el: NonNeg = 0.0
+    booster_kw_el: Capacity = 0.0
     carnot_efficiency: Efficiency = 0.5
     cop_max: Positive = 8.0
     location: Literal["inside", "outside"] = "inside"
@@ -135,8 +136,12 @@ def build(block: pyo.Block, sources: tuple[SourceData, ...], common: Common) -> 
         d = add_var(b, "direct", n, 0.0, s.direct_kw)
         role: Role = "generation" if w.location == "inside" else "import"
         source_terms = [term(d, 1.0)]
-        if w.booster_kw_el > 0:
-            p = add_var(b, "booster", n, 0.0, w.booster_kw_el)
+        cap = capacity(b, "booster_kw_el", w.booster_kw_el)
+        if cap.upper > 0:
+            p = add_var(b, "booster", n, 0.0, cap.upper)
+            if cap.sized:
+                cap.limit(b, "booster_max", [term(p, 1.0)], n)
+                out.cost.setdefault("investment", []).extend(cap.cost(common))
             lift = np.maximum(s.cop - 1.0, 0.0)
             source_terms.append(term(p, lift))
             add_rows(b, "available", n, source_terms, upper=s.available_kw)
@@ -144,7 +149,7 @@ def build(block: pyo.Block, sources: tuple[SourceData, ...], common: Common) -> 
                 Flow(f"{w.name}_booster", w.sink, "conversion", (term(p, 1.0),)),
                 Flow(f"{w.name}_booster", ELECTRICITY, "conversion", (term(p, -1.0),)),
             ]
-            out.capacities[f"{w.name}_booster"] = {"power_kw_el": w.booster_kw_el}
+            out.capacities[f"{w.name}_booster"] = {"power_kw_el": cap.amount()}
         out.flows.append(
             Flow(
                 w.name, w.sink, role, tuple(source_terms),
