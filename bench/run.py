@@ -125,7 +125,7 @@ def child_pecopt(args: argparse.Namespace) -> None:
             )
         if args.write_mps or run is None:  # untimed, after the measurement
             import highspy
-            from pecopt.model.compile import compile_model
+            from pecopt.solver.compile import compile_model
 
             from pecopt.model.core import build_model
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
 
 from pecopt.inputs import DistrictInputs
 from pecopt.model.linear import FloatArray, Term, add_objective, add_rows, add_var
@@ -124,7 +125,17 @@ class DistrictModel:
 
 def build_model(inputs: DistrictInputs) -> DistrictModel:
     """Build the whole district model from frozen inputs: one block per technology
-    present, in registry order, then the bus balances, the targets and the objective."""
+    present, in registry order, then the bus balances, the targets and the objective.
+
+    Python's cyclic garbage collector is paused while the model's 10^5-10^6 Pyomo objects
+    are made: otherwise each collection rescans every object made so far (on the Kera
+    year this halves the build time; Pyomo's own writers do the same).
+    """
+    with PauseGC():
+        return _build(inputs)
+
+
+def _build(inputs: DistrictInputs) -> DistrictModel:
     m = pyo.ConcreteModel(name=inputs.common.name)
     contributions: dict[str, Contribution] = {}
     for key, tech in TECHNOLOGIES.items():

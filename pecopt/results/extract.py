@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
 
 from pecopt.model.core import DistrictModel
 from pecopt.model.linear import FloatArray, Term, values
@@ -78,6 +79,11 @@ def _obj_array(items: list[str], n: int) -> np.ndarray:
 
 def extract(dm: DistrictModel) -> Results:
     """The tidy results of a solved district model."""
+    with PauseGC():
+        return _extract(dm)
+
+
+def _extract(dm: DistrictModel) -> Results:
     n, index = dm.inputs.n, dm.inputs.index
     value = ValueCache()
     flows = dm.flows

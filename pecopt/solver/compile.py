@@ -28,6 +28,7 @@ from typing import Any, cast
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
 from pyomo.repn.standard_repn import generate_standard_repn
 
 from pecopt.errors import SolverError
@@ -157,7 +158,8 @@ def _fix(data: list[Any], lo: FloatArray, up: FloatArray, where: Iterable[int]) 
 
 
 def compile_model(model: pyo.Block) -> tuple[HighsArrays, Layout]:
-    """Build the HiGHS LP/MIP of ``model`` as the Pyomo model says it is now.
+    """Build the HiGHS LP/MIP of ``model`` as the Pyomo model says it is now (the garbage
+    collector paused, as for the build).
 
     Returns
     -------
@@ -165,6 +167,11 @@ def compile_model(model: pyo.Block) -> tuple[HighsArrays, Layout]:
         ``lp`` holds the arrays of the LP/MIP (row-wise matrix); ``layout`` maps each
         variable component to its column range and each row family to its rows.
     """
+    with PauseGC():
+        return _compile(model)
+
+
+def _compile(model: pyo.Block) -> tuple[HighsArrays, Layout]:
     columns: list[tuple[pyo.Var, int, int]] = []
     lbs: list[FloatArray] = []
     ubs: list[FloatArray] = []
@@ -392,6 +399,11 @@ def csr(
 def load_solution(layout: Layout, x: FloatArray) -> None:
     """Write the HiGHS solution into the Pyomo variables (``set_value``), so that the
     model holds its solution; columns that appear nowhere keep their Pyomo value."""
+    with PauseGC():
+        _load(layout, x)
+
+
+def _load(layout: Layout, x: FloatArray) -> None:
     for comp, first, count in layout.columns:
         m: VarMeta | None = getattr(comp, "_pecopt", None)
         data = m.data.tolist() if m is not None and first < layout.generic_first else None
