@@ -175,6 +175,27 @@ def read_sessions(
             f"{row_name(path, i)}: vehicle {names[i]} wants {energy[i]:g} kWh, more than its "
             f"battery holds (capacity_kwh {capacity_kwh:g} kWh)",
         )
+    return place_sessions(names, arr, dep, energy, index, path=path, max_store_kw=max_store_kw)
+
+
+def place_sessions(
+    names: np.ndarray,
+    arr: pd.DatetimeIndex,
+    dep: pd.DatetimeIndex,
+    energy: np.ndarray,
+    index: pd.DatetimeIndex,
+    *,
+    path: Path | None = None,
+    max_store_kw: float | None = None,
+) -> tuple[tuple[str, ...], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Lay sessions (vehicle, arrival, departure [UTC], energy wanted [kWh]) on ``index``:
+    plugged over the steps wholly inside [arrival, departure); a session cut by the
+    horizon wants its energy pro rata to its steps inside. ``path`` names the sessions
+    file in errors (None: generated sessions). Returns as :func:`read_sessions`."""
+
+    def row(k: int) -> str:
+        return row_name(path, k) if path is not None else f"session {k + 1}"
+
     step = index[1] - index[0]
     vehicles = tuple(sorted(set(names)))
     vid = np.searchsorted(vehicles, names)
@@ -196,7 +217,7 @@ def read_sessions(
             raise DataError(
                 path,
                 "energy_kwh",
-                f"{row_name(path, int(k))}: vehicle {names[k]} wants {want:g} kWh but can "
+                f"{row(int(k))}: vehicle {names[k]} wants {want:g} kWh but can "
                 f"store at most {most:g} kWh in its {(last - f + 1) * step_h:g} h plugged in "
                 "(charger_kw x efficiency); set shortfall_penalty_eur_per_kwh to accept "
                 "unmet energy",
@@ -314,6 +335,7 @@ def tidy(
 
 __all__ = [
     "read_availability",
+    "place_sessions",
     "read_sessions",
     "step_hours",
     "synthetic_commuters",

@@ -7,8 +7,10 @@ accounting (VAT deductible) by default; pass the consumer VAT rate to
 
 Finnish facts used here (``/work/shared/reference/FACTS.md``):
 
-* electricity tax incl. security-of-supply fee, ex VAT: class I 2.253 c/kWh, class II
-  0.063 c/kWh [vero.fi];
+* electricity tax incl. security-of-supply fee, ex VAT, by date
+  (:func:`finnish_electricity_tax`): class I 2.253 c/kWh, class II 0.063 c/kWh from
+  1 Jan 2021 [vero.fi verotaulukot]; 2.325 and 0.135 c/kWh from 1 Apr 2026 (security-of-supply
+  fee 0.013 -> 0.085 c/kWh in both classes, HE 194/2025) [FACTS-HEAT-TARIFFS-COSTS 5];
 * VAT on electricity: 24 %, 10 % from 1 Dec 2022 to 30 Apr 2023, 25.5 % from 1 Sep 2024;
 * DSO time-of-use products: night tariff (22–07 cheaper), seasonal tariff (winter weekday
   = Nov–Mar, Mon–Sat 07–22) [caruna.fi];
@@ -30,27 +32,48 @@ from pecopt.ingest.timeseries import (
     effective_weekday,
     local_year_index,
     read_series_file,
+    step_of,
 )
 
 __all__ = [
     "ELECTRICITY_TAX_EUR_PER_KWH",
+    "FORTUM_ESPOO_2025_MONTHLY_EXAMPLE_EUR_PER_KWH",
     "TouBand",
     "dh_energy_price",
     "emission_factor_series",
     "export_price_eur_per_kwh",
+    "finnish_electricity_tax",
     "finnish_electricity_vat",
     "hour_range",
     "import_price_eur_per_kwh",
     "night_tariff_bands",
     "read_spot",
     "rolling_peak_kw",
+    "scale_monthly_prices",
     "seasonal_tariff_bands",
     "tou_network_fee",
     "typical_spot_eur_per_kwh",
 ]
 
-#: Finnish electricity tax incl. the security-of-supply fee, excluding VAT [EUR/kWh].
+#: Finnish electricity tax incl. the security-of-supply fee, excluding VAT [EUR/kWh], in
+#: force 1 Jan 2021 - 31 Mar 2026 (see :func:`finnish_electricity_tax` for other dates).
 ELECTRICITY_TAX_EUR_PER_KWH: Final[dict[str, float]] = {"I": 0.02253, "II": 0.00063}
+
+#: Finnish electricity tax (energy tax + security-of-supply fee) excluding VAT by first local
+#: date in force [EUR/kWh]: (date, class I, class II).
+_FI_ELECTRICITY_TAX: Final = (
+    # vero.fi verotaulukot, "Voimassa 1.1.2019 - 31.12.2020": I 2.24 + 0.013, II 0.69 + 0.013 c/kWh
+    ("2019-01-01", 0.02253, 0.00703),
+    # vero.fi verotaulukot, "Voimassa 1.1.2021 alkaen": I 2.24 + 0.013, II 0.05 + 0.013 c/kWh
+    ("2021-01-01", 0.02253, 0.00063),
+    # HE 194/2025 (security-of-supply fee 0.013 -> 0.085 c/kWh, both classes, from 1.4.2026);
+    # FACTS-HEAT-TARIFFS-COSTS section 5: I 2.325, II 0.135 c/kWh
+    ("2026-04-01", 0.02325, 0.00135),
+)
+
+#: First local delivery day of the 15-minute day-ahead market (SDAC MTU, FACTS: 15-minute
+#: time resolution); from it the embedded typical spot price varies within the hour.
+QUARTER_HOUR_MARKET_START: Final = "2025-10-01"
 
 #: Finnish VAT on electricity by first local date in force [-].
 _FI_VAT: Final = (
@@ -95,11 +118,59 @@ def finnish_electricity_vat(index: pd.DatetimeIndex, *, tz: str = "Europe/Helsin
         VAT rate [-] (e.g. 0.24), named ``vat``. 22 % before 1 Jul 2010, 23 % to 2012,
         24 % from 2013, 10 % 1 Dec 2022–30 Apr 2023, 24 % to 31 Aug 2024, 25.5 % after.
     """
-    local_date = pd.DatetimeIndex(index.tz_convert(tz).tz_localize(None)).normalize()
-    starts = pd.DatetimeIndex([d for d, _ in _FI_VAT]).as_unit("us")
     rates = np.array([r for _, r in _FI_VAT])
-    pos = np.searchsorted(starts.asi8, local_date.as_unit("us").asi8, side="right") - 1
+    pos = _in_force(index, [d for d, _ in _FI_VAT], tz)
     return pd.Series(rates[pos], index=index, name="vat")
+
+
+def finnish_electricity_tax(
+    index: pd.DatetimeIndex, tax_class: Literal["I", "II", "none"], *, tz: str = "Europe/Helsinki"
+) -> pd.Series:
+    """Finnish electricity tax (energy tax + security-of-supply fee) in force at each step's
+    local date [EUR/kWh], excluding VAT.
+
+    ======================  ==========  ===========  =======================================
+    in force from           class I     class II     source
+    ======================  ==========  ===========  =======================================
+    1 Jan 2019              2.253 c     0.703 c      vero.fi verotaulukot 2019-2020
+    1 Jan 2021              2.253 c     0.063 c      vero.fi verotaulukot 2021-
+    1 Apr 2026              2.325 c     0.135 c      HE 194/2025: security-of-supply fee
+                                                     0.013 -> 0.085 c/kWh (FACTS-HEAT 5)
+    ======================  ==========  ===========  =======================================
+
+    Dates before 2019 take the 2019 figures (pecopt carries no older table). Class I:
+    households, services, public buildings; class II: industry, data centres (until
+    1 Jul 2026), heat pumps and e-boilers of >= 0.5 MW feeding district heat (FACTS).
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+        tz-aware step-start labels.
+    tax_class : {"I", "II", "none"}
+        The tax class; ``none`` gives 0 (e.g. self-consumed PV, tax-exempt).
+    tz : str
+        Zone whose calendar date decides the rate (default Europe/Helsinki).
+
+    Returns
+    -------
+    pandas.Series
+        Tax [EUR/kWh] ex VAT, named ``eur_per_kwh``.
+    """
+    if tax_class not in ("I", "II", "none"):
+        raise ValueError(f"tax class must be 'I', 'II' or 'none', got {tax_class!r}")
+    if tax_class == "none":
+        return pd.Series(0.0, index=index, name=_NAME)
+    column = 1 if tax_class == "I" else 2
+    rates = np.array([row[column] for row in _FI_ELECTRICITY_TAX], dtype=float)
+    pos = _in_force(index, [row[0] for row in _FI_ELECTRICITY_TAX], tz)
+    return pd.Series(rates[np.maximum(pos, 0)], index=index, name=_NAME)
+
+
+def _in_force(index: pd.DatetimeIndex, first_days: Sequence[str], tz: str) -> np.ndarray:
+    """Position of the table row in force at each step's local date (-1: before the first)."""
+    local_date = pd.DatetimeIndex(index.tz_convert(tz).tz_localize(None)).normalize()
+    starts = pd.DatetimeIndex(list(first_days)).as_unit("us")
+    return np.searchsorted(starts.asi8, local_date.as_unit("us").asi8, side="right") - 1
 
 
 def read_spot(
@@ -331,6 +402,52 @@ def dh_energy_price(
     return pd.Series(price, index=index, name=_NAME)
 
 
+#: Fortum Espoo district heat, Viisas-style monthly energy fee, 2025 [EUR/kWh] ex VAT,
+#: January first. **[example]**: Fortum's monthly EUR/MWh table was not retrievable
+#: (FACTS-HEAT-TARIFFS-COSTS gaps 1). Shape: a cosine through Helen's 2025 monthly heat
+#: prices incl. 25.5 % VAT, Jan 121.75, Jul 40.60, Dec 109.95 EUR/MWh [src: FACTS,
+#: helen.fi kuukausilampo-koti], i.e. 81.175 + 42.524 cos(2 pi (m - 1) / 12 - 0.30397);
+#: level: scaled with :func:`scale_monthly_prices` so that the heat-weighted mean equals
+#: Fortum Espoo's 2025 energy fee 65.38 EUR/MWh [src: FACTS, Omakotiliitto 2025;
+#: assumption: incl. 25.5 % VAT, as consumer comparisons are], then divided by 1.255.
+#: Weights: an apartment block's monthly heat, space heat 55 kWh/m2 by degree-days
+#: (17 degC base, typical-year monthly means) plus hot water 35 kWh/m2 by days (the Kera
+#: apartment archetype). Weighted mean 52.10 EUR/MWh ex VAT; January 68.5, July 22.9.
+FORTUM_ESPOO_2025_MONTHLY_EXAMPLE_EUR_PER_KWH: Final = (
+    0.0685, 0.0691, 0.0633, 0.0529, 0.0405, 0.0295,
+    0.0229, 0.0223, 0.0281, 0.0385, 0.0509, 0.0619,
+)  # fmt: skip
+
+
+def scale_monthly_prices(
+    shape: Sequence[float], weights: Sequence[float], mean: float
+) -> np.ndarray:
+    """Monthly prices with the seasonal ``shape`` whose ``weights``-weighted mean is ``mean``.
+
+    .. math:: p_m = \\frac{\\bar p}{\\sum_j w_j s_j / \\sum_j w_j}\\, s_m
+
+    Parameters
+    ----------
+    shape : sequence of float
+        Seasonal shape :math:`s_m` (any unit; e.g. another utility's monthly prices).
+    weights : sequence of float
+        Weights :math:`w_m` (e.g. the monthly heat use) [any unit, >= 0, not all 0].
+    mean : float
+        The weighted mean wanted :math:`\\bar p` [unit of the result, e.g. EUR/kWh].
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`p_m`, same length as ``shape``.
+    """
+    s = np.asarray(shape, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    if s.shape != w.shape or (w < 0).any() or w.sum() <= 0:
+        raise ValueError("shape and weights need the same length and weights >= 0, not all 0")
+    out: np.ndarray = s * (mean * w.sum() / float(w @ s))
+    return out
+
+
 def rolling_peak_kw(heat_kw: np.ndarray, window_steps: int) -> float:
     """Highest mean power over ``window_steps`` consecutive steps.
 
@@ -431,6 +548,25 @@ def typical_spot_eur_per_kwh(index: pd.DatetimeIndex, *, tz: str = "Europe/Helsi
     hour), so a date's price does not depend on the horizon start. Parameters are in
     ``pecopt/data/typical_spot_monthly.csv``. About 400 negative hours a year (467 in 2023).
 
+    **Quarter hours.** The FI day-ahead market has cleared in 15-minute units since the
+    delivery day 1 Oct 2025 (:data:`QUARTER_HOUR_MARKET_START`; FACTS: 15-minute time
+    resolution). On a sub-hourly index, steps on local dates from then on vary within the
+    hour by a deterministic shape [assumption: no 15-min FI price data in the repository;
+    the shape imitates the intra-hour ramps of a quarter-hour market]: quarter
+    :math:`q = 0..3` of hour :math:`h` gets
+
+    .. math::
+
+        p_{h,q} = p_h + \\frac{p_{h+1} - p_{h-1}}{2}\\, c_q + 0.05\\,|p_h|\\,\\eta_{d,h,q},
+        \\qquad c = (-3, -1, 1, 3) / 8
+
+    a straight line through the hour with the slope of its neighbours (quarter centres at
+    -3/8 ... 3/8 h from mid-hour) plus noise :math:`\\eta` (standard normal, seed 2025,
+    keyed by local day of year, hour and quarter, de-meaned over the four quarters). Both
+    terms sum to zero over the hour, so **the hourly mean is** :math:`p_h`: an hourly run,
+    and every monthly mean, are unchanged. Before 1 Oct 2025 (hourly market) quarters hold
+    the hour's price. A 30-minute step takes the mean of its two quarters.
+
     Parameters
     ----------
     index : pandas.DatetimeIndex
@@ -444,10 +580,50 @@ def typical_spot_eur_per_kwh(index: pd.DatetimeIndex, *, tz: str = "Europe/Helsi
         Spot price [EUR/kWh] ex VAT, named ``eur_per_kwh``.
     """
     years = np.unique(np.asarray(index.tz_convert(tz).year))
-    hourly = pd.concat([_typical_spot_year(int(y), tz) for y in years])
-    hour_start = index.floor("1h")
-    values = hourly.reindex(hour_start).to_numpy()
+    step = step_of(index) if len(index) > 1 or index.freq is not None else pd.Timedelta(hours=1)
+    quarter = pd.Timedelta(minutes=15)
+    if step >= pd.Timedelta(hours=1) or step % quarter != pd.Timedelta(0):
+        hourly = pd.concat([_typical_spot_year(int(y), tz) for y in years])
+        values = hourly.reindex(index.floor("1h")).to_numpy()
+        return pd.Series(values / 1000.0, index=index, name=_NAME)
+    # neighbouring hours at the year's edges come from the adjacent years
+    span = range(int(years.min()) - 1, int(years.max()) + 2)
+    hourly = pd.concat([_typical_spot_year(y, tz) for y in span])
+    k = int(step // quarter)
+    quarters = index.repeat(k) + pd.TimedeltaIndex(np.tile(np.arange(k), len(index)) * quarter)
+    values = _quarter_hour_prices(quarters, hourly, tz).reshape(len(index), k).mean(axis=1)
     return pd.Series(values / 1000.0, index=index, name=_NAME)
+
+
+#: Intra-hour ramp weights of the four quarters (centres at -3/8, -1/8, 1/8, 3/8 h).
+_RAMP: Final = np.array([-3.0, -1.0, 1.0, 3.0]) / 8.0
+
+
+@lru_cache(maxsize=1)
+def _quarter_draws() -> np.ndarray:
+    """Fixed-seed noise keyed by (day of year, local hour, quarter), zero mean per hour."""
+    eta = np.random.default_rng(2025).normal(0.0, 1.0, (367, 24, 4))
+    out: np.ndarray = eta - eta.mean(axis=2, keepdims=True)
+    return out
+
+
+def _quarter_hour_prices(quarters: pd.DatetimeIndex, hourly: pd.Series, tz: str) -> np.ndarray:
+    """The typical spot price [EUR/MWh] at each quarter-hour start (see
+    :func:`typical_spot_eur_per_kwh`)."""
+    one = pd.Timedelta(hours=1)
+    hour = quarters.floor("1h")
+    base = hourly.reindex(hour).to_numpy()
+    before = hourly.reindex(hour - one).to_numpy()
+    after = hourly.reindex(hour + one).to_numpy()
+    before = np.where(np.isnan(before), base, before)
+    after = np.where(np.isnan(after), base, after)
+    q = np.asarray((quarters - hour) // pd.Timedelta(minutes=15), dtype=np.int64)
+    local = quarters.tz_convert(tz)
+    doy, hod = np.asarray(local.day_of_year), np.asarray(local.hour)
+    shape = (after - before) / 2.0 * _RAMP[q] + 0.05 * np.abs(base) * _quarter_draws()[doy, hod, q]
+    live = _in_force(quarters, [QUARTER_HOUR_MARKET_START], tz) >= 0
+    out: np.ndarray = base + np.where(live, shape, 0.0)
+    return out
 
 
 def _tax(electricity_tax: float | str) -> float:

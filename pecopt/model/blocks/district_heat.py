@@ -1,18 +1,49 @@
-"""District-heating connection: heat import with an energy price and a peak-power fee,
-optional export (feed-in of surplus heat).
+"""District-heating connection: heat import with an energy price, a power fee on the
+usage power (and an optional reserve fee on the contracted power), VAT, and optional
+export (feed-in of surplus heat).
 
-Variables: import ``d[t] in [0, D]``, export ``x[t] in [0, X]`` [kW]; billing peak
-``peak >= 0`` [kW], the highest w-hour average import (Espoo business contracts:
-w = 3 h, FACTS: Fortum Aktiivilämpö / Viisas):
+Variables: import ``d[t] in [0, D]``, export ``x[t] in [0, X]`` [kW]; usage power
+``peak`` [kW], the highest w-hour rolling mean import; with a contracted power C, the
+reserve ``r >= 0`` [kW]:
 
     peak >= (1 / k) sum_{s=t}^{t+k-1} d[s]     for every window start t, k = w / dt
+    peak >= P0                                  (usage power already in the billing memory)
+    r >= C - peak                               (reserve = contracted minus usage, if > 0)
     import flow = d[t],  export flow = -x[t]   (carrier hot_water: district heat arrives
                                                hot enough for hot water, and the heat
                                                cascade passes it on to space heating)
-    cost = dt sum_t price[t] d[t] + fee * years * peak - dt sum_t export_price x[t]
+    cost = (1 + vat) [dt sum_t price[t] d[t] + years (fee peak + fee_r r)]
+           - dt sum_t export_price x[t]
     co2  = dt sum_t f[t] d[t]
 
-The fee is in EUR per kW per year; ``years`` is the horizon length over 8760 h.
+Fees are in EUR per kW per year; ``years`` is the horizon length over 8760 h.
+
+**Fortum Viisas** (Espoo, Kauniainen, Kirkkonummi; replaced Kestolämpö and Tarkkalämpö
+on 1 Apr 2023; FACTS: Espoo and Espoo Clean Heat, FACTS-HEAT-TARIFFS-COSTS 4):
+
+* the energy fee varies by **month** with production cost (higher in winter, lower in
+  summer): ``monthly_eur_per_kwh`` (12 values, local months). The EUR/MWh tables were not
+  retrievable; :data:`pecopt.ingest.tariffs.FORTUM_ESPOO_2025_MONTHLY_EXAMPLE_EUR_PER_KWH`
+  is a documented example [example];
+* the power fee is on the **usage power**, the highest measured 3-hour mean over a
+  36-month memory, re-checked monthly (``peak_window_h: 3``). A one-year horizon that
+  repeats year after year bills every month on that year's highest 3-h mean, so the fee
+  is ``fee * peak`` per year: the single-peak formulation above. A shorter horizon pays
+  ``years * fee * peak``, pro rata, on its own peak; when the memory already holds a
+  higher peak (a winter before), give it as ``previous_peak_kw`` so that shaving below it
+  earns nothing;
+* companies and housing companies also pay for **reserve power**, contracted minus usage
+  power (``contracted_kw``, ``reserve_fee_eur_per_kw_yr``); the customer can lower the
+  contracted power. "Sula" (return-side connection): -35 % on the usage-power fee and no
+  reserve fee (give the fees accordingly);
+* VAT (``vat``: 0 in business accounts, 0.255 for a Finnish consumer view from
+  1 Sep 2024) on the energy and power fees, reported as the cost item ``dh_vat``, so a
+  consumer-view run compares district heat and electricity (``vat_energy``,
+  ``vat_network`` of the grid tariff) like with like.
+
+Cost items: ``dh_energy``, ``dh_power_fee``, ``dh_reserve_fee``, ``dh_vat`` (ex VAT
+items, then the VAT on them), ``dh_export_revenue``. Figure:
+``district_heat.billing_peak_kw`` (the horizon's highest window mean).
 """
 
 from __future__ import annotations
@@ -37,13 +68,15 @@ from pecopt.model.technology import (
     ValueOf,
     capacity,
 )
-from pecopt.scenario.types import Capacity, EmissionFactor, NonNeg, Series, Strict
+from pecopt.scenario.types import Capacity, EmissionFactor, Fraction, NonNeg, Series, Strict
 from pecopt.units import HOT_WATER
 
 
 class DistrictHeatTariff(Strict):
-    """Energy price (one of constant, summer/winter or monthly) and a power fee on the
-    billing peak, the highest ``peak_window_h``-hour average import."""
+    """Energy price (one of constant, summer/winter, monthly or a series) [EUR/kWh], a
+    power fee on the usage power (the highest ``peak_window_h``-hour rolling mean import)
+    [EUR/kW/yr], an optional reserve fee on contracted minus usage power [EUR/kW/yr], and
+    VAT on both [1]. Prices and fees exclude VAT."""
 
     energy_eur_per_kwh: NonNeg | None = None
     summer_eur_per_kwh: NonNeg | None = None
@@ -52,6 +85,12 @@ class DistrictHeatTariff(Strict):
     price_series: Series | None = None
     power_fee_eur_per_kw_yr: NonNeg = 0.0
     peak_window_h: Annotated[int, Field(ge=1, le=24)] = 3
+    #: usage power already in the billing memory before the horizon [kW] (Fortum: 36 months)
+    previous_peak_kw: NonNeg = 0.0
+    #: contracted power [kW]; the reserve (contracted minus usage power) pays reserve_fee
+    contracted_kw: NonNeg | None = None
+    reserve_fee_eur_per_kw_yr: NonNeg = 0.0
+    vat: Fraction = 0.0
 
     @model_validator(mode="after")
     def _one_price(self) -> DistrictHeatTariff:
@@ -70,6 +109,8 @@ class DistrictHeatTariff(Strict):
             raise ValueError("give both summer_eur_per_kwh and winter_eur_per_kwh")
         if self.monthly_eur_per_kwh is not None and len(self.monthly_eur_per_kwh) != 12:
             raise ValueError("monthly_eur_per_kwh needs 12 values")
+        if self.reserve_fee_eur_per_kw_yr > 0 and self.contracted_kw is None:
+            raise ValueError("reserve_fee_eur_per_kw_yr needs contracted_kw")
         return self
 
 
@@ -95,8 +136,14 @@ PRICES = "district_heating_prices"
 @dataclass(frozen=True)
 class DistrictHeatData:
     spec: DistrictHeating
-    price: FloatArray  # [EUR/kWh]
+    price: FloatArray  # [EUR/kWh] ex VAT
     co2: FloatArray  # [kg/kWh]
+
+    @property
+    def import_price(self) -> FloatArray:
+        """Marginal price of heat, VAT included: ``price * (1 + vat)`` [EUR/kWh]."""
+        out: FloatArray = self.price * (1.0 + self.spec.tariff.vat)
+        return out
 
 
 def ingest(units: Sequence[DistrictHeating], ctx: IngestContext) -> dict[str, pd.DataFrame]:
@@ -142,6 +189,7 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
     conn = capacity(block, "import_max_kw", spec.import_max_kw)
     d = add_var(block, "imp", n, 0.0, conn.upper)
     t = common.steps()
+    vat = tariff.vat
     c = Contribution(
         flows=[
             Flow(
@@ -159,6 +207,7 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
     if conn.sized:  # the connection (substation) the district buys
         conn.limit(block, "import_max", [term(d, 1.0)], n)
         c.cost["investment"] = conn.cost(common)
+    vat_terms = [term(d, vat * dt * data.price)]
     if spec.export_max_kw > 0:
         x = add_var(block, "exp", n, 0.0, spec.export_max_kw)
         c.flows.append(
@@ -172,8 +221,10 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
         )
         c.cost["dh_export_revenue"] = [term(x, -dt * spec.export_price_eur_per_kwh)]
     k = max(1, min(n, round(tariff.peak_window_h / dt)))
-    if tariff.power_fee_eur_per_kw_yr > 0:
-        peak = add_var(block, "peak", 1, 0.0, conn.upper)
+    reserve = tariff.contracted_kw is not None and tariff.reserve_fee_eur_per_kw_yr > 0
+    if tariff.power_fee_eur_per_kw_yr > 0 or reserve:
+        floor = tariff.previous_peak_kw
+        peak = add_var(block, "peak", 1, floor, max(conn.upper, floor))
         starts = np.arange(n - k + 1)
         rows = np.repeat(starts, k)
         idx = (starts[:, None] + np.arange(k)[None, :]).ravel()
@@ -187,7 +238,26 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
             ],
             lower=0.0,
         )
-        c.cost["dh_power_fee"] = [term(peak, tariff.power_fee_eur_per_kw_yr * common.years)]
+        fee = tariff.power_fee_eur_per_kw_yr * common.years
+        if fee > 0:
+            c.cost["dh_power_fee"] = [term(peak, fee)]
+            vat_terms.append(term(peak, vat * fee))
+        if reserve:
+            assert tariff.contracted_kw is not None
+            r = add_var(block, "reserve", 1, 0.0, tariff.contracted_kw)
+            add_rows(
+                block,
+                "reserve_power",
+                1,
+                [term(r, 1.0), term(peak, 1.0)],
+                lower=tariff.contracted_kw,
+                what="district-heat reserve power",
+            )
+            fee_r = tariff.reserve_fee_eur_per_kw_yr * common.years
+            c.cost["dh_reserve_fee"] = [term(r, fee_r)]
+            vat_terms.append(term(r, vat * fee_r))
+    if vat > 0:
+        c.cost["dh_vat"] = vat_terms
 
     def billing_peak(value: ValueOf) -> float:
         from pecopt.ingest.tariffs import rolling_peak_kw
@@ -206,5 +276,5 @@ TECHNOLOGY = Technology(
     many=False,
     ingest=ingest,
     prepare=prepare,
-    import_price=lambda d: d.price,
+    import_price=lambda d: d.import_price,
 )

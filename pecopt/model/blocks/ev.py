@@ -33,6 +33,12 @@ Session mode (arrival, departure, energy wanted): for each session k of vehicle 
 (a session never takes in more than the battery holds: a wish above ``E`` is met only up
 to ``E`` and the rest is reported unmet). Shortfall costs ``penalty * u`` [EUR];
 ``shortfall_penalty_eur_per_kwh: null`` forbids it.
+
+Sources: files (``sessions``, ``availability``) or the synthetic district fleets of
+:mod:`pecopt.ingest.ev_synthetic` (``residents`` and ``workplace`` per vehicle,
+``public_chargers`` as sessions, one "vehicle" per charger), deterministic by seed and
+by local date. With ``copies: k`` each vehicle stands for k identical ones: ``P``, ``E``,
+driving and session energies are k times one vehicle's.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from numpy.typing import NDArray
 from pydantic import Field, model_validator
 
 from pecopt.errors import DataError, ScenarioError
+from pecopt.ingest.ev_synthetic import PublicChargers, ResidentsFleet, WorkplaceFleet
 from pecopt.model.linear import FloatArray, Term, add_rows, add_var, term
 from pecopt.model.technology import (
     Common,
@@ -85,10 +92,23 @@ class SyntheticCommuters(Strict):
 
 
 class EVFleet(Strict):
-    """Per-vehicle EVs; exactly one of ``sessions``, ``availability`` or ``synthetic``.
+    """Per-vehicle EVs; exactly one source:
 
-    sessions file columns: vehicle, arrival, departure, energy_kwh (wanted by departure).
-    availability file columns: timestamp, vehicle, plugged (bool), drive_kwh (per step).
+    * ``sessions``: a file with columns vehicle, arrival, departure, energy_kwh (wanted
+      by departure);
+    * ``availability``: a file with columns timestamp, vehicle, plugged (bool), drive_kwh
+      (per step);
+    * ``residents``: residents' cars charging at home, trips spread over the day by day
+      type (:class:`pecopt.ingest.ev_synthetic.ResidentsFleet`);
+    * ``workplace``: commuters' cars plugged in at the offices on working days
+      (:class:`pecopt.ingest.ev_synthetic.WorkplaceFleet`);
+    * ``public_chargers``: street chargers with sessions of different cars, one
+      "vehicle" per charger (:class:`pecopt.ingest.ev_synthetic.PublicChargers`);
+    * ``synthetic``: the simple commuter pattern of pecopt 0.1 (:class:`SyntheticCommuters`).
+
+    ``copies``: each vehicle (or charger) stands for this many identical ones; its charger
+    power, battery, driving and session energy are multiplied by it (a smaller model of a
+    large fleet, at the price of less variety between vehicles).
     """
 
     name: str = "ev"
@@ -104,16 +124,35 @@ class EVFleet(Strict):
     initial_energy_kwh: dict[str, NonNeg] = {}
     end: End = "cyclic"
     shortfall_penalty_eur_per_kwh: NonNeg | None = 1.0
+    copies: Annotated[int, Field(ge=1)] = 1
     sessions: Path | None = None
     availability: Path | None = None
     synthetic: SyntheticCommuters | None = None
+    residents: ResidentsFleet | None = None
+    workplace: WorkplaceFleet | None = None
+    public_chargers: PublicChargers | None = None
     timezone: TimeZone = "UTC"
+
+    @property
+    def session_mode(self) -> bool:
+        """Sessions (energy wanted by departure) rather than per-vehicle driving."""
+        return self.sessions is not None or self.public_chargers is not None
 
     @model_validator(mode="after")
     def _one_source(self) -> EVFleet:
-        given = [x is not None for x in (self.sessions, self.availability, self.synthetic)]
-        if sum(given) != 1:
-            raise ValueError("give exactly one of 'sessions', 'availability' or 'synthetic'")
+        sources = (
+            self.sessions,
+            self.availability,
+            self.synthetic,
+            self.residents,
+            self.workplace,
+            self.public_chargers,
+        )
+        if sum(x is not None for x in sources) != 1:
+            raise ValueError(
+                "give exactly one of 'sessions', 'availability', 'residents', 'workplace', "
+                "'public_chargers' or 'synthetic'"
+            )
         too_big = [v for v, e in self.initial_energy_kwh.items() if e > self.capacity_kwh]
         if too_big or (self.soc_initial_kwh or 0.0) > self.capacity_kwh:
             raise ValueError(f"initial energy above capacity_kwh for {too_big or 'the fleet'}")
@@ -125,7 +164,7 @@ class EVFleet(Strict):
             )
         if self.end == "value":
             raise ValueError("end: value is not available for EV fleets (use initial or free)")
-        if self.end != "cyclic" and not start_given and self.sessions is None:
+        if self.end != "cyclic" and not start_given and not self.session_mode:
             raise ValueError(
                 f"end: {self.end} needs the start energy (soc_initial_kwh, or "
                 "initial_energy_kwh for every vehicle)"
@@ -158,25 +197,57 @@ class FleetData:
     session_last: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     session_energy_kwh: FloatArray = field(default_factory=lambda: np.zeros(0))
 
+    @property
+    def charger_kw(self) -> float:
+        """Charging power of one vehicle times its copies [kW]."""
+        return self.spec.charger_kw * self.spec.copies
+
+    @property
+    def capacity_kwh(self) -> float:
+        """Battery of one vehicle times its copies [kWh]."""
+        return self.spec.capacity_kwh * self.spec.copies
+
 
 def ingest(units: Sequence[EVFleet], ctx: IngestContext) -> dict[str, pd.DataFrame]:
     """Tables ``ev_fleets_availability`` (``timestamp, fleet, vehicle, plugged, drive_kwh``)
     and ``ev_fleets_sessions`` (``fleet, vehicle, first_utc, last_utc, energy_kwh``: the
     first and last plugged step of each session and the energy wanted)."""
     from pecopt.ingest import ev as ev_io
+    from pecopt.ingest import ev_synthetic as gen
 
-    index = ctx.index
+    index, tz = ctx.index, ctx.timezone
     ev_frames, sess_frames = [], []
     for f in units:
         strict = f.shortfall_penalty_eur_per_kwh is None  # no unmet energy allowed
-        if f.sessions is not None:
-            names, plugged, sv, sf, sl, se = ev_io.read_sessions(
-                f.sessions,
-                index,
-                f.timezone,
-                capacity_kwh=f.capacity_kwh,
-                max_store_kw=f.charger_kw * f.efficiency if strict else None,
-            )
+        if f.session_mode:
+            if f.sessions is not None:
+                names, plugged, sv, sf, sl, se = ev_io.read_sessions(
+                    f.sessions,
+                    index,
+                    f.timezone,
+                    capacity_kwh=f.capacity_kwh,
+                    max_store_kw=f.charger_kw * f.efficiency if strict else None,
+                )
+            else:
+                assert f.public_chargers is not None
+                table = gen.public_sessions(
+                    index,
+                    f.public_chargers,
+                    charger_kw=f.charger_kw,
+                    efficiency=f.efficiency,
+                    capacity_kwh=f.capacity_kwh,
+                    tz=tz,
+                )
+                names, plugged, sv, sf, sl, se = ev_io.place_sessions(
+                    table["vehicle"].to_numpy(object),
+                    pd.DatetimeIndex(table["arrival"]),
+                    pd.DatetimeIndex(table["departure"]),
+                    table["energy_kwh"].to_numpy(float),
+                    index,
+                )
+                if not names:  # no session touches the horizon: keep the chargers
+                    names = gen.charger_names(f.public_chargers.chargers)
+                    plugged = np.zeros((len(names), len(index)), bool)
             drive = np.zeros(plugged.shape)
             sess_frames.append(
                 pd.DataFrame(
@@ -191,6 +262,10 @@ def ingest(units: Sequence[EVFleet], ctx: IngestContext) -> dict[str, pd.DataFra
             )
         elif f.availability is not None:
             names, plugged, drive = ev_io.read_availability(f.availability, index, f.timezone)
+        elif f.residents is not None:
+            names, plugged, drive = gen.residents(index, f.residents, f.capacity_kwh, tz=tz)
+        elif f.workplace is not None:
+            names, plugged, drive = gen.workplace(index, f.workplace, tz=tz)
         else:
             g = f.synthetic
             assert g is not None
@@ -202,7 +277,7 @@ def ingest(units: Sequence[EVFleet], ctx: IngestContext) -> dict[str, pd.DataFra
                 drive_kwh_per_day=g.drive_kwh_per_day,
                 weekend_trip_share=g.weekend_trip_share,
                 seed=g.seed,
-                tz=ctx.timezone,
+                tz=tz,
             )
         trip = ev_io.trip_beyond(plugged, drive, f.capacity_kwh) if strict else None
         if trip is not None:
@@ -216,8 +291,12 @@ def ingest(units: Sequence[EVFleet], ctx: IngestContext) -> dict[str, pd.DataFra
             )
             if f.availability is not None:
                 raise DataError(f.availability, "drive_kwh", problem)
+            where = "workplace.commute_km" if f.workplace is not None else None
+            where = where or ("residents.km_per_year" if f.residents is not None else None)
             raise ScenarioError(
-                ctx.file, f"assets.ev_fleets.{f.name}.synthetic.drive_kwh_per_day", problem
+                ctx.file,
+                f"assets.ev_fleets.{f.name}.{where or 'synthetic.drive_kwh_per_day'}",
+                problem,
             )
         ev_frames.append(ev_io.tidy(index, f.name, names, plugged, drive))
     sess_cols = ["fleet", "vehicle", "first_utc", "last_utc", "energy_kwh"]
@@ -258,7 +337,10 @@ def prepare(units: Sequence[EVFleet], tables: Tables, common: Common) -> tuple[F
                 raise ScenarioError(
                     common.file, field_, f"no start energy for {missing[:5]} (give soc_initial_kwh)"
                 )
-        if f.sessions is not None:
+        k = float(f.copies)
+        if initial is not None:
+            initial = initial * k
+        if f.session_mode:
             ss = sessions[sessions["fleet"] == f.name]
             vid = np.searchsorted(np.asarray(vehicles, dtype=object), ss["vehicle"].to_numpy())
             fleets.append(
@@ -267,11 +349,11 @@ def prepare(units: Sequence[EVFleet], tables: Tables, common: Common) -> tuple[F
                     vid.astype(np.int64),
                     common.index.searchsorted(pd.DatetimeIndex(ss["first_utc"])).astype(np.int64),
                     common.index.searchsorted(pd.DatetimeIndex(ss["last_utc"])).astype(np.int64),
-                    ss["energy_kwh"].to_numpy(float),
+                    ss["energy_kwh"].to_numpy(float) * k,
                 )
             )  # fmt: skip
         else:
-            fleets.append(FleetData(f, vehicles, plugged, drive, "availability", initial))
+            fleets.append(FleetData(f, vehicles, plugged, drive * k, "availability", initial))
     return tuple(fleets)
 
 
@@ -299,7 +381,7 @@ def _availability(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
     spec, n, dt = ev.spec, common.n, common.dt_h
     nv = len(ev.vehicles)
     pv_idx, pt_idx = np.nonzero(ev.plugged)  # (vehicle, step) of every charging variable
-    c = add_var(b, "charge", pv_idx.size, 0.0, spec.charger_kw)
+    c = add_var(b, "charge", pv_idx.size, 0.0, ev.charger_kw)
     seg_vehicle: list[np.ndarray] = []
     seg_point: list[np.ndarray] = []
     drive_seg: list[np.ndarray] = []
@@ -335,7 +417,7 @@ def _availability(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
     s_lb = np.zeros(j)
     if spec.end == "initial" and s0 is not None:
         s_lb[last] = s0[veh[last]]  # end no lower than the start, vehicle by vehicle
-    s = add_var(b, "energy", j, s_lb, spec.capacity_kwh)
+    s = add_var(b, "energy", j, s_lb, ev.capacity_kwh)
     prev = np.arange(j) - 1
     rhs = -dj.copy()
     if fixed_start:
@@ -401,7 +483,7 @@ def _availability(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
 def _sessions(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
     spec, dt = ev.spec, common.dt_h
     pv_idx, pt_idx = np.nonzero(ev.plugged)
-    c = add_var(b, "charge", pv_idx.size, 0.0, spec.charger_kw)
+    c = add_var(b, "charge", pv_idx.size, 0.0, ev.charger_kw)
     # map each charging variable to its session
     key = pv_idx * common.n + pt_idx
     ns = ev.session_vehicle.size
@@ -436,7 +518,7 @@ def _sessions(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
         "session_capacity",
         ns,
         terms[:1],
-        upper=spec.capacity_kwh,
+        upper=ev.capacity_kwh,
         what=f"EV fleet {spec.name} session capacity",
     )
     flows = []

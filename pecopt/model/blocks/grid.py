@@ -1,36 +1,65 @@
-"""Grid connection: electricity import and export with limits, a retail tariff and an
-emission factor.
+"""Grid connection: electricity import and export with limits, a retail and distribution
+tariff, and an emission factor.
 
-Variables (per step t, kW): ``imp[t] in [0, P_imp]``, ``exp[t] in [0, P_exp]``.
+Variables (per step t, kW): ``imp[t] in [0, P_imp]``, ``exp[t] in [0, P_exp]``; with a
+power fee, one billing peak ``Pm[m] >= 0`` per local calendar month m [kW].
 
     import flow  =  imp[t]                (role import, carrier electricity)
     export flow  = -exp[t]                (role export)
-    cost = dt sum_t [(spot + margin + network + tax)(1 + vat)] imp[t] - export_price[t] exp[t]
+    Pm[m] >= (1/|w|) sum_{t in w} imp[t]  for every metering window w in month m
+    cost = dt sum_t [(spot + margin)(1 + vat_e) + (network + tax)(1 + vat_n)] imp[t]
+         + (1 + vat_n) sum_m fee s_m Pm[m]  +  (1 + vat_n) basic sum_m s_m
+         - dt sum_t export_price[t] exp[t]
     co2  = dt sum_t f[t] (imp[t] - exp[t])   (export credit only if carbon.export_credit)
+
+**Distribution power fee** (``tariff.network.power_fee_eur_per_kw_month``, EUR/kW per
+month): on each local month's highest mean import over a clock window of
+``power_window_h`` (default 60 min: Energiavirasto rule of Feb 2026, in force at every DSO
+by 1 Jan 2029; FACTS-HEAT-TARIFFS-COSTS 5). A month cut by the horizon pays pro rata,
+``s_m`` = its hours in the horizon / its hours (see :mod:`pecopt.ingest.power_fee`). The
+basic fee (EUR/month) is a constant, reported as the cost item ``electricity_basic_fee``.
+Comparators, VAT 0 (FACTS-HEAT 5; Caruna Espoo's power tariff was not found): Turku
+Energia LV power tariff 110 EUR/month + 2.60 EUR/kW/month + 0.68 c/kWh, MV 580 EUR/month
++ 1.72 EUR/kW/month + 0.61 c/kWh; Helen household 1.28 EUR/kW/month.
+
+**VAT** by component: ``vat_energy`` on the energy sale (spot and retail margin),
+``vat_network`` on the distribution invoice (network energy fee, power and basic fees,
+and the electricity tax, which Finnish DSOs bill on it). The two differ when a VAT cut
+covers energy only (Finland 1 Dec 2022 - 30 Apr 2023: 10 % on energy, 24 % on
+distribution; FACTS). ``vat`` sets both. Exports carry no VAT.
+
+**Electricity tax** by date and class (:func:`pecopt.ingest.tariffs.finnish_electricity_tax`:
+class I 2.253 c/kWh, from 1 Apr 2026 2.325 c/kWh, ex VAT).
 
 Exclusivity (binary ``z[t]``: ``imp <= P_imp z``, ``exp <= P_exp (1 - z)``) is needed only
 where exporting pays more than importing costs (``export_price >= import_price``), which
 positive network fees and taxes rule out; ``binaries: always`` adds it everywhere.
 
-Tariff (``assets.grid.tariff``): spot from a file or pecopt's embedded typical year
-(:func:`pecopt.ingest.tariffs.typical_spot_eur_per_kwh`), retail margin, time-of-use
-network energy fee, electricity tax class (Finland: class I 2.253 c/kWh ex VAT), VAT;
-export at spot minus a margin (Finnish spot-linked small-producer contracts).
+Spot: a file or pecopt's embedded typical year
+(:func:`pecopt.ingest.tariffs.typical_spot_eur_per_kwh`, varying within the hour from the
+15-minute market start on 1 Oct 2025); export at spot minus a margin (Finnish spot-linked
+small-producer contracts).
+
+Cost items: ``electricity_spot``, ``electricity_margin``, ``electricity_network``,
+``electricity_power_fee``, ``electricity_basic_fee``, ``electricity_tax``,
+``electricity_vat_energy``, ``electricity_vat_network``, ``export_revenue``. Figures:
+``grid.billing_peak_kw.<YYYY-MM>`` per month with a power fee.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from pecopt.model.linear import FloatArray, add_rows, add_var, term
+from pecopt.ingest.power_fee import BillingWindows, billing_windows
+from pecopt.model.linear import FloatArray, Term, add_rows, add_var, term
 from pecopt.model.technology import (
     Common,
     Contribution,
@@ -38,6 +67,7 @@ from pecopt.model.technology import (
     IngestContext,
     Tables,
     Technology,
+    ValueOf,
     capacity,
     need_binaries,
 )
@@ -51,6 +81,7 @@ from pecopt.scenario.types import (
     SeriesFile,
     Strict,
     TimeZone,
+    upper,
 )
 from pecopt.units import ELECTRICITY
 
@@ -88,14 +119,32 @@ class TouBand(Strict):
 
 
 class Network(Strict):
-    """Distribution network energy fee [EUR/kWh]: a default and time-of-use bands."""
+    """Distribution network (DSO) tariff, ex VAT: energy fee [EUR/kWh] (a default and
+    time-of-use bands), a monthly power fee [EUR/kW per month] on the month's highest
+    ``power_window_h`` mean import, and a basic fee [EUR/month]."""
 
     default_eur_per_kwh: NonNeg = 0.0
     bands: list[TouBand] = []
+    power_fee_eur_per_kw_month: NonNeg = 0.0
+    #: metering window of the power fee [h]: 1 (60-min mean, Energiavirasto 2026), 0.5, 0.25
+    power_window_h: float = 1.0
+    basic_fee_eur_per_month: NonNeg = 0.0
+
+    @field_validator("power_window_h")
+    @classmethod
+    def _window(cls, v: float) -> float:
+        if v not in (0.25, 0.5, 1.0):
+            raise ValueError("must be 1 (60 min), 0.5 or 0.25 (15 min)")
+        return float(v)
 
 
 class ElectricityTariff(Strict):
-    """What a kWh imported or exported costs (all EUR/kWh, ex VAT unless ``vat`` > 0)."""
+    """What a kWh imported or exported costs (EUR/kWh ex VAT) and the VAT rates.
+
+    ``vat_energy`` applies to spot and retail margin, ``vat_network`` to the distribution
+    invoice (network fees and electricity tax); ``vat`` is a shortcut that sets both
+    (business accounting: 0; a Finnish consumer view: 0.255 from 1 Sep 2024).
+    """
 
     spot: SpotPrice = SpotPrice()
     retail_margin_eur_per_kwh: float = 0.0
@@ -103,8 +152,23 @@ class ElectricityTariff(Strict):
     #: price paid for exports [EUR/kWh]; default: spot - export_margin_eur_per_kwh
     export_price: Series | None = None
     network: Network = Network()
+    #: Finnish electricity tax class, rate by date (class I 2.253 c/kWh, 2.325 from 1.4.2026)
     tax_class: Literal["I", "II", "none"] = "I"
-    vat: Fraction = 0.0
+    vat_energy: Fraction = 0.0
+    vat_network: Fraction = 0.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _vat_shortcut(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "vat" in data:
+            if "vat_energy" in data or "vat_network" in data:
+                raise ValueError("give vat (both components) or vat_energy/vat_network, not both")
+            vat = data["vat"]
+            if not isinstance(vat, int | float) or isinstance(vat, bool) or not 0 <= vat <= 1:
+                raise ValueError(f"vat must be a number in [0, 1], got {vat!r}")
+            rest = {k: v for k, v in data.items() if k != "vat"}
+            return {**rest, "vat_energy": vat, "vat_network": vat}
+        return data
 
 
 class Grid(Strict):
@@ -130,26 +194,31 @@ PRICES = "grid_prices"
 
 @dataclass(frozen=True)
 class GridData:
-    """The grid's parameters and per-step prices [EUR/kWh] and factor [kg/kWh]."""
+    """The grid's parameters, per-step prices [EUR/kWh], VAT rates [1] and CO2 factor
+    [kg/kWh], and the power fee's metering windows and billing months."""
 
     spec: Grid
     spot: FloatArray
     margin: FloatArray
     network: FloatArray
     tax: FloatArray
-    vat: FloatArray
+    vat_energy: FloatArray
+    vat_network: FloatArray
     export: FloatArray
     co2: FloatArray
+    windows: BillingWindows | None = None
 
     @property
     def import_price(self) -> FloatArray:
-        """``(spot + margin + network + tax) * (1 + vat)`` [EUR/kWh]."""
-        out: FloatArray = (self.spot + self.margin + self.network + self.tax) * (1.0 + self.vat)
+        """``(spot + margin)(1 + vat_e) + (network + tax)(1 + vat_n)`` [EUR/kWh]."""
+        out: FloatArray = (self.spot + self.margin) * (1.0 + self.vat_energy) + (
+            self.network + self.tax
+        ) * (1.0 + self.vat_network)
         return out
 
 
 def ingest(units: Sequence[Grid], ctx: IngestContext) -> dict[str, pd.DataFrame]:
-    """The ``grid_prices`` table: price components [EUR/kWh], VAT rate and CO2 factor."""
+    """The ``grid_prices`` table: price components [EUR/kWh], VAT rates and CO2 factor."""
     from pecopt.ingest import tariffs
 
     (g,) = units
@@ -182,7 +251,7 @@ def ingest(units: Sequence[Grid], ctx: IngestContext) -> dict[str, pd.DataFrame]
         for b in el.network.bands
     ]  # fmt: skip
     network = tariffs.tou_network_fee(index, bands, el.network.default_eur_per_kwh, tz=tz)
-    tax = 0.0 if el.tax_class == "none" else tariffs.ELECTRICITY_TAX_EUR_PER_KWH[el.tax_class]
+    tax = tariffs.finnish_electricity_tax(index, el.tax_class, tz=tz)
     n = len(index)
     co2 = (
         ctx.series(g.co2.series, "assets.grid.co2.series")
@@ -195,8 +264,9 @@ def ingest(units: Sequence[Grid], ctx: IngestContext) -> dict[str, pd.DataFrame]
             "spot_eur_per_kwh": spot,
             "retail_margin_eur_per_kwh": np.full(n, el.retail_margin_eur_per_kwh),
             "network_eur_per_kwh": network.to_numpy(float),
-            "tax_eur_per_kwh": np.full(n, tax),
-            "vat": np.full(n, el.vat),
+            "tax_eur_per_kwh": tax.to_numpy(float),
+            "vat_energy": np.full(n, el.vat_energy),
+            "vat_network": np.full(n, el.vat_network),
             "export_eur_per_kwh": spot - el.export_margin_eur_per_kwh
             if el.export_price is None
             else ctx.series(el.export_price, "assets.grid.tariff.export_price", negative=True),
@@ -209,6 +279,8 @@ def ingest(units: Sequence[Grid], ctx: IngestContext) -> dict[str, pd.DataFrame]
 def prepare(units: Sequence[Grid], tables: Tables, common: Common) -> GridData:
     (g,) = units
     p = tables[PRICES]
+    net = g.tariff.network
+    fees = net.power_fee_eur_per_kw_month > 0 or net.basic_fee_eur_per_month > 0
 
     def col(name: str) -> FloatArray:
         return p[name].to_numpy(np.float64)
@@ -219,9 +291,11 @@ def prepare(units: Sequence[Grid], tables: Tables, common: Common) -> GridData:
         col("retail_margin_eur_per_kwh"),
         col("network_eur_per_kwh"),
         col("tax_eur_per_kwh"),
-        col("vat"),
+        col("vat_energy"),
+        col("vat_network"),
         col("export_eur_per_kwh"),
         col("co2_kg_per_kwh"),
+        billing_windows(common.index, net.power_window_h, tz=common.timezone) if fees else None,
     )
 
 
@@ -249,8 +323,9 @@ def build(block: pyo.Block, d: GridData, common: Common) -> Contribution:
     if conn.sized:  # the connection capacity the district buys
         conn.limit(block, "import_max", [term(imp, 1.0)], n)
     t = common.steps()
-    before_vat = d.spot + d.margin + d.network + d.tax
-    return Contribution(
+    energy_part = d.spot + d.margin
+    network_part = d.network + d.tax
+    c = Contribution(
         flows=[
             Flow(
                 "grid",
@@ -274,12 +349,60 @@ def build(block: pyo.Block, d: GridData, common: Common) -> Contribution:
             "electricity_margin": [term(imp, dt * d.margin)],
             "electricity_network": [term(imp, dt * d.network)],
             "electricity_tax": [term(imp, dt * d.tax)],
-            "electricity_vat": [term(imp, dt * d.vat * before_vat)],
+            "electricity_vat_energy": [term(imp, dt * d.vat_energy * energy_part)],
+            "electricity_vat_network": [term(imp, dt * d.vat_network * network_part)],
             "export_revenue": [term(exp, -dt * d.export)],
             **({"investment": conn.cost(common)} if conn.sized else {}),
         },
         capacities={"grid": {"import_kw": conn.amount()}},
     )
+    if d.windows is not None:
+        _fees(block, d, imp, d.windows, c)
+    return c
+
+
+def _fees(block: pyo.Block, d: GridData, imp: pyo.Var, bw: BillingWindows, c: Contribution) -> None:
+    """The monthly power fee (one billing peak per local month, above every window mean of
+    the month) and the basic fee, each with VAT on the distribution invoice."""
+    net = d.spec.tariff.network
+    # VAT on the distribution invoice in force at the first step of each month
+    first_step = np.searchsorted(bw.window_month[bw.step_window], np.arange(len(bw.months)))
+    vat_n = d.vat_network[first_step]
+    vat_terms: list[Term] = c.cost["electricity_vat_network"]
+    fee = net.power_fee_eur_per_kw_month
+    if fee > 0:
+        nm, nw = len(bw.months), bw.window_size.size
+        peak = add_var(block, "peak", nm, 0.0, upper(d.spec.import_max_kw))
+        add_rows(
+            block,
+            "peak_window",
+            nw,
+            [
+                term(peak, 1.0, bw.window_month, np.arange(nw)),
+                term(imp, -1.0 / bw.window_size[bw.step_window], None, bw.step_window),
+            ],
+            lower=0.0,
+            what="grid monthly power peak",
+        )
+        c.cost["electricity_power_fee"] = [term(peak, fee * bw.month_share)]
+        vat_terms.append(term(peak, vat_n * fee * bw.month_share))
+
+        def month_peak(m: int) -> Callable[[ValueOf], float]:
+            def read(value: ValueOf) -> float:
+                means = np.bincount(bw.step_window, weights=value(imp)) / bw.window_size
+                return float(means[bw.window_month == m].max())
+
+            return read
+
+        for m, label in enumerate(bw.months):
+            c.figures[f"grid.billing_peak_kw.{label}"] = month_peak(m)
+    basic = net.basic_fee_eur_per_month
+    if basic > 0:
+        # a variable fixed at the billed months, so that the constant is a cost item
+        months = float(bw.month_share.sum())
+        billed = add_var(block, "billed_months", 1, months, months)
+        c.cost["electricity_basic_fee"] = [term(billed, basic)]
+        vat_terms.append(term(billed, float(bw.month_share @ vat_n) / months * basic))
 
 
 TECHNOLOGY = Technology(

@@ -1,0 +1,240 @@
+"""The synthetic district EV fleets: spread of departures and returns, weekday and weekend
+patterns, workplace charging on working days, public sessions; determinism, independence
+of the horizon and the resolution, energy against the parameters, and ``copies``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pecopt.ingest.ev_synthetic import (
+    PublicChargers,
+    ResidentsFleet,
+    WorkplaceFleet,
+    public_sessions,
+    residents,
+    workplace,
+)
+from pecopt.model.core import build_model
+from pecopt.results.extract import extract
+from pecopt.solver import solve
+from pecopt.testing import assert_balanced, inputs_of, tiny_scenario
+
+HEL = "Europe/Helsinki"
+
+
+def local_range(start: str, days: int, freq: str = "1h") -> pd.DatetimeIndex:
+    a = pd.Timestamp(start, tz=HEL)
+    b = (a.tz_localize(None) + pd.Timedelta(days=days)).tz_localize(HEL)
+    return pd.date_range(a, b, freq=freq, inclusive="left").tz_convert("UTC")
+
+
+def trips(index, plugged):
+    """(vehicle, local date, departure hour, return hour) of every away period."""
+    local = index.tz_convert(HEL)
+    clock = np.asarray(local.hour + local.minute / 60.0)
+    dt = (index[1] - index[0]) / pd.Timedelta(hours=1)
+    rows = []
+    for v in range(plugged.shape[0]):
+        away = np.r_[0, (~plugged[v]).astype(np.int8), 0]
+        edges = np.flatnonzero(np.diff(away))
+        for a, b in zip(edges[::2], edges[1::2], strict=True):
+            rows.append((v, local[a].date(), clock[a], clock[b - 1] + dt))
+    return pd.DataFrame(rows, columns=["vehicle", "date", "depart_h", "return_h"])
+
+
+@pytest.fixture(scope="module")
+def year_of_residents():
+    index = local_range("2025-01-01", 365)
+    names, plugged, drive = residents(index, ResidentsFleet(vehicles=400, seed=7), 60.0, tz=HEL)
+    return index, names, plugged, drive
+
+
+def test_departures_and_returns_spread_over_morning_and_evening(year_of_residents):
+    index, _, plugged, _ = year_of_residents
+    t = trips(index, plugged)
+    kind = pd.Series([pd.Timestamp(d).day_of_week for d in t["date"]])
+    working = t[(kind < 5).to_numpy()]
+    # departures spread: not one minute but hours; commuters leave around 7:30
+    q10, q50, q90 = np.percentile(working["depart_h"], [10, 50, 90])
+    assert 6.0 <= q10 <= 7.5 and 7.0 <= q50 <= 9.0 and q90 - q10 >= 2.0
+    assert working["depart_h"].nunique() >= 10
+    # returns spread over the afternoon and evening
+    r10, r90 = np.percentile(working["return_h"], [10, 90])
+    assert r90 - r10 >= 3.0 and 15.0 <= np.median(working["return_h"]) <= 18.5
+
+
+def test_weekday_saturday_and_sunday_patterns(year_of_residents):
+    index, names, plugged, _ = year_of_residents
+    t = trips(index, plugged)
+    dates = pd.to_datetime(t["date"])
+    n = len(names)
+    ordinary = ~dates.isin(pd.to_datetime(["2025-01-01", "2025-01-06", "2025-04-18",
+                                          "2025-04-21", "2025-05-01", "2025-05-29",
+                                          "2025-06-20", "2025-12-24", "2025-12-25",
+                                          "2025-12-26", "2025-12-06"]))  # fmt: skip
+    days = pd.Series(pd.date_range("2025-01-01", "2025-12-31").day_of_week)
+    for dow, use in ((2, 0.85), (5, 0.65), (6, 0.5)):  # Wednesday, Saturday, Sunday
+        sel = t[(dates.dt.day_of_week == dow) & ordinary]
+        share = len(sel) / (n * int((days == dow).sum()))
+        assert share == pytest.approx(use, abs=0.03), dow  # some cars stay home
+    sat = t[dates.dt.day_of_week == 5]["depart_h"].mean()
+    sun = t[dates.dt.day_of_week == 6]["depart_h"].mean()
+    wed = t[dates.dt.day_of_week == 2]["depart_h"].mean()
+    # working days: 55 % commuters leave around 7:30, the others around 11:00
+    assert wed < 10.0 < 10.5 < sat < sun
+
+
+def test_energy_per_day_matches_the_parameters(year_of_residents):
+    index, names, _, drive = year_of_residents
+    # 13,794 km/yr / 365.25 x 0.18 kWh/km x 0.76 home share = 5.166 kWh per car-day
+    want = 13794 / 365.25 * 0.18 * 0.76
+    assert drive.sum() / len(names) / 365 == pytest.approx(want, rel=0.03)
+
+
+def test_residents_are_deterministic_and_independent_of_the_horizon():
+    p = ResidentsFleet(vehicles=12, seed=3)
+    month = local_range("2025-10-01", 31)
+    week = local_range("2025-10-20", 7)  # holds the 26 Oct DST change (a 25-hour day)
+    assert len(week) == 7 * 24 + 1
+    _, pm, dm = residents(month, p, 60.0, tz=HEL)
+    _, pw, dw = residents(week, p, 60.0, tz=HEL)
+    at = month.get_indexer(week)
+    assert np.array_equal(pw, pm[:, at]) and np.array_equal(dw, dm[:, at])
+    _, pm2, dm2 = residents(month, p, 60.0, tz=HEL)
+    assert np.array_equal(pm, pm2) and np.array_equal(dm, dm2)
+    # more vehicles leave the first ones as they were; another seed changes them
+    _, p20, _ = residents(month, ResidentsFleet(vehicles=20, seed=3), 60.0, tz=HEL)
+    assert np.array_equal(p20[:12], pm)
+    _, other, _ = residents(month, ResidentsFleet(vehicles=12, seed=4), 60.0, tz=HEL)
+    assert not np.array_equal(other, pm)
+
+
+def test_a_horizon_starting_mid_day_keeps_only_the_drives_inside():
+    # From 12:00 local: a car out since the morning brings back half its day's energy.
+    p = ResidentsFleet(vehicles=50, seed=1)
+    day = local_range("2025-06-04", 1)
+    _, pd_, dd = residents(day, p, 60.0, tz=HEL)
+    afternoon = day[12:]
+    _, pa, da = residents(afternoon, p, 60.0, tz=HEL)
+    assert np.array_equal(pa, pd_[:, 12:])
+    for v in range(50):
+        left_before_noon = (~pd_[v, :12]).any() and (~pd_[v, 12])
+        if left_before_noon:
+            assert da[v].sum() == pytest.approx(dd[v].sum() / 2)
+        elif (~pd_[v, 12:]).any():
+            assert da[v].sum() == pytest.approx(dd[v].sum())
+
+
+def test_quarter_hours_hold_the_same_trips_and_energy():
+    p = ResidentsFleet(vehicles=30, seed=5)
+    hourly = local_range("2025-03-29", 3)  # holds the 30 Mar spring change
+    quarter = local_range("2025-03-29", 3, "15min")
+    _, _, dh = residents(hourly, p, 60.0, tz=HEL)
+    _, _, dq = residents(quarter, p, 60.0, tz=HEL)
+    np.testing.assert_allclose(dq.sum(axis=1), dh.sum(axis=1))
+
+
+def test_workplace_cars_plug_in_at_the_offices_on_working_days_only():
+    index = local_range("2025-04-28", 7)  # Mon 28 Apr .. Sun 4 May; Thu 1 May is a holiday
+    names, plugged, drive = workplace(index, WorkplaceFleet(vehicles=200, seed=2), tz=HEL)
+    local = index.tz_convert(HEL)
+    date = pd.Series(local.date)
+    by_day = pd.DataFrame(plugged.T).groupby(date.to_numpy()).any()
+    present = by_day.mean(axis=1)
+    assert present[pd.Timestamp("2025-05-01").date()] == 0.0  # May Day
+    assert present[pd.Timestamp("2025-05-03").date()] == 0.0  # Saturday
+    for d in ("2025-04-28", "2025-04-29", "2025-04-30", "2025-05-02"):
+        assert present[pd.Timestamp(d).date()] == pytest.approx(0.8, abs=0.07)
+    hours = np.asarray(local.hour)[plugged.any(axis=0)]
+    assert hours.min() >= 5 and hours.max() <= 21  # daytime only
+    assert not (plugged & (drive > 0)).any()  # driving happens while unplugged
+    # commute energy: 30 km x 0.18 kWh/km = 5.4 kWh per day present (mean factors 1)
+    days_present = int(by_day.to_numpy().sum())
+    assert drive.sum() / days_present == pytest.approx(5.4, rel=0.1)
+
+
+def test_public_sessions_never_overlap_and_fit_the_charger():
+    index = local_range("2025-05-05", 14)
+    p = PublicChargers(chargers=19, seed=11)
+    s = public_sessions(index, p, charger_kw=11.0, efficiency=0.92, capacity_kwh=60.0, tz=HEL)
+    assert set(s["vehicle"]) <= {f"pole{c:03d}" for c in range(19)}
+    for _, g in s.groupby("vehicle"):
+        g = g.sort_values("arrival")
+        assert (g["arrival"].iloc[1:].to_numpy() >= g["departure"].iloc[:-1].to_numpy()).all()
+    hours = (s["departure"] - s["arrival"]).dt.total_seconds() / 3600
+    assert (hours >= 1.0).all() and (s["energy_kwh"] <= 0.9 * 11 * 0.92 * hours + 1e-9).all()
+    assert (s["arrival"].dt.minute % 15 == 0).all()
+    # about 2.5 sessions a working day, 10-20 kWh each
+    per_day = len(s) / 19 / 14
+    assert 1.3 <= per_day <= 2.5
+    assert 8.0 <= s["energy_kwh"].mean() <= 16.0
+    # every session ends by the midnight after its arrival
+    arrival = s["arrival"].dt.tz_convert(HEL)
+    midnight = arrival.dt.normalize() + pd.Timedelta(days=1)
+    assert (s["departure"].dt.tz_convert(HEL) <= midnight).all()
+
+
+def test_public_sessions_are_independent_of_the_horizon():
+    p = PublicChargers(chargers=5, seed=1)
+    kw = dict(charger_kw=11.0, efficiency=0.92, capacity_kwh=60.0, tz=HEL)
+    week = public_sessions(local_range("2025-11-10", 7), p, **kw)
+    day = public_sessions(local_range("2025-11-12", 1), p, **kw)
+    on_day = week[week["arrival"].dt.tz_convert(HEL).dt.date == pd.Timestamp("2025-11-12").date()]
+    pd.testing.assert_frame_equal(on_day.reset_index(drop=True), day.reset_index(drop=True))
+
+
+# ----------------------------------------------------------------- through the model
+
+
+def district(fleets, n=48, start="2025-06-02T00:00Z"):
+    s = tiny_scenario(n, elec_kw=20.0, spot=[0.05 + 0.01 * (t % 24 > 16) for t in range(n)],
+                      start=pd.Timestamp(start))  # fmt: skip
+    s["assets"]["ev_fleets"] = fleets
+    inputs = inputs_of(s)
+    dm = build_model(inputs)
+    out = solve(dm.model, inputs.common.solver)
+    res = extract(dm)
+    assert_balanced(res.schedule)
+    assert sum(res.cost_items_eur.values()) == pytest.approx(out.objective, abs=1e-6)
+    return inputs, res
+
+
+def charged(res, fleet):
+    s = res.schedule
+    return -s[s.asset.str.startswith(f"{fleet}/")]["flow_kw"].sum()
+
+
+def test_three_fleets_solve_and_charge_what_they_use():
+    fleets = [
+        {"name": "res", "residents": {"vehicles": 10, "seed": 1}},
+        {"name": "work", "workplace": {"vehicles": 6, "seed": 2}},
+        {"name": "street", "public_chargers": {"chargers": 3, "seed": 3}},
+    ]
+    inputs, res = district(fleets)
+    data = {f.spec.name: f for f in inputs.data["ev_fleets"]}
+    assert data["street"].mode == "sessions" and data["res"].mode == "availability"
+    assert sum(res.unmet_kwh.values()) == pytest.approx(0.0, abs=1e-6)
+    eta = 0.92
+    # cyclic fleets charge what they drive; sessions get what they want
+    assert charged(res, "res") * eta == pytest.approx(data["res"].drive_kwh.sum(), rel=1e-6)
+    assert charged(res, "work") * eta == pytest.approx(data["work"].drive_kwh.sum(), rel=1e-6)
+    want = data["street"].session_energy_kwh.sum()
+    assert want > 0 and charged(res, "street") * eta == pytest.approx(want, rel=1e-6)
+
+
+def test_copies_scale_the_fleet():
+    one = [{"name": "res", "residents": {"vehicles": 4, "seed": 1}}]
+    three = [{**one[0], "copies": 3}]
+    _, r1 = district(one)
+    inputs3, r3 = district(three)
+    assert inputs3.data["ev_fleets"][0].charger_kw == 33.0
+    assert charged(r3, "res") == pytest.approx(3 * charged(r1, "res"), rel=1e-6)
+    obj1 = sum(r1.cost_items_eur.values()) - 20.0 * sum(
+        0.05 + 0.01 * (t % 24 > 16) for t in range(48)
+    )
+    obj3 = sum(r3.cost_items_eur.values()) - 20.0 * sum(
+        0.05 + 0.01 * (t % 24 > 16) for t in range(48)
+    )
+    assert obj3 == pytest.approx(3 * obj1, rel=1e-6)
