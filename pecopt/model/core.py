@@ -107,14 +107,27 @@ class DistrictModel:
             out.append(Emission(f"{f.asset}_{f.role}", f.role, terms, const))
         return out
 
+    def counted(self, f: Flow) -> bool:
+        """Whether a flow crosses the PED boundary (``ped.boundary``): imports and exports,
+        except functionally tied imports under a functional or virtual boundary."""
+        if f.role not in ("import", "export"):
+            return False
+        boundary = self.inputs.scenario.ped.boundary
+        return not (f.functional and boundary in ("functional", "virtual"))
+
     def exchange(self, weighted: bool) -> tuple[list[Term], float]:
-        """``sum_t sum_{import, export flows} w f[t] dt`` as (terms, constant) [kWh]: the
-        negative of the PED surplus (w = 1, or each flow's ``ped_weight``)."""
+        """``sum_t sum_{import, export flows} w f[t] dt`` as (terms, constant) [kWh], less
+        the contracted virtual supply under a virtual boundary: the negative of the PED
+        surplus (w = 1, or each flow's ``ped_weight``)."""
         dt = self.inputs.dt_h
         terms: list[Term] = []
-        const = 0.0
+        ped = self.inputs.scenario.ped
+        years = self.inputs.common.years
+        const = -sum(
+            v.kwh_per_yr * years * (v.ped_weight if weighted else 1.0) for v in ped.virtual_supply
+        )
         for f in self.flows:
-            if f.role not in ("import", "export"):
+            if not self.counted(f):
                 continue
             w = (1.0 if f.ped_weight is None else f.ped_weight) if weighted else 1.0
             terms += [Term(t.var, t.index, t.coef * w * dt, np.zeros_like(t.row)) for t in f.terms]

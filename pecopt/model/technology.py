@@ -62,6 +62,9 @@ class Flow:
         heat 0.5).
     renewable
         A generation flow that counts as local renewable production.
+    functional
+        An import from a source functionally tied to the district (counted as local
+        supply under the PED's functional boundary).
     """
 
     asset: str
@@ -72,6 +75,7 @@ class Flow:
     co2_kg_per_kwh: FloatArray | float | None = None
     ped_weight: float | None = None
     renewable: bool = False
+    functional: bool = False
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:

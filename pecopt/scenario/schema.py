@@ -117,10 +117,36 @@ class Carbon(Strict):
     export_credit: bool = True
 
 
+class VirtualSupply(Strict):
+    """Off-site renewable supply contracted for the district (a share of a wind farm, a
+    PPA) [kWh per year, pro rata over the horizon], counted only under a virtual boundary,
+    on the energy bases, weighted like the import it stands for."""
+
+    name: str
+    kwh_per_yr: Annotated[float, Field(ge=0.0)]
+    ped_weight: Annotated[float, Field(ge=0.0)] = 1.2
+
+
 class PED(Strict):
-    """The positive-energy balance (reported on every basis; see the KPIs)."""
+    """What the positive-energy balance counts (the PED framework's boundaries, after
+    +CityxChange; FACTS: PED definition and balance):
+
+    - ``geographical``: what crosses the district's physical boundary (the default);
+    - ``functional``: also counts, as local supply, imports from sources functionally tied
+      to the district (flows tagged ``functional``: e.g. waste heat from a nearby data
+      centre outside the boundary, ``assets.waste_heat[].location: outside``);
+    - ``virtual``: also counts contracted off-site renewable supply (``virtual_supply``)
+      on the energy bases (not on the GHG basis: location-based emissions are unchanged).
+    """
 
     boundary: Literal["geographical", "functional", "virtual"] = "geographical"
+    virtual_supply: list[VirtualSupply] = []
+
+    @model_validator(mode="after")
+    def _virtual(self) -> PED:
+        if self.virtual_supply and self.boundary != "virtual":
+            raise ValueError("virtual_supply counts only with boundary: virtual")
+        return self
 
 
 class PEDTarget(Strict):

@@ -155,6 +155,7 @@ def build(block: pyo.Block, sources: tuple[SourceData, ...], common: Common) -> 
                 w.name, w.sink, role, tuple(source_terms),
                 co2_kg_per_kwh=w.co2_kg_per_kwh or None,
                 ped_weight=w.ped_weight if role == "import" else None,
+                functional=role == "import",
             )
         )  # fmt: skip
         out.cost.setdefault("waste_heat", []).extend(
