@@ -10,7 +10,14 @@ w = 3 h, FACTS: Fortum Aktiivilämpö / Viisas):
     cost = dt sum_t price[t] d[t] + fee * years * peak - dt sum_t export_price x[t]
     co2  = dt sum_t f[t] d[t]
 
-The fee is in EUR per kW per year; ``years`` is the horizon length over 8760 h.
+The fee is in EUR per kW per year; ``years`` is the horizon length over 8760 h, or the
+tariff's ``power_fee_years`` (how long a new peak is billed, e.g. for a day's plan).
+
+A billing peak reached before the horizon (``billing_peak_so_far_kw`` = P0, carried by
+nightly dispatch) is paid anyway; the horizon pays the fee only on what it adds:
+
+    excess >= (1 / k) sum_{s=t}^{t+k-1} d[s] - P0,   excess >= 0
+    cost  += fee * years * excess          (billing peak = P0 + excess)
 """
 
 from __future__ import annotations
@@ -49,6 +56,10 @@ class DistrictHeatTariff(Strict):
     price_series: Series | None = None
     power_fee_eur_per_kw_yr: NonNeg = 0.0
     peak_window_h: Annotated[int, Field(ge=1, le=24)] = 3
+    #: the billing peak already reached [kW]: the fee applies only above it
+    billing_peak_so_far_kw: NonNeg | None = None
+    #: years a raise of the billing peak is paid for (default: the horizon's length)
+    power_fee_years: NonNeg | None = None
 
     @model_validator(mode="after")
     def _one_price(self) -> DistrictHeatTariff:
@@ -160,8 +171,10 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
         )
         c.cost["dh_export_revenue"] = [term(x, -dt * spec.export_price_eur_per_kwh)]
     k = max(1, min(n, round(tariff.peak_window_h / dt)))
+    so_far = tariff.billing_peak_so_far_kw or 0.0
+    years = common.years if tariff.power_fee_years is None else tariff.power_fee_years
     if tariff.power_fee_eur_per_kw_yr > 0:
-        peak = add_var(block, "peak", 1, 0.0, spec.import_max_kw)
+        peak = add_var(block, "peak", 1, 0.0, spec.import_max_kw)  # above so_far
         starts = np.arange(n - k + 1)
         rows = np.repeat(starts, k)
         idx = (starts[:, None] + np.arange(k)[None, :]).ravel()
@@ -173,15 +186,15 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
                 term(peak, 1.0, np.zeros(starts.size, np.int64), starts),
                 term(d, -1.0 / k, idx, rows),
             ],
-            lower=0.0,
+            lower=-so_far,
         )
-        c.cost["dh_power_fee"] = [term(peak, tariff.power_fee_eur_per_kw_yr * common.years)]
+        c.cost["dh_power_fee"] = [term(peak, tariff.power_fee_eur_per_kw_yr * years)]
 
     def billing_peak(value: ValueOf) -> float:
         from pecopt.ingest.tariffs import rolling_peak_kw
 
         flow = value(d)
-        return float(rolling_peak_kw(flow, k)) if flow.any() else 0.0
+        return max(so_far, float(rolling_peak_kw(flow, k)) if flow.any() else 0.0)
 
     c.figures["district_heat.billing_peak_kw"] = billing_peak
     return c
