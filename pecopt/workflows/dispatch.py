@@ -326,11 +326,11 @@ def _inputs(
         for note in fc.notes:
             level = DEGRADED if gap_in_day and "missing for" in note else NOTICE
             flags.append(Flag(level, "weather_filled", note))
-    elif w.source == "typical_year":
+    tables = ingest(day_s, file, weather)
+    if w.source == "typical_year" and "weather" in tables:
         flags.append(
             Flag(NOTICE, "stand_in", "weather: the embedded typical year (no forecast given)")
         )
-    tables = ingest(day_s, file, weather)
 
     vehicles: dict[str, list[str]] = {}
     avail = tables.get("ev_fleets_availability")
@@ -420,13 +420,25 @@ def _plan_flags(plan: Any) -> list[Flag]:
             Flag(DEGRADED, "time_limit", f"time limit: best plan found, gap {gap:.2%} to the bound")
         ]
     if plan.mode == "slack":
-        what = "; ".join(
-            f"{v['what']} {v.get('from_local', '')}".strip() for v in plan.violated[:5]
-        )
+        what = "; ".join(_violation(v) for v in plan.violated[:5])
         return [Flag(DEGRADED, "slack", f"{plan.why}; the plan violates: {what or 'nothing'}")]
     if plan.mode == "rule_based":
         return [Flag(DEGRADED, "rule_based", f"rule-based plan ({plan.why})")]
     return []
+
+
+def _violation(v: dict[str, Any]) -> str:
+    """``electricity balance: unserved energy 456 kWh in 23 steps, 2025-03-10 00:00 to ...``"""
+    amount = f"{v['energy_kwh']:.6g} kWh" if "energy_kwh" in v else f"slack {v['slack']:.6g}"
+    count = v.get("steps", v.get("rows"))
+    where = ""
+    if "from_local" in v:
+        where = (
+            f", {v['from_local'][:16].replace('T', ' ')} to {v['to_local'][:16].replace('T', ' ')}"
+        )
+    elif "first_rows" in v:
+        where = f", rows {v['first_rows']}"
+    return f"{v['what']} {amount} in {count} step(s){where}"
 
 
 def _start_info(state: StartState, carried: Carried) -> dict[str, Any]:
