@@ -308,7 +308,7 @@ class StateStore:
                 [
                     (
                         run_id, t.asset, t.quantity, _iso(t.start), int(t.step.total_seconds()),
-                        json.dumps([round(float(x), 9) for x in t.values]),
+                        json.dumps(np.round(np.asarray(t.values, float), 9).tolist()),
                     )
                     for t in trajectories
                 ],

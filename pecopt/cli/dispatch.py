@@ -9,6 +9,8 @@ error (traceback in the log file); 130 interrupted.
 
 from __future__ import annotations
 
+import atexit
+import gc
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -61,9 +63,16 @@ def dispatch(
     """
     from pecopt.workflows.dispatch import dispatch as run_dispatch
 
-    run = run_dispatch(
-        scenario, out, state, day=_day(day), from_local=from_, time_limit_s=time_limit
-    )
+    # A short job that builds many small objects: no cyclic GC while it runs, and none of
+    # its objects traversed again when the interpreter exits (0.1-0.5 s each on Kera).
+    atexit.register(gc.freeze)
+    gc.disable()
+    try:
+        run = run_dispatch(
+            scenario, out, state, day=_day(day), from_local=from_, time_limit_s=time_limit
+        )
+    finally:
+        gc.enable()
     if not quiet:
         w = run.window
         start = w.start.tz_convert(w.tz).strftime("%Y-%m-%d %H:%M")

@@ -523,7 +523,8 @@ def _write(
         sp = setpoints(plan, window)
         write_table(sp, tmp / "setpoints.parquet", f"pecopt dispatch of {scenario_file.name}")
         utc = pd.DatetimeIndex(sp["timestamp"]).strftime("%Y-%m-%dT%H:%M:%SZ")
-        sp.assign(timestamp=utc).to_csv(tmp / "setpoints.csv", index=False, float_format="%.6f")
+        rounded = {c: sp[c].round(6) for c in ("setpoint_kw", "soc_kwh")}
+        sp.assign(timestamp=utc, **rounded).to_csv(tmp / "setpoints.csv", index=False)
         manifest = json.loads((tmp / MANIFEST).read_text())
         manifest["dispatch"] = info
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
