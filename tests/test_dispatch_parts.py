@@ -255,3 +255,29 @@ def test_read_known_prices_and_history(tmp_path: Path) -> None:
     assert known[4 * 38 - 1] == pytest.approx(85 / 1000.0)
     assert recent.index[0] == pd.Timestamp("2025-03-09T00:00Z")  # one day of history
     assert recent.iloc[0] == pytest.approx(24 / 1000.0)
+
+
+# ---------------------------------------------------------------------- the rule-based plan
+
+
+def test_the_rule_based_plan_keeps_stores_idle_even_with_an_end_condition() -> None:
+    """An idle store with standing losses cannot end at its start level (end: initial):
+    the rule-based plan lets its level decay instead of failing."""
+    from pecopt.api import build
+    from pecopt.workflows.fallback import rule_based_solve
+
+    store = {"name": "tank", "capacity_kwh": 100, "power_kw": 50, "loss_per_h": 0.01,
+             "soc_initial_kwh": 80, "end": "initial"}  # fmt: skip
+    inputs = tiny_inputs(
+        6, heat_kw=[20, 40, 0, 10, 30, 5], spot=[0.1, 0.3, 0.1, 0.3, 0.1, 0.3],
+        district_heating={"import_max_kw": 500}, dh_price=0.05,
+        assets={"thermal_stores": [store]},
+    )  # fmt: skip
+    sol = rule_based_solve(build(inputs), deadline=0.0)
+    sched = sol.results.schedule
+    tank = sched[sched["asset"] == "tank"]["flow_kw"].to_numpy()
+    assert np.abs(tank).max() == 0.0
+    level = sol.results.storage["soc_kwh"].to_numpy()
+    np.testing.assert_allclose(level, 80 * 0.99 ** np.arange(1, 7), rtol=1e-9)
+    dh = sched[(sched["asset"] == "district_heat")]["flow_kw"].to_numpy()
+    np.testing.assert_allclose(dh, [20, 40, 0, 10, 30, 5], atol=1e-9)  # DH the residual

@@ -223,17 +223,37 @@ def _values(var: pyo.Var) -> np.ndarray:
 
 
 def rule_based_solve(built: Built, deadline: float) -> Solution:
-    """The rule-based plan of ``built`` (see the module docstring)."""
+    """The rule-based plan of ``built`` (see the module docstring).
+
+    Raises
+    ------
+    InfeasibleError
+        Not even this plan keeps the limits (exit 3).
+    SolverError
+        HiGHS fails on the rule's own LPs (exit 4).
+    """
+    try:
+        return _rule_based(built, deadline)
+    except InfeasibleError as exc:
+        raise InfeasibleError(
+            f"not even the rule-based plan (stores idle, EVs charging on arrival, the grid "
+            f"and district heat covering the rest within their limits) is feasible: {exc}"
+        ) from None
+
+
+def _rule_based(built: Built, deadline: float) -> Solution:
     dm = built.district
     m = dm.model
     opts = dm.inputs.common.solver
     from pecopt.solver import solve as solve_model
 
-    # 1. stores idle
+    # 1. stores idle; an idle store's level only decays, so it is freed from an end
+    #    condition that keeps it up (end: initial)
     for f in dm.flows:
         if f.role == "storage":
             for t in f.terms:
                 _fix(t, 0.0)
+                _free_levels(t.var.parent_block(), {id(x.var) for x in f.terms})
     # 2. EVs (demand with decisions) charge as early as they can: maximise
     #    sum_t w_t * charge_t with w_t falling from 2 to 1 over the horizon, then fix
     flexible = [t for f in dm.flows if f.role == "demand" and f.terms for t in f.terms]
@@ -252,18 +272,11 @@ def rule_based_solve(built: Built, deadline: float) -> Solution:
         for t in flexible:
             _fix(t, None)
     # 3. every step meets its own demand at its prices (grid and district heat the rest)
-    later = max(deadline, time.perf_counter() + 5.0)
     try:
-        try:
-            return solve(built, deadline=later)
-        except SolverError:
-            _relax_binaries(m)
-            return solve(built, deadline=max(deadline, time.perf_counter() + 5.0))
-    except InfeasibleError as exc:
-        raise InfeasibleError(
-            f"not even the rule-based plan (stores idle, EVs charging on arrival, the grid "
-            f"and district heat covering the rest within their limits) is feasible: {exc}"
-        ) from None
+        return solve(built, deadline=max(deadline, time.perf_counter() + 5.0))
+    except SolverError:  # binaries left (minimum part loads): relax them
+        _relax_binaries(m)
+        return solve(built, deadline=max(deadline, time.perf_counter() + 5.0))
 
 
 def _lp(m: pyo.Block, opts: Any, deadline: float, solve_model: Any) -> None:
@@ -283,6 +296,16 @@ def _relax_binaries(m: pyo.Block) -> list[Any]:
             v.domain = pyo.UnitInterval
             relaxed.append(v)
     return relaxed
+
+
+def _free_levels(block: pyo.Block, flows: set[int]) -> None:
+    """Lower bounds above 0 of the other continuous variables of a store's block -> 0."""
+    for var in block.component_objects(pyo.Var, descend_into=False):
+        if id(var) in flows:
+            continue
+        for v in var.values():
+            if not v.is_binary() and v.lb is not None and v.lb > 0:
+                v.setlb(0.0)
 
 
 def _fix(t: Term, value: float | None) -> None:
