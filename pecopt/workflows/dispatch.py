@@ -42,6 +42,8 @@ from pecopt.workflows.carry import DEGRADED, NOTICE, Carried, Flag
 __all__ = ["DEGRADED_EXIT", "DispatchRun", "Window", "delivery_window", "dispatch"]
 
 DEGRADED_EXIT = 10
+#: the file's horizon is replaced by each run's (and may be left out of a dispatch file)
+_UNUSED_HORIZON = {"start": "2000-01-01T00:00", "end": "2000-01-02T00:00", "resolution": "1h"}
 Progress = Callable[[str], None]
 
 
@@ -157,7 +159,7 @@ def dispatch(
     from pecopt.workflows.solve import input_files
 
     progress("read scenario")
-    base = load_scenario(scenario_file)
+    base = load_scenario(scenario_file, {"horizon": _UNUSED_HORIZON})  # each run sets its own
     cfg = base.dispatch or Dispatch()
     tz = base.site.timezone
     if day is None:
