@@ -29,23 +29,9 @@ import pandas as pd
 from pecopt.results.extract import Results
 from pecopt.scenario.schema import Dispatch, Scenario
 from pecopt.state import StartState, Trajectory
+from pecopt.workflows.flags import DEGRADED, NOTICE, Flag
 
-__all__ = ["Carried", "Flag", "start_records", "trajectories"]
-
-#: Flag levels: ``notice`` (recorded, exit 0) and ``degraded`` (exit 10).
-NOTICE, DEGRADED = "notice", "degraded"
-
-
-@dataclass(frozen=True)
-class Flag:
-    """Something an operator should know about a plan."""
-
-    level: str
-    code: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"level": self.level, "code": self.code, "message": self.message}
+__all__ = ["Carried", "ev_initial", "running_peak", "start_records", "trajectories"]
 
 
 @dataclass

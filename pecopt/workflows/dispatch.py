@@ -22,7 +22,6 @@ Nothing is written to the store unless the outputs are in place. Exit codes: 0 a
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +36,18 @@ from pecopt import __version__
 from pecopt.errors import OptionError, ScenarioError
 from pecopt.scenario.schema import Dispatch, Scenario
 from pecopt.state import RunRecord, StartState, StateStore, locked
-from pecopt.workflows.carry import DEGRADED, NOTICE, Carried, Flag
+from pecopt.workflows.carry import Carried
+from pecopt.workflows.flags import (
+    DEGRADED,
+    NOTICE,
+    Flag,
+    local,
+    plan_flags,
+    plug_flags,
+    price_flags,
+    state_flags,
+)
+from pecopt.workflows.setpoints import write_outputs
 
 __all__ = ["DEGRADED_EXIT", "DispatchRun", "Window", "delivery_window", "dispatch"]
 
@@ -175,7 +185,7 @@ def dispatch(
         progress("read state")
         state = store.state_at(window.start)
         first_night = not store.has_runs()
-        flags = _state_flags(state, window, first_night)
+        flags = state_flags(state, window.start, window.tz, first_night)
         t1 = time.perf_counter()
         seconds["read_state"] = t1 - t0
         progress("ingest")
@@ -200,7 +210,7 @@ def dispatch(
             progress=progress,
         )
         seconds.update(plan.solution.seconds)
-        flags += _plan_flags(plan)
+        flags += plan_flags(plan)
         degraded = any(f.level == DEGRADED for f in flags)
         status, code = ("degraded", DEGRADED_EXIT) if degraded else ("ok", 0)
         kpis = plan.solution.kpis
@@ -213,7 +223,7 @@ def dispatch(
             "day": day.isoformat(),
             "from_local": from_local,
             "timezone": tz,
-            "window_local": [_local(window.start, tz), _local(window.end, tz)],
+            "window_local": [local(window.start, tz), local(window.end, tz)],
             "window_utc": [window.start.isoformat(), window.end.isoformat()],
             "horizon_end_utc": window.horizon_end.isoformat(),
             "resolution": window.resolution,
@@ -227,7 +237,19 @@ def dispatch(
             "start_state": start_info,
             "state_store": str(Path(state_dir).resolve()),
         }
-        _write(plan, day_s, inputs, out, scenario_file, used, window, info, seconds)
+        write_outputs(
+            plan,
+            day_s,
+            inputs,
+            out,
+            scenario_file,
+            used,
+            window.start,
+            window.end,
+            window.tz,
+            info,
+            seconds,
+        )
         seconds["write"] = time.perf_counter() - t3
 
         progress("write state")
@@ -263,26 +285,6 @@ def dispatch(
     return DispatchRun(
         window, plan.mode, status, code, flags, kpis, run_id, out, seconds, start_info
     )
-
-
-def _local(t: pd.Timestamp, tz: str) -> str:
-    return t.tz_convert(tz).isoformat()
-
-
-def _state_flags(state: StartState, window: Window, first_night: bool) -> list[Flag]:
-    when = _local(window.start, window.tz)
-    if state.source == "lookahead":
-        return [
-            Flag(
-                DEGRADED,
-                "state_from_lookahead",
-                f"no run planned the day before {when}: the start state is the look-ahead "
-                f"of run {state.run_id} (day {state.run_day})",
-            )
-        ]
-    if state.source == "none" and not first_night:
-        return [Flag(DEGRADED, "no_state", f"no run planned up to {when}: initial state assumed")]
-    return []
 
 
 def _inputs(
@@ -339,12 +341,12 @@ def _inputs(
     if avail is not None and len(avail):
         for fleet, grp in avail.groupby("fleet", sort=False):
             vehicles[str(fleet)] = [str(v) for v in pd.unique(grp["vehicle"].to_numpy())]
-        flags += _plug_flags(avail, state, index[0])
+        flags += plug_flags(avail, state, index[0])
     flags += ev_initial(assets, carried, vehicles)
     doc["assets"] = assets
     final = _validate(doc, file)
     inputs = to_inputs(final, tables, file)
-    flags += _price_flags(final, tables, in_window, index, window)
+    flags += price_flags(final, tables, in_window, index, window.tz)
     return final, inputs, carried, flags
 
 
@@ -359,90 +361,6 @@ def _validate(doc: dict[str, Any], file: str) -> Scenario:
         raise ScenarioError(file, where, f"{err['msg']} (in the day's scenario)") from None
 
 
-def _price_flags(
-    s: Scenario,
-    tables: dict[str, pd.DataFrame],
-    in_window: np.ndarray,
-    index: pd.DatetimeIndex,
-    window: Window,
-) -> list[Flag]:
-    parts: Any = s.assets
-    grid = parts.grid
-    prices = tables.get("grid_prices")
-    if grid is None or prices is None:
-        return []
-    if grid.tariff.spot.source == "typical_year":
-        return [Flag(NOTICE, "stand_in", "spot prices: the embedded typical-year shape")]
-    filled = prices["spot_filled"].to_numpy(bool) if "spot_filled" in prices else None
-    if filled is None or not filled.any():
-        return []
-    out = []
-    for part, mask, level in (
-        ("the delivery day", filled & in_window, DEGRADED),
-        ("the look-ahead", filled & ~in_window, NOTICE),
-    ):
-        if mask.any():
-            steps = index[mask]
-            out.append(
-                Flag(
-                    level,
-                    "prices_filled",
-                    f"day-ahead prices missing for {int(mask.sum())} steps of {part} "
-                    f"(from {_local(steps[0], window.tz)}): forecast from the recent level "
-                    "on the embedded shape",
-                )
-            )
-    return out
-
-
-def _plug_flags(avail: pd.DataFrame, state: StartState, first: pd.Timestamp) -> list[Flag]:
-    """Vehicles whose carried plug state differs from the availability at the start."""
-    rows = avail[pd.DatetimeIndex(avail["timestamp"]) == first]
-    differ = []
-    for fleet, vehicle, plugged in rows[["fleet", "vehicle", "plugged"]].itertuples(index=False):
-        was = state.get(f"{fleet}/{vehicle}", "plugged")
-        if was is not None and bool(was > 0.5) != bool(plugged):
-            differ.append(f"{fleet}/{vehicle}")
-    if not differ:
-        return []
-    return [
-        Flag(
-            NOTICE,
-            "ev_plug_changed",
-            f"{len(differ)} EV(s) planned {'' if len(differ) == 1 else 'each '}in the other "
-            f"plug state at the start than the availability now says (e.g. {differ[0]})",
-        )
-    ]
-
-
-def _plan_flags(plan: Any) -> list[Flag]:
-    if plan.mode == "time_limit":
-        gap = plan.solution.kpis["solver"]["gap"]
-        return [
-            Flag(DEGRADED, "time_limit", f"time limit: best plan found, gap {gap:.2%} to the bound")
-        ]
-    if plan.mode == "slack":
-        what = "; ".join(_violation(v) for v in plan.violated[:5])
-        return [Flag(DEGRADED, "slack", f"{plan.why}; the plan violates: {what or 'nothing'}")]
-    if plan.mode == "rule_based":
-        return [Flag(DEGRADED, "rule_based", f"rule-based plan ({plan.why})")]
-    return []
-
-
-def _violation(v: dict[str, Any]) -> str:
-    """``electricity balance: unserved energy 456 kWh in 23 steps, 2025-03-10 00:00 to ...``"""
-    amount = f"{v['energy_kwh']:.6g} kWh" if "energy_kwh" in v else f"slack {v['slack']:.6g}"
-    count = v.get("steps", v.get("rows"))
-    where = ""
-    if "from_local" in v:
-        where = (
-            f", {v['from_local'][:16].replace('T', ' ')} to {v['to_local'][:16].replace('T', ' ')}"
-        )
-    elif "first_rows" in v:
-        where = f", rows {v['first_rows']}"
-    return f"{v['what']} {amount} in {count} step(s){where}"
-
-
 def _start_info(state: StartState, carried: Carried) -> dict[str, Any]:
     return {
         "at_utc": state.at.isoformat(),
@@ -455,78 +373,3 @@ def _start_info(state: StartState, carried: Carried) -> dict[str, Any]:
         "heat_pumps": {k: {"on": on, "hours_in_state": h} for k, (on, h) in carried.hp.items()},
         "billing_peak_kw": carried.billing_peak_kw,
     }
-
-
-def setpoints(plan: Any, window: Window) -> pd.DataFrame:
-    """The day's set-points: one row per step of the delivery window and per (asset,
-    carrier) flow that the plan decides (flows with variables), with the asset's level
-    where it has one.
-
-    Columns: ``timestamp`` (UTC), ``local_time`` (ISO 8601 with the UTC offset, site
-    time), ``asset``, ``carrier``, ``role``, ``setpoint_kw`` (> 0 supplies the bus),
-    ``soc_kwh`` (end of step; empty for assets without a level).
-    """
-    dm = plan.built.district
-    results = plan.solution.results
-    index = dm.inputs.index
-    n = len(index)
-    steps = np.flatnonzero(np.asarray((index >= window.start) & (index < window.end)))
-    flows = [(k, f) for k, f in enumerate(dm.flows) if f.terms]
-    flow_kw = results.schedule["flow_kw"].to_numpy(float)
-    if flow_kw.size != n * len(dm.flows):  # the schedule is flow by flow, n steps each
-        raise AssertionError("unexpected schedule layout")
-    levels = results.storage
-    soc_of = {
-        str(a): levels["soc_kwh"].to_numpy(float)[k * n : (k + 1) * n]
-        for k, a in enumerate(pd.unique(levels["asset"].to_numpy(dtype=object)))
-    }
-    m, rows = steps.size, len(flows)
-    soc = np.full((rows, m), np.nan)
-    for r, (_, f) in enumerate(flows):
-        if f.asset in soc_of:
-            soc[r] = soc_of[f.asset][steps]
-    local = index[steps].tz_convert(window.tz).strftime("%Y-%m-%dT%H:%M:%S%z")
-    local = [f"{t[:-2]}:{t[-2:]}" for t in local]
-    return pd.DataFrame(
-        {
-            "timestamp": pd.DatetimeIndex(
-                np.tile(index[steps].tz_convert("UTC").tz_localize(None).values, rows)
-            ).tz_localize("UTC"),
-            "local_time": np.tile(np.asarray(local, dtype=object), rows),
-            "asset": np.repeat(np.asarray([f.asset for _, f in flows], dtype=object), m),
-            "carrier": np.repeat(np.asarray([f.carrier for _, f in flows], dtype=object), m),
-            "role": np.repeat(np.asarray([f.role for _, f in flows], dtype=object), m),
-            "setpoint_kw": np.concatenate([flow_kw[k * n + steps] for k, _ in flows])
-            if flows
-            else np.zeros(0),
-            "soc_kwh": soc.ravel(),
-        }
-    )
-
-
-def _write(
-    plan: Any,
-    day_s: Scenario,
-    inputs: Any,
-    out: Path,
-    scenario_file: Path,
-    used: list[Path],
-    window: Window,
-    info: dict[str, Any],
-    seconds: dict[str, float],
-) -> None:
-    from pecopt.ingest.parquet import write_table
-    from pecopt.workflows.outputs import MANIFEST, atomic_dir
-    from pecopt.workflows.solve import SolveRun, write_results
-
-    run = SolveRun(day_s, inputs, plan.built, plan.solution, seconds)
-    with atomic_dir(out, "dispatch", used) as tmp:
-        write_results(run, tmp, scenario_file)
-        sp = setpoints(plan, window)
-        write_table(sp, tmp / "setpoints.parquet", f"pecopt dispatch of {scenario_file.name}")
-        utc = pd.DatetimeIndex(sp["timestamp"]).strftime("%Y-%m-%dT%H:%M:%SZ")
-        rounded = {c: sp[c].round(6) for c in ("setpoint_kw", "soc_kwh")}
-        sp.assign(timestamp=utc, **rounded).to_csv(tmp / "setpoints.csv", index=False)
-        manifest = json.loads((tmp / MANIFEST).read_text())
-        manifest["dispatch"] = info
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
