@@ -161,7 +161,10 @@ def run_case(case: str, scenario: Path, day: str, repeat: int, tmp: Path) -> dic
             check=True, cwd=tmp,
         )  # fmt: skip
         phases = json.loads(js.read_text())
-        runs.append({"command": wall, "exit_code": proc.returncode, "files": files, **phases})
+        load = os.getloadavg()[0]
+        runs.append(
+            {"command": wall, "exit_code": proc.returncode, "files": files, "load": load, **phases}
+        )
         shown = {x: round(y, 2) for x, y in phases.items() if isinstance(y, float)}
         print(
             f"[{case} #{k + 1}] command {wall:.2f} s, exit {proc.returncode}; {shown}", flush=True
