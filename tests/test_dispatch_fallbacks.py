@@ -204,3 +204,42 @@ def test_a_missed_night_starts_from_the_look_ahead_flagged(tmp_path: Path) -> No
     info = _info(tmp_path, "d3")
     assert info["start_state"]["source"] == "lookahead"
     assert any(f["code"] == "state_from_lookahead" for f in info["flags"])
+
+
+def test_a_run_with_pv_as_a_series_imports_no_pvlib(tmp_path: Path) -> None:
+    """PV from a forecast series and the weather (heat-pump COP) from a full forecast:
+    the run needs neither pvlib nor scipy, nor plotly, dask or duckdb."""
+    import subprocess
+    import sys
+
+    times = pd.date_range("2025-03-09T00:00Z", periods=4 * 24 * 3, freq="15min")
+    stamp = times.strftime("%Y-%m-%dT%H:%MZ")
+    pd.DataFrame(
+        {"timestamp": stamp, "ghi_w_m2": 100.0, "dni_w_m2": 50.0, "dhi_w_m2": 60.0,
+         "temp_air_c": -3.0, "wind_speed_m_s": 4.0}
+    ).to_csv(tmp_path / "forecast.csv", index=False)  # fmt: skip
+    pd.DataFrame({"timestamp": stamp, "pv_kw": 20.0}).to_csv(tmp_path / "pv.csv", index=False)
+    scenario = _scenario(tmp_path)
+    doc = yaml.safe_load(scenario.read_text())
+    doc["weather"] = {"source": "forecast", "path": "forecast.csv"}
+    doc["assets"]["heat_pumps"][0]["source"] = "air"
+    doc["assets"]["pv_series"] = [{"name": "pv", "series": {"path": "pv.csv", "column": "pv_kw"}}]
+    scenario.write_text(yaml.safe_dump(doc))
+    code = (
+        "import sys\n"
+        "from datetime import date\n"
+        "from pathlib import Path\n"
+        "from pecopt.cli.main import app\n"
+        f"args = ['dispatch', {str(scenario)!r}, '--day', '2025-03-10', '--state',\n"
+        f"        {str(tmp_path / 'state')!r}, '--out', {str(tmp_path / 'out')!r}, '-q']\n"
+        "try:\n"
+        "    app(args)\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "heavy = ('pvlib', 'scipy', 'plotly', 'dask', 'duckdb', 'matplotlib')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert (tmp_path / "out" / "setpoints.csv").is_file()
