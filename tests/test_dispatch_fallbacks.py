@@ -243,3 +243,9 @@ def test_a_run_with_pv_as_a_series_imports_no_pvlib(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
     assert (tmp_path / "out" / "setpoints.csv").is_file()
+
+
+def test_runs_list_needs_a_store(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["runs", "list", "--state", str(tmp_path / "nothing")])
+    assert res.exit_code == 2
+    assert "no state store here" in res.output

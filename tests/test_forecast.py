@@ -98,3 +98,25 @@ def test_reading_a_full_forecast_does_not_import_pvlib(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_scenario_with_a_forecast_must_be_covered_outside_dispatch(tmp_path: Path) -> None:
+    """`pecopt solve` reads a forecast strictly (only `pecopt dispatch` fills gaps)."""
+    from pecopt.ingest.district import ingest
+    from pecopt.scenario.schema import Scenario
+
+    wx = typical_year(INDEX, SITE["latitude"], SITE["longitude"], SITE["altitude"])
+    path = _write(tmp_path, wx.iloc[:48])
+    s = Scenario.model_validate(
+        {"horizon": {"start": "2025-05-10T00:00Z", "end": "2025-05-11T00:00Z",
+                     "resolution": "15min"},
+         "weather": {"source": "forecast", "path": str(path)},
+         "assets": {"heat_pumps": [{"name": "hp", "capacity_kw_el": 10}]}}
+    )  # fmt: skip
+    with pytest.raises(DataError, match="48 of 96 steps missing"):
+        ingest(s)
+    s = s.model_copy(
+        update={"weather": s.weather.model_copy(update={"path": _write(tmp_path, wx, "all.csv")})}
+    )
+    tables = ingest(s)
+    np.testing.assert_allclose(tables["weather"]["temp_air_c"], wx["temp_air_c"], atol=1e-9)
