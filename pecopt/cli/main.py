@@ -1,5 +1,5 @@
 """``pecopt``: parse, call one workflow, map errors to exit codes (2 bad input,
-3 infeasible, 4 solver failure)."""
+3 infeasible, 4 solver failure; ``dispatch`` adds 10 degraded plan and 75 store locked)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rich.table import Table
 
 from pecopt import __version__
 from pecopt.cli import edge
+from pecopt.cli.dispatch import dispatch, runs_app
 from pecopt.cli.report import report
 
 app = typer.Typer(
@@ -155,6 +156,8 @@ def validate(scenario: ScenarioArg) -> None:
 
 
 app.command()(report)
+app.command()(dispatch)
+app.add_typer(runs_app, name="runs")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -54,7 +54,19 @@ def horizon_index(s: Scenario, file: str | None = None) -> pd.DatetimeIndex:
 
 
 def weather_for(s: Scenario, index: pd.DatetimeIndex) -> pd.DataFrame:
-    """The weather on ``index``: the scenario's file, or pecopt's embedded typical year."""
+    """The weather on ``index``: the scenario's file or forecast, or pecopt's embedded
+    typical year."""
+    w = s.weather
+    if w.source == "forecast":  # pandas alone when the forecast has every column
+        from pecopt.ingest.forecast import read_forecast
+
+        assert w.path is not None
+        site = s.site
+        return read_forecast(
+            w.path, index, latitude=site.latitude, longitude=site.longitude,
+            altitude=site.altitude_m, columns=w.columns, time_column=w.time_column,
+            tz=w.timezone,
+        ).frame  # fmt: skip
     from pecopt.ingest import weather  # pvlib: imported only when weather is needed
 
     if s.weather.source == "file":
@@ -114,15 +126,16 @@ def series_values(
 
 
 def ingest(
-    s: Scenario, file: str | None = None, *, weather: pd.DataFrame | None = None
+    s: Scenario, file: str | None = None, weather: pd.DataFrame | None = None
 ) -> dict[str, pd.DataFrame]:
     """Read and convert every input of scenario ``s`` onto the horizon: a dict of tidy
     tables, the weather (if used) and each present technology's tables. ``weather``
     replaces the scenario's weather source (a frame on the horizon's index with the
-    columns of :data:`pecopt.ingest.weather.WEATHER_COLUMNS`)."""
+    columns of :data:`pecopt.ingest.weather.WEATHER_COLUMNS`: e.g. a forecast completed
+    by the caller)."""
     index = horizon_index(s, file)
     ctx = IngestContext(s, file, index, weather)
-    if s.weather.source == "file":  # checked even if unused, so that a bad file is reported
+    if weather is not None or s.weather.source != "typical_year":  # a bad file is reported
         ctx.weather  # noqa: B018
     tables: dict[str, pd.DataFrame] = {}
     for tech in TECHNOLOGIES.values():

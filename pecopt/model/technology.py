@@ -19,6 +19,8 @@ Roles (what a flow is, seen from the district boundary):
 ``conversion``  a carrier turned into another (heat pump, boiler): both sides
 ``storage``     discharge minus charge of a store
 ``demand``      a draw that must be met (buildings, EVs)
+``slack``       energy no asset could supply or absorb (only in a plan that had to
+                violate its limits, e.g. nightly dispatch's slack plan)
 ==============  ==============================================================
 """
 
@@ -39,7 +41,7 @@ from pecopt.model.linear import FloatArray, Term, add_rows, add_var
 if TYPE_CHECKING:  # pragma: no cover
     from pecopt.scenario.schema import Carbon, Objective, Scenario, SolverOptions
 
-Role = Literal["import", "export", "generation", "conversion", "storage", "demand"]
+Role = Literal["import", "export", "generation", "conversion", "storage", "demand", "slack"]
 ROLES: tuple[str, ...] = get_args(Role)
 
 #: Reads a vector variable's solution values.

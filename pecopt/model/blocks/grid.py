@@ -89,7 +89,13 @@ from pecopt.units import ELECTRICITY
 class SpotPrice(Strict):
     """Day-ahead spot price: pecopt's embedded typical year, a file (``path``, ``column``,
     ``unit``, ``vat_included``), or a series in EUR/kWh ex VAT (``series``: a constant,
-    one value per step, or a file column)."""
+    one value per step, or a file column).
+
+    ``missing: fill`` (a file only): steps the file has no price for are forecast from
+    the last ``history_days`` days of known prices on the embedded shape
+    (:func:`pecopt.ingest.tariffs.fill_missing_prices`) and marked ``spot_filled`` in
+    the ``grid_prices`` table; ``error`` (default) refuses a file that does not cover
+    the horizon."""
 
     source: Literal["typical_year", "file", "series"] = "typical_year"
     path: Path | None = None
@@ -99,6 +105,8 @@ class SpotPrice(Strict):
     timezone: TimeZone = "UTC"
     unit: Literal["eur_per_mwh", "c_per_kwh", "eur_per_kwh"] = "eur_per_mwh"
     vat_included: bool = False
+    missing: Literal["error", "fill"] = "error"
+    history_days: Annotated[int, Field(ge=1, le=60)] = 7
 
     @model_validator(mode="after")
     def _path_for_file(self) -> SpotPrice:
@@ -224,7 +232,15 @@ def ingest(units: Sequence[Grid], ctx: IngestContext) -> dict[str, pd.DataFrame]
     (g,) = units
     el, index, tz = g.tariff, ctx.index, ctx.timezone
     sp = el.spot
-    if sp.source == "file":
+    filled = np.zeros(len(index), bool)
+    if sp.source == "file" and sp.missing == "fill":
+        assert sp.path is not None
+        known, recent = tariffs.read_spot_known(
+            sp.path, index, unit=sp.unit, vat_included=sp.vat_included, column=sp.column,
+            time_column=sp.time_column, tz=sp.timezone, history_days=sp.history_days,
+        )  # fmt: skip
+        spot, filled = tariffs.fill_missing_prices(index, known, recent, tz=tz)
+    elif sp.source == "file":
         assert sp.path is not None
         if sp.unit == "eur_per_kwh":
             file = SeriesFile(
@@ -262,6 +278,7 @@ def ingest(units: Sequence[Grid], ctx: IngestContext) -> dict[str, pd.DataFrame]
         {
             "timestamp": index,
             "spot_eur_per_kwh": spot,
+            "spot_filled": filled,
             "retail_margin_eur_per_kwh": np.full(n, el.retail_margin_eur_per_kwh),
             "network_eur_per_kwh": network.to_numpy(float),
             "tax_eur_per_kwh": tax.to_numpy(float),
