@@ -219,8 +219,9 @@ def _read(
         status = Status.TIME_LIMIT
     elif ms == highspy.HighsModelStatus.kTimeLimit:
         raise SolverError(
-            "the time limit was reached before any feasible plan was found; "
-            "give more time (--time-limit) or a looser mip_rel_gap"
+            "the time limit was reached before any feasible plan was found (no plan); "
+            "give more time (--time-limit)"
+            + (" or a looser mip_rel_gap" if layout.n_binary else "")
         )
     else:
         raise SolverError(f"HiGHS stopped without a feasible solution: {h.modelStatusToString(ms)}")
@@ -274,7 +275,8 @@ def lp_rounding_start(
         left = remaining(deadline)
         if left <= 0.05:
             return False
-        h.setOptionValue("time_limit", left)
+        # HiGHS compares time_limit with the instance's run time summed over all its runs
+        h.setOptionValue("time_limit", h.getRunTime() + left)
         h.run()
         return bool(h.getModelStatus() == highspy.HighsModelStatus.kOptimal)
 
