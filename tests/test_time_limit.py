@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
+import pyomo.environ as pyo
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -125,3 +127,52 @@ def test_before_deadline_without_time_left_or_deadline():
     assert before_deadline(None, "ingest", lambda: 7) == 7
     assert before_deadline(time.perf_counter() + 60, "ingest", lambda: 8) == 8
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+class _SlowRun:
+    """Stands in for a HiGHS instance whose run ignores its time limit until released."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.finished = False
+
+    def run(self) -> None:
+        self.release.wait(30)
+        self.finished = True
+
+
+def test_run_by_gives_up_at_the_deadline_and_the_next_instance_waits_for_it():
+    slow = _SlowRun()
+    assert highs.run_by(slow, time.perf_counter() + 0.05) is False  # type: ignore[arg-type]
+    assert not slow.finished
+    slow.release.set()
+    highs.new_highs()  # joins the run given up, so that two HiGHS runs never overlap
+    assert slow.finished and not highs._LEFT_BEHIND
+
+
+def test_a_milp_given_up_at_the_deadline_returns_its_start(tmp_path, monkeypatch):
+    from pecopt.api import build, load_scenario
+    from pecopt.api import solve as solve_built
+
+    built = build(load_scenario(tiny_milp(tmp_path)))
+    run_by = highs.run_by
+
+    def main_run_given_up(h, deadline):  # the start heuristic's LPs run as usual
+        if any(int(v) for v in h.getLp().integrality_):
+            return False
+        return run_by(h, deadline)
+
+    monkeypatch.setattr(highs, "run_by", main_run_given_up)
+    sol = solve_built(built)
+    assert sol.status == "time_limit"
+    assert sol.outcome.bound < sol.objective  # the relaxation bound of the start heuristic
+    assert sol.kpis["solver"]["gap"] == pytest.approx(
+        (sol.objective - sol.outcome.bound) / sol.objective
+    )
+    lp = build(load_scenario(tiny_milp(tmp_path), solver={"binaries": "never"}))
+    assert lp.model is not None and not any(
+        v.is_binary() for v in lp.model.component_data_objects(pyo.Var)
+    )
+    monkeypatch.setattr(highs, "run_by", lambda h, deadline: False)
+    with pytest.raises(SolverError, match="no plan"):
+        solve_built(lp)
