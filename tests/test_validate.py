@@ -288,3 +288,15 @@ def test_validate_a_bad_scenario_is_still_exit_2(tmp_path):
     result = runner.invoke(app, ["validate", str(p)])
     assert result.exit_code == 2
     assert "assets.batteries[0].power_kw" in result.stderr
+
+
+def test_solve_prints_the_count_of_plausibility_warnings(tmp_path):
+    p = write(tmp_path, tiny_scenario(24, elec_kw=5.0, spot=[4.5] * 24))
+    result = runner.invoke(app, ["solve", str(p), "--out", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert f"warning: 2 plausibility warnings (pecopt validate {p} lists them)" in " ".join(
+        result.stderr.split()
+    )
+    clean = write(tmp_path, tiny_scenario(24, elec_kw=5.0, spot=[0.045] * 24))
+    result = runner.invoke(app, ["solve", str(clean), "--out", str(tmp_path / "out2"), "-q"])
+    assert result.exit_code == 0 and "plausibility" not in result.stderr

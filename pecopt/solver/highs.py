@@ -65,10 +65,10 @@ _BANNER_SHOWN = False
 
 #: ``mip_start: auto`` runs the LP-guided start from this many binaries up
 AUTO_START_MIN_BINARIES = 500
-#: seconds kept back from every HiGHS time limit: HiGHS overshoots its own limit by up
-#: to about a second on large MILPs, and the caller still has to extract and write
+#: seconds between HiGHS' own time limit and the deadline at which :func:`run_by` gives
+#: the run up: HiGHS usually stops within this much of its limit, and then its own best
+#: plan is read (a run given up leaves only the MIP start)
 RESERVE_S = 1.0
-
 
 #: HiGHS runs given up at their deadline and still running (they stop at HiGHS' own time
 #: limit, late): joined before the next HiGHS instance, so that two never run at once
@@ -87,11 +87,12 @@ def run_by(h: highspy.Highs, deadline: float) -> bool:
     """
     run = threading.Thread(target=h.run, name="pecopt-highs", daemon=True)
     run.start()
-    run.join(max(0.0, deadline - time.perf_counter()))
-    if run.is_alive():
-        _LEFT_BEHIND.append(run)
-        return False
-    return True
+    try:
+        run.join(max(0.0, deadline - time.perf_counter()))
+    finally:  # also on Ctrl-C, which now stops the wait at once
+        if run.is_alive():
+            _LEFT_BEHIND.append(run)
+    return not run.is_alive()
 
 
 def new_highs() -> highspy.Highs:
