@@ -12,7 +12,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pyomo.environ as pyo
 import pytest
 import yaml
@@ -21,47 +20,22 @@ from typer.testing import CliRunner
 from pecopt.cli.main import app
 from pecopt.errors import EXIT_NOT_OPTIMAL, SolverError
 from pecopt.solver import highs
-from pecopt.testing import tiny_scenario
+from pecopt.testing import tiny_milp
 from pecopt.workflows.solve import before_deadline
 
 runner = CliRunner()
 
 
-def tiny_milp(tmp_path: Path) -> Path:
-    """24 h with a heat pump (30 % minimum load), a tank and a battery whose binaries exist
-    at every step, and the LP-guided start: a MILP whose start heuristic finds a plan."""
-    n = 24
-    heat = 8 + 6 * np.sin(np.arange(n) / n * 2 * np.pi)
-    s = tiny_scenario(
-        n,
-        heat_kw=heat,
-        elec_kw=5.0,
-        spot=0.05 + 0.1 * (np.arange(n) >= 16),
-        dh_price=0.09,
-        grid={"import_max_kw": 50, "export_max_kw": 50},
-        assets={
-            "heat_pumps": [
-                {
-                    "name": "hp",
-                    "capacity_kw_el": 4.0,
-                    "min_part_load": 0.3,
-                    "source": "series",
-                    "cop_series": 3.0,
-                }
-            ],
-            "thermal_stores": [{"name": "tank", "capacity_kwh": 20, "power_kw": 10}],
-            "batteries": [{"name": "bat", "capacity_kwh": 10, "power_kw": 5}],
-        },  # fmt: skip
-        district_heating={"import_max_kw": 50},
-        solver={"binaries": "always", "mip_start": "lp_rounding", "mip_rel_gap": 0.0},
-    )
+def milp_file(tmp_path: Path) -> Path:
+    """:func:`pecopt.testing.tiny_milp` as a YAML file: a MILP whose start heuristic finds
+    a plan."""
     p = tmp_path / "milp.yaml"
-    p.write_text(yaml.safe_dump(s), encoding="utf-8")
+    p.write_text(yaml.safe_dump(tiny_milp()), encoding="utf-8")
     return p
 
 
 def test_a_plan_stopped_by_the_time_limit_is_written_and_exits_10(tmp_path, monkeypatch):
-    scenario = tiny_milp(tmp_path)
+    scenario = milp_file(tmp_path)
     done = runner.invoke(app, ["solve", str(scenario), "--out", str(tmp_path / "a"), "-q"])
     assert done.exit_code == 0, done.output
     optimal = json.loads((tmp_path / "a" / "kpis.json").read_text())["solver"]
@@ -90,7 +64,7 @@ def test_a_plan_stopped_by_the_time_limit_is_written_and_exits_10(tmp_path, monk
 
 
 def test_a_limit_too_short_for_ingest_and_build_gives_no_plan_and_exit_4(tmp_path):
-    scenario = tiny_milp(tmp_path)
+    scenario = milp_file(tmp_path)
     out = tmp_path / "out"
     result = runner.invoke(
         app, ["solve", str(scenario), "--out", str(out), "--time-limit", "0.001"]
@@ -154,7 +128,7 @@ def test_a_milp_given_up_at_the_deadline_returns_its_start(tmp_path, monkeypatch
     from pecopt.api import build, load_scenario
     from pecopt.api import solve as solve_built
 
-    built = build(load_scenario(tiny_milp(tmp_path)))
+    built = build(load_scenario(milp_file(tmp_path)))
     run_by = highs.run_by
 
     def main_run_given_up(h, deadline):  # the start heuristic's LPs run as usual
@@ -169,7 +143,7 @@ def test_a_milp_given_up_at_the_deadline_returns_its_start(tmp_path, monkeypatch
     assert sol.kpis["solver"]["gap"] == pytest.approx(
         (sol.objective - sol.outcome.bound) / sol.objective
     )
-    lp = build(load_scenario(tiny_milp(tmp_path), solver={"binaries": "never"}))
+    lp = build(load_scenario(milp_file(tmp_path), solver={"binaries": "never"}))
     assert lp.model is not None and not any(
         v.is_binary() for v in lp.model.component_data_objects(pyo.Var)
     )
