@@ -50,7 +50,7 @@ def validate(
         )
     if strict and v.findings:
         first, n = v.findings[0], len(v.findings)
-        more = f" (--strict: {n} plausibility warning{'s' if n > 1 else ''} are errors)"
+        more = f" (--strict: {n} plausibility warnings are errors)" if n > 1 else " (--strict)"
         raise ScenarioError(
             first.file, first.field, first.problem + more, line=first.line, column=first.column
         )
