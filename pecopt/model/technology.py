@@ -183,7 +183,7 @@ class IngestContext:
     def weather(self) -> pd.DataFrame:
         """The weather on the horizon (columns of :data:`pecopt.ingest.weather.WEATHER_COLUMNS`)."""
         if self._weather is not None:
-            return self._weather  # type: ignore[no-any-return]
+            return self._weather
         from pecopt.ingest.district import weather_for
 
         return weather_for(self.scenario, self.index)
@@ -400,8 +400,3 @@ def need_binaries(
     if mode == "never":
         return np.zeros(0, np.int64)
     return np.flatnonzero(profitable)
-
-
-def as_array(x: FloatArray | float, n: int) -> FloatArray:
-    """``x`` broadcast to ``n`` steps (a copy)."""
-    return np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)).copy()

@@ -7,9 +7,12 @@ elastic re-solve that says which constraint family and which steps cannot be met
 
 Time: a solve gets a **deadline** (``time.perf_counter()`` seconds) rather than a
 duration, so that a command's ``--time-limit`` bounds the whole command. Every HiGHS
-call gets what is left before the deadline, less a small reserve for HiGHS' own
-overshoot. A MILP stopped by the deadline returns the best plan found, which may be the
-LP-guided start, with its gap (:attr:`Status.TIME_LIMIT`).
+call gets what is left before the deadline less :data:`RESERVE_S` as its own limit
+(HiGHS' clock sums over the runs of one instance, so a re-solve's limit is its run time
+so far plus what is left), and is given up at the deadline if HiGHS, in a phase that
+does not look at its limit (presolve, the MIP set-up), has not returned by then
+(:func:`run_by`). A MILP stopped by the deadline returns the best plan found, which may be
+the LP-guided start, with its gap (:attr:`Status.TIME_LIMIT`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import enum
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field, replace
 
@@ -63,15 +67,43 @@ _BANNER_SHOWN = False
 
 #: ``mip_start: auto`` runs the LP-guided start from this many binaries up
 AUTO_START_MIN_BINARIES = 500
-#: seconds kept back from every HiGHS time limit: HiGHS overshoots its own limit by up
-#: to about a second on large MILPs, and the caller still has to extract and write
+#: seconds between HiGHS' own time limit and the deadline at which :func:`run_by` gives
+#: the run up: HiGHS usually stops within this much of its limit, and then its own best
+#: plan is read (a run given up leaves only the MIP start)
 RESERVE_S = 1.0
+
+#: HiGHS runs given up at their deadline and still running (they stop at HiGHS' own time
+#: limit, late): joined before the next HiGHS instance, so that two never run at once
+_LEFT_BEHIND: list[threading.Thread] = []
+
+
+def run_by(h: highspy.Highs, deadline: float) -> bool:
+    """``h.run()``, given up at ``deadline`` if HiGHS has not returned by then.
+
+    HiGHS overshoots its ``time_limit`` in phases that do not look at it (presolve, the
+    MIP set-up before the root LP: up to 8 s on the year-long reference MILP on a loaded
+    2-core machine; see ERGO-Code/HiGHS#885, #1278). The run is made in a thread (highspy
+    releases the GIL), so the caller can go on at its deadline with what it has (the MIP
+    start); the abandoned run stops at HiGHS' own limit and is joined by
+    :func:`new_highs`. Returns whether HiGHS returned in time.
+    """
+    run = threading.Thread(target=h.run, name="pecopt-highs", daemon=True)
+    run.start()
+    try:
+        run.join(max(0.0, deadline - time.perf_counter()))
+    finally:  # also on Ctrl-C, which now stops the wait at once
+        if run.is_alive():
+            _LEFT_BEHIND.append(run)
+    return not run.is_alive()
 
 
 def new_highs() -> highspy.Highs:
     """A HiGHS instance; the copyright banner HiGHS prints on its first construction goes to
-    /dev/null so that it does not break the CLI's output."""
+    /dev/null so that it does not break the CLI's output. A run given up by :func:`run_by`
+    is waited for first."""
     global _BANNER_SHOWN
+    while _LEFT_BEHIND:
+        _LEFT_BEHIND.pop().join()
     if _BANNER_SHOWN:
         return highspy.Highs()
     sys.stdout.flush()
@@ -133,31 +165,42 @@ def solve(
         deadline = t0 + float(opts.time_limit_s)
     lp, layout = compile_model(model)
     t1 = time.perf_counter()
-    relaxation = float("nan")
+    relaxation, tried = float("nan"), False
     use_start = opts.mip_start == "lp_rounding" or (
         opts.mip_start == "auto" and layout.n_binary >= AUTO_START_MIN_BINARIES
     )
     if layout.n_binary and start is None and use_start:
         families = sorted(layout.binary_families, key=lambda f: not f[2])  # on/off first
         heur = lp_rounding_start(lp, opts, [(a, n) for a, n, _ in families], deadline)
-        start, relaxation = heur.start, heur.relaxation_objective
-    t_start = time.perf_counter() - t1 if np.isfinite(relaxation) else 0.0
-    h = new_highs()
-    highs_options(h, opts, deadline)
-    lp.pass_to(h)
-    if start is not None:
-        sol = highspy.HighsSolution()
-        sol.col_value = list(start)
-        sol.value_valid = True
-        h.setSolution(sol)
+        start, relaxation, tried = heur.start, heur.relaxation_objective, True
+    t_start = time.perf_counter() - t1 if tried else 0.0
+    h = None
+    if remaining(deadline) > 0.05:
+        h = new_highs()
+        highs_options(h, opts, deadline)
+        lp.pass_to(h)
+        if start is not None:
+            sol = highspy.HighsSolution()
+            sol.col_value = list(start)
+            sol.value_valid = True
+            h.setSolution(sol)
+    elif start is None:  # HiGHS would find nothing in the time left
+        raise SolverError(
+            "the time limit was reached before the solver could start (no plan); give "
+            "more time (--time-limit)"
+        )
     t2 = time.perf_counter()
-    if remaining(deadline) > 0.05 or start is None:
-        h.run()
-        ran = True
-    else:  # no time left after the start heuristic: its plan is the answer
-        ran = False
+    # HiGHS' own limit is RESERVE_S before the deadline, so it normally returns in time;
+    # with no time left after the start heuristic (h is None), the start is the answer
+    ran = h is not None and run_by(h, deadline)
+    if not ran and start is None:
+        raise SolverError(
+            "the time limit was reached before any feasible plan was found (no plan); "
+            "give more time (--time-limit)"
+        )
     t3 = time.perf_counter()
     if ran:
+        assert h is not None
         x, obj, bound, status, duals = _read(h, lp, layout, model, opts, deadline)
     else:
         assert start is not None
@@ -221,8 +264,9 @@ def _read(
         status = Status.TIME_LIMIT
     elif ms == highspy.HighsModelStatus.kTimeLimit:
         raise SolverError(
-            "the time limit was reached before any feasible plan was found; "
-            "give more time (--time-limit) or a looser mip_rel_gap"
+            "the time limit was reached before any feasible plan was found (no plan); "
+            "give more time (--time-limit)"
+            + (" or a looser mip_rel_gap" if layout.n_binary else "")
         )
     else:
         raise SolverError(f"HiGHS stopped without a feasible solution: {h.modelStatusToString(ms)}")
@@ -259,10 +303,10 @@ def lp_rounding_start(
     3. With every family fixed, the LP optimum is a feasible MILP solution, consistent over
        the whole horizon (storage levels, cyclic ends): HiGHS starts with an incumbent.
 
-    Every LP gets what is left before ``deadline``; when time runs out the relaxation
-    bound is still returned. A low threshold comes first: in the relaxation a heat pump's
-    ``u = p / P``, so ``u > 0.5`` would hand its low-load hours to district heat, while
-    ``u > 1e-6`` may force it above its minimum load where no heat can go.
+    Every LP gets all that is left before ``deadline`` (:func:`run_by`); when time runs out
+    the relaxation bound is still returned. A low threshold comes first: in the relaxation
+    a heat pump's ``u = p / P``, so ``u > 0.5`` would hand its low-load hours to district
+    heat, while ``u > 1e-6`` may force it above its minimum load where no heat can go.
     ``families`` are ``(first column, count)``.
     """
     n = lp.num_col
@@ -273,11 +317,14 @@ def lp_rounding_start(
     replace(lp, integrality=np.zeros(n, dtype=np.int32)).pass_to(h)
 
     def run() -> bool:
-        left = remaining(deadline)
+        # no reserve: an LP stopped early gives nothing, so HiGHS may use all the time
+        left = deadline - time.perf_counter()
         if left <= 0.05:
             return False
-        h.setOptionValue("time_limit", left)
-        h.run()
+        # HiGHS compares time_limit with the instance's run time summed over all its runs
+        h.setOptionValue("time_limit", h.getRunTime() + left)
+        if not run_by(h, deadline):  # given up: h is still running, touch it no more
+            return False
         return bool(h.getModelStatus() == highspy.HighsModelStatus.kOptimal)
 
     if not run():
@@ -295,7 +342,7 @@ def lp_rounding_start(
             if run():
                 pick = threshold
                 break
-            if remaining(deadline) <= 0.05:
+            if deadline - time.perf_counter() <= 0.05:
                 break
         if pick is None:
             return StartHeuristic(None, relax_obj, None)

@@ -2,6 +2,12 @@
 results -> files.
 
 Each phase is timed separately (ingest, build, hand-off, solve, extract, write).
+
+Time: a ``deadline`` (``time.perf_counter()`` seconds) bounds the whole job. Ingest and
+build run under an interval timer (:func:`before_deadline`) and stop with
+:class:`~pecopt.errors.SolverError` when the deadline passes during them; the solver gets
+what is left less a reserve for extraction and writing (:func:`extraction_reserve_s`); a
+MILP stopped by the deadline keeps its best plan (:attr:`SolveRun.optimal` is False).
 """
 
 from __future__ import annotations
@@ -10,12 +16,15 @@ import hashlib
 import json
 import platform
 import resource
+import signal
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyomo.environ as pyo
@@ -29,10 +38,12 @@ from pecopt.ingest.parquet import read_table, write_table
 from pecopt.inputs import DistrictInputs
 from pecopt.scenario import load_scenario
 from pecopt.scenario.schema import Scenario
+from pecopt.solver import Status
 from pecopt.workflows.outputs import atomic_dir, check_output
 
 Progress = Callable[[str], None]
 SCENARIO_JSON = "scenario.json"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,12 @@ class SolveRun:
     def outcome(self) -> Any:
         return self.solution.outcome
 
+    @property
+    def optimal(self) -> bool:
+        """Whether the plan is proven optimal (within ``mip_rel_gap``); False when the time
+        limit stopped the solver with a feasible plan (``kpis["solver"]["status"]``)."""
+        return bool(self.solution.outcome.status is Status.OPTIMAL)
+
 
 def _noop(_: str) -> None:
     return None
@@ -68,12 +85,63 @@ def extraction_reserve_s(columns: int) -> float:
     return 0.5 + 3e-6 * columns
 
 
+class _OutOfTime(BaseException):
+    """The interval timer of :func:`before_deadline` went off. A ``BaseException`` (like
+    ``KeyboardInterrupt``), so that no ``except Exception`` in ingest or build takes it for
+    a problem of the input."""
+
+
+def before_deadline(deadline: float | None, phase: str, work: Callable[[], T]) -> T:
+    """``work()``, stopped when ``deadline`` passes (``time.perf_counter()`` seconds).
+
+    Ingest and build cannot be told a time limit, so a ``SIGALRM`` interval timer
+    interrupts them (Python code only: the handler runs between bytecodes). Without a
+    deadline, or outside the main thread (signals are delivered there only), ``work``
+    runs unbounded and the deadline is checked afterwards by the caller.
+
+    Raises
+    ------
+    SolverError
+        The deadline passed before or during ``work`` (nothing was solved).
+    """
+    if deadline is None:
+        return work()
+    left = deadline - time.perf_counter()
+    if left <= 0:
+        raise SolverError(f"the time limit was reached before {phase} (no plan)")
+    if threading.current_thread() is not threading.main_thread():
+        return work()
+    armed = [True]  # the timer is one-shot; a late signal after `work` returns is ignored
+
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        if armed[0]:
+            raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, left)
+            result = work()
+            armed[0] = False
+        except _OutOfTime:
+            armed[0] = False
+            raise SolverError(
+                f"the time limit was reached during {phase}, before the solve could start "
+                "(no plan): give more time (--time-limit)"
+            ) from None
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
+    return result
+
+
 def run_inputs(
     inputs: DistrictInputs, *, deadline: float | None = None, progress: Progress = _noop
 ) -> SolveRun:
     """Build, solve and extract from ready inputs (no files written)."""
     progress("build")
-    built = build(inputs)
+    built = before_deadline(deadline, "the model build", lambda: build(inputs))
     if deadline is not None:
         cols = sum(len(v) for v in built.model.component_objects(pyo.Var, descend_into=True))
         left = deadline - time.perf_counter()
@@ -99,7 +167,9 @@ def run_scenario(
     """Ingest, build, solve and extract one scenario (no files written)."""
     t0 = time.perf_counter()
     progress("ingest")
-    inputs = to_inputs(scenario, ingest(scenario, file), file)
+    inputs = before_deadline(
+        deadline, "ingest", lambda: to_inputs(scenario, ingest(scenario, file), file)
+    )
     t_ingest = time.perf_counter() - t0
     run = run_inputs(inputs, deadline=deadline, progress=progress)
     run.seconds["ingest"] = t_ingest
@@ -213,7 +283,9 @@ def solve_scenario(
         check_output(out, [inputs_dir])
         t0 = time.perf_counter()
         progress("read inputs")
-        inputs = read_inputs(inputs_dir, overrides)
+        inputs = before_deadline(
+            deadline, "reading the inputs", lambda: read_inputs(inputs_dir, overrides)
+        )
         used = [inputs_dir, *input_files(inputs.scenario)]
         check_output(out, used)
         t_read = time.perf_counter() - t0

@@ -153,6 +153,11 @@ class DistrictHeatData:
     co2: FloatArray  # [kg/kWh]
 
     @property
+    def import_price_ex_vat(self) -> FloatArray:
+        """Marginal price of heat without VAT [EUR/kWh]."""
+        return self.price
+
+    @property
     def import_price(self) -> FloatArray:
         """Marginal price of heat, VAT included: ``price * (1 + vat)`` [EUR/kWh]."""
         out: FloatArray = self.price * (1.0 + self.spec.tariff.vat)

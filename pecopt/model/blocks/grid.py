@@ -217,6 +217,12 @@ class GridData:
     windows: BillingWindows | None = None
 
     @property
+    def import_price_ex_vat(self) -> FloatArray:
+        """``spot + margin + network + tax`` [EUR/kWh]."""
+        out: FloatArray = self.spot + self.margin + self.network + self.tax
+        return out
+
+    @property
     def import_price(self) -> FloatArray:
         """``(spot + margin)(1 + vat_e) + (network + tax)(1 + vat_n)`` [EUR/kWh]."""
         out: FloatArray = (self.spot + self.margin) * (1.0 + self.vat_energy) + (
