@@ -75,6 +75,13 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         raise ScenarioError(path, "<root>", "the file must hold a mapping of sections")
     if overrides:
         raw = _merge(raw, overrides)
+    return scenario_from_data(raw, path)
+
+
+def scenario_from_data(raw: dict[str, Any], path: str | Path) -> Scenario:
+    """Validate scenario data already read from ``path`` (relative paths resolve against
+    its folder), e.g. a sweep variant's data; errors name ``path`` and the key."""
+    path = Path(path)
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
