@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pecopt.cli import sweep as sweep_cli  # imports no dask or duckdb
 from pecopt.errors import PecoptError
 
 app = typer.Typer(
@@ -124,6 +125,10 @@ def validate(scenario: ScenarioArg) -> None:
         _fail(exc)
         return
     typer.echo(f"{scenario}: valid")
+
+
+app.command()(sweep_cli.sweep)
+app.command()(sweep_cli.query)
 
 
 def main() -> None:  # pragma: no cover - console entry point
