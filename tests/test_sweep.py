@@ -20,7 +20,8 @@ from pecopt.errors import ScenarioError
 from pecopt.scenario import load_scenario
 from pecopt.scenario.overrides import apply_overrides, parse_path, parse_value, parse_vary
 from pecopt.workflows import sweep_dataset as ds
-from pecopt.workflows.sweep import plan_sweep, run_variant, variant_hash
+from pecopt.workflows.sweep import run_variant
+from pecopt.workflows.sweep_plan import plan_sweep, variant_hash
 from pecopt.workflows.sweep_query import kpi_vs_parameter, tidy_kpis
 
 runner = CliRunner()

@@ -1,0 +1,194 @@
+"""Sweep speed: 16 one-month Kera variants on a LocalCluster of 1 and of 2 workers.
+
+Variants: battery capacity {0, 500, 1000, 2000} kWh x PV scale {0.5, 1, 1.5, 2} (every
+rooftop array's kWp scaled), May 2025, hourly: a ``--grid`` of 16 rows and 23 override
+columns plus a constant ``--vary`` of the horizon, through the same
+:func:`pecopt.workflows.sweep_plan.plan_sweep` / :func:`pecopt.workflows.sweep.run_sweep` as
+``pecopt sweep``.
+
+For each cluster size W (single-threaded worker processes, HiGHS threads = 1):
+
+- ``cold``: a fresh cluster runs the 16 variants (each worker's first task pays its
+  imports and the typical-year caches);
+- ``warm``: the same 16 again on the same cluster, into a new folder (steady state);
+- ``empty``: 200 no-op tasks through the same ``submit``/``as_completed`` path.
+
+Reported: wall time T_W (first submit to last result written), parallel efficiency
+T_1 / (2 T_2), the sum of the tasks' own times on the workers (``task_s``), overhead per
+variant ``(W T_W - sum task_s) / N`` (scheduling, transfer, the client's writes, and idle
+workers at the tail), and the per-task cost of empty tasks. Writes ``--json``.
+
+    python bench/sweep.py [--json bench/results/sweep.json] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _noop(i: int) -> int:
+    return i
+
+
+def grid_file(scenario: Path, folder: Path, quick: bool) -> Path:
+    from pecopt.scenario import load_scenario
+
+    base = load_scenario(scenario)
+    arrays = {
+        f"buildings[{i}].pv[{j}].kwp": a.kwp
+        for i, b in enumerate(base.buildings)
+        for j, a in enumerate(b.pv)
+    }
+    caps, scales = ([0, 2000], [0.5, 2.0]) if quick else ([0, 500, 1000, 2000], [0.5, 1, 1.5, 2])
+    rows = [
+        {"assets.batteries[0].capacity_kwh": c, **{p: round(k * s, 3) for p, k in arrays.items()}}
+        for c in caps
+        for s in scales
+    ]
+    path = folder / "grid.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def timed_sweep(plan: Any, out: Path, client: Any) -> dict[str, Any]:
+    from pecopt.workflows.sweep import run_sweep
+    from pecopt.workflows.sweep_query import read_kpis
+
+    t0 = time.perf_counter()
+    counts = run_sweep(plan, out, client)
+    wall = time.perf_counter() - t0
+    k = read_kpis(out)
+    assert counts.done == len(plan.variants), counts
+    return {
+        "wall_s": wall,
+        "sum_task_s": float(k["task_s"].sum()),
+        "sum_solve_s": float(k["solve_s"].sum()),
+        "sum_phases_s": float(
+            k[[c for c in ("ingest_s", "build_s", "handoff_s", "solve_s", "extract_s")]].sum().sum()
+        ),
+        "workers_used": int(k["worker"].nunique()),
+        "cost_total_eur": k.set_index("variant_id")["cost_total_eur"].round(6).to_dict(),
+    }
+
+
+def empty_tasks(client: Any, n: int) -> dict[str, float]:
+    from distributed import as_completed
+
+    t0 = time.perf_counter()
+    futures = [client.submit(_noop, i, pure=False) for i in range(n)]
+    for f in as_completed(futures):
+        f.result()
+    throughput = (time.perf_counter() - t0) / n
+    t0 = time.perf_counter()
+    for i in range(20):
+        client.submit(_noop, i, pure=False).result()
+    return {"per_task_s": throughput, "round_trip_s": (time.perf_counter() - t0) / 20}
+
+
+def write_cost(out: Path) -> float:
+    """Seconds for the client to write one variant's tables and KPI row again."""
+    from pecopt.ingest.parquet import read_table
+    from pecopt.workflows import sweep_dataset as ds
+
+    kpi = next((out / "kpis").glob("*.parquet"))
+    vid = kpi.stem
+    row = read_table(kpi).iloc[0].to_dict()
+    tables = {t: read_table(ds.partition(out, t, vid)) for t in ("schedule", "storage")}
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        ds.write_variant(Path(tmp), row, tables, "bench")
+        return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "sweep.json")
+    ap.add_argument("--quick", action="store_true", help="4 variants of 3 days (a smoke test)")
+    args = ap.parse_args()
+
+    from pecopt.workflows.sweep import open_client
+    from pecopt.workflows.sweep_plan import plan_sweep
+
+    scenario = REPO / "scenarios" / "kera.yaml"
+    end = "2025-05-04T00:00" if args.quick else "2025-06-01T00:00"
+    results: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        "load_before": os.getloadavg(),
+        "python": platform.python_version(),
+        "nproc": os.cpu_count(),
+    }
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        vary = ["horizon.start=2025-05-01T00:00", f"horizon.end={end}"]
+        t0 = time.perf_counter()
+        plan = plan_sweep(scenario, vary, grid_file(scenario, tmp, args.quick))
+        results["plan_s"] = time.perf_counter() - t0
+        results["variants"] = len(plan.variants)
+        for w in (1, 2):
+            t0 = time.perf_counter()
+            with open_client(None, w) as client:
+                client.wait_for_workers(w)
+                started = time.perf_counter() - t0
+                cold = timed_sweep(plan, tmp / f"w{w}-cold", client)
+                warm = timed_sweep(plan, tmp / f"w{w}-warm", client)
+                empty = empty_tasks(client, 200)
+            results[f"w{w}"] = {
+                "cluster_start_s": started,
+                "cold": cold,
+                "warm": warm,
+                "empty": empty,
+            }
+            print(f"W={w}: cold {cold['wall_s']:.2f} s, warm {warm['wall_s']:.2f} s", flush=True)
+        results["write_one_variant_s"] = write_cost(tmp / "w1-warm")
+    results["load_after"] = os.getloadavg()
+    n = results["variants"]
+    for kind in ("cold", "warm"):
+        t1, t2 = results["w1"][kind]["wall_s"], results["w2"][kind]["wall_s"]
+        results[f"efficiency_{kind}"] = t1 / (2 * t2)
+        for w, t in ((1, t1), (2, t2)):
+            s = results[f"w{w}"][kind]["sum_task_s"]
+            results[f"w{w}"][kind]["overhead_per_variant_s"] = (w * t - s) / n
+        same = results["w1"][kind]["cost_total_eur"] == results["w2"][kind]["cost_total_eur"]
+        results[f"same_costs_{kind}"] = same
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2))
+    print_table(results)
+
+
+def print_table(r: dict[str, Any]) -> None:
+    print(f"\n{r['variants']} variants, plan {r['plan_s']:.2f} s, load {r['load_before']}")
+    print("| run | W | T_W [s] | sum task_s [s] | overhead / variant [s] | efficiency |")
+    print("|---|---|---|---|---|---|")
+    for kind in ("cold", "warm"):
+        for w in (1, 2):
+            x = r[f"w{w}"][kind]
+            eff = f"{r[f'efficiency_{kind}']:.0%}" if w == 2 else ""
+            print(
+                f"| {kind} | {w} | {x['wall_s']:.2f} | {x['sum_task_s']:.2f} | "
+                f"{x['overhead_per_variant_s']:.3f} | {eff} |"
+            )
+    for w in (1, 2):
+        e = r[f"w{w}"]["empty"]
+        print(
+            f"empty tasks, W={w}: {e['per_task_s'] * 1000:.1f} ms/task (200 at once), "
+            f"{e['round_trip_s'] * 1000:.1f} ms round trip; "
+            f"cluster start {r[f'w{w}']['cluster_start_s']:.1f} s"
+        )
+    print(f"client write of one variant: {r['write_one_variant_s'] * 1000:.0f} ms")
+    print(f"same costs on 1 and 2 workers: {r['same_costs_cold']}, {r['same_costs_warm']}")
+
+
+if __name__ == "__main__":  # the LocalCluster's worker processes import this file
+    sys.exit(main())
