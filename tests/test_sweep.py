@@ -282,9 +282,11 @@ def test_shipped_inputs_are_read_from_a_worker_folder(tmp_path):
     from pecopt import __version__
 
     missing = run_variant(v.scenario, str(s), __version__)
-    assert missing.result is None and "load.csv" in str(missing.error)
+    assert not missing.ok and missing.kpis is None and "load.csv" in str(missing.error)
     outcome = run_variant(v.scenario, str(s), __version__, shipped)
-    assert outcome.error is None and outcome.result is not None
+    assert (
+        outcome.ok and outcome.kpis is not None and set(outcome.tables) == {"schedule", "storage"}
+    )
     wrong = run_variant(v.scenario, str(s), "0.0.0", shipped)
     assert "the client 0.0.0" in str(wrong.error)
 

@@ -32,6 +32,7 @@ import pandas as pd
 
 from pecopt import __version__
 from pecopt.errors import DataError
+from pecopt.ingest.parquet import table_bytes
 from pecopt.scenario import Scenario
 from pecopt.workflows import sweep_dataset as ds
 from pecopt.workflows.sweep_plan import (
@@ -60,12 +61,20 @@ class VariantResult:
 
 @dataclass(frozen=True)
 class TaskOutcome:
-    """A task's answer: a result, or the error that stopped it."""
+    """A task's answer: KPIs and the tables as Parquet bytes, or the error that stopped it.
 
-    result: VariantResult | None
+    The tables are encoded on the worker, so the client only writes bytes."""
+
+    kpis: dict[str, Any] | None
+    seconds: dict[str, float]
+    tables: dict[str, bytes]
     error: str | None
     worker: str
     task_s: float
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
 @dataclass
@@ -125,10 +134,17 @@ def run_variant(
             tmp = Path(tempfile.mkdtemp(prefix="pecopt-sweep-"))
             scenario = _localise(scenario, shipped, tmp)
         result = _solve_variant(scenario, file)
-        return TaskOutcome(result, None, worker, time.perf_counter() - t0)
+        source = f"pecopt sweep of {Path(file).name}"
+        tables = {
+            "schedule": table_bytes(result.schedule, source),
+            "storage": table_bytes(result.storage, source),
+        }
+        return TaskOutcome(
+            result.kpis, result.seconds, tables, None, worker, time.perf_counter() - t0
+        )
     except Exception as exc:  # recorded with the variant, never stops the sweep
         error = f"{type(exc).__name__}: {exc}".strip()
-        return TaskOutcome(None, error, worker, time.perf_counter() - t0)
+        return TaskOutcome(None, {}, {}, error, worker, time.perf_counter() - t0)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -212,16 +228,16 @@ def _row(v: Variant, columns: dict[str, Any], outcome: TaskOutcome) -> dict[str,
     row: dict[str, Any] = {
         "variant_id": v.variant_id,
         "hash": v.hash,
-        "status": "ok" if outcome.result is not None else "failed",
+        "status": "ok" if outcome.ok else "failed",
         "error": outcome.error,
         **columns,
         "worker": outcome.worker,
         "finished_utc": pd.Timestamp(datetime.now(UTC)),
         "task_s": outcome.task_s,
     }
-    if outcome.result is not None:
-        row |= ds.flatten_kpis(outcome.result.kpis)
-        row |= {f"{phase}_s": s for phase, s in outcome.result.seconds.items()}
+    if outcome.kpis is not None:
+        row |= ds.flatten_kpis(outcome.kpis)
+    row |= {f"{phase}_s": s for phase, s in outcome.seconds.items()}
     return row
 
 
@@ -266,7 +282,8 @@ def run_sweep(
                 try:
                     outcome = fut.result()
                 except Exception as exc:  # the worker died or the task could not run
-                    outcome = TaskOutcome(None, f"{type(exc).__name__}: {exc}", "?", math.nan)
+                    error = f"{type(exc).__name__}: {exc}"
+                    outcome = TaskOutcome(None, {}, {}, error, "?", math.nan)
                 fut.release()
                 with interrupts.deferred():  # a result is written and counted, or not at all
                     _record(out, v, columns[v.variant_id], outcome, source, counts, progress)
@@ -286,12 +303,9 @@ def _record(
     counts: SweepCounts,
     progress: Progress,
 ) -> None:
-    tables = {}
-    if outcome.result is not None:
-        tables = {"schedule": outcome.result.schedule, "storage": outcome.result.storage}
-    ds.write_variant(out, _row(v, columns, outcome), tables, source)
+    ds.write_variant(out, _row(v, columns, outcome), outcome.tables, source)
     message = None
-    if outcome.result is None:
+    if not outcome.ok:
         counts.failed += 1
         counts.failures.append((v.variant_id, str(outcome.error)))
         message = f"{v.variant_id} failed ({describe(v.overrides)}): {outcome.error}"

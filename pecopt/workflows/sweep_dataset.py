@@ -104,21 +104,18 @@ def partition(out: Path, table: str, variant_id: str) -> Path:
     return out / table / f"variant_id={variant_id}" / "part.parquet"
 
 
-def write_variant(
-    out: Path,
-    row: dict[str, Any],
-    tables: dict[str, pd.DataFrame],
-    source: str,
-) -> None:
-    """Write a variant's tables (``schedule``, ``storage``) and then its KPI row."""
+def write_variant(out: Path, row: dict[str, Any], tables: dict[str, bytes], source: str) -> None:
+    """Write a variant's tables (Parquet bytes by name: ``schedule``, ``storage``) and then
+    its KPI row."""
     vid = str(row["variant_id"])
-    for name, df in tables.items():
-        _atomic(partition(out, name, vid), _writer(df, source))
-    _atomic(kpi_file(out, vid), _writer(pd.DataFrame([row]), source))
+    for name, data in tables.items():
+        _atomic(partition(out, name, vid), _bytes_writer(data))
+    frame = pd.DataFrame([row])
+    _atomic(kpi_file(out, vid), lambda p: write_table(frame, p, source))
 
 
-def _writer(df: pd.DataFrame, source: str) -> Callable[[Path], None]:
-    return lambda path: write_table(df, path, source)
+def _bytes_writer(data: bytes) -> Callable[[Path], int]:
+    return lambda path: path.write_bytes(data)
 
 
 def done_hashes(out: Path) -> set[str]:
