@@ -291,6 +291,20 @@ def test_shipped_inputs_are_read_from_a_worker_folder(tmp_path):
     assert "the client 0.0.0" in str(wrong.error)
 
 
+def test_a_worker_runs_variants_with_other_thread_counts(tmp_path):
+    """HiGHS keeps one thread scheduler per process; a worker must still solve variants
+    that ask for different ``solver.threads`` one after the other."""
+    from pecopt import __version__
+
+    s = tiny(tmp_path)
+    plan = plan_sweep(s, ["solver.threads=0,1,2,1"])
+    assert [v.scenario.solver.threads for v in plan.variants] == [0, 1, 2]  # 1 twice: one
+    outcomes = [run_variant(v.scenario, str(s), __version__) for v in [*plan.variants] * 2]
+    assert [o.error for o in outcomes] == [None] * 6
+    costs = {round(o.kpis["cost_eur"]["total"], 6) for o in outcomes if o.kpis}
+    assert len(costs) == 1
+
+
 # ---------------------------------------------------------------- a real Dask cluster
 
 
@@ -346,14 +360,16 @@ def scheduler(tmp_path_factory):
 
 
 def _solve_alone(tmp_path: Path, scenario: Path, overrides: dict[str, float], name: str) -> Path:
-    """The same variant through plain ``pecopt solve`` (its own YAML file)."""
+    """The same variant through plain ``pecopt solve`` (its own YAML file, a fresh process)."""
     import yaml
 
     raw = apply_overrides(yaml.safe_load(scenario.read_text()), overrides)
     alone = scenario.with_name(f"{name}.yaml")
     alone.write_text(yaml.safe_dump(raw))
     out = tmp_path / f"solve-{name}"
-    invoke("solve", alone, "--out", out, "--threads", "1", "-q")
+    cli = [sys.executable, "-c", "from pecopt.cli.main import app; app()"]
+    cmd = [*cli, "solve", str(alone), "--out", str(out), "--threads", "1", "-q"]
+    subprocess.run(cmd, check=True, capture_output=True)
     return out
 
 

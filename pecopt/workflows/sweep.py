@@ -103,10 +103,25 @@ def _noop(_: SweepCounts, __: str | None) -> None:
 # ---------------------------------------------------------------- tasks (worker side)
 
 
+#: HiGHS threads of this process's global scheduler, as last set by _solve_variant
+_highs_threads: list[int] = []
+
+
 def _solve_variant(scenario: Scenario, file: str) -> VariantResult:
-    """Solve one variant: the sweep's only call into the solve path."""
+    """Solve one variant: the sweep's only call into the solve path.
+
+    HiGHS keeps one thread scheduler per process and fails a solve that asks for another
+    thread count ("stopped without a feasible solution: Not Set"); a long-lived worker may
+    get variants with other ``solver.threads``, so the scheduler is reset when the count
+    changes (one task at a time per worker process: ``--nthreads 1``).
+    """
+    import highspy
+
     from pecopt.workflows.solve import run_scenario
 
+    if _highs_threads != [scenario.solver.threads]:
+        highspy.Highs.resetGlobalScheduler(True)
+        _highs_threads[:] = [scenario.solver.threads]
     run, _ = run_scenario(scenario, file)
     return VariantResult(
         kpis=run.kpis,
