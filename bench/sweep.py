@@ -14,9 +14,12 @@ For each cluster size W (single-threaded worker processes, HiGHS threads = 1):
 - ``empty``: 200 no-op tasks through the same ``submit``/``as_completed`` path.
 
 Reported: wall time T_W (first submit to last result written), parallel efficiency
-T_1 / (2 T_2), the sum of the tasks' own times on the workers (``task_s``), overhead per
-variant ``(W T_W - sum task_s) / N`` (scheduling, transfer, the client's writes, and idle
-workers at the tail), and the per-task cost of empty tasks. Writes ``--json``.
+T_1 / (2 T_2), the sum of the tasks' own times on the workers (``task_s``) and their CPU
+time (``task_cpu_s``), overhead per variant ``(W T_W - sum task_s) / N`` (scheduling,
+transfer, the client's writes, and idle workers at the tail), the per-task cost of empty
+tasks, and the CPU-seconds the rest of the machine used meanwhile (``/proc/stat``: on a
+shared machine, other jobs slow the W=2 run, whose tasks then wait for a core: task_s >
+task_cpu_s). Writes ``--json``.
 
     python bench/sweep.py [--json bench/results/sweep.json] [--quick]
 """
@@ -62,17 +65,33 @@ def grid_file(scenario: Path, folder: Path, quick: bool) -> Path:
     return path
 
 
+def busy_cpu_s() -> float:
+    """CPU-seconds the whole machine (every process, every core) has been busy since boot,
+    from ``/proc/stat`` (user + nice + system + irq + softirq + steal)."""
+    with open("/proc/stat", encoding="ascii") as f:
+        ticks = [int(x) for x in f.readline().split()[1:9]]
+    return (sum(ticks[:3]) + sum(ticks[5:8])) / os.sysconf("SC_CLK_TCK")
+
+
 def timed_sweep(plan: Any, out: Path, client: Any) -> dict[str, Any]:
     from pecopt.workflows.sweep import run_sweep
     from pecopt.workflows.sweep_query import read_kpis
 
-    t0 = time.perf_counter()
+    b0, c0, t0 = busy_cpu_s(), time.process_time(), time.perf_counter()
     counts = run_sweep(plan, out, client)
     wall = time.perf_counter() - t0
+    busy, client_cpu = busy_cpu_s() - b0, time.process_time() - c0
     k = read_kpis(out)
     assert counts.done == len(plan.variants), counts
+    task_cpu = float(k["task_cpu_s"].sum())
     return {
         "wall_s": wall,
+        "machine_busy_cpu_s": busy,
+        "client_cpu_s": client_cpu,
+        "sum_task_cpu_s": task_cpu,
+        # CPU-seconds used by everything else on the machine during the run (other
+        # users' jobs, and the workers' own time between tasks)
+        "other_cpu_s": busy - client_cpu - task_cpu,
         "sum_task_s": float(k["task_s"].sum()),
         "sum_solve_s": float(k["solve_s"].sum()),
         "sum_phases_s": float(
@@ -169,14 +188,18 @@ def main() -> None:
 
 def print_table(r: dict[str, Any]) -> None:
     print(f"\n{r['variants']} variants, plan {r['plan_s']:.2f} s, load {r['load_before']}")
-    print("| run | W | T_W [s] | sum task_s [s] | overhead / variant [s] | efficiency |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| run | W | T_W [s] | sum task_s [s] | sum task CPU [s] | client CPU [s] "
+        "| other CPU [s] | overhead / variant [s] | efficiency |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for kind in ("cold", "warm"):
         for w in (1, 2):
             x = r[f"w{w}"][kind]
             eff = f"{r[f'efficiency_{kind}']:.0%}" if w == 2 else ""
             print(
                 f"| {kind} | {w} | {x['wall_s']:.2f} | {x['sum_task_s']:.2f} | "
+                f"{x['sum_task_cpu_s']:.2f} | {x['client_cpu_s']:.2f} | {x['other_cpu_s']:.2f} | "
                 f"{x['overhead_per_variant_s']:.3f} | {eff} |"
             )
     for w in (1, 2):

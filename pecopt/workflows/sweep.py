@@ -71,6 +71,7 @@ class TaskOutcome:
     error: str | None
     worker: str
     task_s: float
+    task_cpu_s: float = math.nan  # CPU time of the worker process during the task
 
     @property
     def ok(self) -> bool:
@@ -139,7 +140,7 @@ def run_variant(
     With ``shipped`` (path -> bytes), the files are written to a worker-local temporary
     folder and the scenario's paths are pointed there.
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     worker = _worker_address()
     tmp: Path | None = None
     try:
@@ -155,11 +156,19 @@ def run_variant(
             "storage": table_bytes(result.storage, source),
         }
         return TaskOutcome(
-            result.kpis, result.seconds, tables, None, worker, time.perf_counter() - t0
+            result.kpis,
+            result.seconds,
+            tables,
+            None,
+            worker,
+            time.perf_counter() - t0,
+            time.process_time() - c0,
         )
     except Exception as exc:  # recorded with the variant, never stops the sweep
         error = f"{type(exc).__name__}: {exc}".strip()
-        return TaskOutcome(None, {}, {}, error, worker, time.perf_counter() - t0)
+        return TaskOutcome(
+            None, {}, {}, error, worker, time.perf_counter() - t0, time.process_time() - c0
+        )
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -249,6 +258,7 @@ def _row(v: Variant, columns: dict[str, Any], outcome: TaskOutcome) -> dict[str,
         "worker": outcome.worker,
         "finished_utc": pd.Timestamp(datetime.now(UTC)),
         "task_s": outcome.task_s,
+        "task_cpu_s": outcome.task_cpu_s,
     }
     if outcome.kpis is not None:
         row |= ds.flatten_kpis(outcome.kpis)
