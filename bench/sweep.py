@@ -21,7 +21,7 @@ tasks, and the CPU-seconds the rest of the machine used meanwhile (``/proc/stat`
 shared machine, other jobs slow the W=2 run, whose tasks then wait for a core: task_s >
 task_cpu_s). Writes ``--json``.
 
-    python bench/sweep.py [--json bench/results/sweep.json] [--quick]
+    python bench/sweep.py [--rounds N] [--json bench/results/sweep.json] [--quick]
 """
 
 from __future__ import annotations
@@ -131,20 +131,47 @@ def write_cost(out: Path) -> float:
         return time.perf_counter() - t0
 
 
+def one_round(plan: Any, tmp: Path, tag: str) -> dict[str, Any]:
+    """W = 1 then W = 2: a fresh cluster each, cold and warm sweeps, empty tasks."""
+    from pecopt.workflows.sweep import open_client
+
+    r: dict[str, Any] = {"load_before": os.getloadavg()}
+    for w in (1, 2):
+        t0 = time.perf_counter()
+        with open_client(None, w) as client:
+            client.wait_for_workers(w)
+            started = time.perf_counter() - t0
+            cold = timed_sweep(plan, tmp / f"{tag}-w{w}-cold", client)
+            warm = timed_sweep(plan, tmp / f"{tag}-w{w}-warm", client)
+            empty = empty_tasks(client, 200)
+        r[f"w{w}"] = {"cluster_start_s": started, "cold": cold, "warm": warm, "empty": empty}
+        print(f"{tag} W={w}: cold {cold['wall_s']:.2f} s, warm {warm['wall_s']:.2f} s", flush=True)
+    n = len(plan.variants)
+    for kind in ("cold", "warm"):
+        t1, t2 = r["w1"][kind]["wall_s"], r["w2"][kind]["wall_s"]
+        r[f"efficiency_{kind}"] = t1 / (2 * t2)
+        for w, t in ((1, t1), (2, t2)):
+            x = r[f"w{w}"][kind]
+            x["overhead_per_variant_s"] = (w * t - x["sum_task_s"]) / n
+            # share of the machine's CPU capacity used by other jobs during the run
+            x["other_share"] = x["other_cpu_s"] / ((os.cpu_count() or 1) * t)
+        r[f"same_costs_{kind}"] = r["w1"][kind]["cost_total_eur"] == r["w2"][kind]["cost_total_eur"]
+    return r
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "sweep.json")
     ap.add_argument("--quick", action="store_true", help="4 variants of 3 days (a smoke test)")
+    ap.add_argument("--rounds", type=int, default=1, help="repeat W=1 / W=2 this many times")
     args = ap.parse_args()
 
-    from pecopt.workflows.sweep import open_client
     from pecopt.workflows.sweep_plan import plan_sweep
 
     scenario = REPO / "scenarios" / "kera.yaml"
     end = "2025-05-04T00:00" if args.quick else "2025-06-01T00:00"
     results: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-        "load_before": os.getloadavg(),
         "python": platform.python_version(),
         "nproc": os.cpu_count(),
     }
@@ -155,62 +182,44 @@ def main() -> None:
         plan = plan_sweep(scenario, vary, grid_file(scenario, tmp, args.quick))
         results["plan_s"] = time.perf_counter() - t0
         results["variants"] = len(plan.variants)
-        for w in (1, 2):
-            t0 = time.perf_counter()
-            with open_client(None, w) as client:
-                client.wait_for_workers(w)
-                started = time.perf_counter() - t0
-                cold = timed_sweep(plan, tmp / f"w{w}-cold", client)
-                warm = timed_sweep(plan, tmp / f"w{w}-warm", client)
-                empty = empty_tasks(client, 200)
-            results[f"w{w}"] = {
-                "cluster_start_s": started,
-                "cold": cold,
-                "warm": warm,
-                "empty": empty,
-            }
-            print(f"W={w}: cold {cold['wall_s']:.2f} s, warm {warm['wall_s']:.2f} s", flush=True)
-        results["write_one_variant_s"] = write_cost(tmp / "w1-warm")
-    results["load_after"] = os.getloadavg()
-    n = results["variants"]
-    for kind in ("cold", "warm"):
-        t1, t2 = results["w1"][kind]["wall_s"], results["w2"][kind]["wall_s"]
-        results[f"efficiency_{kind}"] = t1 / (2 * t2)
-        for w, t in ((1, t1), (2, t2)):
-            s = results[f"w{w}"][kind]["sum_task_s"]
-            results[f"w{w}"][kind]["overhead_per_variant_s"] = (w * t - s) / n
-        same = results["w1"][kind]["cost_total_eur"] == results["w2"][kind]["cost_total_eur"]
-        results[f"same_costs_{kind}"] = same
+        results["rounds"] = [one_round(plan, tmp, f"r{i}") for i in range(args.rounds)]
+        results["write_one_variant_s"] = write_cost(tmp / "r0-w1-warm")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2))
     print_table(results)
 
 
 def print_table(r: dict[str, Any]) -> None:
-    print(f"\n{r['variants']} variants, plan {r['plan_s']:.2f} s, load {r['load_before']}")
+    print(f"\n{r['variants']} variants, plan {r['plan_s']:.2f} s")
     print(
-        "| run | W | T_W [s] | sum task_s [s] | sum task CPU [s] | client CPU [s] "
-        "| other CPU [s] | overhead / variant [s] | efficiency |"
+        "| round | run | W | T_W [s] | sum task_s [s] | sum task CPU [s] | client CPU [s] "
+        "| other jobs' CPU [s] (share) | overhead / variant [s] | efficiency |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for kind in ("cold", "warm"):
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for i, rd in enumerate(r["rounds"]):
+        for kind in ("cold", "warm"):
+            for w in (1, 2):
+                x = rd[f"w{w}"][kind]
+                eff = f"{rd[f'efficiency_{kind}']:.0%}" if w == 2 else ""
+                print(
+                    f"| {i} | {kind} | {w} | {x['wall_s']:.2f} | {x['sum_task_s']:.2f} | "
+                    f"{x['sum_task_cpu_s']:.2f} | {x['client_cpu_s']:.2f} | "
+                    f"{x['other_cpu_s']:.1f} ({x['other_share']:.0%}) | "
+                    f"{x['overhead_per_variant_s']:.3f} | {eff} |"
+                )
+    for i, rd in enumerate(r["rounds"]):
         for w in (1, 2):
-            x = r[f"w{w}"][kind]
-            eff = f"{r[f'efficiency_{kind}']:.0%}" if w == 2 else ""
+            e = rd[f"w{w}"]["empty"]
             print(
-                f"| {kind} | {w} | {x['wall_s']:.2f} | {x['sum_task_s']:.2f} | "
-                f"{x['sum_task_cpu_s']:.2f} | {x['client_cpu_s']:.2f} | {x['other_cpu_s']:.2f} | "
-                f"{x['overhead_per_variant_s']:.3f} | {eff} |"
+                f"round {i}, empty tasks, W={w}: {e['per_task_s'] * 1000:.1f} ms/task "
+                f"(200 at once), {e['round_trip_s'] * 1000:.1f} ms round trip; "
+                f"cluster start {rd[f'w{w}']['cluster_start_s']:.1f} s"
             )
-    for w in (1, 2):
-        e = r[f"w{w}"]["empty"]
         print(
-            f"empty tasks, W={w}: {e['per_task_s'] * 1000:.1f} ms/task (200 at once), "
-            f"{e['round_trip_s'] * 1000:.1f} ms round trip; "
-            f"cluster start {r[f'w{w}']['cluster_start_s']:.1f} s"
+            f"round {i}: same costs on 1 and 2 workers: {rd['same_costs_cold']}, "
+            f"{rd['same_costs_warm']}; load before {rd['load_before']}"
         )
     print(f"client write of one variant: {r['write_one_variant_s'] * 1000:.0f} ms")
-    print(f"same costs on 1 and 2 workers: {r['same_costs_cold']}, {r['same_costs_warm']}")
 
 
 if __name__ == "__main__":  # the LocalCluster's worker processes import this file

@@ -239,7 +239,9 @@ def open_client(scheduler: str | None = None, workers: int | None = None) -> Ite
             threads_per_worker=1,
             processes=True,
             dashboard_address=":0",
-            silence_logs=logging.ERROR,
+            # task errors are recorded with their variants; what the workers would log is
+            # shutdown noise (e.g. a heartbeat racing the scheduler's close under load)
+            silence_logs=logging.CRITICAL,
             preload=[__name__],  # runs dask_setup in each worker process
         ) as cluster,
         Client(cluster) as client,
