@@ -70,42 +70,44 @@ def sweep(
 
     from pecopt.workflows.sweep import sweep as run
 
-    console = Console(stderr=True)
-    columns = (
+    bar = Progress(
         TextColumn("sweep"),
         BarColumn(),
         TextColumn("{task.fields[text]}"),
         TimeElapsedColumn(),
+        console=Console(stderr=True),
     )
+    task = bar.add_task("sweep", total=None, text="")
+
+    def progress(c: SweepCounts, message: str | None) -> None:
+        bar.start()  # from the first report on: after planning and the cluster's start
+        if message:
+            bar.console.print(f"[yellow]{message}[/]", highlight=False, soft_wrap=True)
+        bar.update(
+            task,
+            total=c.total,
+            completed=c.total - c.remaining,
+            text=f"{c.done + c.skipped} done ({c.skipped} already), "
+            f"{c.failed} failed, {c.remaining} remaining",
+        )
+
     try:
-        with Progress(*columns, console=console, transient=False) as bar:
-            task = bar.add_task("sweep", total=None, text="planning")
-
-            def progress(c: SweepCounts, message: str | None) -> None:
-                if message:
-                    bar.console.print(f"[yellow]{message}[/]", highlight=False, soft_wrap=True)
-                bar.update(
-                    task,
-                    total=c.total,
-                    completed=c.total - c.remaining,
-                    text=f"{c.done + c.skipped} done ({c.skipped} already), "
-                    f"{c.failed} failed, {c.remaining} remaining",
-                )
-
-            counts = run(
-                scenario,
-                out,
-                vary=list(vary or []),
-                grid=grid,
-                scheduler=scheduler,
-                workers=workers,
-                threads=threads,
-                ship_inputs=ship_inputs,
-                progress=progress,
-            )
+        counts = run(
+            scenario,
+            out,
+            vary=list(vary or []),
+            grid=grid,
+            scheduler=scheduler,
+            workers=workers,
+            threads=threads,
+            ship_inputs=ship_inputs,
+            progress=progress,
+        )
     except PecoptError as exc:
         _fail(exc)
         return
+    finally:
+        bar.stop()
     _report(counts, out)
 
 

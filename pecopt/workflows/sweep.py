@@ -228,7 +228,7 @@ def open_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         try:
             client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as exc:
-            raise DataError(scheduler, "--scheduler", f"cannot connect ({exc})") from None
+            raise DataError("--scheduler", scheduler, f"cannot connect ({exc})") from None
         with client:
             yield client
         return
