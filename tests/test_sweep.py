@@ -312,6 +312,18 @@ def _dask(*args: str) -> list[str]:
     return [str(Path(sys.executable).with_name("dask")), *args]
 
 
+def _scheduler_address(info: Path, proc: subprocess.Popen, log: Path) -> str:
+    """The address in the scheduler file, once it is written whole."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()
+        try:
+            return str(json.loads(info.read_text())["address"])
+        except (OSError, ValueError, KeyError):
+            time.sleep(0.1)
+    raise AssertionError(f"no scheduler address after 60 s: {log.read_text()}")
+
+
 @pytest.fixture(scope="module")
 def scheduler(tmp_path_factory):
     """A ``dask scheduler`` and two ``dask worker --nthreads 1`` processes on 127.0.0.1."""
@@ -334,11 +346,7 @@ def scheduler(tmp_path_factory):
             "scheduler", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
             "--scheduler-file", str(info), "--idle-timeout", "600",
         )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while not info.exists() and time.monotonic() < deadline:
-            assert procs[0].poll() is None, (tmp / "scheduler.log").read_text()
-            time.sleep(0.1)
-        address = json.loads(info.read_text())["address"]
+        address = _scheduler_address(info, procs[0], tmp / "scheduler.log")
         for w in ("w1", "w2"):
             start(
                 w, "worker", address, "--nthreads", "1", "--name", w, "--no-dashboard",
