@@ -15,6 +15,7 @@ from rich.table import Table
 
 from pecopt import __version__
 from pecopt.cli import edge
+from pecopt.cli import sweep as sweep_cli  # imports no dask or duckdb
 from pecopt.cli.dispatch import dispatch, runs_app
 from pecopt.cli.report import report
 from pecopt.cli.validate import validate
@@ -165,6 +166,8 @@ def ingest(scenario: ScenarioArg, out: OutOpt) -> None:
 app.command()(validate)
 app.command()(report)
 app.command()(dispatch)
+app.command()(sweep_cli.sweep)
+app.command()(sweep_cli.query)
 app.add_typer(runs_app, name="runs")
 
 

@@ -97,13 +97,15 @@ def run_by(h: highspy.Highs, deadline: float) -> bool:
     return not run.is_alive()
 
 
-def new_highs() -> highspy.Highs:
+def new_highs(threads: int | None = None) -> highspy.Highs:
     """A HiGHS instance; the copyright banner HiGHS prints on its first construction goes to
     /dev/null so that it does not break the CLI's output. A run given up by :func:`run_by`
     is waited for first."""
     global _BANNER_SHOWN
     while _LEFT_BEHIND:
         _LEFT_BEHIND.pop().join()
+    if threads is not None:
+        use_threads(threads)
     if _BANNER_SHOWN:
         return highspy.Highs()
     sys.stdout.flush()
@@ -122,6 +124,18 @@ def new_highs() -> highspy.Highs:
 def remaining(deadline: float) -> float:
     """Seconds left before ``deadline`` for a HiGHS call (after the reserve), >= 0."""
     return max(0.0, deadline - time.perf_counter() - RESERVE_S)
+
+
+def use_threads(threads: int) -> None:
+    """HiGHS keeps one thread scheduler per process, sized by the first solve; a later
+    solve asking for another thread count fails ("Not Set"). Reset the scheduler when the
+    count changes (call before creating the instance; no other HiGHS run may be going)."""
+    if _THREADS[0] is not None and _THREADS[0] != threads:
+        highspy.Highs.resetGlobalScheduler(True)
+    _THREADS[0] = threads
+
+
+_THREADS: list[int | None] = [None]
 
 
 def highs_options(h: highspy.Highs, opts: SolverOptions, deadline: float) -> None:
@@ -176,7 +190,7 @@ def solve(
     t_start = time.perf_counter() - t1 if tried else 0.0
     h = None
     if remaining(deadline) > 0.05:
-        h = new_highs()
+        h = new_highs(opts.threads)
         highs_options(h, opts, deadline)
         lp.pass_to(h)
         if start is not None:
@@ -310,7 +324,7 @@ def lp_rounding_start(
     ``families`` are ``(first column, count)``.
     """
     n = lp.num_col
-    h = new_highs()
+    h = new_highs(opts.threads)
     h.setOptionValue("output_flag", False)
     if opts.threads:
         h.setOptionValue("threads", int(opts.threads))
