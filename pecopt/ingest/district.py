@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,9 @@ from pecopt.model.registry import TECHNOLOGIES
 from pecopt.model.technology import Common, IngestContext
 from pecopt.scenario.schema import Scenario
 from pecopt.scenario.types import SeriesFile
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pecopt.aggregation import Selection
 
 WEATHER = "weather"
 
@@ -151,11 +154,22 @@ def ingest(
 
 
 def to_inputs(
-    s: Scenario, tables: Mapping[str, pd.DataFrame], file: str | None = None
+    s: Scenario,
+    tables: Mapping[str, pd.DataFrame],
+    file: str | None = None,
+    selection: Selection | None = None,
 ) -> DistrictInputs:
-    """Assemble the frozen model inputs from the canonical tables."""
+    """Assemble the frozen model inputs from the canonical tables (of the typical periods
+    in ``selection`` only, each step weighted, when given: :mod:`pecopt.aggregation`)."""
     index = horizon_index(s, file)
     step = pd.Timedelta(s.horizon.resolution)
+    weight = periods = None
+    if selection is not None:
+        from pecopt.aggregation import restrict
+
+        tables = restrict(tables, index, selection)
+        index = index[selection.steps]
+        weight, periods = selection.weight, selection.periods
     common = Common(
         name=s.site.name,
         index=index,
@@ -167,6 +181,8 @@ def to_inputs(
         import_price_min=np.zeros(len(index)),
         file=file,
         discount_rate=s.economics.discount_rate,
+        weight=weight,
+        periods=periods,
     )
     data: dict[str, Any] = {}
     prices: list[FloatArray] = []

@@ -189,6 +189,19 @@ class Economics(Strict):
     discount_rate: Annotated[float, Field(ge=0.0, le=0.5)] = 0.04
 
 
+class Aggregation(Strict):
+    """Design on typical periods (:mod:`pecopt.aggregation`): the horizon is cut into
+    periods of ``period_h`` hours, ``typical_periods`` of them (real periods picked by
+    tsam's hierarchical clustering, medoids) stand for all, each weighted by its cluster's
+    size, and stores carry energy across the year through the original period order
+    (Kotzur et al. 2018). The sizes found there are then fixed and the whole horizon is
+    dispatched with them: the schedule, costs and KPIs are those of the whole horizon, and
+    ``kpis.aggregation`` says how far the typical-period optimum was from it."""
+
+    typical_periods: Annotated[int, Field(ge=1)]
+    period_h: Annotated[int, Field(ge=1, le=2208)] = 168
+
+
 class Objective(Strict):
     """cost: money (+ carbon_price on priced emissions); emissions: kg CO2e, then money
     (the cheapest of the least-emitting plans); cost_co2_cap: money subject to net
@@ -275,6 +288,7 @@ class Scenario(Strict):
     ped: PED = PED()
     economics: Economics = Economics()
     targets: Targets = Targets()
+    aggregation: Aggregation | None = None
     objective: Objective = Objective()
     solver: SolverOptions = SolverOptions()
     dispatch: Dispatch | None = None

@@ -32,7 +32,7 @@ from pydantic import BaseModel
 
 from pecopt import __version__
 from pecopt.api import Built, Solution, build, solve
-from pecopt.errors import DataError, SolverError
+from pecopt.errors import DataError, InfeasibleError, ScenarioError, SolverError
 from pecopt.ingest.district import ingest, to_inputs
 from pecopt.ingest.parquet import read_table, write_table
 from pecopt.inputs import DistrictInputs
@@ -139,7 +139,95 @@ def before_deadline(deadline: float | None, phase: str, work: Callable[[], T]) -
 def run_inputs(
     inputs: DistrictInputs, *, deadline: float | None = None, progress: Progress = _noop
 ) -> SolveRun:
-    """Build, solve and extract from ready inputs (no files written)."""
+    """Build, solve and extract from ready inputs (no files written); with an
+    ``aggregation:`` section, size on typical periods first (:func:`size_on_typical_periods`)."""
+    if inputs.scenario.aggregation is not None and inputs.common.periods is None:
+        return size_on_typical_periods(inputs, deadline=deadline, progress=progress)
+    return _run(inputs, deadline=deadline, progress=progress)
+
+
+def size_on_typical_periods(
+    inputs: DistrictInputs,
+    *,
+    deadline: float | None = None,
+    progress: Progress = _noop,
+) -> SolveRun:
+    """Design mode on typical periods, then the whole horizon with the sizes found.
+
+    1. tsam picks the representative periods (:func:`pecopt.aggregation.select`);
+    2. the model of those periods (weighted steps, linked stores) is built and solved;
+    3. every new capacity (``*_new`` and ``*_modules`` variables) is fixed at its value
+       in the whole horizon's model, which is solved as any dispatch.
+
+    ``kpis["aggregation"]`` gives the periods, the typical-period objective (an estimate
+    of the year's), the whole horizon's, their difference [%] and the seconds of each
+    phase."""
+    from pecopt.aggregation import select
+
+    agg = inputs.scenario.aggregation
+    assert agg is not None
+    c = inputs.common
+    progress("typical periods")
+    t0 = time.perf_counter()
+    sel = select(
+        inputs.tables, c.index, k=agg.typical_periods, period_h=agg.period_h, dt_h=c.dt_h,
+        timezone=c.timezone, file=c.file,
+    )  # fmt: skip
+    typical = to_inputs(inputs.scenario, inputs.tables, c.file, selection=sel)
+    t_select = time.perf_counter() - t0
+    first = _run(typical, deadline=deadline, progress=progress)
+    sizes = {
+        v.name: float(v.value)
+        for v in first.built.model.component_data_objects(pyo.Var, descend_into=True)
+        if v.parent_component().local_name.endswith(("_new", "_modules")) and v.value is not None
+    }
+    if not sizes:
+        raise ScenarioError(
+            c.file, "aggregation",
+            "nothing to size: typical periods are for design mode (give a capacity as "
+            "{existing, max, capex_eur_per_unit, ...})",
+        )  # fmt: skip
+
+    def fix_sizes(built: Built) -> None:
+        for name, value in sizes.items():
+            var = built.model.find_component(name)
+            assert var is not None, name
+            var.fix(round(value) if var.is_integer() else max(value, 0.0))
+
+    try:
+        full = _run(inputs, deadline=deadline, progress=progress, fix=fix_sizes)
+    except InfeasibleError as exc:
+        raise InfeasibleError(
+            f"the sizes chosen on {agg.typical_periods} typical periods cannot meet the whole "
+            f"horizon: {exc} (more typical periods, a shortfall_penalty on the target, or "
+            "no aggregation)"
+        ) from None
+    est, real = first.solution.objective, full.solution.objective
+    full.kpis["aggregation"] = {
+        "typical_periods": agg.typical_periods,
+        "period_h": agg.period_h,
+        "steps": int(sel.steps.size),
+        "representatives_start_utc": [
+            c.index[int(d) * sel.periods.length].isoformat() for d in sel.periods.original
+        ],
+        "weight": [float(sel.weight[p * sel.periods.length]) for p in range(sel.periods.k)],
+        "typical_objective": est,
+        "full_objective": real,
+        "difference_pct": 100.0 * (est - real) / abs(real) if real else 0.0,
+        "sizes": sizes,
+        "seconds": {"select": t_select, **{f"typical_{k}": v for k, v in first.seconds.items()}},
+    }
+    full.seconds["typical"] = t_select + sum(first.seconds.values())
+    return full
+
+
+def _run(
+    inputs: DistrictInputs,
+    *,
+    deadline: float | None = None,
+    progress: Progress = _noop,
+    fix: Callable[[Built], None] | None = None,
+) -> SolveRun:
     progress("build")
     built = before_deadline(deadline, "the model build", lambda: build(inputs))
     if deadline is not None:
@@ -151,6 +239,8 @@ def run_inputs(
                 f"(ingest and build took {sum(built.seconds.values()):.1f} s)"
             )
         deadline -= min(extraction_reserve_s(cols), 0.25 * left)
+    if fix is not None:
+        fix(built)
     progress("solve")
     solution = solve(built, deadline=deadline)
     seconds = {"build": built.seconds["build"], **solution.seconds}

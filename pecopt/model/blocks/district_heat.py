@@ -219,13 +219,13 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
                 ped_weight=spec.ped_weight,
             )
         ],  # fmt: skip
-        cost={"dh_energy": [term(d, dt * data.price)]},
+        cost={"dh_energy": [term(d, common.dtw * data.price)]},
         capacities={"district_heat": {"import_kw": conn.amount()}},
     )
     if conn.sized:  # the connection (substation) the district buys
         conn.limit(block, "import_max", [term(d, 1.0)], n)
         c.cost["investment"] = conn.cost(common)
-    vat_terms = [term(d, vat * dt * data.price)]
+    vat_terms = [term(d, vat * common.dtw * data.price)]
     if spec.export_max_kw > 0:
         x = add_var(block, "exp", n, 0.0, spec.export_max_kw)
         c.flows.append(
@@ -237,7 +237,7 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
                 ped_weight=spec.ped_weight,
             )
         )
-        c.cost["dh_export_revenue"] = [term(x, -dt * spec.export_price_eur_per_kwh)]
+        c.cost["dh_export_revenue"] = [term(x, -common.dtw * spec.export_price_eur_per_kwh)]
     k = max(1, min(n, round(tariff.peak_window_h / dt)))
     so_far = tariff.billing_peak_so_far_kw or 0.0
     years = common.years if tariff.power_fee_years is None else tariff.power_fee_years
@@ -246,6 +246,9 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
         floor = max(0.0, tariff.previous_peak_kw - so_far)
         peak = add_var(block, "peak", 1, floor, max(conn.upper, floor))  # above so_far
         starts = np.arange(n - k + 1)
+        if common.periods is not None:  # typical periods: a window stays in its period
+            L = common.periods.length
+            starts = starts[starts % L + k <= L]
         rows = np.repeat(starts, k)
         idx = (starts[:, None] + np.arange(k)[None, :]).ravel()
         add_rows(

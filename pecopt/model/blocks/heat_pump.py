@@ -222,7 +222,7 @@ def prepare(units: Sequence[HeatPump], tables: Tables, common: Common) -> tuple[
 
 
 def _unit(b: pyo.Block, hp: HeatPumpData, common: Common) -> Contribution:
-    spec, n, dt = hp.spec, common.n, common.dt_h
+    spec, n = hp.spec, common.n
     t = common.steps()
     el = None if spec.capacity_kw_el is None else capacity(b, "power_kw_el", spec.capacity_kw_el)
     q = (
@@ -250,7 +250,8 @@ def _unit(b: pyo.Block, hp: HeatPumpData, common: Common) -> Contribution:
         bh = spec.borehole
         lift = [term(p, np.maximum(hp.cop[k] - 1.0, 0.0)) for k, p in enumerate(ps)]
         add_rows(b, "borehole_power", n, lift, upper=bh.max_w_per_m * bh.length_m / 1000.0)
-        total = [Term(x.var, x.index, x.coef * dt, np.zeros_like(x.row)) for x in lift]
+        dtw = common.dtw
+        total = [Term(x.var, x.index, x.coef * dtw[x.row], np.zeros_like(x.row)) for x in lift]
         add_rows(
             b, "borehole_energy", 1, total,
             upper=bh.max_kwh_per_m_yr * bh.length_m * common.years,
