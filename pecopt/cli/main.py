@@ -13,6 +13,7 @@ from rich.table import Table
 
 from pecopt import __version__
 from pecopt.cli import edge
+from pecopt.cli.compare import compare
 from pecopt.cli.report import report
 
 app = typer.Typer(
@@ -155,6 +156,7 @@ def validate(scenario: ScenarioArg) -> None:
 
 
 app.command()(report)
+app.command()(compare)
 
 
 def main() -> None:  # pragma: no cover - console entry point

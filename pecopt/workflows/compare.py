@@ -1,0 +1,268 @@
+"""The compare workflow: a layouts file -> every variant solved in its own process ->
+``comparison.parquet``, a results folder per variant, a manifest and the report.
+
+Each variant goes through the same path as ``pecopt solve`` (:func:`run_scenario`, then
+:func:`write_results` into ``variants/<name>/``), in a pool of worker processes
+(:class:`concurrent.futures.ProcessPoolExecutor`, one variant per process and HiGHS on
+one thread each, so that ``workers`` variants use ``workers`` cores). Workers are forked
+from a server process that has imported pecopt once (``forkserver``; ``spawn`` where
+that is unavailable), not from the command itself.
+
+A variant that fails (infeasible, a data problem, the solver) is a row with its status
+and the error; the others are written as usual. Problems in the layouts file or in any
+variant's scenario are found before anything is solved and nothing is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import platform
+import shutil
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pecopt import __version__
+from pecopt.errors import (
+    DataError,
+    InfeasibleError,
+    OptionError,
+    PecoptError,
+    ScenarioError,
+    SolverError,
+)
+from pecopt.results.summary import Row, flat_kpis
+from pecopt.scenario.layouts import Layouts, load_layouts
+from pecopt.scenario.schema import Scenario
+from pecopt.workflows.outputs import atomic_dir, check_output
+
+Progress = Callable[[str], None]
+COMPARISON = "comparison.parquet"
+VARIANTS = "variants"
+#: ``status`` of a variant that produced a plan (others failed)
+SOLVED = ("optimal", "time_limit")
+#: exit code of ``pecopt compare`` when some variant failed (the others are written)
+SOME_FAILED = 10
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What a compare run produced: the table (one row per variant, base first)."""
+
+    table: pd.DataFrame
+    out: Path
+    seconds: dict[str, float]
+
+    @property
+    def failed(self) -> list[str]:
+        """Names of the variants without a plan."""
+        t = self.table
+        return t.loc[~t["status"].isin(SOLVED), "variant"].tolist()
+
+
+def _status(exc: BaseException) -> str:
+    if isinstance(exc, InfeasibleError):
+        return "infeasible"
+    if isinstance(exc, ScenarioError | DataError | OptionError):
+        return "bad_input"
+    if isinstance(exc, SolverError):
+        return "solver_error"
+    return "internal_error"
+
+
+def solve_variant(
+    name: str, scenario: Scenario, label: str, source: str, folder: str
+) -> dict[str, Any]:
+    """Solve one variant and write its results folder (runs in a worker process).
+
+    ``label`` names the variant in error messages; ``source`` is the layouts file.
+
+    Returns the row of ``comparison.parquet`` (``variant``, ``status``, ``error``, the key
+    figures, ``wall_s``, ``solve_s``) and, for an internal error, its traceback.
+    """
+    from pecopt.workflows.solve import run_scenario, write_results
+
+    t0 = time.perf_counter()
+    row: dict[str, Any] = {"variant": name}
+    try:
+        run = run_scenario(scenario, label)
+        write_results(run, Path(folder), Path(source))
+        row |= {"status": run.outcome.status.value, "error": None}
+        row |= flat_kpis(run.kpis)
+        row["solve_s"] = run.seconds.get("solve")
+    except Exception as exc:  # noqa: BLE001 - one variant's failure is that variant's row
+        shutil.rmtree(folder, ignore_errors=True)
+        row |= {"status": _status(exc), "error": str(exc) or type(exc).__name__}
+        if not isinstance(exc, PecoptError):
+            row["error"] = f"{type(exc).__name__}: {row['error']}"
+            row["traceback"] = "".join(traceback.format_exception(exc))
+    row["wall_s"] = time.perf_counter() - t0
+    return row
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        # imported once in the server, not in each worker: pecopt, and the weather and
+        # solver libraries pecopt imports on first use (about 1 s)
+        ctx.set_forkserver_preload(
+            ["pecopt.workflows.compare", "pecopt.workflows.solve", "pvlib", "highspy"]
+        )
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def solve_all(
+    layouts: Layouts, folder: Path, workers: int, progress: Progress = _noop
+) -> list[dict[str, Any]]:
+    """Solve every variant in ``workers`` processes; results into ``folder/variants``."""
+    jobs = []
+    for v in layouts.variants:
+        s = v.scenario.model_copy(
+            update={"solver": v.scenario.solver.model_copy(update={"threads": 1})}
+        )
+        label = f"{layouts.path} (variant {v.name})"
+        jobs.append((v.name, s, label, str(layouts.path), str(folder / VARIANTS / v.name)))
+    rows: dict[str, dict[str, Any]] = {}
+    with ProcessPoolExecutor(workers, mp_context=_context(), max_tasks_per_child=1) as pool:
+        futures: dict[Future[dict[str, Any]], str] = {
+            pool.submit(solve_variant, *job): job[0] for job in jobs
+        }
+        try:
+            for fut in as_completed(futures):
+                name = futures[fut]
+                try:
+                    rows[name] = fut.result()
+                except BrokenProcessPool:
+                    rows[name] = {
+                        "variant": name,
+                        "status": "internal_error",
+                        "error": "its worker process died (out of memory, or killed)",
+                    }
+                progress(f"{name}: {rows[name]['status']} ({len(rows)}/{len(jobs)})")
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return [rows[job[0]] for job in jobs]
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def header(kind: str, sources: dict[str, Path]) -> dict[str, Any]:
+    """The common top of a compare or Pareto manifest: versions and input hashes."""
+    versions: dict[str, str | None] = {}
+    for pkg in ("pyomo", "highspy", "numpy", "pandas", "pyarrow", "pvlib", "pydantic", "plotly"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "kind": kind,
+        "pecopt": __version__,
+        "python": platform.python_version(),
+        "dependencies": versions,
+        **{k: {"path": str(p), "sha256": _sha256(p)} for k, p in sources.items()},
+    }
+
+
+def write_rows(rows: list[Row] | list[dict[str, Any]], path: Path, source: str) -> pd.DataFrame:
+    """``rows`` as one Parquet table (integer, float64 or string columns; None is missing)."""
+    from pecopt.ingest.parquet import write_table as write
+
+    df = pd.DataFrame(rows)
+    for c in df.columns:
+        values = df[c].tolist()
+        if all(isinstance(x, int) and not isinstance(x, bool) for x in values):
+            df[c] = df[c].astype("int64")
+        elif all(x is None or isinstance(x, int | float) for x in values):
+            df[c] = df[c].astype("float64")
+        else:
+            df[c] = df[c].astype("string")
+    write(df, path, source)
+    return df
+
+
+def check_files(layouts: Layouts) -> None:
+    """Every data file a variant names exists (before anything is solved)."""
+    from pecopt.workflows.solve import input_files
+
+    for v in layouts.variants:
+        for p in input_files(v.scenario):
+            if not p.is_file():
+                raise DataError(p, f"variant {v.name}", f"no such file (named by {layouts.path})")
+
+
+def compare(
+    layouts_file: Path,
+    out: Path,
+    *,
+    workers: int | None = None,
+    progress: Progress = _noop,
+) -> Comparison:
+    """The ``pecopt compare`` job: solve every variant of ``layouts_file`` and write
+    ``out`` (atomically: all or nothing).
+
+    ``workers``: processes solving at once (default: the machine's cores, at most one per
+    variant). Raises :class:`~pecopt.errors.ScenarioError` or
+    :class:`~pecopt.errors.DataError` (nothing written) for a bad layouts file, variant or
+    ``out``; a variant that fails to solve is a row of the table instead.
+    """
+    t0 = time.perf_counter()
+    check_output(out, [layouts_file])
+    layouts = load_layouts(layouts_file)
+    check_files(layouts)
+    used = layouts.files()
+    check_output(out, used)
+    n = len(layouts.variants)
+    if workers is not None and workers < 1:
+        raise OptionError("--workers", f"must be at least 1 (got {workers})")
+    workers = min(workers or os.cpu_count() or 1, n)
+    with atomic_dir(out, "compare", used) as tmp:
+        (tmp / VARIANTS).mkdir()
+        progress(f"solving {n} variants in {workers} process{'es' if workers > 1 else ''}")
+        rows = solve_all(layouts, tmp, workers, progress)
+        t_solve = time.perf_counter() - t0
+        traces = {r["variant"]: r.pop("traceback") for r in rows if "traceback" in r}
+        table = write_rows(rows, tmp / COMPARISON, f"pecopt compare of {layouts_file.name}")
+        manifest = header("compare", {"layouts": layouts.path, "base": layouts.base})
+        manifest |= {
+            "workers": workers,
+            "variants": {
+                r["variant"]: {
+                    "status": r["status"],
+                    "error": r.get("error"),
+                    "traceback": traces.get(r["variant"]),
+                    "wall_s": r.get("wall_s"),
+                    "overrides": v.overrides,
+                }
+                for r, v in zip(rows, layouts.variants, strict=True)
+            },
+        }
+        progress("report")
+        from pecopt.report import build_report
+
+        build_report(tmp)
+        seconds = {"solve": t_solve, "total": time.perf_counter() - t0}
+        manifest["seconds"] = seconds
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    return Comparison(table, out, seconds)
