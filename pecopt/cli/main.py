@@ -14,6 +14,7 @@ from rich.table import Table
 from pecopt import __version__
 from pecopt.cli import edge
 from pecopt.cli.compare import compare
+from pecopt.cli.pareto import pareto
 from pecopt.cli.report import report
 
 app = typer.Typer(
@@ -157,6 +158,7 @@ def validate(scenario: ScenarioArg) -> None:
 
 app.command()(report)
 app.command()(compare)
+app.command()(pareto)
 
 
 def main() -> None:  # pragma: no cover - console entry point
