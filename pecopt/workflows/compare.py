@@ -42,7 +42,7 @@ from pecopt.errors import (
     ScenarioError,
     SolverError,
 )
-from pecopt.results.summary import Row, flat_kpis
+from pecopt.results.summary import flat_kpis
 from pecopt.scenario.layouts import Layouts, load_layouts
 from pecopt.scenario.schema import Scenario
 from pecopt.workflows.outputs import atomic_dir, check_output
@@ -115,7 +115,9 @@ def solve_variant(
     return row
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context(start: bool = False) -> multiprocessing.context.BaseContext:
+    """The workers' start method; ``start``: start the fork server now (it imports in
+    the background while the caller validates the layouts)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
         # imported once in the server, not in each worker: pecopt, and the weather and
@@ -123,6 +125,10 @@ def _context() -> multiprocessing.context.BaseContext:
         ctx.set_forkserver_preload(
             ["pecopt.workflows.compare", "pecopt.workflows.solve", "pvlib", "highspy"]
         )
+        if start:
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -185,20 +191,27 @@ def header(kind: str, sources: dict[str, Path]) -> dict[str, Any]:
     }
 
 
-def write_rows(rows: list[Row] | list[dict[str, Any]], path: Path, source: str) -> pd.DataFrame:
-    """``rows`` as one Parquet table (integer, float64 or string columns; None is missing)."""
-    from pecopt.ingest.parquet import write_table as write
+#: Columns that hold text (names, statuses, errors) whatever their values.
+TEXT = ("variant", "status", "error", "role")
+
+
+def write_rows(rows: list[dict[str, Any]], path: Path, source: str) -> pd.DataFrame:
+    """``rows`` as one Parquet table: text columns (:data:`TEXT`, ``*_status``) as strings,
+    integer columns as int64, the others float64 (None is missing)."""
+    from pecopt.ingest.parquet import write_table
 
     df = pd.DataFrame(rows)
     for c in df.columns:
         values = df[c].tolist()
-        if all(isinstance(x, int) and not isinstance(x, bool) for x in values):
+        if c in TEXT or c.endswith("_status"):
+            df[c] = df[c].astype("string")
+        elif all(isinstance(x, int) and not isinstance(x, bool) for x in values):
             df[c] = df[c].astype("int64")
         elif all(x is None or isinstance(x, int | float) for x in values):
             df[c] = df[c].astype("float64")
         else:
             df[c] = df[c].astype("string")
-    write(df, path, source)
+    write_table(df, path, source)
     return df
 
 
@@ -229,6 +242,7 @@ def compare(
     """
     t0 = time.perf_counter()
     check_output(out, [layouts_file])
+    _context(start=True)
     layouts = load_layouts(layouts_file)
     check_files(layouts)
     used = layouts.files()
@@ -237,11 +251,13 @@ def compare(
     if workers is not None and workers < 1:
         raise OptionError("--workers", f"must be at least 1 (got {workers})")
     workers = min(workers or os.cpu_count() or 1, n)
+    t_valid = time.perf_counter() - t0
     with atomic_dir(out, "compare", used) as tmp:
         (tmp / VARIANTS).mkdir()
         progress(f"solving {n} variants in {workers} process{'es' if workers > 1 else ''}")
+        t1 = time.perf_counter()
         rows = solve_all(layouts, tmp, workers, progress)
-        t_solve = time.perf_counter() - t0
+        t_solve = time.perf_counter() - t1
         traces = {r["variant"]: r.pop("traceback") for r in rows if "traceback" in r}
         table = write_rows(rows, tmp / COMPARISON, f"pecopt compare of {layouts_file.name}")
         manifest = header("compare", {"layouts": layouts.path, "base": layouts.base})
@@ -261,8 +277,14 @@ def compare(
         progress("report")
         from pecopt.report import build_report
 
+        t2 = time.perf_counter()
         build_report(tmp)
-        seconds = {"solve": t_solve, "total": time.perf_counter() - t0}
+        seconds = {
+            "validate": t_valid,
+            "solve": t_solve,
+            "report": time.perf_counter() - t2,
+            "total": time.perf_counter() - t0,
+        }
         manifest["seconds"] = seconds
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
     return Comparison(table, out, seconds)

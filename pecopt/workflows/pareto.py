@@ -205,8 +205,9 @@ def pareto(
     t_ingest = time.perf_counter() - t1
     progress("build")
     built = build(inputs)
+    t1 = time.perf_counter()
     found = front(built, points, tol, progress)
-    t_front = time.perf_counter() - t0
+    t_front = time.perf_counter() - t1
     rows: list[dict[str, Any]] = []
     with atomic_dir(out, "pareto", used) as tmp:
         for p in found:
@@ -227,11 +228,14 @@ def pareto(
         progress("report")
         from pecopt.report import build_report
 
+        t2 = time.perf_counter()
         build_report(tmp)
         seconds = {
             "ingest": t_ingest,
             "build": built.seconds["build"],
             "front": t_front,
+            "write": t2 - t1 - t_front,
+            "report": time.perf_counter() - t2,
             "total": time.perf_counter() - t0,
         }
         manifest = header("pareto", {"scenario": scenario_file})
