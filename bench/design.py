@@ -84,8 +84,8 @@ def front_in_process(scenario: Path, points: int, warm: bool) -> dict[str, float
     solve = P._solve
     highs: list[float] = []
 
-    def timed(b: object, w: object) -> object:
-        sol = solve(b, w if warm else None)  # type: ignore[arg-type]
+    def timed(b: object, w: object, basis: bool = True) -> object:
+        sol = solve(b, w if warm else None, basis)  # type: ignore[arg-type]
         highs.append(sol.outcome.seconds["solve"])
         return sol
 

@@ -366,3 +366,14 @@ def test_compare_notebook_runs(tmp_path, monkeypatch):
     for name in ("fig_delta", "fig_plane"):
         assert len(namespace[name].data) >= 1
     assert (tmp_path / "work" / "out" / "report.html").is_file()
+
+
+def test_union_keeps_extra_columns_beside_their_family():
+    from pecopt.workflows.compare import union
+
+    rows = [
+        {"variant": "base", "cost_a_eur": 1.0, "co2_net_kg": 2.0},
+        {"variant": "v", "cost_a_eur": 1.0, "cost_waste_heat_eur": 3.0, "co2_net_kg": 2.0},
+        {"variant": "w", "error": "x"},
+    ]
+    assert union(rows) == ["variant", "error", "cost_a_eur", "cost_waste_heat_eur", "co2_net_kg"]

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from pecopt.cli.main import app
 from pecopt.model.core import build_model
 from pecopt.solver import solve
-from pecopt.testing import tiny_inputs, tiny_scenario
+from pecopt.testing import ev_fleet, tiny_inputs, tiny_scenario
 
 runner = CliRunner()
 
@@ -85,6 +85,30 @@ def test_straight_line_front_by_hand(tmp_path, binaries):
     assert {"pareto.parquet", "report.html", "points/3/schedule.parquet"} <= set(
         manifest["pecopt_output"]["files"]
     )
+
+
+def test_front_keeps_the_cost_optimums_service_level(tmp_path):
+    # An EV must get 10 kWh into its battery in hours 0-1 (efficiency 0.92: 10.87 kWh
+    # from the grid, 3.26 kg) or leave it unmet at 1 EUR/kWh. Leaving it unmet would
+    # cut CO2, but every point serves the EV as the cost optimum does; only the heat
+    # (90 kWh: heat pump 0.04 EUR and 0.1 kg per kWh, district heat 0.05 and 0.05)
+    # moves: from (3.6 + 1.304 EUR, 9 + 3.26 kg) to (4.5 + 1.304 EUR, 4.5 + 3.26 kg).
+    spec = {"name": "ev", "charger_kw": 11.0, "capacity_kwh": 60.0, "efficiency": 0.92}
+    ev = ev_fleet(
+        spec | {"shortfall_penalty_eur_per_kwh": 1.0}, [[1, 1, 0]], [[0, 0, 10]], tmp_path
+    )
+    s = tiny_scenario(
+        3, heat_kw=30.0, spot=0.12, export=0.0, grid_co2=0.3, dh_co2=0.05,
+        assets={"heat_pumps": [dict(HP)], "ev_fleets": [ev]}, district_heating={},
+    )  # fmt: skip
+    out = run_pareto(tmp_path, s, points=3)
+    t = pd.read_parquet(out / "pareto.parquet")
+    np.testing.assert_allclose(t["unmet_total_kwh"], 0.0, atol=1e-6)
+    ev_kg, ev_eur = 10 / 0.92 * 0.3, 10 / 0.92 * 0.12
+    assert t["co2_net_kg"].iloc[0] == pytest.approx(9.0 + ev_kg, abs=1e-6)
+    assert t["cost_total_eur"].iloc[0] == pytest.approx(3.6 + ev_eur, abs=1e-6)
+    assert t["co2_net_kg"].iloc[-1] == pytest.approx(4.5 + ev_kg, abs=TOL * 13 + 1e-6)
+    assert t["cost_total_eur"].iloc[-1] == pytest.approx(4.5 + ev_eur, abs=1e-3)
 
 
 def rich_district() -> dict:

@@ -158,11 +158,14 @@ def solve_all(
                     rows[name] = {
                         "variant": name,
                         "status": "internal_error",
-                        "error": "its worker process died (out of memory, or killed)",
+                        "error": "a worker process died (out of memory, or killed) before "
+                        "this variant was done",
                     }
                 progress(f"{name}: {rows[name]['status']} ({len(rows)}/{len(jobs)})")
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:  # Ctrl-C or an error here: stop the workers, do not wait
+            for p in list(getattr(pool, "_processes", {}).values()):
+                p.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
             raise
     return [rows[job[0]] for job in jobs]
 
@@ -191,6 +194,21 @@ def header(kind: str, sources: dict[str, Path]) -> dict[str, Any]:
     }
 
 
+def union(rows: list[dict[str, Any]]) -> list[str]:
+    """Every key of ``rows``, each one that only some rows have placed right after the
+    key it follows in its row (so a variant's extra cost item stays among the costs)."""
+    cols: list[str] = []
+    for r in rows:
+        at = 0
+        for k in r:
+            if k in cols:
+                at = cols.index(k) + 1
+            else:
+                cols.insert(at, k)
+                at += 1
+    return cols
+
+
 #: Columns that hold text (names, statuses, errors) whatever their values.
 TEXT = ("variant", "status", "error", "role")
 
@@ -200,7 +218,7 @@ def write_rows(rows: list[dict[str, Any]], path: Path, source: str) -> pd.DataFr
     integer columns as int64, the others float64 (None is missing)."""
     from pecopt.ingest.parquet import write_table
 
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(rows, columns=union(rows))
     for c in df.columns:
         values = df[c].tolist()
         if c in TEXT or c.endswith("_status"):
