@@ -190,6 +190,8 @@ def test_bad_points_and_scenario_exit_2_nothing_written(tmp_path):
     out = tmp_path / "front"
     r = runner.invoke(app, ["pareto", str(s), "--points", "1", "--out", str(out)])
     assert r.exit_code == 2 and "--points: a front needs at least 2 points" in r.output
+    r = runner.invoke(app, ["pareto", str(s), "--tol", "-0.1", "--out", str(out)])
+    assert r.exit_code == 2 and "--tol: must be >= 0 (got -0.1)" in r.output
     assert not out.exists()
     bad = line_district()
     bad["assets"]["heat_pumps"][0]["capacity_kw_el"] = -1

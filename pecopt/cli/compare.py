@@ -28,6 +28,9 @@ def compare(
 ) -> None:
     """Solve every variant of LAYOUTS in parallel; write comparison.parquet, a results
     folder per variant and report.html. Exit 10 if some variant failed."""
+    from pecopt.workflows.pool import context
+
+    context(start=True)  # the workers' server imports pecopt while this process does
     from pecopt.workflows.compare import SOME_FAILED
     from pecopt.workflows.compare import compare as run
 

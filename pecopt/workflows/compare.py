@@ -5,8 +5,8 @@ Each variant goes through the same path as ``pecopt solve`` (:func:`run_scenario
 :func:`write_results` into ``variants/<name>/``), in a pool of worker processes
 (:class:`concurrent.futures.ProcessPoolExecutor`, one variant per process and HiGHS on
 one thread each, so that ``workers`` variants use ``workers`` cores). Workers are forked
-from a server process that has imported pecopt once (``forkserver``; ``spawn`` where
-that is unavailable), not from the command itself.
+from a server process that has imported pecopt once (:mod:`pecopt.workflows.pool`), not
+from the command itself.
 
 A variant that fails (infeasible, a data problem, the solver) is a row with its status
 and the error; the others are written as usual. Problems in the layouts file or in any
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import platform
 import shutil
@@ -46,6 +45,7 @@ from pecopt.results.summary import flat_kpis
 from pecopt.scenario.layouts import Layouts, load_layouts
 from pecopt.scenario.schema import Scenario
 from pecopt.workflows.outputs import atomic_dir, check_output
+from pecopt.workflows.pool import context
 
 Progress = Callable[[str], None]
 COMPARISON = "comparison.parquet"
@@ -115,24 +115,6 @@ def solve_variant(
     return row
 
 
-def _context(start: bool = False) -> multiprocessing.context.BaseContext:
-    """The workers' start method; ``start``: start the fork server now (it imports in
-    the background while the caller validates the layouts)."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        # imported once in the server, not in each worker: pecopt, and the weather and
-        # solver libraries pecopt imports on first use (about 1 s)
-        ctx.set_forkserver_preload(
-            ["pecopt.workflows.compare", "pecopt.workflows.solve", "pvlib", "highspy"]
-        )
-        if start:
-            from multiprocessing import forkserver
-
-            forkserver.ensure_running()
-        return ctx
-    return multiprocessing.get_context("spawn")
-
-
 def solve_all(
     layouts: Layouts, folder: Path, workers: int, progress: Progress = _noop
 ) -> list[dict[str, Any]]:
@@ -145,7 +127,7 @@ def solve_all(
         label = f"{layouts.path} (variant {v.name})"
         jobs.append((v.name, s, label, str(layouts.path), str(folder / VARIANTS / v.name)))
     rows: dict[str, dict[str, Any]] = {}
-    with ProcessPoolExecutor(workers, mp_context=_context(), max_tasks_per_child=1) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context(), max_tasks_per_child=1) as pool:
         futures: dict[Future[dict[str, Any]], str] = {
             pool.submit(solve_variant, *job): job[0] for job in jobs
         }
@@ -260,7 +242,7 @@ def compare(
     """
     t0 = time.perf_counter()
     check_output(out, [layouts_file])
-    _context(start=True)
+    context(start=True)  # already running when the CLI started it
     layouts = load_layouts(layouts_file)
     check_files(layouts)
     used = layouts.files()

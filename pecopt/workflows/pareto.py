@@ -165,7 +165,7 @@ def front(built: Built, points: int, tol: float = TOL, progress: Progress = _noo
     docstring), ordered from the cost optimum to the CO2 minimum."""
     if points < 2:
         raise OptionError("--points", f"a front needs at least 2 points (got {points})")
-    if tol < 0:
+    if not tol >= 0:
         raise OptionError("--tol", f"must be >= 0 (got {tol})")
     ec = add_co2_bound(built)
     found: dict[int, Point] = {}
@@ -223,6 +223,8 @@ def pareto(
     t0 = time.perf_counter()
     if points < 2:
         raise OptionError("--points", f"a front needs at least 2 points (got {points})")
+    if not tol >= 0:
+        raise OptionError("--tol", f"must be >= 0 (got {tol})")
     check_output(out, [scenario_file])
     scenario: Scenario = load_scenario(scenario_file, {"objective": {"kind": "cost"}})
     used = [scenario_file, *input_files(scenario)]
