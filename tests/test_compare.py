@@ -377,3 +377,17 @@ def test_union_keeps_extra_columns_beside_their_family():
         {"variant": "w", "error": "x"},
     ]
     assert union(rows) == ["variant", "error", "cost_a_eur", "cost_waste_heat_eur", "co2_net_kg"]
+
+
+def test_missing_data_file_of_a_variant_is_exit_2_before_any_solve(tmp_path):
+    f = layouts_file(
+        tmp_path,
+        "  v:\n    assets:\n      district_heating:\n"
+        "        tariff: {price_series: {path: missing.csv, column: p}}\n",
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["compare", str(f), "--out", str(out)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert f"{tmp_path / 'missing.csv'}: variant v: no such file (named by {f})" in text
+    assert not out.exists()

@@ -59,7 +59,7 @@ from pecopt.scenario.schema import Scenario
 from pecopt.scenario.types import Strict
 from pecopt.scenario.yaml_source import DataPath, YamlDocument, YamlProblem, read_yaml
 
-__all__ = ["BASE", "Layouts", "LayoutsFile", "Variant", "load_layouts", "merge"]
+__all__ = ["BASE", "Layouts", "LayoutsFile", "Merged", "Variant", "load_layouts", "merge"]
 
 #: The name of the base scenario as a variant.
 BASE = "base"
@@ -96,15 +96,6 @@ class Layouts:
     def names(self) -> list[str]:
         return [v.name for v in self.variants]
 
-    def files(self) -> list[Path]:
-        """The layouts file, the base scenario and every data file a variant reads."""
-        from pecopt.workflows.solve import input_files
-
-        out = [self.path, self.base]
-        for v in self.variants:
-            out += input_files(v.scenario)
-        return list(dict.fromkeys(out))
-
 
 # --------------------------------------------------------------------------- merging
 
@@ -114,7 +105,9 @@ ListField = Callable[[DataPath], bool]
 
 
 @dataclass
-class _Merged:
+class Merged:
+    """Merged scenario data and where each of its values came from."""
+
     data: Any
     origins: dict[DataPath, Origin]
 
@@ -160,7 +153,7 @@ def _named(items: Any) -> bool:
     return isinstance(items, list) and all(isinstance(x, dict) and "name" in x for x in items)
 
 
-def merge(base: _Merged, change: Any, src: Origin, is_list: ListField = lambda p: False) -> _Merged:
+def merge(base: Merged, change: Any, src: Origin, is_list: ListField = lambda p: False) -> Merged:
     """``change`` (from source ``src``) merged over ``base`` by the module's rules.
 
     Raises
@@ -170,7 +163,7 @@ def merge(base: _Merged, change: Any, src: Origin, is_list: ListField = lambda p
     """
     origins: dict[DataPath, Origin] = {}
     data = _merge(base.data, (), (), change, src, base.origins, origins, is_list)
-    return _Merged(data, origins)
+    return Merged(data, origins)
 
 
 def _merge(
@@ -282,7 +275,7 @@ def _read(path: Path) -> YamlDocument:
         raise ScenarioError(path, field, exc.problem, line=exc.line, column=exc.column) from None
 
 
-def _doc(merged: _Merged, docs: list[YamlDocument]) -> YamlDocument:
+def _doc(merged: Merged, docs: list[YamlDocument]) -> YamlDocument:
     """The merged data with each key's and value's position in the file it came from."""
     keys, values = {}, {}
     for out, (i, p) in merged.origins.items():
@@ -296,7 +289,7 @@ def _doc(merged: _Merged, docs: list[YamlDocument]) -> YamlDocument:
 
 def _located(
     exc: ScenarioError,
-    merged: _Merged,
+    merged: Merged,
     docs: list[YamlDocument],
     files: list[Path],
     name: str,
@@ -360,7 +353,7 @@ def _resolve_paths(
 
 def _variant(
     name: str,
-    base: _Merged,
+    base: Merged,
     change: dict[str, Any] | None,
     at: DataPath,
     docs: list[YamlDocument],
@@ -437,7 +430,7 @@ def load_layouts(path: str | Path) -> Layouts:
     docs, files = [base_doc, doc], [base_file, path]
     start: dict[DataPath, Origin] = {}
     _walk(base_doc.data, (), (0, ()), start)
-    base = _Merged(base_doc.data, start)
+    base = Merged(base_doc.data, start)
     try:
         base = merge(base, spec.common, (1, ("common",)), _schema_list)
     except MergeProblem as exc:

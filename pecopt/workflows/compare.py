@@ -215,14 +215,18 @@ def write_rows(rows: list[dict[str, Any]], path: Path, source: str) -> pd.DataFr
     return df
 
 
-def check_files(layouts: Layouts) -> None:
-    """Every data file a variant names exists (before anything is solved)."""
+def check_files(layouts: Layouts) -> list[Path]:
+    """The layouts file, the base and every data file a variant names; raises
+    :class:`~pecopt.errors.DataError` if one of those is missing (before any solve)."""
     from pecopt.workflows.solve import input_files
 
+    out = [layouts.path, layouts.base]
     for v in layouts.variants:
         for p in input_files(v.scenario):
             if not p.is_file():
                 raise DataError(p, f"variant {v.name}", f"no such file (named by {layouts.path})")
+            out.append(p)
+    return list(dict.fromkeys(out))
 
 
 def compare(
@@ -244,8 +248,7 @@ def compare(
     check_output(out, [layouts_file])
     context(start=True)  # already running when the CLI started it
     layouts = load_layouts(layouts_file)
-    check_files(layouts)
-    used = layouts.files()
+    used = check_files(layouts)
     check_output(out, used)
     n = len(layouts.variants)
     if workers is not None and workers < 1:
