@@ -99,6 +99,16 @@ def front_in_process(scenario: Path, points: int, warm: bool) -> dict[str, float
     return {"highs_s": sum(highs), "front_s": wall, "solves": len(highs), "first_s": highs[0]}
 
 
+def _share(manifest: dict, workers: int) -> float:
+    """CPU seconds the variants got over the seconds they ran, per worker: 1.0 when each
+    worker had a core to itself, about 0.5 with two workers when only one core is free."""
+    v = manifest["variants"].values()
+    cpu = sum(x["cpu_s"] for x in v)
+    first = min(x["ran_s"][0] for x in v)
+    last = max(x["ran_s"][1] for x in v)
+    return cpu / ((last - first) * workers)
+
+
 def one_repeat(work: Path, scenario: Path, layouts: Path, files: list[Path]) -> dict:
     r: dict[str, float] = {}
     out = work / "out"
@@ -106,9 +116,11 @@ def one_repeat(work: Path, scenario: Path, layouts: Path, files: list[Path]) -> 
     m = json.loads((out / "manifest.json").read_text())
     r["compare_w2_pool_s"] = m["seconds"]["solve"]
     r["compare_w2_report_s"] = m["seconds"]["report"]
+    r["compare_w2_cpu_share"] = _share(m, 2)
     r["compare_w1_s"] = pecopt("compare", str(layouts), "--out", str(out), "--workers", "1", "-q")
     m = json.loads((out / "manifest.json").read_text())
     r["compare_w1_pool_s"] = m["seconds"]["solve"]
+    r["compare_w1_cpu_share"] = _share(m, 1)
     r["solve_x4_s"] = sum(pecopt("solve", str(f), "--out", str(out), "-q") for f in files)
     r["solve_s"] = pecopt("solve", str(scenario), "--out", str(out), "-q")
     r["pareto6_s"] = pecopt("pareto", str(scenario), "--points", "6", "--out", str(out), "-q")

@@ -74,7 +74,7 @@ HEADLINE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 
 #: Columns of a comparison or Pareto table that are bookkeeping, not key figures.
-BOOKKEEPING = ("wall_s", "solve_s", "solver_gap", "horizon_h")
+BOOKKEEPING = ("wall_s", "cpu_s", "solve_s", "solver_gap", "horizon_h")
 #: A table with at most this many numeric columns shows them all in charts and hovers.
 FEW_COLUMNS = 16
 

@@ -93,11 +93,12 @@ def solve_variant(
     ``label`` names the variant in error messages; ``source`` is the layouts file.
 
     Returns the row of ``comparison.parquet`` (``variant``, ``status``, ``error``, the key
-    figures, ``wall_s``, ``solve_s``) and, for an internal error, its traceback.
+    figures, ``solve_s``, ``wall_s``, ``cpu_s``: HiGHS, elapsed and CPU seconds) and, for
+    the manifest, when it ran and, for an internal error, its traceback.
     """
     from pecopt.workflows.solve import run_scenario, write_results
 
-    t0 = time.perf_counter()
+    t0, c0, started = time.perf_counter(), time.process_time(), time.time()
     row: dict[str, Any] = {"variant": name}
     try:
         run = run_scenario(scenario, label)
@@ -112,6 +113,8 @@ def solve_variant(
             row["error"] = f"{type(exc).__name__}: {row['error']}"
             row["traceback"] = "".join(traceback.format_exception(exc))
     row["wall_s"] = time.perf_counter() - t0
+    row["cpu_s"] = time.process_time() - c0
+    row["span_unix_s"] = (started, time.time())  # for the manifest
     return row
 
 
@@ -259,9 +262,11 @@ def compare(
         (tmp / VARIANTS).mkdir()
         progress(f"solving {n} variants in {workers} process{'es' if workers > 1 else ''}")
         t1 = time.perf_counter()
+        started = time.time()
         rows = solve_all(layouts, tmp, workers, progress)
         t_solve = time.perf_counter() - t1
         traces = {r["variant"]: r.pop("traceback") for r in rows if "traceback" in r}
+        spans = {r["variant"]: r.pop("span_unix_s") for r in rows if "span_unix_s" in r}
         table = write_rows(rows, tmp / COMPARISON, f"pecopt compare of {layouts_file.name}")
         manifest = header("compare", {"layouts": layouts.path, "base": layouts.base})
         manifest |= {
@@ -272,6 +277,8 @@ def compare(
                     "error": r.get("error"),
                     "traceback": traces.get(r["variant"]),
                     "wall_s": r.get("wall_s"),
+                    "cpu_s": r.get("cpu_s"),
+                    "ran_s": [t - started for t in spans.get(r["variant"], ())],
                     "overrides": v.overrides,
                 }
                 for r, v in zip(rows, layouts.variants, strict=True)
