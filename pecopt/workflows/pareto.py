@@ -132,22 +132,27 @@ class Point:
     seconds: dict[str, float]
 
 
-def _solve(built: Built, warm: SolveOutcome | None, basis: bool = True) -> Solution:
+def _run(built: Built, warm: SolveOutcome | None, basis: bool = True) -> SolveOutcome:
     """Solve the model as it is, starting from ``warm`` (the neighbouring point): its
     plan as the first incumbent of a MILP, its basis for an LP (unless ``basis`` is
     False)."""
-    from pecopt.results.extract import extract
-    from pecopt.results.kpis import kpis
     from pecopt.solver.highs import solve
 
-    opts = built.inputs.common.solver
     mip = warm is not None and warm.layout.n_binary > 0
-    outcome = solve(
+    return solve(
         built.model,
-        opts,
+        built.inputs.common.solver,
         start=warm.x if mip and warm is not None else None,
         basis=warm.basis if warm is not None and basis else None,
     )
+
+
+def _solve(built: Built, warm: SolveOutcome | None, basis: bool = True) -> Solution:
+    """:func:`_run`, then the results and KPIs of the solution (as :func:`pecopt.solve`)."""
+    from pecopt.results.extract import extract
+    from pecopt.results.kpis import kpis
+
+    outcome = _run(built, warm, basis)
     t0 = time.perf_counter()
     results = extract(built.district)
     k = kpis(built.district, results, outcome)
@@ -184,11 +189,11 @@ def front(built: Built, points: int, tol: float = TOL, progress: Progress = _noo
     progress("CO2 minimum")
     ec.minimise("emissions")
     ec.bound(None)
-    low = _solve(built, best.outcome, basis=False)  # another objective: see the module doc
+    low = _run(built, best.outcome, basis=False)  # another objective: see the module doc
     e_min = float(pyo.value(ec.co2[0]))
     ec.minimise("cost")
     last = e_min + tol * max(abs(e_min), abs(e_max), 1.0)
-    warm = point(points - 1, last, "CO2 minimum", low.outcome).outcome
+    warm = point(points - 1, last, "CO2 minimum", low).outcome
     eps = np.linspace(e_max, last, points)
     for k in range(points - 2, 0, -1):
         warm = point(k, float(eps[k]), "epsilon", warm).outcome
