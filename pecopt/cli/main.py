@@ -16,7 +16,9 @@ from rich.table import Table
 from pecopt import __version__
 from pecopt.cli import edge
 from pecopt.cli import sweep as sweep_cli  # imports no dask or duckdb
+from pecopt.cli.compare import compare
 from pecopt.cli.dispatch import dispatch, runs_app
+from pecopt.cli.pareto import pareto
 from pecopt.cli.report import report
 from pecopt.cli.validate import validate
 
@@ -166,6 +168,8 @@ def ingest(scenario: ScenarioArg, out: OutOpt) -> None:
 app.command()(validate)
 app.command()(report)
 app.command()(dispatch)
+app.command()(compare)
+app.command()(pareto)
 app.command()(sweep_cli.sweep)
 app.command()(sweep_cli.query)
 app.add_typer(runs_app, name="runs")

@@ -306,6 +306,10 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     except YamlProblem as exc:
         field = field_name(exc.path) if exc.path else exc.field
         raise ScenarioError(path, field, exc.problem, line=exc.line, column=exc.column) from None
+    if isinstance(doc.data, dict) and "base" in doc.data:  # starts from another scenario
+        from pecopt.scenario.layouts import load_extending
+
+        return load_extending(path, doc, overrides)
     return _scenario(doc, path, overrides)
 
 

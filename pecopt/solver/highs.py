@@ -56,6 +56,7 @@ class SolveOutcome:
     size: dict[str, int] = field(default_factory=dict)
     stages: dict[str, float] = field(default_factory=dict)
     """The optimum of each stage of a lexicographic objective (first = ``objective``)."""
+    basis: highspy.HighsBasis | None = None  # LPs: the final simplex basis, for a warm start
 
     def value(self, var: pyo.Var) -> FloatArray:
         """Solution values of a vector variable (the same numbers Pyomo now holds)."""
@@ -155,6 +156,7 @@ def solve(
     *,
     deadline: float | None = None,
     start: FloatArray | list[float] | None = None,
+    basis: highspy.HighsBasis | None = None,
 ) -> SolveOutcome:
     """Compile ``model`` as it is now, solve it with HiGHS, load the solution into the
     Pyomo variables and return the outcome.
@@ -166,6 +168,10 @@ def solve(
         ``opts.time_limit_s``.
     start
         A full column vector to hand HiGHS as its first incumbent (MILPs).
+    basis
+        LPs: a simplex basis to start from (``outcome.basis`` of an earlier solve of the
+        same model with other bounds or another objective: the columns and rows must be
+        the same); HiGHS then skips presolve. Ignored for MILPs or when HiGHS refuses it.
 
     Raises
     ------
@@ -198,6 +204,8 @@ def solve(
             sol.col_value = list(start)
             sol.value_valid = True
             h.setSolution(sol)
+        if basis is not None and not layout.n_binary:
+            h.setBasis(basis)  # a refused basis (wrong size) leaves HiGHS to start cold
     elif start is None:  # HiGHS would find nothing in the time left
         raise SolverError(
             "the time limit was reached before the solver could start (no plan); give "
@@ -221,6 +229,7 @@ def solve(
         x = np.asarray(start, dtype=np.float64)
         obj = float(lp.col_cost @ x + lp.offset)
         bound, status, duals = -np.inf * layout.sense, Status.TIME_LIMIT, None
+    final = h.getBasis() if ran and h is not None and not layout.n_binary else None
     mip = layout.n_binary > 0
     if mip and np.isfinite(relaxation):
         bound = max(bound, relaxation) if layout.sense == 1 else min(bound, relaxation)
@@ -249,6 +258,7 @@ def solve(
             "nonzeros": layout.nnz,
             "binaries": layout.n_binary,
         },
+        basis=final if final is not None and final.valid else None,
     )
 
 

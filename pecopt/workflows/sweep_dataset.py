@@ -30,7 +30,6 @@ from pecopt.ingest.parquet import read_table, write_table
 
 KIND = "sweep"
 FORMAT = 1
-UNIT_SUFFIXES = ("_eur", "_kwh", "_kw", "_kg")
 
 
 def check_out(out: Path, base_scenario: Path) -> dict[str, Any] | None:
@@ -128,30 +127,9 @@ def done_hashes(out: Path) -> set[str]:
 
 
 def flatten_kpis(k: dict[str, Any]) -> dict[str, Any]:
-    """Nested KPIs -> flat columns with the unit at the end of the name.
+    """Nested KPIs -> one flat row with the unit at the end of each column name: the same
+    columns as ``comparison.parquet`` and ``pareto.parquet``
+    (:func:`pecopt.results.summary.flat_kpis`)."""
+    from pecopt.results.summary import flat_kpis
 
-    A key that carries a unit and holds a mapping hands its unit down:
-    ``cost_eur.total`` -> ``cost_total_eur``, ``co2_kg.net`` -> ``co2_net_kg``,
-    ``energy_kwh.electricity.import.supply`` -> ``electricity_import_supply_kwh`` (the word
-    ``energy`` is dropped there), ``ped.final_energy.surplus_kwh`` ->
-    ``ped_final_energy_surplus_kwh``. Leaves that are lists are left out.
-    """
-    return _flatten(k, (), "")
-
-
-def _flatten(k: dict[str, Any], prefix: tuple[str, ...], unit: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in k.items():
-        if isinstance(value, dict):
-            name, u = str(key), unit
-            for suffix in UNIT_SUFFIXES:
-                if name.endswith(suffix):
-                    name, u = name[: -len(suffix)], suffix
-                    break
-            out.update(_flatten(value, prefix if name == "energy" else (*prefix, name), u))
-        elif not isinstance(value, list | tuple):
-            col = "_".join((*prefix, str(key)))
-            if unit and not col.endswith(UNIT_SUFFIXES):
-                col += unit
-            out[col] = value
-    return out
+    return dict(flat_kpis(k))

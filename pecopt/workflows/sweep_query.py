@@ -27,8 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
 HEADLINE_KPIS = (
     "cost_total_eur",
     "co2_net_kg",
-    "electricity_import_supply_kwh",
-    "peak_import_grid_kw",
+    "electricity_import_kwh",
+    "peak_grid_import_kw",
     "ped_final_energy_surplus_kwh",
     "self_sufficiency",
 )

@@ -249,14 +249,14 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
         if common.periods is not None:  # typical periods: a window stays in its period
             L = common.periods.length
             starts = starts[starts % L + k <= L]
-        rows = np.repeat(starts, k)
+        rows = np.repeat(np.arange(starts.size), k)
         idx = (starts[:, None] + np.arange(k)[None, :]).ravel()
         add_rows(
             block,
             "peak_window",
             starts.size,
             [
-                term(peak, 1.0, np.zeros(starts.size, np.int64), starts),
+                term(peak, 1.0, np.zeros(starts.size, np.int64)),
                 term(d, -1.0 / k, idx, rows),
             ],
             lower=-so_far,
