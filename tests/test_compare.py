@@ -392,3 +392,34 @@ def test_missing_data_file_of_a_variant_is_exit_2_before_any_solve(tmp_path):
     assert result.exit_code == 2, result.output
     assert f"{tmp_path / 'missing.csv'}: variant v: no such file (named by {f})" in text
     assert not out.exists()
+
+
+# ----------------------------------------------------------- a scenario that extends one
+
+
+def test_a_scenario_starts_from_another(tmp_path):
+    from pecopt.scenario import load_scenario
+
+    write(tmp_path / "base.yaml", base_scenario())
+    f = write(
+        tmp_path / "design.yaml",
+        "base: base.yaml\nassets:\n  batteries:\n    bat: {capacity_kwh: {max: 40, "
+        "capex_eur_per_unit: 100}}\n  heat_pumps: {hp: null}\n",
+    )
+    s = load_scenario(f)
+    assert s.assets.batteries[0].capacity_kwh.max == 40
+    assert s.assets.batteries[0].power_kw == 5.0  # the base's other fields stay
+    assert s.assets.heat_pumps == []
+    assert s.horizon == load_scenario(tmp_path / "base.yaml").horizon
+
+
+def test_a_bad_change_names_the_extending_file(tmp_path):
+    write(tmp_path / "base.yaml", base_scenario())
+    f = write(tmp_path / "design.yaml", "base: base.yaml\nsolver: {mip_gap: 0.1}\n")
+    result = runner.invoke(app, ["validate", str(f)])
+    assert result.exit_code == 2
+    assert "design.yaml:2:10: solver.mip_gap: unknown key" in result.output
+    write(tmp_path / "b2.yaml", "base: base.yaml\n")
+    f = write(tmp_path / "d2.yaml", "base: b2.yaml\n")
+    result = runner.invoke(app, ["validate", str(f)])
+    assert result.exit_code == 2 and "b2.yaml:1:1: base: a base of" in result.output
