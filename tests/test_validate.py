@@ -222,6 +222,16 @@ def test_a_cop_series_above_8_is_found_in_the_tables():
     assert check(inputs_of(tiny_scenario(48, heat_kw=100, assets={"heat_pumps": [hp]}))) == []
 
 
+def test_ev_copies_are_not_a_cop():
+    # `copies: 9` once matched the COP check by its first letters
+    fleet = {"name": "ev", "capacity_kwh": 60, "copies": 9,
+             "synthetic": {"vehicles": 2, "drive_kwh_per_day": 10}}  # fmt: skip
+    assert check(inputs_of(tiny_scenario(48, assets={"ev_fleets": [fleet]}))) == []
+    hp = {"name": "hp", "capacity_kw_el": 50, "cop_max": 9.0}
+    found = check(inputs_of(tiny_scenario(48, heat_kw=100, assets={"heat_pumps": [hp]})))
+    assert [f.field for f in found] == ["assets.heat_pumps[0].cop_max"]
+
+
 def test_an_ev_trip_beyond_the_battery():
     def fleet(kwh_per_day: float) -> dict[str, Any]:
         synthetic = {"vehicles": 2, "drive_kwh_per_day": kwh_per_day, "weekend_trip_share": 1}

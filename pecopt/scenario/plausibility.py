@@ -204,7 +204,7 @@ def _field_doubts(path: DataPath, record: BaseModel, hours: float) -> Iterator[D
                     )
         elif (name.startswith("eta") or name.endswith("efficiency")) and hi == 1.0:
             yield at, "efficiency", f"exactly 1.0{who}: lossless; intended?"
-        elif name.startswith("cop") and hi > MAX_COP:
+        elif (name == "cop" or name.startswith("cop_")) and hi > MAX_COP:
             yield (
                 at,
                 "cop",
