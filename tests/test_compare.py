@@ -419,7 +419,32 @@ def test_a_bad_change_names_the_extending_file(tmp_path):
     result = runner.invoke(app, ["validate", str(f)])
     assert result.exit_code == 2
     assert "design.yaml:2:10: solver.mip_gap: unknown key" in result.output
-    write(tmp_path / "b2.yaml", "base: base.yaml\n")
-    f = write(tmp_path / "d2.yaml", "base: b2.yaml\n")
+    # a chain: d2 -> b2 -> base; a loop is one message
+    write(tmp_path / "b2.yaml", "base: base.yaml\nsolver: {threads: 1}\n")
+    f = write(tmp_path / "d2.yaml", "base: b2.yaml\nsolver: {mip_rel_gap: 0.01}\n")
+    from pecopt.scenario import load_scenario
+
+    s = load_scenario(f)
+    assert (s.solver.threads, s.solver.mip_rel_gap) == (1, 0.01)
+    write(tmp_path / "b3.yaml", "base: d3.yaml\n")
+    f = write(tmp_path / "d3.yaml", "base: b3.yaml\n")
     result = runner.invoke(app, ["validate", str(f)])
-    assert result.exit_code == 2 and "b2.yaml:1:1: base: a base of" in result.output
+    assert (
+        result.exit_code == 2 and "base: the files start from each other in a loop" in result.output
+    )
+
+
+def test_layouts_over_a_scenario_that_extends_another(tmp_path):
+    write(tmp_path / "base.yaml", base_scenario())
+    write(tmp_path / "design.yaml", "base: base.yaml\nsolver: {threads: 1}\n")
+    f = write(
+        tmp_path / "layouts.yaml", "base: design.yaml\nvariants:\n  v: {solver: {threads: 2}}\n"
+    )
+    lay = load_layouts(f)
+    assert [v.scenario.solver.threads for v in lay.variants] == [1, 2]
+    f = write(tmp_path / "bad.yaml", "base: design.yaml\nvariants:\n  v: {solver: {thread: 2}}\n")
+    with pytest.raises(
+        ScenarioError,
+        match=r"bad.yaml:3:16: variants.v.solver.thread: unknown key; did you mean .threads.\?",
+    ):
+        load_layouts(f)

@@ -304,7 +304,8 @@ def _located(
     name: str,
 ) -> ScenarioError:
     """``exc`` (about the merged data) told in the file and at the path it came from."""
-    layouts = files[1]
+    last = len(docs) - 1  # the layouts (or extending scenario) file; before it, its bases
+    layouts = files[last]
     by_field = {field_name(p): p for p in merged.origins}
     hit = max(
         (f for f in by_field if exc.field == f or exc.field.startswith((f + ".", f + "["))),
@@ -319,20 +320,20 @@ def _located(
     i, p = merged.origins[at]
     line, column = exc.line, exc.column
     problem = exc.problem
-    if i == 0 and name != BASE:  # a base value: did the variant write anything below it?
+    if i != last and name != BASE:  # a base value: did the variant write anything below it?
         for q, (j, r) in merged.origins.items():
-            if j == 1 and q[: len(at)] == at and len(r) > len(q) - len(at):
-                i, p = 1, r[: len(r) - (len(q) - len(at))]
-                line, column = docs[1].key_mark(p) or (None, None)
+            if j == last and q[: len(at)] == at and len(r) > len(q) - len(at):
+                i, p = last, r[: len(r) - (len(q) - len(at))]
+                line, column = docs[last].key_mark(p) or (None, None)
                 break
     if problem.startswith("unknown key") and len(at) >= 1:
         near = _near(str(at[-1]), _valid_keys(Scenario, at[:-1]))
         if near is not None and near != at[-1]:
             problem = f"unknown key; did you mean {near!r}?"
     field = field_name(p) + exc.field[len(hit) :]
-    if i == 0 and name != BASE:
+    if i != last and name != BASE:
         problem += f" (in variant {name!r} of {layouts})"
-    elif i == 0:
+    elif i != last:
         problem += f" (the base of {layouts})"
     return ScenarioError(files[i], field, problem, line=line, column=column)
 
@@ -369,9 +370,10 @@ def _variant(
     files: list[Path],
     overrides: dict[str, Any] | None = None,
 ) -> Variant:
-    layouts = files[1]
+    last = len(docs) - 1
+    layouts = files[last]
     try:
-        merged = merge(base, change or {}, (1, at), _schema_list)
+        merged = merge(base, change or {}, (last, at), _schema_list)
     except MergeProblem as exc:
         i, p = exc.origin
         line, column = docs[i].key_mark(p) or (None, None)
@@ -433,16 +435,10 @@ def load_layouts(path: str | Path) -> Layouts:
     if not spec.variants and not spec.include_base:
         raise ScenarioError(path, "variants", "nothing to solve: no variants and no base")
     base_file = spec.base if spec.base.is_absolute() else path.parent / spec.base
-    base_doc = _read(base_file)
-    _check_moved(base_doc, base_file)
-    if not isinstance(base_doc.data, dict):
-        validate_document(Scenario, base_doc, base_file)  # says what is wrong with it
-    docs, files = [base_doc, doc], [base_file, path]
-    start: dict[DataPath, Origin] = {}
-    _walk(base_doc.data, (), (0, ()), start)
-    base = Merged(base_doc.data, start)
+    base, docs, files = _chain(base_file)
+    docs, files = [*docs, doc], [*files, path]
     try:
-        base = merge(base, spec.common, (1, ("common",)), _schema_list)
+        base = merge(base, spec.common, (len(docs) - 1, ("common",)), _schema_list)
     except MergeProblem as exc:
         i, p = exc.origin
         line, column = docs[i].key_mark(p) or (None, None)
@@ -457,29 +453,58 @@ def load_layouts(path: str | Path) -> Layouts:
     return Layouts(path, base_file, tuple(out))
 
 
-def load_extending(path: Path, doc: YamlDocument, overrides: dict[str, Any] | None) -> Scenario:
-    """A scenario file that starts from another: ``base: FILE`` (relative to this file)
-    and the changes to it, merged as a layouts variant's are (named records by name;
-    ``NAME: null`` removes one). Problems are told in the file the value came from."""
-    assert isinstance(doc.data, dict)
+def _chain(
+    path: Path, seen: tuple[Path, ...] = ()
+) -> tuple[Merged, list[YamlDocument], list[Path]]:
+    """A scenario file merged over the chain of files it starts from (``base: FILE``),
+    with each value's origin (index into the returned documents and files)."""
+    doc = _read(path)
+    _check_moved(doc, path)
+    if not isinstance(doc.data, dict):
+        validate_document(Scenario, doc, path)  # says what is wrong with it
+    here = path.resolve()
+    if here in seen:
+        line, column = doc.mark(("base",)) or (None, None)
+        raise ScenarioError(path, "base", "the files start from each other in a loop",
+                            line=line, column=column)  # fmt: skip
+    if "base" not in doc.data:
+        start: dict[DataPath, Origin] = {}
+        _walk(doc.data, (), (0, ()), start)
+        return Merged(doc.data, start), [doc], [path]
     ref = doc.data["base"]
     if not isinstance(ref, str) or not ref:
         line, column = doc.mark(("base",)) or (None, None)
         raise ScenarioError(path, "base", "give the scenario file this one starts from",
                             line=line, column=column)  # fmt: skip
     base_file = Path(ref) if Path(ref).is_absolute() else path.parent / ref
-    base_doc = _read(base_file)
-    _check_moved(base_doc, base_file)
-    if not isinstance(base_doc.data, dict):
-        validate_document(Scenario, base_doc, base_file)  # says what is wrong with it
-    if "base" in base_doc.data:
-        line, column = base_doc.key_mark(("base",)) or (None, None)
-        raise ScenarioError(base_file, "base", f"a base of {path} cannot have a base itself",
+    merged, docs, files = _chain(base_file, (*seen, here))
+    change = {k: v for k, v in doc.data.items() if k != "base"}
+    try:
+        merged = merge(merged, change, (len(docs), ()), _schema_list)
+    except MergeProblem as exc:
+        i, p = exc.origin
+        all_docs, all_files = [*docs, doc], [*files, path]
+        line, column = all_docs[i].key_mark(p) or (None, None)
+        raise ScenarioError(
+            all_files[i], field_name(p), exc.problem, line=line, column=column
+        ) from None
+    return merged, [*docs, doc], [*files, path]
+
+
+def load_extending(path: Path, doc: YamlDocument, overrides: dict[str, Any] | None) -> Scenario:
+    """A scenario file that starts from another: ``base: FILE`` (relative to this file;
+    that file may start from another in turn) and the changes to it, merged as a layouts
+    variant's are (named records by name; ``NAME: null`` removes one). Problems are told
+    in the file the value came from."""
+    assert isinstance(doc.data, dict)
+    ref = doc.data["base"]
+    if not isinstance(ref, str) or not ref:
+        line, column = doc.mark(("base",)) or (None, None)
+        raise ScenarioError(path, "base", "give the scenario file this one starts from",
                             line=line, column=column)  # fmt: skip
     _check_moved(doc, path)
-    start: dict[DataPath, Origin] = {}
-    _walk(base_doc.data, (), (0, ()), start)
+    base_file = Path(ref) if Path(ref).is_absolute() else path.parent / ref
+    base, docs, files = _chain(base_file, (path.resolve(),))
     change = {k: v for k, v in doc.data.items() if k != "base"}
-    v = _variant(path.stem, Merged(base_doc.data, start), change, (), [base_doc, doc],
-                 [base_file, path], overrides)  # fmt: skip
+    v = _variant(path.stem, base, change, (), [*docs, doc], [*files, path], overrides)
     return v.scenario
