@@ -146,11 +146,12 @@ def _summary(console: Console, k: dict[str, Any], seconds: dict[str, float], out
     t.add_row("CO2, gross / net", f"{k['co2_kg']['gross']:,.0f} / {k['co2_kg']['net']:,.0f} kg")
     ss = k["self_sufficiency"]
     t.add_row("self-sufficiency", "n/a" if ss is None else f"{ss:.1%}")
+    billed = {"district_heat": k.get("figures", {}).get("district_heat.billing_peak_kw")}
     for asset, kw in k["peak_import_kw"].items():
-        t.add_row(f"peak import, {asset.replace('_', ' ')} (per step)", f"{kw:,.1f} kW")
-    dh = k.get("figures", {}).get("district_heat.billing_peak_kw")
-    if dh is not None:  # what the power fee is billed on: the highest 3-h mean
-        t.add_row("district heat billing peak (window mean)", f"{dh:,.1f} kW")
+        value = f"{kw:,.1f} kW"
+        if billed.get(asset) is not None:  # the fee's peak: the highest window mean
+            value += f" (billed {billed[asset]:,.1f} kW)"
+        t.add_row(f"peak import, {asset.replace('_', ' ')}", value)
     t.add_row("solver", f"{k['solver']['status']}, gap {k['solver']['gap']:.2e}")
     shown = {p: s for p, s in seconds.items() if not (p == "mip_start" and s == 0.0)}
     t.add_row("seconds", ", ".join(f"{p} {s:.2f}" for p, s in shown.items()))
