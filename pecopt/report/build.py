@@ -67,7 +67,9 @@ def _ped_table(run: Run) -> str:
 def _capacities(run: Run) -> str:
     if not run.capacities:
         return "<p class='na'>n/a (nothing was sized in this run)</p>"
-    rows = [[esc(k), number(v), esc(unit_of(k))] for k, v in run.capacities.items()]
+    rows = [
+        [esc(k), number(v), esc(unit_of(k.replace(" ", "_")))] for k, v in run.capacities.items()
+    ]
     return table(["capacity", "value", "unit"], rows)
 
 
@@ -78,7 +80,7 @@ def run_sections(run: Run, figs: Figures, prefix: str) -> str:
         "<div class='row'>",
         f"<div><h2>Key figures</h2>{_kpi_table(run)}</div>",
         f"<div><h2>PED verdict per basis</h2>{_ped_table(run)}</div>",
-        f"<div><h2>Sized capacities</h2>{_capacities(run)}</div>",
+        f"<div><h2>Capacities (given and sized)</h2>{_capacities(run)}</div>",
         "</div>",
         "<h2>Monthly energy balance</h2>",
         figs.div(f"{prefix}monthly", F.monthly_balance(run, t)),

@@ -69,7 +69,12 @@ HEADLINE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "local electricity generation",
         ("energy_kwh", "electricity", "generation", "supply"),
     ),
-    ("heat_import_kwh", "heat import", ("energy_kwh", "heat", "import", "supply")),
+    (
+        "hot_water_import_kwh",
+        "heat import (district heat, hot water)",
+        ("energy_kwh", "hot_water", "import", "supply"),
+    ),
+
 )
 
 
@@ -121,7 +126,7 @@ class Run:
     """One solve's results folder, loaded.
 
     ``schedule`` always has a ``role`` column; ``storage``/``carbon`` are None when absent.
-    ``capacities`` holds sized capacities (name with unit suffix -> value), empty if none.
+    ``capacities`` holds every capacity, given or sized (``"asset what"`` -> value).
     """
 
     path: Path
