@@ -74,7 +74,6 @@ HEADLINE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "heat import (district heat, hot water)",
         ("energy_kwh", "hot_water", "import", "supply"),
     ),
-
 )
 
 
