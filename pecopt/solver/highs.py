@@ -18,6 +18,7 @@ import enum
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import highspy
@@ -28,6 +29,7 @@ from pecopt.errors import InfeasibleError, SolverError
 from pecopt.model.linear import FloatArray
 from pecopt.scenario.schema import SolverOptions
 from pecopt.solver.compile import HighsArrays, Layout, compile_model, load_solution
+from pecopt.solver.heuristics import Guided, search
 
 
 class Status(enum.Enum):
@@ -52,6 +54,9 @@ class SolveOutcome:
     size: dict[str, int] = field(default_factory=dict)
     stages: dict[str, float] = field(default_factory=dict)
     """The optimum of each stage of a lexicographic objective (first = ``objective``)."""
+    progress: tuple[tuple[float, float, float], ...] = ()
+    """MILPs with the LP-guided start: (``time.perf_counter()``, best plan, best bound)
+    each time either improved (:meth:`pecopt.solver.heuristics.Guided.progress`)."""
 
     def value(self, var: pyo.Var) -> FloatArray:
         """Solution values of a vector variable (the same numbers Pyomo now holds)."""
@@ -132,16 +137,11 @@ def solve(
     if deadline is None:
         deadline = t0 + float(opts.time_limit_s)
     lp, layout = compile_model(model)
-    t1 = time.perf_counter()
     relaxation = float("nan")
     use_start = opts.mip_start == "lp_rounding" or (
         opts.mip_start == "auto" and layout.n_binary >= AUTO_START_MIN_BINARIES
     )
-    if layout.n_binary and start is None and use_start:
-        families = sorted(layout.binary_families, key=lambda f: not f[2])  # on/off first
-        heur = lp_rounding_start(lp, opts, [(a, n) for a, n, _ in families], deadline)
-        start, relaxation = heur.start, heur.relaxation_objective
-    t_start = time.perf_counter() - t1 if np.isfinite(relaxation) else 0.0
+    guided = bool(layout.n_binary) and start is None and use_start
     h = new_highs()
     highs_options(h, opts, deadline)
     lp.pass_to(h)
@@ -151,19 +151,20 @@ def solve(
         sol.value_valid = True
         h.setSolution(sol)
     t2 = time.perf_counter()
-    if remaining(deadline) > 0.05 or start is None:
-        h.run()
-        ran = True
-    else:  # no time left after the start heuristic: its plan is the answer
-        ran = False
-    t3 = time.perf_counter()
-    if ran:
-        x, obj, bound, status, duals = _read(h, lp, layout, model, opts, deadline)
+    found = None
+    if guided:  # HiGHS searches while the LP-guided start is built and improved
+        families = [(a, n) for a, n, _ in sorted(layout.binary_families, key=lambda f: not f[2])]
+        found = search(
+            h, lp, families, deadline,
+            lambda stop: lp_rounding_start(lp, opts, families, deadline, stop),
+            gap=float(opts.mip_rel_gap),
+        )  # fmt: skip
+        relaxation = found.relaxation_objective
     else:
-        assert start is not None
-        x = np.asarray(start, dtype=np.float64)
-        obj = float(lp.col_cost @ x + lp.offset)
-        bound, status, duals = -np.inf * layout.sense, Status.TIME_LIMIT, None
+        h.run()
+    t_start = found.start_seconds if found is not None else 0.0
+    t3 = time.perf_counter()
+    x, obj, bound, status, duals = _read_guided(h, lp, layout, model, opts, deadline, found)
     mip = layout.n_binary > 0
     if mip and np.isfinite(relaxation):
         bound = max(bound, relaxation) if layout.sense == 1 else min(bound, relaxation)
@@ -181,11 +182,12 @@ def solve(
         row_dual=duals,
         layout=layout,
         seconds={
-            "handoff": (t1 - t0) + (t2 - t1 - t_start),
-            "mip_start": t_start,
-            "solve": t3 - t2,
+            "handoff": t2 - t0,
+            "mip_start": t_start,  # HiGHS ran alongside: solve is the time after it
+            "solve": t3 - t2 - t_start,
             "read_solution": t4 - t3,
         },
+        progress=tuple(found.progress(layout.sense)) if found is not None else (),
         size={
             "rows": layout.n_rows,
             "columns": layout.n_cols,
@@ -234,6 +236,31 @@ def _read(
     return x, obj, bound, status, duals
 
 
+def _read_guided(
+    h: highspy.Highs,
+    lp: HighsArrays,
+    layout: Layout,
+    model: pyo.Block,
+    opts: SolverOptions,
+    deadline: float,
+    found: Guided | None,
+) -> tuple[FloatArray, float, float, Status, FloatArray | None]:
+    """:func:`_read`, except that a better plan of the heuristics (one HiGHS ended before
+    taking) is the answer, with HiGHS' bound."""
+    try:
+        x, obj, bound, status, duals = _read(h, lp, layout, model, opts, deadline)
+    except SolverError:
+        if found is None or found.x is None:
+            raise
+        bound = float(h.getInfo().mip_dual_bound)
+        x, obj, status, duals = found.x, float("inf") * layout.sense, Status.TIME_LIMIT, None
+    if found is not None and found.x is not None and layout.sense * (found.objective - obj) < 0:
+        x, obj, duals = found.x, found.objective, None
+        gap = abs(obj - bound) / max(abs(obj), 1e-9)
+        status = Status.OPTIMAL if gap <= opts.mip_rel_gap else Status.TIME_LIMIT
+    return x, obj, bound, status, duals
+
+
 @dataclass(frozen=True)
 class StartHeuristic:
     """A feasible MIP start (or None) and the LP-relaxation optimum (a valid bound)."""
@@ -241,10 +268,16 @@ class StartHeuristic:
     start: list[float] | None
     relaxation_objective: float
     threshold: float | None
+    relaxed: FloatArray | None = None
+    """The LP relaxation's solution (orders the windows of the improvement heuristic)."""
 
 
 def lp_rounding_start(
-    lp: HighsArrays, opts: SolverOptions, families: list[tuple[int, int]], deadline: float
+    lp: HighsArrays,
+    opts: SolverOptions,
+    families: list[tuple[int, int]],
+    deadline: float,
+    stop: Callable[[], bool] = lambda: False,
 ) -> StartHeuristic:
     """LP-guided start for the MILP, feasible for the whole horizon.
 
@@ -259,9 +292,10 @@ def lp_rounding_start(
     3. With every family fixed, the LP optimum is a feasible MILP solution, consistent over
        the whole horizon (storage levels, cyclic ends): HiGHS starts with an incumbent.
 
-    Every LP gets what is left before ``deadline``; when time runs out the relaxation
-    bound is still returned. A low threshold comes first: in the relaxation a heat pump's
-    ``u = p / P``, so ``u > 0.5`` would hand its low-load hours to district heat, while
+    Every LP gets what is left before ``deadline``; when time runs out (or ``stop()``
+    says the plan is no longer needed) the relaxation bound is still returned. A low
+    threshold comes first: in the relaxation a heat pump's ``u = p / P``, so
+    ``u > 0.5`` would hand its low-load hours to district heat, while
     ``u > 1e-6`` may force it above its minimum load where no heat can go.
     ``families`` are ``(first column, count)``.
     """
@@ -274,7 +308,7 @@ def lp_rounding_start(
 
     def run() -> bool:
         left = remaining(deadline)
-        if left <= 0.05:
+        if left <= 0.05 or stop():
             return False
         h.setOptionValue("time_limit", left)
         h.run()
@@ -283,7 +317,7 @@ def lp_rounding_start(
     if not run():
         return StartHeuristic(None, float("nan"), None)
     relax_obj = float(h.getInfo().objective_function_value)
-    x = np.asarray(h.getSolution().col_value)
+    x = relaxed = np.asarray(h.getSolution().col_value)
     chosen: list[float] = []
     for first, count in families:
         cols = np.arange(first, first + count, dtype=np.int32)
@@ -295,13 +329,13 @@ def lp_rounding_start(
             if run():
                 pick = threshold
                 break
-            if remaining(deadline) <= 0.05:
+            if remaining(deadline) <= 0.05 or stop():
                 break
         if pick is None:
-            return StartHeuristic(None, relax_obj, None)
+            return StartHeuristic(None, relax_obj, None, relaxed)
         chosen.append(pick)
         x = np.asarray(h.getSolution().col_value)
-    return StartHeuristic(list(x), relax_obj, max(chosen) if chosen else None)
+    return StartHeuristic(list(x), relax_obj, max(chosen) if chosen else None, relaxed)
 
 
 _THRESHOLDS = (1e-6, 0.1, 0.3, 0.5)
