@@ -20,8 +20,11 @@ path too, so nothing is silently dropped. Nonlinear constraints are refused.
 from __future__ import annotations
 
 import operator
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
+from itertools import repeat
 from operator import attrgetter
 from typing import Any, cast
 
@@ -29,6 +32,8 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
+from pyomo.core.base.var import VarData
+from pyomo.core.staleflag import StaleFlagManager
 from pyomo.repn.standard_repn import generate_standard_repn
 
 from pecopt.errors import SolverError
@@ -397,13 +402,48 @@ def csr(
 
 
 def load_solution(layout: Layout, x: FloatArray) -> None:
-    """Write the HiGHS solution into the Pyomo variables (``set_value``), so that the
-    model holds its solution; columns that appear nowhere keep their Pyomo value."""
+    """Write the HiGHS solution into the Pyomo variables, so that the model holds its
+    solution; columns that appear nowhere keep their Pyomo value (and are stale).
+
+    As Pyomo's own ``appsi_highs`` does it: every variable is marked stale, the solution
+    is set as by ``VarData.set_value(value, skip_validation=True)`` (which, for a float,
+    stores the value and the current stale flag, i.e. "not stale"), and then the stale
+    flag is advanced lazily (``mark_all_as_stale(delayed=True)``). Where Pyomo's VarData
+    still works that way (checked once, :func:`fast_load_ok`) both attributes are set in
+    bulk, without a Python call per variable; otherwise through ``set_value``.
+    """
     with PauseGC():
-        _load(layout, x)
+        StaleFlagManager.mark_all_as_stale()
+        _load(layout, x, fast_load_ok())
+        StaleFlagManager.mark_all_as_stale(delayed=True)
 
 
-def _load(layout: Layout, x: FloatArray) -> None:
+@cache
+def fast_load_ok() -> bool:
+    """Whether ``set_value(float, skip_validation=True)`` on this Pyomo version does
+    nothing but store ``_value`` and the current stale flag in ``_stale`` (checked on two
+    scratch variables, so that a Pyomo that changed this falls back to ``set_value``;
+    ``tests/test_linear.py`` requires it to hold, so such a change fails loudly there)."""
+    if not {"_value", "_stale"} <= set(getattr(VarData, "__slots__", ())):
+        return False
+    m = pyo.ConcreteModel()
+    m.a = pyo.Var(bounds=(0, 1))
+    m.b = pyo.Var(bounds=(0, 1))
+    StaleFlagManager.mark_all_as_stale()
+    m.a.set_value(2.5, skip_validation=True)  # out of bounds on purpose: no validation
+    _set_values([m.b], [2.5], StaleFlagManager.get_flag(0))
+    same = all(getattr(m.a, s) == getattr(m.b, s) for s in VarData.__slots__)
+    StaleFlagManager.mark_all_as_stale(delayed=True)
+    return bool(same and m.b.value == 2.5 and not m.b.stale)
+
+
+def _set_values(data: list[Any], values: list[float], flag: int) -> None:
+    deque(map(setattr, data, repeat("_value"), values), maxlen=0)
+    deque(map(setattr, data, repeat("_stale"), repeat(flag)), maxlen=0)
+
+
+def _load(layout: Layout, x: FloatArray, fast: bool) -> None:
+    flag = StaleFlagManager.get_flag(0)
     for comp, first, count in layout.columns:
         m: VarMeta | None = getattr(comp, "_pecopt", None)
         data = m.data.tolist() if m is not None and first < layout.generic_first else None
@@ -411,9 +451,11 @@ def _load(layout: Layout, x: FloatArray) -> None:
             data = list(comp.values())
         xs = x[first : first + count].tolist()
         used = layout.referenced[first : first + count]
-        if used.all():
+        if not used.all():
+            keep = np.flatnonzero(used).tolist()
+            data, xs = [data[k] for k in keep], [xs[k] for k in keep]
+        if fast:
+            _set_values(data, xs, flag)
+        else:
             for v, value in zip(data, xs, strict=True):
                 v.set_value(value, skip_validation=True)
-        else:
-            for k in np.flatnonzero(used).tolist():
-                data[k].set_value(xs[k], skip_validation=True)

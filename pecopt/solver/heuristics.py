@@ -37,6 +37,7 @@ plan: the gap closes from both sides. Everything stops at the deadline.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -314,6 +315,55 @@ class Guided:
         return out
 
 
+def highs_threads(threads: int | None) -> int:
+    """Threads for HiGHS' branch and bound beside the windows: one core is left to them.
+
+    With a second worker, HiGHS starts an interior-point analytic-centre computation in
+    parallel at the root, which it cannot stop: when its time limit comes first, it waits
+    for it (30-60 s on the year-long reference MILP on a busy 2-core machine). With one
+    worker the computation only starts after five rounds of root cuts, inline, and is
+    dropped when the time limit comes first."""
+    cores = threads if threads else (os.cpu_count() or 1)
+    return max(1, cores - 1)
+
+
+@dataclass
+class Watchdog:
+    """Stops HiGHS (1.16) before a step it could not stop at its time limit.
+
+    After five rounds of root cuts HiGHS waits for its analytic-centre computation (an
+    interior-point solve of the whole LP that nothing interrupts; with one thread it
+    only starts there). It takes one to three times as long as presolve and the root LP
+    did. So while that step may still come, HiGHS is interrupted (at its next limit
+    check) once less than ``FACTOR`` times its time to the first root bound is left
+    before its limit. A pause between two callbacks longer than half that time is
+    taken as the step having happened; from then on only the time limit stops HiGHS.
+    """
+
+    start: float
+    limit: float  # perf_counter() at which HiGHS' own time limit ends it
+    first_bound: float | None = None
+    last: float | None = None
+    step_done: bool = False
+
+    FACTOR = 2.0
+
+    def seen(self, now: float, has_bound: bool) -> None:
+        """A user-solution callback at ``now`` (after each round of root cuts)."""
+        if self.first_bound is None:
+            if has_bound:
+                self.first_bound = now
+        elif self.last is not None and now - self.last > 0.5 * (self.first_bound - self.start):
+            self.step_done = True
+        self.last = now
+
+    def risky(self, now: float) -> bool:
+        """Whether the uninterruptible step, if it started now, would outlast the limit."""
+        if self.step_done or self.first_bound is None:
+            return False
+        return self.limit - now < self.FACTOR * (self.first_bound - self.start)
+
+
 def search(
     h: highspy.Highs,
     lp: HighsArrays,
@@ -321,6 +371,7 @@ def search(
     deadline: float,
     start: Callable[[Callable[[], bool]], StartLike],
     gap: float = 0.0,
+    threads: int | None = None,
 ) -> Guided:
     """Run ``h.run()`` (the whole MIP, options set) in a background thread, while this
     thread computes ``start(stop)`` (a feasible plan and the LP relaxation; ``stop()``
@@ -331,11 +382,14 @@ def search(
     as usual.
 
     HiGHS' time limit is set here to end ``HIGHS_MARGIN`` of the time left (and
-    ``RESERVE_S``) before the deadline: HiGHS overshoots its limit in long root-node
-    steps (its analytic-centre computation), the more so with the windows beside it.
+    ``RESERVE_S``) before the deadline, and its threads to :func:`highs_threads` of
+    ``threads`` (the cores pecopt may use; None: all of them).
     """
     t0 = time.perf_counter()
-    h.setOptionValue("time_limit", max(0.05, (deadline - t0) * (1 - HIGHS_MARGIN) - RESERVE_S))
+    limit = max(0.05, (deadline - t0) * (1 - HIGHS_MARGIN) - RESERVE_S)
+    h.setOptionValue("time_limit", limit)
+    h.setOptionValue("threads", highs_threads(threads))
+    watch = Watchdog(t0, t0 + limit)
     sense = 1 if lp.sense == 1 else -1
     out = Guided()
     lock = threading.Lock()
@@ -351,7 +405,9 @@ def search(
 
     def offer(e: Any) -> None:  # in HiGHS' thread
         primal, dual = e.data_out.mip_primal_bound, e.data_out.mip_dual_bound
-        out.highs.append((time.perf_counter(), primal, dual))
+        now = time.perf_counter()
+        out.highs.append((now, primal, dual))
+        watch.seen(now, bool(np.isfinite(dual)))
         with lock:
             bound[0] = max(bound[0], sense * dual)
             x, value = out.x, out.objective
@@ -364,7 +420,7 @@ def search(
         e.data_in.setSolution(x)
 
     def interrupt(e: Any) -> None:  # in HiGHS' thread
-        if stop.is_set():
+        if stop.is_set() or watch.risky(time.perf_counter()):
             e.interrupt()
 
     def done() -> bool:

@@ -157,7 +157,7 @@ def solve(
         found = search(
             h, lp, families, deadline,
             lambda stop: lp_rounding_start(lp, opts, families, deadline, stop),
-            gap=float(opts.mip_rel_gap),
+            gap=float(opts.mip_rel_gap), threads=opts.threads,
         )  # fmt: skip
         relaxation = found.relaxation_objective
     else:
