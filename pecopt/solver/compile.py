@@ -46,6 +46,8 @@ from pecopt.model.linear import (
     ObjectiveMeta,
     RowsMeta,
     VarMeta,
+    changed,
+    unchanged,
 )
 
 _FIXED, _ACTIVE = attrgetter("_fixed"), attrgetter("_active")
@@ -134,13 +136,6 @@ def _all_vars(model: pyo.Block) -> list[pyo.Var]:
     return list(model.component_objects(pyo.Var, active=None, descend_into=True))
 
 
-def _changed(now: list[object], snap: list[object]) -> np.ndarray:
-    """Indices where ``now[k] is not snap[k]`` (an empty array when nothing changed)."""
-    if len(now) == len(snap) and all(map(operator.is_, now, snap)):
-        return np.zeros(0, np.int64)
-    return np.flatnonzero([a is not b for a, b in zip(now, snap, strict=True)])
-
-
 def _bound(x: object, default: float) -> float:
     v = pyo.value(x) if x is not None else None
     return default if v is None else float(v)
@@ -193,15 +188,12 @@ def _compile(model: pyo.Block) -> tuple[HighsArrays, Layout]:
             continue
         lo, up = m.lb, m.ub
         integer = np.full(m.n, m.binary or m.integer)
-        dirty = np.unique(
-            np.concatenate(
-                [
-                    _changed(list(map(LB, data)), m.snapshot[0]),
-                    _changed(list(map(UB, data)), m.snapshot[1]),
-                    _changed(list(map(DOMAIN, data)), m.snapshot[2]),
-                ]
-            )
-        )
+        parts = [
+            changed(list(map(get, data)), snap)
+            for get, snap in zip((LB, UB, DOMAIN), m.snapshot, strict=True)
+            if not unchanged(map(get, data), snap)
+        ]
+        dirty = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
         fixed: list[int] = (
             np.flatnonzero(list(map(_FIXED, data))).tolist() if any(map(_FIXED, data)) else []
         )
@@ -263,7 +255,11 @@ def _compile(model: pyo.Block) -> tuple[HighsArrays, Layout]:
         keep = np.ones(rm.m, bool)
         if not all(map(_ACTIVE, cdata)):
             keep &= np.fromiter(map(_ACTIVE, cdata), bool, rm.m)
-        edited = _changed(list(map(EXPR, cdata)), list(rm.exprs))
+        edited = (
+            np.zeros(0, np.int64)
+            if unchanged(map(EXPR, cdata), rm.exprs)
+            else changed(list(map(EXPR, cdata)), rm.exprs)
+        )
         if edited.size:
             keep[edited] = False
             generic += [cdata[k] for k in edited if cdata[k].active]
@@ -385,20 +381,23 @@ def csr(
     rows: np.ndarray, cols: np.ndarray, vals: FloatArray, n_rows: int, n_cols: int
 ) -> tuple[np.ndarray, np.ndarray, FloatArray]:
     """Row-wise sparse arrays (start, index, value; int32/float64) from coordinates,
-    duplicates summed and zeros dropped, columns sorted within each row."""
-    key = rows.astype(np.int64) * max(n_cols, 1) + cols
-    uniq, inverse = np.unique(key, return_inverse=True)
-    summed = np.bincount(inverse, weights=vals, minlength=uniq.size)
-    keep = summed != 0.0
-    uniq, summed = uniq[keep], summed[keep]
-    r = uniq // max(n_cols, 1)
+    duplicates summed (in the order given) and zeros dropped, columns sorted within each
+    row. One stable sort of the (row, column) keys: the entries come in sorted runs (one
+    per term), which the merge sort takes as they are."""
+    width = max(n_cols, 1)
+    key = rows.astype(np.int64) * width + cols
+    order = np.argsort(key, kind="stable")
+    key, vals = key[order], vals[order]
+    head = np.ones(key.size, bool)
+    np.not_equal(key[1:], key[:-1], out=head[1:])
+    if not head.all():  # duplicates: summed left to right
+        first = np.flatnonzero(head)
+        key, vals = key[first], np.add.reduceat(vals, first)
+    keep = vals != 0.0
+    key, vals = key[keep], vals[keep]
     start = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(r, minlength=n_rows), out=start[1:])
-    return (
-        start.astype(np.int32),
-        (uniq % max(n_cols, 1)).astype(np.int32),
-        summed.astype(np.float64),
-    )
+    np.cumsum(np.bincount(key // width, minlength=n_rows), out=start[1:])
+    return start.astype(np.int32), (key % width).astype(np.int32), vals.astype(np.float64)
 
 
 def load_solution(layout: Layout, x: FloatArray) -> None:
