@@ -23,10 +23,11 @@ setlb/setub, domain, deactivate, ``set_value`` of a constraint) from Pyomo itsel
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from operator import attrgetter
+from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
@@ -69,11 +70,11 @@ Snapshot = Sequence[object] | Shared
 """The objects held by every element of a variable: one per element, or one shared."""
 
 
-def snapshot_of(objs: list[object]) -> Snapshot:
-    """``Shared(objs[0])`` when every entry is that same object, else ``objs``."""
-    if objs and all(map(operator.is_, objs, repeat(objs[0]))):
-        return Shared(objs[0])
-    return objs
+def snapshot_of(data: list[Any], get: Callable[[Any], object]) -> Snapshot:
+    """``get`` of every element: ``Shared`` when it is one object for all, else a list."""
+    if data and all(map(operator.is_, map(get, data), repeat(get(data[0])))):
+        return Shared(get(data[0]))
+    return list(map(get, data))
 
 
 def unchanged(now: Iterable[object], snap: Snapshot) -> bool:
@@ -170,11 +171,7 @@ def add_var(
         for v, b in zip(data.tolist(), hi.tolist(), strict=True):
             v.setub(bound(b))
     dl = data.tolist()
-    snap = (
-        snapshot_of(list(map(LB, dl))),
-        snapshot_of(list(map(UB, dl))),
-        snapshot_of(list(map(DOMAIN, dl))),
-    )
+    snap = (snapshot_of(dl, LB), snapshot_of(dl, UB), snapshot_of(dl, DOMAIN))
     var._pecopt = VarMeta(n, lo, hi, binary, data, commitment, snap, integer)  # type: ignore[attr-defined]
     return var
 
