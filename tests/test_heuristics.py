@@ -208,3 +208,31 @@ def test_solve_with_the_guided_search_reaches_the_optimum_and_loads_it():
     assert out.progress, "the search reports its progress"
     t, plan, bound = out.progress[-1]
     assert bound <= plan + 1e-6
+
+
+def test_watchdog_interrupts_only_while_the_long_root_step_may_still_come():
+    from pecopt.solver.heuristics import Watchdog
+
+    w = Watchdog(start=0.0, limit=100.0, relaxation=50.0)
+    w.seen(1.0, -np.inf)  # set-up
+    w.seen(5.0, -1000.0)  # a trivial bound before the root LP
+    assert w.root is None and not w.risky(99.0)  # the root LP not yet solved: no rule
+    w.seen(20.0, 50.0)  # root LP solved (its bound is the relaxation's): 20 s
+    assert w.root == 20.0
+    assert not w.risky(59.0)  # 41 s left >= 2 x 20 s
+    assert w.risky(61.0)  # 39 s left: the step (up to about 40 s) could outlast the limit
+    w.seen(25.0, 51.0)  # rounds of cuts, a few seconds apart
+    assert w.risky(65.0)
+    w.seen(70.0, 52.0)  # a 45 s pause (> 20 s): the step has happened
+    assert w.step_done and not w.risky(95.0)
+
+
+def test_watchdog_without_the_relaxation_takes_the_second_finite_bound_as_the_root():
+    from pecopt.solver.heuristics import Watchdog
+
+    w = Watchdog(start=10.0, limit=110.0)
+    w.seen(12.0, -np.inf)
+    w.seen(15.0, -5.0)
+    assert w.root is None
+    w.seen(30.0, 7.0)
+    assert w.root == 30.0 and w.risky(71.0) and not w.risky(69.0)
