@@ -211,28 +211,39 @@ def test_solve_with_the_guided_search_reaches_the_optimum_and_loads_it():
 
 
 def test_watchdog_interrupts_only_while_the_long_root_step_may_still_come():
-    from pecopt.solver.heuristics import Watchdog
+    from pecopt.solver.search import Watchdog
 
     w = Watchdog(start=0.0, limit=100.0, relaxation=50.0)
     w.seen(1.0, -np.inf)  # set-up
     w.seen(5.0, -1000.0)  # a trivial bound before the root LP
     assert w.root is None and not w.risky(99.0)  # the root LP not yet solved: no rule
-    w.seen(20.0, 50.0)  # root LP solved (its bound is the relaxation's): 20 s
-    assert w.root == 20.0
-    assert not w.risky(59.0)  # 41 s left >= 2 x 20 s
-    assert w.risky(61.0)  # 39 s left: the step (up to about 40 s) could outlast the limit
-    w.seen(25.0, 51.0)  # rounds of cuts, a few seconds apart
-    assert w.risky(65.0)
+    w.seen(20.0, 50.0)  # root LP solved and a round of cuts: 20 s
+    assert w.root == 20.0 and w.rounds == 1
+    assert not w.risky(59.0)  # 41 s left >= 2 x 20 s: room for the step
+    assert not w.risky(61.0)  # 39 s left: rounds first (they come before the step)
+    assert w.risky(81.0)  # 19 s left < the root's 20 s: stop at once
+    for t, b in ((24.0, 51.0), (28.0, 52.0), (32.0, 53.0)):
+        w.seen(t, b)  # rounds two to four, a few seconds apart
+    assert w.rounds == 4 and not w.step_done
+    assert not w.risky(59.0) and w.risky(61.0)  # short of time: the step must not start
+
+
+def test_watchdog_stands_down_once_the_step_has_happened():
+    from pecopt.solver.search import Watchdog
+
+    w = Watchdog(start=0.0, limit=200.0, relaxation=50.0)
+    w.seen(20.0, 50.0)
+    w.seen(25.0, 51.0)
     w.seen(70.0, 52.0)  # a 45 s pause (> 20 s): the step has happened
-    assert w.step_done and not w.risky(95.0)
+    assert w.step_done and not w.risky(195.0)
 
 
 def test_watchdog_without_the_relaxation_takes_the_second_finite_bound_as_the_root():
-    from pecopt.solver.heuristics import Watchdog
+    from pecopt.solver.search import Watchdog
 
     w = Watchdog(start=10.0, limit=110.0)
     w.seen(12.0, -np.inf)
     w.seen(15.0, -5.0)
     assert w.root is None
-    w.seen(30.0, 7.0)
-    assert w.root == 30.0 and w.risky(71.0) and not w.risky(69.0)
+    w.seen(30.0, 7.0)  # root: 20 s; risky below 40 s left after 4 rounds, 20 s at once
+    assert w.root == 30.0 and not w.risky(71.0) and w.risky(91.0)

@@ -29,7 +29,7 @@ from pecopt.errors import InfeasibleError, SolverError
 from pecopt.model.linear import FloatArray
 from pecopt.scenario.schema import SolverOptions
 from pecopt.solver.compile import HighsArrays, Layout, compile_model, load_solution
-from pecopt.solver.heuristics import Guided, search
+from pecopt.solver.search import Guided, search
 
 
 class Status(enum.Enum):
