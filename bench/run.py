@@ -483,6 +483,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--table", action="store_true", help="only print the table of OUT/summary.json (no runs)"
     )
+    ap.add_argument(
+        "--dispatch",
+        action="store_true",
+        help="run the nightly-dispatch benchmark instead (bench/dispatch.py, issue #10)",
+    )
     # child mode
     ap.add_argument("--child", choices=["pecopt"], help=argparse.SUPPRESS)
     ap.add_argument("--scenario", help=argparse.SUPPRESS)
@@ -492,6 +497,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         child_pecopt(args)
         return
+    if args.dispatch:  # 48 h at 15 min for Kera, command start to files written
+        import subprocess
+
+        cmd = [sys.executable, str(HERE / "dispatch.py"), "--repeat", str(max(args.repeat, 5))]
+        cmd += ["--out", str(Path(args.out) / "dispatch.json")]
+        sys.exit(subprocess.run(cmd).returncode)
 
     data = Path(args.data)
     out = Path(args.out)

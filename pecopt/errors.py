@@ -12,11 +12,19 @@ class                   exit code  meaning
 ``InfeasibleError``     3          the model has no feasible point
 ``SolverError``         4          HiGHS failed or stopped without a solution
 ======================  =========  ==============================================
+
+One exit code is not an error: :data:`EXIT_NOT_OPTIMAL` (10), a plan was written but it
+is not proven optimal (the time limit stopped the solver; ``kpis.json`` has
+``solver.status: "time_limit"`` and the gap).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+#: Exit code of a command that wrote a feasible plan which is not proven optimal (the time
+#: limit stopped the solver): the caller may use the plan, knowing its gap.
+EXIT_NOT_OPTIMAL = 10
 
 
 class PecoptError(Exception):

@@ -91,6 +91,40 @@ def tiny_scenario(
     return out
 
 
+def tiny_milp(mip_start: str = "lp_rounding") -> dict[str, Any]:
+    """A 24-hour MILP whose LP-guided start finds a plan: heat demand swinging between 2 and
+    14 kW, a 4 kW(el) heat pump with COP 3 and a 30 % minimum load, district heat dearer
+    than heat-pump heat, a small tank, and a battery, with exclusivity binaries at every
+    step (``binaries: always``) and ``mip_rel_gap`` 0."""
+    n = 24
+    heat = 8 + 6 * np.sin(np.arange(n) / n * 2 * np.pi)
+    return tiny_scenario(
+        n,
+        heat_kw=heat,
+        elec_kw=5.0,
+        spot=0.05 + 0.1 * (np.arange(n) >= 16),
+        dh_price=0.09,
+        grid={"import_max_kw": 50, "export_max_kw": 50},
+        assets={
+            "heat_pumps": [
+                {
+                    "name": "hp",
+                    "capacity_kw_el": 4.0,
+                    "min_part_load": 0.3,
+                    "source": "series",
+                    "cop_series": 3.0,
+                }
+            ],
+            "thermal_stores": [
+                {"name": "tank", "carrier": "space_heat", "capacity_kwh": 20, "power_kw": 10}
+            ],
+            "batteries": [{"name": "bat", "capacity_kwh": 10, "power_kw": 5}],
+        },  # fmt: skip
+        district_heating={"import_max_kw": 50},
+        solver={"binaries": "always", "mip_start": mip_start, "mip_rel_gap": 0.0},
+    )
+
+
 def ev_fleet(
     spec: Mapping[str, Any] | BaseModel,
     plugged: Any,

@@ -13,41 +13,11 @@ from pecopt.model.core import build_model
 from pecopt.solver import solve
 from pecopt.solver.compile import compile_model, csr
 from pecopt.solver.highs import lp_rounding_start
-from pecopt.testing import tiny_inputs
+from pecopt.testing import inputs_of, tiny_milp
 
 
 def _district(mip_start: str = "lp_rounding"):
-    # 24 h; heat demand swings between 2 and 14 kW; a 10 kW(el) heat pump with COP 3 and
-    # a 30 % minimum load, district heat dearer than heat-pump heat, a small tank, and a
-    # battery whose exclusivity binaries exist at every step ("always").
-    n = 24
-    heat = 8 + 6 * np.sin(np.arange(n) / n * 2 * np.pi)
-    spot = 0.05 + 0.1 * (np.arange(n) % 24 >= 16)
-    return tiny_inputs(
-        n,
-        heat_kw=heat,
-        elec_kw=5.0,
-        spot=spot,
-        dh_price=0.09,
-        grid={"import_max_kw": 50, "export_max_kw": 50},
-        assets={
-            "heat_pumps": [
-                {
-                    "name": "hp",
-                    "capacity_kw_el": 4.0,
-                    "min_part_load": 0.3,
-                    "source": "series",
-                    "cop_series": 3.0,
-                }
-            ],
-            "thermal_stores": [
-                {"name": "tank", "carrier": "space_heat", "capacity_kwh": 20, "power_kw": 10}
-            ],
-            "batteries": [{"name": "bat", "capacity_kwh": 10, "power_kw": 5}],
-        },  # fmt: skip
-        district_heating={"import_max_kw": 50},
-        solver={"binaries": "always", "mip_start": mip_start, "mip_rel_gap": 0.0},
-    )
+    return inputs_of(tiny_milp(mip_start))
 
 
 def _families(layout):

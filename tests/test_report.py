@@ -466,3 +466,66 @@ def test_real_kera_report_in_chromium(browser, tmp_path):
     o.check_clean()
     o.page.close()
     shutil.rmtree(out / "inputs")  # keep tmp small; the report needs none of it
+
+
+# ---------------------------------------------------------------- real compare and pareto
+
+
+def _kera_days(tmp_path: Path, start: str, end: str) -> Path:
+    """``tmp_path/kera.yaml``: the Kera default on a short horizon."""
+    s = yaml.safe_load((ROOT / "scenarios" / "kera.yaml").read_text())
+    s["horizon"].update(start=start, end=end)
+    path = tmp_path / "kera.yaml"
+    path.write_text(yaml.safe_dump(s))
+    return path
+
+
+def test_real_compare_report_in_chromium(browser, tmp_path):
+    from pecopt.workflows.compare import compare
+
+    _kera_days(tmp_path, "2025-03-28T00:00", "2025-03-31T00:00")  # the base, beside
+    lay = yaml.safe_load((ROOT / "scenarios" / "kera_layouts.yaml").read_text())
+    keep = ("store_instead_of_battery", "market_waste_heat")
+    lay["variants"] = {k: v for k, v in lay["variants"].items() if k in keep}
+    layouts = tmp_path / "layouts.yaml"
+    layouts.write_text(yaml.safe_dump(lay, sort_keys=False))
+    out = tmp_path / "cmp"
+    result = compare(layouts, out, workers=2)
+    assert result.failed == []
+    folder = load_folder(out)
+    assert folder.kind == "comparison" and list(folder.members) == ["base", *keep]
+    assert all(r is not None for r in folder.members.values())
+    text = (out / "report.html").read_text()
+    assert "solver_status" in text and "ped_final_energy_status" in text  # text rows
+    o = Opened(browser, out / "report.html")
+    ids = o.drawn()
+    bars = [i for i in ids if i.startswith("kpi-")]
+    assert "kpi-cost_total_eur" in bars and "kpi-co2_net_kg" in bars
+    assert len(bars) <= 16 and "kpi-wall_s" not in bars  # key figures only
+    assert len(ids) == o.ready == len(bars) + 5  # and the base's five figures
+    o.page.select_option("#pecopt-member", label="market_waste_heat")
+    assert o.page.evaluate("window.pecoptReady") == 5
+    o.check_clean()
+    o.page.close()
+
+
+def test_real_pareto_report_in_chromium(browser, tmp_path):
+    from pecopt.workflows.pareto import pareto
+
+    scenario = _kera_days(tmp_path, "2025-02-03T00:00", "2025-02-05T00:00")
+    out = tmp_path / "front"
+    pareto(scenario, out, points=3)
+    folder = load_folder(out)
+    assert folder.kind == "pareto" and list(folder.members) == ["0", "1", "2"]
+    o = Opened(browser, out / "report.html")
+    assert len(o.drawn()) == o.ready == 1 + 5  # the front and the cost optimum's figures
+    o.page.evaluate(
+        "Plotly.Fx.hover(document.getElementById('fig-pareto'), [{curveNumber: 0, pointNumber: 2}])"
+    )
+    hover = o.page.evaluate("document.querySelector('#fig-pareto .hoverlayer').textContent")
+    assert "point 2" in hover and "co2_net_kg" in hover and "eps_co2_kg" in hover
+    assert "electricity_storage_draw_kwh" not in hover  # a wide table: key figures only
+    o.page.select_option("#pecopt-member", label="2")
+    assert o.page.evaluate("window.pecoptReady") == 5
+    o.check_clean()
+    o.page.close()

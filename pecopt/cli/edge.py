@@ -36,7 +36,7 @@ from rich.markup import escape
 from pecopt import __version__
 from pecopt.errors import OptionError, PecoptError, ScenarioError
 
-__all__ = ["guard", "log_dir", "run", "set_debug"]
+__all__ = ["guard", "log_dir", "run", "set_debug", "warn"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -84,6 +84,13 @@ def set_debug(on: bool) -> None:
 def _say(console: Console, label: str, text: str) -> None:
     """Print ``label: text`` on one line (the label in bold red on a terminal)."""
     console.print(f"[bold red]{label}:[/] {escape(text)}", highlight=False, soft_wrap=True)
+
+
+def warn(text: str) -> None:
+    """Print ``warning: text`` on one line to stderr (the label in bold yellow)."""
+    Console(stderr=True).print(
+        f"[bold yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True
+    )
 
 
 def run(body: Callable[[], T], *, options: Mapping[str, str] | None = None) -> T:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,9 @@ from pecopt.model.registry import TECHNOLOGIES
 from pecopt.model.technology import Common, IngestContext
 from pecopt.scenario.schema import Scenario
 from pecopt.scenario.types import SeriesFile
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pecopt.aggregation import Selection
 
 WEATHER = "weather"
 
@@ -54,7 +57,19 @@ def horizon_index(s: Scenario, file: str | None = None) -> pd.DatetimeIndex:
 
 
 def weather_for(s: Scenario, index: pd.DatetimeIndex) -> pd.DataFrame:
-    """The weather on ``index``: the scenario's file, or pecopt's embedded typical year."""
+    """The weather on ``index``: the scenario's file or forecast, or pecopt's embedded
+    typical year."""
+    w = s.weather
+    if w.source == "forecast":  # pandas alone when the forecast has every column
+        from pecopt.ingest.forecast import read_forecast
+
+        assert w.path is not None
+        site = s.site
+        return read_forecast(
+            w.path, index, latitude=site.latitude, longitude=site.longitude,
+            altitude=site.altitude_m, columns=w.columns, time_column=w.time_column,
+            tz=w.timezone,
+        ).frame  # fmt: skip
     from pecopt.ingest import weather  # pvlib: imported only when weather is needed
 
     if s.weather.source == "file":
@@ -114,15 +129,16 @@ def series_values(
 
 
 def ingest(
-    s: Scenario, file: str | None = None, *, weather: pd.DataFrame | None = None
+    s: Scenario, file: str | None = None, weather: pd.DataFrame | None = None
 ) -> dict[str, pd.DataFrame]:
     """Read and convert every input of scenario ``s`` onto the horizon: a dict of tidy
     tables, the weather (if used) and each present technology's tables. ``weather``
     replaces the scenario's weather source (a frame on the horizon's index with the
-    columns of :data:`pecopt.ingest.weather.WEATHER_COLUMNS`)."""
+    columns of :data:`pecopt.ingest.weather.WEATHER_COLUMNS`: e.g. a forecast completed
+    by the caller)."""
     index = horizon_index(s, file)
     ctx = IngestContext(s, file, index, weather)
-    if s.weather.source == "file":  # checked even if unused, so that a bad file is reported
+    if weather is not None or s.weather.source != "typical_year":  # a bad file is reported
         ctx.weather  # noqa: B018
     tables: dict[str, pd.DataFrame] = {}
     for tech in TECHNOLOGIES.values():
@@ -138,11 +154,22 @@ def ingest(
 
 
 def to_inputs(
-    s: Scenario, tables: Mapping[str, pd.DataFrame], file: str | None = None
+    s: Scenario,
+    tables: Mapping[str, pd.DataFrame],
+    file: str | None = None,
+    selection: Selection | None = None,
 ) -> DistrictInputs:
-    """Assemble the frozen model inputs from the canonical tables."""
+    """Assemble the frozen model inputs from the canonical tables (of the typical periods
+    in ``selection`` only, each step weighted, when given: :mod:`pecopt.aggregation`)."""
     index = horizon_index(s, file)
     step = pd.Timedelta(s.horizon.resolution)
+    weight = periods = None
+    if selection is not None:
+        from pecopt.aggregation import restrict
+
+        tables = restrict(tables, index, selection)
+        index = index[selection.steps]
+        weight, periods = selection.weight, selection.periods
     common = Common(
         name=s.site.name,
         index=index,
@@ -154,6 +181,8 @@ def to_inputs(
         import_price_min=np.zeros(len(index)),
         file=file,
         discount_rate=s.economics.discount_rate,
+        weight=weight,
+        periods=periods,
     )
     data: dict[str, Any] = {}
     prices: list[FloatArray] = []

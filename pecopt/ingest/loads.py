@@ -18,6 +18,7 @@ Sundays since 2016). No Finnish measured archetype profiles were available
 from __future__ import annotations
 
 import calendar
+from functools import lru_cache
 from pathlib import Path
 from typing import Final, Literal
 
@@ -360,9 +361,14 @@ def _calendar_power(
     years = np.asarray(index.tz_convert(tz).year, dtype=np.int64)
     norm = np.empty(len(index))
     for year in np.unique(years):
-        ref = local_year_index(int(year), tz)
-        norm[years == year] = _calendar_factor(ref, use, carrier, tz).sum()  # x 1 h
+        norm[years == year] = _year_factor_sum(int(year), use, carrier, tz)
     return annual_kwh * factor / norm
+
+
+@lru_cache(maxsize=256)
+def _year_factor_sum(year: int, use: str, carrier: str, tz: str) -> float:
+    """:math:`W_c(y)`: the calendar factor summed over the hours of local year ``y`` (x 1 h)."""
+    return float(_calendar_factor(local_year_index(year, tz), use, carrier, tz).sum())
 
 
 def _calendar_years(index: pd.DatetimeIndex, tz: str) -> float:

@@ -29,13 +29,25 @@ def unit_of(column: str) -> str:
     return ""
 
 
-def write_table(df: pd.DataFrame, path: Path, source: str) -> None:
-    """Write ``df`` to ``path`` with per-column units and the source in the metadata."""
+def _with_metadata(df: pd.DataFrame, source: str) -> pa.Table:
     table = pa.Table.from_pandas(df, preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta[b"pecopt.units"] = json.dumps({c: unit_of(c) for c in df.columns}).encode()
     meta[b"pecopt.source"] = source.encode()
-    pq.write_table(table.replace_schema_metadata(meta), path)
+    return table.replace_schema_metadata(meta)
+
+
+def write_table(df: pd.DataFrame, path: Path, source: str) -> None:
+    """Write ``df`` to ``path`` with per-column units and the source in the metadata."""
+    pq.write_table(_with_metadata(df, source), path)
+
+
+def table_bytes(df: pd.DataFrame, source: str) -> bytes:
+    """The bytes of the file :func:`write_table` would write (e.g. encoded on a Dask
+    worker, written by the sweep's client)."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(_with_metadata(df, source), sink)
+    return bytes(sink.getvalue().to_pybytes())
 
 
 def read_table(path: Path) -> pd.DataFrame:

@@ -60,7 +60,11 @@ class BillingWindows:
 
 
 def billing_windows(
-    index: pd.DatetimeIndex, window_h: float, *, tz: str = "Europe/Helsinki"
+    index: pd.DatetimeIndex,
+    window_h: float,
+    *,
+    tz: str = "Europe/Helsinki",
+    dt_h: float | None = None,
 ) -> BillingWindows:
     """The metering windows and local billing months of ``index``.
 
@@ -73,13 +77,16 @@ def billing_windows(
         on a 15-min index: 4 steps); a window at most one step long is the step.
     tz : str
         Zone of the billing calendar (default Europe/Helsinki).
+    dt_h : float, optional
+        The step [h], for an index that is not regular (typical periods one after the
+        other); by default read from the index.
 
     Returns
     -------
     BillingWindows
     """
     n = len(index)
-    dt = step_hours(index) if n > 1 else 1.0
+    dt = dt_h if dt_h is not None else (step_hours(index) if n > 1 else 1.0)
     if window_h <= dt * (1 + 1e-9):
         step_window = np.arange(n, dtype=np.int64)
     else:

@@ -28,11 +28,15 @@ from typing import Final, Literal, NotRequired, TypedDict, cast
 import numpy as np
 import pandas as pd
 
+from pecopt.errors import DataError
 from pecopt.ingest.timeseries import (
     effective_weekday,
     local_year_index,
+    parse_times,
     read_series_file,
+    read_table,
     step_of,
+    zone_for,
 )
 
 __all__ = [
@@ -42,12 +46,14 @@ __all__ = [
     "dh_energy_price",
     "emission_factor_series",
     "export_price_eur_per_kwh",
+    "fill_missing_prices",
     "finnish_electricity_tax",
     "finnish_electricity_vat",
     "hour_range",
     "import_price_eur_per_kwh",
     "night_tariff_bands",
     "read_spot",
+    "read_spot_known",
     "rolling_peak_kw",
     "scale_monthly_prices",
     "seasonal_tariff_bands",
@@ -703,3 +709,141 @@ def _typical_spot_year(year: int, tz: str) -> pd.Series:
         price[pos_m] = scale * shape[pos_m]
         price[neg_m] = neg_price[neg_m]
     return pd.Series(price, index=idx, name="eur_per_mwh")
+
+
+def read_spot_known(
+    path: str | Path,
+    index: pd.DatetimeIndex,
+    *,
+    unit: Literal["eur_per_mwh", "c_per_kwh", "eur_per_kwh"],
+    vat_included: bool,
+    column: str,
+    time_column: str = "timestamp",
+    tz: str = "UTC",
+    history_days: int = 7,
+) -> tuple[np.ndarray, pd.Series]:
+    """The spot prices a file holds for a horizon, and the recent ones before it.
+
+    The day-ahead prices of the day after tomorrow are never out when a nightly plan is
+    made: the file covers only part of the horizon. Its rows are those with a price (rows
+    after the last price, e.g. empty cells of a dump, do not count); inside that span the
+    file is read and checked as :func:`read_spot` does.
+
+    Parameters
+    ----------
+    path, unit, vat_included, column, time_column, tz
+        As in :func:`read_spot` (``unit`` may also be ``eur_per_kwh``).
+    index : pandas.DatetimeIndex
+        Canonical UTC index of the horizon.
+    history_days : int
+        Days before the horizon start to return as the recent history.
+
+    Returns
+    -------
+    (numpy.ndarray, pandas.Series)
+        Spot price [EUR/kWh] ex VAT per horizon step, NaN where the file has none; and
+        the known prices [EUR/kWh] from ``history_days`` before the horizon start to its
+        end (on the horizon's step), as a Series on their UTC times.
+    """
+    path = Path(path)
+    head = read_table(path, f"{time_column}, {column}")
+    for col in (time_column, column):
+        if col not in head.columns:
+            found = ", ".join(map(str, head.columns))
+            raise DataError(path, col, f"missing column (found: {found})")
+    step = step_of(index)
+    empty = (np.full(len(index), np.nan), pd.Series(dtype=float))
+    if len(head) < 2:
+        return empty
+    times = parse_times(head[time_column], path, time_column, zone_for(tz, path, time_column))
+    has = np.asarray(pd.to_numeric(head[column], errors="coerce").notna())
+    if not has.any():
+        return empty
+    st = times.sort_values()
+    gaps = st[1:] - st[:-1]
+    fstep = pd.Timedelta(gaps[gaps > pd.Timedelta(0)].min())
+    first, end = times[has].min(), times[has].max() + fstep
+    lo = max(first, index[0] - pd.Timedelta(days=history_days))
+    lo = index[0] - ((index[0] - lo) // step) * step  # on the horizon's grid
+    hi = min(end, index[-1] + step)
+    if hi <= lo:
+        return empty
+    span = pd.date_range(lo, hi, freq=step, inclusive="left", name="timestamp")
+    span = span[span + step <= end]
+    if len(span) == 0:
+        return empty
+    span = pd.DatetimeIndex(span, freq=pd.tseries.frequencies.to_offset(step))
+    if unit == "eur_per_kwh":
+        frame = read_series_file(
+            path, {column: _NAME}, span, time_column=time_column, tz=tz, allow_negative=True
+        )
+        known = frame[_NAME]  # as the grid reads an eur_per_kwh file: taken as it is
+    else:
+        known = read_spot(
+            path, span, unit=unit, vat_included=vat_included, column=column,
+            time_column=time_column, tz=tz,
+        )  # fmt: skip
+    values = known.reindex(index).to_numpy(float)
+    return values, known.rename(_NAME)
+
+
+def fill_missing_prices(
+    index: pd.DatetimeIndex,
+    spot: np.ndarray,
+    recent: pd.Series,
+    *,
+    tz: str = "Europe/Helsinki",
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Forecast missing spot prices from the recent level on the embedded shape.
+
+    With :math:`s_t` the embedded typical-year shape (:func:`typical_spot_eur_per_kwh`),
+    :math:`R` the steps with a known recent price :math:`p_r` and the means
+    :math:`\bar p = \frac{1}{|R|}\sum_R p_r`, :math:`\bar s = \frac{1}{|R|}\sum_R s_r`,
+    a missing price is
+
+    .. math::
+
+        \hat p_t = \begin{cases}
+            s_t\,\bar p / \bar s & \bar p > 0.001 \text{ and } \bar s > 0.001
+                                     \text{ EUR/kWh} \\
+            s_t + \bar p - \bar s & \text{otherwise (a level near or below zero)}
+        \end{cases}
+
+    i.e. the shape (daily and weekly profile, negative-price hours) at the recent level;
+    with no recent price at all, the shape itself.
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+        Canonical UTC index of the horizon.
+    spot : numpy.ndarray
+        Spot price per step [EUR/kWh], NaN where missing.
+    recent : pandas.Series
+        Known prices [EUR/kWh] on their UTC times (e.g. the last week's and the
+        horizon's known part, from :func:`read_spot_known`).
+    tz : str
+        Local zone of the shape.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        The completed prices [EUR/kWh] and the mask of the filled steps.
+    """
+    price = np.asarray(spot, dtype=float).copy()
+    missing = np.isnan(price)
+    if not missing.any():
+        return price, missing
+    shape = typical_spot_eur_per_kwh(index, tz=tz).to_numpy(float)
+    known = recent.dropna()
+    if len(known):
+        times = pd.DatetimeIndex(known.index)
+        shape_known = typical_spot_eur_per_kwh(times, tz=tz).to_numpy(float)
+        p_bar, s_bar = float(known.mean()), float(shape_known.mean())
+        if p_bar > 1e-3 and s_bar > 1e-3:
+            guess = shape * (p_bar / s_bar)
+        else:
+            guess = shape + (p_bar - s_bar)
+    else:
+        guess = shape
+    price[missing] = guess[missing]
+    return price, missing

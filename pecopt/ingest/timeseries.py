@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -100,16 +101,35 @@ def effective_weekday(index: pd.DatetimeIndex, *, tz: str = "Europe/Helsinki") -
         (e.g. 6 Dec, Independence Day; Midsummer Eve and Christmas Eve are included by the
         package as de-facto holidays).
     """
+    if len(index) == 0:
+        return np.zeros(0, np.int64)
+    ns = np.asarray(index.as_unit("ns").asi8)
+    step = int(ns[1] - ns[0]) if len(ns) > 1 else 0
+    if len(ns) < 2 or (np.diff(ns) == step).all():  # regular: once per (start, n, step, zone)
+        return _regular_weekday(int(ns[0]), len(ns), step, tz).copy()
+    return _weekday(index, tz)
+
+
+def _weekday(index: pd.DatetimeIndex, tz: str) -> np.ndarray:
     local = index.tz_convert(tz)
     weekday = np.asarray(local.day_of_week, dtype=np.int64).copy()
-    years = sorted({int(y) for y in np.unique(np.asarray(local.year))})
-    if not years:
-        return weekday
-    fi = holidays.Finland(years=years)
-    dates = pd.DatetimeIndex(local.tz_localize(None)).normalize()
-    holiday_days = pd.DatetimeIndex([pd.Timestamp(d) for d in fi])
-    weekday[np.asarray(dates.isin(holiday_days))] = 6
+    dates = np.asarray(local.tz_localize(None).normalize().as_unit("ns").asi8)
+    years = tuple(sorted({int(y) for y in np.unique(np.asarray(local.year))}))
+    weekday[np.isin(dates, _finnish_holidays(years))] = 6
     return weekday
+
+
+@lru_cache(maxsize=64)
+def _regular_weekday(start_ns: int, n: int, step_ns: int, tz: str) -> np.ndarray:
+    index = pd.to_datetime(start_ns + step_ns * np.arange(n, dtype=np.int64), unit="ns", utc=True)
+    return _weekday(pd.DatetimeIndex(index), tz)
+
+
+@lru_cache(maxsize=16)
+def _finnish_holidays(years: tuple[int, ...]) -> np.ndarray:
+    """Finnish public holidays of ``years`` as naive midnight nanoseconds."""
+    days = pd.DatetimeIndex([pd.Timestamp(d) for d in holidays.Finland(years=list(years))])
+    return np.asarray(days.as_unit("ns").asi8)
 
 
 def local_year_index(year: int, tz: str = "Europe/Helsinki") -> pd.DatetimeIndex:

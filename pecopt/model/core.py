@@ -6,7 +6,9 @@ For each carrier c that any flow names, and each step t:
     sum_{flows f on c} f[t] = 0                                        (bus balance)
 
 Emissions follow from the flows' emission factors: flow f emits
-``co2_f[t] * f[t] * dt`` [kg CO2e] (an export, a negative flow, earns a credit).
+``co2_f[t] * f[t] * dt`` [kg CO2e] (an export, a negative flow, earns a credit). Under
+typical periods every per-step energy sum counts each step ``weight[t]`` times
+(``dt`` becomes ``dtw[t] = dt weight[t]``).
 
 **Targets** (``targets:``), over the import and export flows whatever their technology,
 ``Y`` the horizon in years:
@@ -96,30 +98,45 @@ class DistrictModel:
 
     def emissions(self) -> list[Emission]:
         """The emissions of every flow that carries an emission factor."""
-        dt, n = self.inputs.dt_h, self.inputs.n
+        dtw, n = self.inputs.common.dtw, self.inputs.n
         out = []
         for f in self.flows:
             if f.co2_kg_per_kwh is None:
                 continue
-            factor = np.broadcast_to(np.asarray(f.co2_kg_per_kwh, float), (n,))
-            terms = tuple(Term(t.var, t.index, t.coef * factor[t.row] * dt, t.row) for t in f.terms)
-            const = np.zeros(n) if f.constant is None else f.constant * factor * dt
+            factor = np.broadcast_to(np.asarray(f.co2_kg_per_kwh, float), (n,)) * dtw
+            terms = tuple(Term(t.var, t.index, t.coef * factor[t.row], t.row) for t in f.terms)
+            const = np.zeros(n) if f.constant is None else f.constant * factor
             out.append(Emission(f"{f.asset}_{f.role}", f.role, terms, const))
         return out
 
+    def counted(self, f: Flow) -> bool:
+        """Whether a flow crosses the PED boundary (``ped.boundary``): imports and exports,
+        except functionally tied imports under a functional or virtual boundary."""
+        if f.role not in ("import", "export"):
+            return False
+        boundary = self.inputs.scenario.ped.boundary
+        return not (f.functional and boundary in ("functional", "virtual"))
+
     def exchange(self, weighted: bool) -> tuple[list[Term], float]:
-        """``sum_t sum_{import, export flows} w f[t] dt`` as (terms, constant) [kWh]: the
-        negative of the PED surplus (w = 1, or each flow's ``ped_weight``)."""
-        dt = self.inputs.dt_h
+        """``sum_t sum_{import, export flows} w f[t] dt`` as (terms, constant) [kWh], less
+        the contracted virtual supply under a virtual boundary: the negative of the PED
+        surplus (w = 1, or each flow's ``ped_weight``)."""
+        dtw = self.inputs.common.dtw
         terms: list[Term] = []
-        const = 0.0
+        ped = self.inputs.scenario.ped
+        years = self.inputs.common.years
+        const = -sum(
+            v.kwh_per_yr * years * (v.ped_weight if weighted else 1.0) for v in ped.virtual_supply
+        )
         for f in self.flows:
-            if f.role not in ("import", "export"):
+            if not self.counted(f):
                 continue
             w = (1.0 if f.ped_weight is None else f.ped_weight) if weighted else 1.0
-            terms += [Term(t.var, t.index, t.coef * w * dt, np.zeros_like(t.row)) for t in f.terms]
+            terms += [
+                Term(t.var, t.index, t.coef * w * dtw[t.row], np.zeros_like(t.row)) for t in f.terms
+            ]
             if f.constant is not None:
-                const += float(f.constant.sum()) * w * dt
+                const += float(f.constant @ dtw) * w
         return terms, const
 
 

@@ -128,7 +128,7 @@ def values(var: pyo.Var) -> FloatArray:
 
 def meta(var: pyo.Var) -> VarMeta:
     """The :class:`VarMeta` of a variable made by :func:`add_var`."""
-    m: VarMeta = var._pecopt  # type: ignore[attr-defined]
+    m: VarMeta = var._pecopt
     return m
 
 
@@ -172,7 +172,7 @@ def add_var(
             v.setub(bound(b))
     dl = data.tolist()
     snap = (snapshot_of(dl, LB), snapshot_of(dl, UB), snapshot_of(dl, DOMAIN))
-    var._pecopt = VarMeta(n, lo, hi, binary, data, commitment, snap, integer)  # type: ignore[attr-defined]
+    var._pecopt = VarMeta(n, lo, hi, binary, data, commitment, snap, integer)
     return var
 
 
@@ -271,7 +271,7 @@ def add_rows(
     con = pyo.Constraint(range(m), rule=rule)
     block.add_component(name, con)
     data = tuple(con.values())
-    con._pecopt = RowsMeta(m, tuple(terms), lo, up, data, tuple(map(EXPR, data)))  # type: ignore[attr-defined]
+    con._pecopt = RowsMeta(m, tuple(terms), lo, up, data, tuple(map(EXPR, data)))
     return con
 
 
@@ -360,7 +360,7 @@ def add_objective(
         expr=linear_sum(terms, constant), sense=pyo.minimize if sense == "min" else pyo.maximize
     )
     model.add_component(name, obj)
-    obj._pecopt = ObjectiveMeta(tuple(terms), constant, obj.expr, obj.sense)  # type: ignore[attr-defined]
+    obj._pecopt = ObjectiveMeta(tuple(terms), constant, obj.expr, obj.sense)
     return obj
 
 

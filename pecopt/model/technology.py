@@ -19,6 +19,8 @@ Roles (what a flow is, seen from the district boundary):
 ``conversion``  a carrier turned into another (heat pump, boiler): both sides
 ``storage``     discharge minus charge of a store
 ``demand``      a draw that must be met (buildings, EVs)
+``slack``       energy no asset could supply or absorb (only in a plan that had to
+                violate its limits, e.g. nightly dispatch's slack plan)
 ==============  ==============================================================
 """
 
@@ -39,7 +41,7 @@ from pecopt.model.linear import FloatArray, Term, add_rows, add_var
 if TYPE_CHECKING:  # pragma: no cover
     from pecopt.scenario.schema import Carbon, Objective, Scenario, SolverOptions
 
-Role = Literal["import", "export", "generation", "conversion", "storage", "demand"]
+Role = Literal["import", "export", "generation", "conversion", "storage", "demand", "slack"]
 ROLES: tuple[str, ...] = get_args(Role)
 
 #: Reads a vector variable's solution values.
@@ -62,6 +64,9 @@ class Flow:
         heat 0.5).
     renewable
         A generation flow that counts as local renewable production.
+    functional
+        An import from a source functionally tied to the district (counted as local
+        supply under the PED's functional boundary).
     """
 
     asset: str
@@ -72,6 +77,7 @@ class Flow:
     co2_kg_per_kwh: FloatArray | float | None = None
     ped_weight: float | None = None
     renewable: bool = False
+    functional: bool = False
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -118,12 +124,39 @@ class Contribution:
 
 
 @dataclass(frozen=True)
+class Periods:
+    """Typical periods (design mode): the horizon's steps are ``k`` representative periods
+    of ``length`` steps each, one after the other; ``order[d]`` is the representative that
+    stands for original period d (in time order), so a store can carry its level from one
+    original period to the next (:mod:`pecopt.aggregation`)."""
+
+    length: int
+    k: int
+    order: np.ndarray  # (original periods,) representative of each
+    original: np.ndarray  # (k,) the original period each representative is
+    month_labels: tuple[str, ...] = ()
+    """The horizon's local billing months (``YYYY-MM``)."""
+    month_share: np.ndarray | None = None
+    """Share of each billing month inside the horizon (1 for a whole month)."""
+    month_of_period: np.ndarray | None = None
+    """Billing month of each original period (by its middle step)."""
+
+    def period_of_step(self, n: int) -> np.ndarray:
+        """The representative of each step (``0 .. k-1``)."""
+        return np.arange(n) // self.length
+
+
+@dataclass(frozen=True)
 class Common:
     """What every block may read: the time grid and the district-wide settings.
 
     ``import_price_min`` is the lowest marginal import price over all importing
     technologies at each step [EUR/kWh]: where it is negative, energy has a negative
     value and a store may profit from charging and discharging at once.
+
+    ``weight`` (typical periods): how many real steps each step stands for (None: one);
+    every per-step energy cost or emission is counted with ``dtw = dt * weight``
+    [h per step], and ``periods`` describes the representatives.
     """
 
     name: str
@@ -136,6 +169,8 @@ class Common:
     import_price_min: FloatArray
     file: str | None = None  # the scenario file, named in error messages
     discount_rate: float = 0.04
+    weight: FloatArray | None = None
+    periods: Periods | None = None
 
     @property
     def n(self) -> int:
@@ -143,9 +178,21 @@ class Common:
         return len(self.index)
 
     @property
+    def dtw(self) -> FloatArray:
+        """Hours each step counts for in energy sums [h]: ``dt``, times the step's weight
+        under typical periods."""
+        if self.weight is None:
+            return np.full(self.n, self.dt_h)
+        out: FloatArray = self.dt_h * self.weight
+        return out
+
+    @property
     def years(self) -> float:
-        """Horizon length in years (8760 h = 1), for annual fees."""
-        return self.n * self.dt_h / 8760.0
+        """Horizon length in years (8760 h = 1), for annual fees (the represented length
+        under typical periods)."""
+        if self.weight is None:
+            return self.n * self.dt_h / 8760.0
+        return float(self.weight.sum()) * self.dt_h / 8760.0
 
     def steps(self) -> np.ndarray:
         """``0 .. n-1``."""
@@ -177,7 +224,7 @@ class IngestContext:
     def weather(self) -> pd.DataFrame:
         """The weather on the horizon (columns of :data:`pecopt.ingest.weather.WEATHER_COLUMNS`)."""
         if self._weather is not None:
-            return self._weather  # type: ignore[no-any-return]
+            return self._weather
         from pecopt.ingest.district import weather_for
 
         return weather_for(self.scenario, self.index)
@@ -394,8 +441,3 @@ def need_binaries(
     if mode == "never":
         return np.zeros(0, np.int64)
     return np.flatnonzero(profitable)
-
-
-def as_array(x: FloatArray | float, n: int) -> FloatArray:
-    """``x`` broadcast to ``n`` steps (a copy)."""
-    return np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)).copy()

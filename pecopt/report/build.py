@@ -15,7 +15,7 @@ import pandas as pd
 
 from pecopt.errors import DataError
 from pecopt.report import figures as F
-from pecopt.report.data import HEADLINE, Folder, Run, load_folder, unit_of
+from pecopt.report.data import HEADLINE, Folder, Run, load_folder, numeric_columns, unit_of
 from pecopt.report.html import NA, Figures, cell, esc, number, page, table
 from pecopt.report.tables import by_series, weeks
 
@@ -67,7 +67,9 @@ def _ped_table(run: Run) -> str:
 def _capacities(run: Run) -> str:
     if not run.capacities:
         return "<p class='na'>n/a (nothing was sized in this run)</p>"
-    rows = [[esc(k), number(v), esc(unit_of(k))] for k, v in run.capacities.items()]
+    rows = [
+        [esc(k), number(v), esc(unit_of(k.replace(" ", "_")))] for k, v in run.capacities.items()
+    ]
     return table(["capacity", "value", "unit"], rows)
 
 
@@ -78,7 +80,7 @@ def run_sections(run: Run, figs: Figures, prefix: str) -> str:
         "<div class='row'>",
         f"<div><h2>Key figures</h2>{_kpi_table(run)}</div>",
         f"<div><h2>PED verdict per basis</h2>{_ped_table(run)}</div>",
-        f"<div><h2>Sized capacities</h2>{_capacities(run)}</div>",
+        f"<div><h2>Capacities (given and sized)</h2>{_capacities(run)}</div>",
         "</div>",
         "<h2>Monthly energy balance</h2>",
         figs.div(f"{prefix}monthly", F.monthly_balance(run, t)),
@@ -106,23 +108,32 @@ def _run_header(run: Run) -> str:
     )
 
 
-def _comparison_table(t: pd.DataFrame, key: str) -> str:
+def _comparison_table(t: pd.DataFrame, key: str, base: str = "base") -> str:
+    """KPIs as rows, members as columns: the first member's value, then each other's
+    with its difference to the first; text columns (statuses, errors) as they are."""
     names = t[key].astype(str).tolist()
-    cols = [c for c in t.columns if c != key and pd.api.types.is_numeric_dtype(t[c])]
+    numeric = numeric_columns(t, key)
     rows = []
-    for c in cols:
+    for c in numeric:
         v = t[c].to_numpy(dtype=float)
         row = [esc(c), esc(_unit(c)), number(v[0], _unit(c))]
         for x in v[1:]:
             d = x - v[0]
-            rel = f", {d / abs(v[0]):+.1%}" if v[0] not in (0.0,) and v[0] == v[0] else ""
+            if d != d:  # a missing value on either side: no difference to show
+                row.append(number(x, _unit(c)))
+                continue
+            rel = f", {d / abs(v[0]):+.1%}" if v[0] != 0.0 else ""
             row.append(
                 f"{number(x, _unit(c))} <span class='delta'>"
                 f"({'+' if d >= 0 else ''}{number(d, _unit(c))}{rel})</span>"
             )
         rows.append(row)
-    header = ["KPI", "unit", f"{names[0]} (base)"] + [
-        f"{n} (difference to base)" for n in names[1:]
+    for c in t.columns:
+        if c == key or c in numeric or t[c].isna().all():
+            continue
+        rows.append([esc(c), ""] + [esc(x) if isinstance(x, str) else "n/a" for x in t[c].tolist()])
+    header = ["KPI", "unit", f"{names[0]} ({base})"] + [
+        f"{n} (difference to {base})" for n in names[1:]
     ]
     return table(header, rows, numeric_from=2)
 
@@ -130,9 +141,10 @@ def _comparison_table(t: pd.DataFrame, key: str) -> str:
 def _members(folder: Folder, figs: Figures) -> str:
     sub = "variants" if folder.kind == "comparison" else "points"
     word = "variant" if folder.kind == "comparison" else "point"
+    first = "base" if folder.kind == "comparison" else "cost optimum"
     names = list(folder.members)
     options = "".join(
-        f'<option value="{i}">{esc(n)}{" (base)" if i == 0 else ""}</option>'
+        f'<option value="{i}">{esc(n)}{f" ({first})" if i == 0 else ""}</option>'
         for i, n in enumerate(names)
     )
     out = [
@@ -178,15 +190,11 @@ def render(folder: Folder) -> str:
         n = len(folder.table)
         header = f"<h1>pecopt Pareto front: {esc(name)}</h1><p>{n} points</p>"
         t = folder.table
-        cols = [c for c in t.columns if c != "point" and pd.api.types.is_numeric_dtype(t[c])]
-        rows = [
-            [esc(p)] + [number(float(t[c].iloc[i]), _unit(c)) for c in cols]
-            for i, p in enumerate(t["point"])
-        ]
         body = (
             "<h2>Pareto front</h2>"
             + figs.div("pareto", F.pareto_front(t))
-            + table(["point"] + [f"{c} [{_unit(c)}]" for c in cols], rows)
+            + "<h2>Points, with differences to the cost optimum</h2>"
+            + _comparison_table(t, "point", "cost optimum")
             + _members(folder, figs)
         )
     return page(f"pecopt report: {name}", header, body, figs)

@@ -69,8 +69,46 @@ HEADLINE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "local electricity generation",
         ("energy_kwh", "electricity", "generation", "supply"),
     ),
-    ("heat_import_kwh", "heat import", ("energy_kwh", "heat", "import", "supply")),
+    (
+        "hot_water_import_kwh",
+        "heat import (district heat, hot water)",
+        ("energy_kwh", "hot_water", "import", "supply"),
+    ),
+
 )
+
+
+#: Columns of a comparison or Pareto table that are bookkeeping, not key figures.
+BOOKKEEPING = ("wall_s", "cpu_s", "solve_s", "solver_gap", "horizon_h")
+#: A table with at most this many numeric columns shows them all in charts and hovers.
+FEW_COLUMNS = 16
+
+
+def numeric_columns(table: pd.DataFrame, key: str) -> list[str]:
+    """The numeric columns of a comparison or Pareto table, in table order."""
+    return [
+        c
+        for c in table.columns
+        if c != key
+        and pd.api.types.is_numeric_dtype(table[c])
+        and not pd.api.types.is_bool_dtype(table[c])
+    ]
+
+
+def key_columns(table: pd.DataFrame, key: str) -> list[str]:
+    """The columns worth a chart or a hover line: every numeric column of a small table;
+    of a wide one (``pecopt compare`` and ``pecopt pareto`` write about 60) the epsilon
+    bound, the minimised cost, the :data:`HEADLINE` figures, capacities that differ
+    between rows, investment, peaks and unmet energy, in that order."""
+    cols = [c for c in numeric_columns(table, key) if c not in BOOKKEEPING]
+    if len(cols) <= FEW_COLUMNS:
+        return cols
+    head = ["eps_co2_kg", "cost_objective_eur", *(n for n, _, _ in HEADLINE)]
+    picked = [c for c in head if c in cols]
+    for prefix in ("capacity_", "investment", "peak_", "unmet_total"):
+        picked += [c for c in cols if c.startswith(prefix) and c not in picked]
+    # every asset has a capacity: only those that differ between the rows tell something
+    return [c for c in picked if not c.startswith("capacity_") or table[c].nunique() > 1]
 
 
 @dataclass(frozen=True)
@@ -88,7 +126,7 @@ class Run:
     """One solve's results folder, loaded.
 
     ``schedule`` always has a ``role`` column; ``storage``/``carbon`` are None when absent.
-    ``capacities`` holds sized capacities (name with unit suffix -> value), empty if none.
+    ``capacities`` holds every capacity, given or sized (``"asset what"`` -> value).
     """
 
     path: Path

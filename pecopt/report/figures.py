@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from pecopt.report.data import Run, unit_of
+from pecopt.report.data import Run, key_columns, unit_of
 from pecopt.report.tables import (
     carbon_by_source,
     duration_curves,
@@ -216,9 +216,10 @@ def carbon_waterfall(run: Run) -> go.Figure | None:
 
 
 def pareto_front(table: pd.DataFrame) -> go.Figure:
-    """Cost [EUR] against net emissions [kg CO2e] of each point; hover shows every column."""
+    """Cost [EUR] against net emissions [kg CO2e] of each point; hover shows its key
+    figures (:func:`~pecopt.report.data.key_columns`)."""
     t = table.sort_values("cost_total_eur")
-    cols = [c for c in t.columns if c != "point"]
+    cols = key_columns(t, "point")
     custom = t[cols].to_numpy(dtype=float)
     lines = "<br>".join(f"{c} = %{{customdata[{i}]:,.4g}}" for i, c in enumerate(cols))
     fig = go.Figure(
@@ -244,11 +245,12 @@ def pareto_front(table: pd.DataFrame) -> go.Figure:
 
 
 def kpi_bars(table: pd.DataFrame, key: str) -> list[tuple[str, go.Figure]]:
-    """One bar chart per numeric KPI column, bars in the table's order (base first)."""
+    """One bar chart per key figure that differs between the variants
+    (:func:`~pecopt.report.data.key_columns`), bars in the table's order (base first)."""
     out = []
     names = table[key].astype(str).tolist()
-    for c in table.columns:
-        if c == key or not pd.api.types.is_numeric_dtype(table[c]):
+    for c in key_columns(table, key):
+        if table[c].nunique(dropna=False) < 2:
             continue
         unit = unit_of(c)
         v = table[c].to_numpy(dtype=float)

@@ -132,15 +132,21 @@ def ped_balance(
     groups = groups or Groups(schedule)
     dt, years, full = dm.inputs.dt_h, _years(dm), _full_year(dm)
     weights: dict[tuple[Any, ...], float | None] = {
-        (f.asset, f.carrier, f.role): f.ped_weight
-        for f in dm.flows
-        if f.role in ("import", "export")
+        (f.asset, f.carrier, f.role): f.ped_weight for f in dm.flows if dm.counted(f)
     }
     flow = schedule["flow_kw"].to_numpy()
     exchange = np.asarray(schedule["role"].isin(["import", "export"]))
     imp = exp = w_surplus = 0.0
     by: dict[str, dict[str, float]] = {}
+    ped = dm.inputs.scenario.ped
+    for v in ped.virtual_supply:  # contracted off-site supply: counted as local
+        kwh = v.kwh_per_yr * years
+        imp -= kwh
+        w_surplus += v.ped_weight * kwh
+        by[f"{v.name}_virtual"] = {"supply_kwh": kwh, "weight": v.ped_weight}
     for (asset, carrier, role), rows in groups(("asset", "carrier", "role"), exchange):
+        if (asset, carrier, role) not in weights:  # not counted under this boundary
+            continue
         kwh = float(_sum(flow[rows]) * dt)  # import > 0, export < 0
         w = weights.get((asset, carrier, role))
         w = 1.0 if w is None else w

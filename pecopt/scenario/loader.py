@@ -306,6 +306,20 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     except YamlProblem as exc:
         field = field_name(exc.path) if exc.path else exc.field
         raise ScenarioError(path, field, exc.problem, line=exc.line, column=exc.column) from None
+    if isinstance(doc.data, dict) and "base" in doc.data:  # starts from another scenario
+        from pecopt.scenario.layouts import load_extending
+
+        return load_extending(path, doc, overrides)
+    return _scenario(doc, path, overrides)
+
+
+def scenario_from_data(raw: dict[str, Any], path: str | Path) -> Scenario:
+    """Validate scenario data already read from ``path`` (relative paths resolve against
+    its folder), e.g. a sweep variant's data; errors name ``path`` and the key."""
+    return _scenario(YamlDocument(raw), Path(path), None)
+
+
+def _scenario(doc: YamlDocument, path: Path, overrides: dict[str, Any] | None) -> Scenario:
     _check_moved(doc, path)
     scenario = validate_document(Scenario, doc, path, overrides)
     resolved = _resolve_paths(scenario, path.resolve().parent)

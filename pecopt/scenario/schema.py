@@ -27,6 +27,7 @@ __all__ = [
     "HeatSystem",
     "Assets",
     "Carbon",
+    "Dispatch",
     "Horizon",
     "Objective",
     "Scenario",
@@ -54,14 +55,26 @@ class Horizon(Strict):
 
 
 class Weather(Strict):
-    source: Literal["typical_year", "file"] = "typical_year"
+    """``typical_year`` (embedded), a typical-year ``file`` (EPW, TMY3, PVGIS) or a weather
+    ``forecast`` (CSV or Parquet, see :mod:`pecopt.ingest.forecast`): ``time_column``,
+    ``timezone`` of naive times and ``columns`` (canonical name -> file column, e.g.
+    ``{ghi_w_m2: GHI}``) apply to forecasts."""
+
+    source: Literal["typical_year", "file", "forecast"] = "typical_year"
     path: Path | None = None
     kind: Literal["epw", "tmy3", "pvgis"] = "epw"
+    time_column: str = "timestamp"
+    timezone: TimeZone = "UTC"
+    columns: dict[str, str] = {}
 
     @model_validator(mode="after")
     def _path_for_file(self) -> Weather:
-        if self.source == "file" and self.path is None:
-            raise ValueError("source 'file' needs 'path'")
+        if self.source in ("file", "forecast") and self.path is None:
+            raise ValueError(f"source '{self.source}' needs 'path'")
+        known = {"ghi_w_m2", "dni_w_m2", "dhi_w_m2", "temp_air_c", "wind_speed_m_s"}
+        unknown = sorted(set(self.columns) - known)
+        if unknown:
+            raise ValueError(f"columns: unknown canonical name(s) {unknown} (use {sorted(known)})")
         return self
 
 
@@ -117,10 +130,36 @@ class Carbon(Strict):
     export_credit: bool = True
 
 
+class VirtualSupply(Strict):
+    """Off-site renewable supply contracted for the district (a share of a wind farm, a
+    PPA) [kWh per year, pro rata over the horizon], counted only under a virtual boundary,
+    on the energy bases, weighted like the import it stands for."""
+
+    name: str
+    kwh_per_yr: Annotated[float, Field(ge=0.0)]
+    ped_weight: Annotated[float, Field(ge=0.0)] = 1.2
+
+
 class PED(Strict):
-    """The positive-energy balance (reported on every basis; see the KPIs)."""
+    """What the positive-energy balance counts (the PED framework's boundaries, after
+    +CityxChange; FACTS: PED definition and balance):
+
+    - ``geographical``: what crosses the district's physical boundary (the default);
+    - ``functional``: also counts, as local supply, imports from sources functionally tied
+      to the district (flows tagged ``functional``: e.g. waste heat from a nearby data
+      centre outside the boundary, ``assets.waste_heat[].location: outside``);
+    - ``virtual``: also counts contracted off-site renewable supply (``virtual_supply``)
+      on the energy bases (not on the GHG basis: location-based emissions are unchanged).
+    """
 
     boundary: Literal["geographical", "functional", "virtual"] = "geographical"
+    virtual_supply: list[VirtualSupply] = []
+
+    @model_validator(mode="after")
+    def _virtual(self) -> PED:
+        if self.virtual_supply and self.boundary != "virtual":
+            raise ValueError("virtual_supply counts only with boundary: virtual")
+        return self
 
 
 class PEDTarget(Strict):
@@ -148,6 +187,19 @@ class Economics(Strict):
     rate; EU Better Regulation social rate 3 %; REopt 6.24 %; FACTS-HEAT section 7)."""
 
     discount_rate: Annotated[float, Field(ge=0.0, le=0.5)] = 0.04
+
+
+class Aggregation(Strict):
+    """Design on typical periods (:mod:`pecopt.aggregation`): the horizon is cut into
+    periods of ``period_h`` hours, ``typical_periods`` of them (real periods picked by
+    tsam's hierarchical clustering, medoids) stand for all, each weighted by its cluster's
+    size, and stores carry energy across the year through the original period order
+    (Kotzur et al. 2018). The sizes found there are then fixed and the whole horizon is
+    dispatched with them: the schedule, costs and KPIs are those of the whole horizon, and
+    ``kpis.aggregation`` says how far the typical-period optimum was from it."""
+
+    typical_periods: Annotated[int, Field(ge=1)]
+    period_h: Annotated[int, Field(ge=1, le=2208)] = 168
 
 
 class Objective(Strict):
@@ -184,6 +236,44 @@ class SolverOptions(Strict):
     method: Literal["choose", "simplex", "ipm", "pdlp"] = "choose"
 
 
+class Dispatch(Strict):
+    """``pecopt dispatch``: the nightly (or intraday) plan from the carried state.
+
+    A run plans the delivery day (local midnight to midnight: 23, 24 or 25 hours) or,
+    with ``--from``, the rest of it, plus ``lookahead_h`` hours, in ``resolution`` steps.
+    Stores whose file says ``end: cyclic`` end ``store_end`` instead (a rolling horizon
+    has no cycle): ``value`` credits what is left at ``end_value_eur_per_kwh`` (by store
+    name, else by carrier), ``initial`` keeps at least the start level, ``free`` lets it
+    run down. EV fleets end ``ev_end``. Without a carried state (the first night), a store
+    starts at ``initial_share`` of its capacity unless the file gives ``soc_initial_kwh``.
+
+    Missing day-ahead prices (``missing_prices: fill``) are forecast from the recent level
+    on the embedded shape (:func:`pecopt.ingest.tariffs.fill_missing_prices`) over the
+    last ``price_history_days`` days the file holds. Raising the district-heat billing
+    peak above the highest so far costs the power fee for ``peak_fee_years`` years; the
+    peak so far restarts every ``billing_peak_reset``. ``time_limit_s`` bounds the whole
+    run (``--time-limit`` overrides it); a plan that needs slack pays
+    ``slack_penalty_eur_per_unit`` per kWh (or kW) of violation.
+    """
+
+    resolution: Literal["1h", "15min"] = "15min"
+    lookahead_h: Annotated[int, Field(ge=0, le=168)] = 24
+    store_end: Literal["value", "initial", "free"] = "value"
+    end_value_eur_per_kwh: dict[str, NonNeg] = {
+        "electricity": 0.05,
+        "hot_water": 0.02,
+        "space_heat": 0.02,
+    }
+    ev_end: Literal["free", "initial"] = "free"
+    initial_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    missing_prices: Literal["fill", "error"] = "fill"
+    price_history_days: Annotated[int, Field(ge=1, le=60)] = 7
+    peak_fee_years: NonNeg = 1.0
+    billing_peak_reset: Literal["never", "month", "year"] = "never"
+    time_limit_s: Positive = 60.0
+    slack_penalty_eur_per_unit: Positive = 1000.0
+
+
 class Scenario(Strict):
     """A whole scenario file."""
 
@@ -198,5 +288,7 @@ class Scenario(Strict):
     ped: PED = PED()
     economics: Economics = Economics()
     targets: Targets = Targets()
+    aggregation: Aggregation | None = None
     objective: Objective = Objective()
     solver: SolverOptions = SolverOptions()
+    dispatch: Dispatch | None = None

@@ -7,9 +7,12 @@ elastic re-solve that says which constraint family and which steps cannot be met
 
 Time: a solve gets a **deadline** (``time.perf_counter()`` seconds) rather than a
 duration, so that a command's ``--time-limit`` bounds the whole command. Every HiGHS
-call gets what is left before the deadline, less a small reserve for HiGHS' own
-overshoot. A MILP stopped by the deadline returns the best plan found, which may be the
-LP-guided start, with its gap (:attr:`Status.TIME_LIMIT`).
+call gets what is left before the deadline less :data:`RESERVE_S` as its own limit
+(HiGHS' clock sums over the runs of one instance, so a re-solve's limit is its run time
+so far plus what is left), and is given up at the deadline if HiGHS, in a phase that
+does not look at its limit (presolve, the MIP set-up), has not returned by then
+(:func:`run_by`). A MILP stopped by the deadline returns the best plan found, which may be
+the LP-guided start, with its gap (:attr:`Status.TIME_LIMIT`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import enum
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -54,9 +58,10 @@ class SolveOutcome:
     size: dict[str, int] = field(default_factory=dict)
     stages: dict[str, float] = field(default_factory=dict)
     """The optimum of each stage of a lexicographic objective (first = ``objective``)."""
+    basis: highspy.HighsBasis | None = None  # LPs: the final simplex basis, for a warm start
     progress: tuple[tuple[float, float, float], ...] = ()
     """MILPs with the LP-guided start: (``time.perf_counter()``, best plan, best bound)
-    each time either improved (:meth:`pecopt.solver.heuristics.Guided.progress`)."""
+    each time either improved (:meth:`pecopt.solver.search.Guided.progress`)."""
 
     def value(self, var: pyo.Var) -> FloatArray:
         """Solution values of a vector variable (the same numbers Pyomo now holds)."""
@@ -68,15 +73,45 @@ _BANNER_SHOWN = False
 
 #: ``mip_start: auto`` runs the LP-guided start from this many binaries up
 AUTO_START_MIN_BINARIES = 500
-#: seconds kept back from every HiGHS time limit: HiGHS overshoots its own limit by up
-#: to about a second on large MILPs, and the caller still has to extract and write
+#: seconds between HiGHS' own time limit and the deadline at which :func:`run_by` gives
+#: the run up: HiGHS usually stops within this much of its limit, and then its own best
+#: plan is read (a run given up leaves only the MIP start)
 RESERVE_S = 1.0
 
+#: HiGHS runs given up at their deadline and still running (they stop at HiGHS' own time
+#: limit, late): joined before the next HiGHS instance, so that two never run at once
+_LEFT_BEHIND: list[threading.Thread] = []
 
-def new_highs() -> highspy.Highs:
+
+def run_by(h: highspy.Highs, deadline: float) -> bool:
+    """``h.run()``, given up at ``deadline`` if HiGHS has not returned by then.
+
+    HiGHS overshoots its ``time_limit`` in phases that do not look at it (presolve, the
+    MIP set-up before the root LP: up to 8 s on the year-long reference MILP on a loaded
+    2-core machine; see ERGO-Code/HiGHS#885, #1278). The run is made in a thread (highspy
+    releases the GIL), so the caller can go on at its deadline with what it has (the MIP
+    start); the abandoned run stops at HiGHS' own limit and is joined by
+    :func:`new_highs`. Returns whether HiGHS returned in time.
+    """
+    run = threading.Thread(target=h.run, name="pecopt-highs", daemon=True)
+    run.start()
+    try:
+        run.join(max(0.0, deadline - time.perf_counter()))
+    finally:  # also on Ctrl-C, which now stops the wait at once
+        if run.is_alive():
+            _LEFT_BEHIND.append(run)
+    return not run.is_alive()
+
+
+def new_highs(threads: int | None = None) -> highspy.Highs:
     """A HiGHS instance; the copyright banner HiGHS prints on its first construction goes to
-    /dev/null so that it does not break the CLI's output."""
+    /dev/null so that it does not break the CLI's output. A run given up by :func:`run_by`
+    is waited for first."""
     global _BANNER_SHOWN
+    while _LEFT_BEHIND:
+        _LEFT_BEHIND.pop().join()
+    if threads is not None:
+        use_threads(threads)
     if _BANNER_SHOWN:
         return highspy.Highs()
     sys.stdout.flush()
@@ -97,6 +132,18 @@ def remaining(deadline: float) -> float:
     return max(0.0, deadline - time.perf_counter() - RESERVE_S)
 
 
+def use_threads(threads: int) -> None:
+    """HiGHS keeps one thread scheduler per process, sized by the first solve; a later
+    solve asking for another thread count fails ("Not Set"). Reset the scheduler when the
+    count changes (call before creating the instance; no other HiGHS run may be going)."""
+    if _THREADS[0] is not None and _THREADS[0] != threads:
+        highspy.Highs.resetGlobalScheduler(True)
+    _THREADS[0] = threads
+
+
+_THREADS: list[int | None] = [None]
+
+
 def highs_options(h: highspy.Highs, opts: SolverOptions, deadline: float) -> None:
     """Apply pecopt's solver options to a HiGHS instance."""
     h.setOptionValue("output_flag", False)
@@ -114,6 +161,7 @@ def solve(
     *,
     deadline: float | None = None,
     start: FloatArray | list[float] | None = None,
+    basis: highspy.HighsBasis | None = None,
 ) -> SolveOutcome:
     """Compile ``model`` as it is now, solve it with HiGHS, load the solution into the
     Pyomo variables and return the outcome.
@@ -125,6 +173,10 @@ def solve(
         ``opts.time_limit_s``.
     start
         A full column vector to hand HiGHS as its first incumbent (MILPs).
+    basis
+        LPs: a simplex basis to start from (``outcome.basis`` of an earlier solve of the
+        same model with other bounds or another objective: the columns and rows must be
+        the same); HiGHS then skips presolve. Ignored for MILPs or when HiGHS refuses it.
 
     Raises
     ------
@@ -142,29 +194,60 @@ def solve(
         opts.mip_start == "auto" and layout.n_binary >= AUTO_START_MIN_BINARIES
     )
     guided = bool(layout.n_binary) and start is None and use_start
-    h = new_highs()
-    highs_options(h, opts, deadline)
-    lp.pass_to(h)
-    if start is not None:
-        sol = highspy.HighsSolution()
-        sol.col_value = list(start)
-        sol.value_valid = True
-        h.setSolution(sol)
+    h = None
+    if remaining(deadline) > 0.05:
+        h = new_highs(opts.threads)
+        highs_options(h, opts, deadline)
+        lp.pass_to(h)
+        if start is not None:
+            sol = highspy.HighsSolution()
+            sol.col_value = list(start)
+            sol.value_valid = True
+            h.setSolution(sol)
+        if basis is not None and not layout.n_binary:
+            h.setBasis(basis)  # a refused basis (wrong size) leaves HiGHS to start cold
+    elif start is None:  # HiGHS would find nothing in the time left
+        raise SolverError(
+            "the time limit was reached before the solver could start (no plan); give "
+            "more time (--time-limit)"
+        )
     t2 = time.perf_counter()
     found = None
-    if guided:  # HiGHS searches while the LP-guided start is built and improved
+    if guided and h is not None:  # HiGHS searches while the LP-guided start is made better
         families = [(a, n) for a, n, _ in sorted(layout.binary_families, key=lambda f: not f[2])]
         found = search(
             h, lp, families, deadline,
             lambda stop: lp_rounding_start(lp, opts, families, deadline, stop),
             gap=float(opts.mip_rel_gap), threads=opts.threads,
+            run=lambda hh, until: run_by(hh, until),
         )  # fmt: skip
-        relaxation = found.relaxation_objective
+        # a run given up at the deadline is kept by run_by, to be joined before the next
+        relaxation, ran = found.relaxation_objective, found.returned
+        if found.x is not None:
+            start = found.x  # the answer if HiGHS has none
     else:
-        h.run()
+        # HiGHS' own limit is RESERVE_S before the deadline, so it normally returns in
+        # time; with no time left (h is None), a given start is the answer
+        ran = h is not None and run_by(h, deadline)
     t_start = found.start_seconds if found is not None else 0.0
+    if not ran and start is None:
+        raise SolverError(
+            "the time limit was reached before any feasible plan was found (no plan); "
+            "give more time (--time-limit)"
+        )
     t3 = time.perf_counter()
-    x, obj, bound, status, duals = _read_guided(h, lp, layout, model, opts, deadline, found)
+    if ran:
+        assert h is not None
+        x, obj, bound, status, duals = _read_guided(h, lp, layout, model, opts, deadline, found)
+    else:
+        assert start is not None
+        x = np.asarray(start, dtype=np.float64)
+        obj = float(lp.col_cost @ x + lp.offset)
+        bound = -np.inf * layout.sense  # the relaxation's, below, or HiGHS' last one
+        if found is not None and np.isfinite(found.highs_bound):
+            bound = found.highs_bound
+        status, duals = Status.TIME_LIMIT, None
+    final = h.getBasis() if ran and h is not None and not layout.n_binary else None
     mip = layout.n_binary > 0
     if mip and np.isfinite(relaxation):
         bound = max(bound, relaxation) if layout.sense == 1 else min(bound, relaxation)
@@ -187,13 +270,14 @@ def solve(
             "solve": t3 - t2 - t_start,
             "read_solution": t4 - t3,
         },
-        progress=tuple(found.progress(layout.sense)) if found is not None else (),
         size={
             "rows": layout.n_rows,
             "columns": layout.n_cols,
             "nonzeros": layout.nnz,
             "binaries": layout.n_binary,
         },
+        basis=final if final is not None and final.valid else None,
+        progress=tuple(found.progress(layout.sense)) if found is not None else (),
     )
 
 
@@ -223,8 +307,9 @@ def _read(
         status = Status.TIME_LIMIT
     elif ms == highspy.HighsModelStatus.kTimeLimit:
         raise SolverError(
-            "the time limit was reached before any feasible plan was found; "
-            "give more time (--time-limit) or a looser mip_rel_gap"
+            "the time limit was reached before any feasible plan was found (no plan); "
+            "give more time (--time-limit)"
+            + (" or a looser mip_rel_gap" if layout.n_binary else "")
         )
     else:
         raise SolverError(f"HiGHS stopped without a feasible solution: {h.modelStatusToString(ms)}")
@@ -292,26 +377,29 @@ def lp_rounding_start(
     3. With every family fixed, the LP optimum is a feasible MILP solution, consistent over
        the whole horizon (storage levels, cyclic ends): HiGHS starts with an incumbent.
 
-    Every LP gets what is left before ``deadline``; when time runs out (or ``stop()``
-    says the plan is no longer needed) the relaxation bound is still returned. A low
-    threshold comes first: in the relaxation a heat pump's ``u = p / P``, so
-    ``u > 0.5`` would hand its low-load hours to district heat, while
-    ``u > 1e-6`` may force it above its minimum load where no heat can go.
+    Every LP gets all that is left before ``deadline`` (:func:`run_by`); when time runs out
+    (or ``stop()`` says the plan is no longer needed) the relaxation bound is still
+    returned. A low threshold comes first: in the relaxation
+    a heat pump's ``u = p / P``, so ``u > 0.5`` would hand its low-load hours to district
+    heat, while ``u > 1e-6`` may force it above its minimum load where no heat can go.
     ``families`` are ``(first column, count)``.
     """
     n = lp.num_col
-    h = new_highs()
+    h = new_highs(opts.threads)
     h.setOptionValue("output_flag", False)
     if opts.threads:
         h.setOptionValue("threads", int(opts.threads))
     replace(lp, integrality=np.zeros(n, dtype=np.int32)).pass_to(h)
 
     def run() -> bool:
-        left = remaining(deadline)
+        # no reserve: an LP stopped early gives nothing, so HiGHS may use all the time
+        left = deadline - time.perf_counter()
         if left <= 0.05 or stop():
             return False
-        h.setOptionValue("time_limit", left)
-        h.run()
+        # HiGHS compares time_limit with the instance's run time summed over all its runs
+        h.setOptionValue("time_limit", h.getRunTime() + left)
+        if not run_by(h, deadline):  # given up: h is still running, touch it no more
+            return False
         return bool(h.getModelStatus() == highspy.HighsModelStatus.kOptimal)
 
     if not run():
@@ -329,7 +417,7 @@ def lp_rounding_start(
             if run():
                 pick = threshold
                 break
-            if remaining(deadline) <= 0.05 or stop():
+            if deadline - time.perf_counter() <= 0.05 or stop():
                 break
         if pick is None:
             return StartHeuristic(None, relax_obj, None, relaxed)

@@ -56,6 +56,12 @@ class Guided:
     objective: float = float("inf")
     relaxation_objective: float = float("nan")
     start_seconds: float = 0.0
+    returned: bool = True
+    """Whether HiGHS returned by the deadline (else ``thread`` still runs: it stops at its
+    next limit check; HiGHS cannot be asked for anything meanwhile)."""
+    thread: threading.Thread | None = None  # the run given up, to be joined later
+    highs_bound: float = float("nan")
+    """HiGHS' best bound at its last callback (valid even if it has not returned)."""
     plans: list[tuple[float, str, float]] = field(default_factory=list)
     """(``perf_counter()``, "start" or "window", objective) of each better plan found here."""
     highs: list[tuple[float, float, float]] = field(default_factory=list)
@@ -82,6 +88,12 @@ class Guided:
         return out
 
 
+def _option(h: highspy.Highs, name: str) -> float:
+    """A numeric HiGHS option (highspy returns ``(status, value)`` or the value)."""
+    got = h.getOptionValue(name)
+    return float(got[1] if isinstance(got, tuple) else got)
+
+
 def highs_threads(threads: int | None) -> int:
     """Threads for HiGHS' branch and bound beside the windows: one core is left to them.
 
@@ -92,11 +104,6 @@ def highs_threads(threads: int | None) -> int:
     dropped when the time limit comes first."""
     cores = threads if threads else (os.cpu_count() or 1)
     return max(1, cores - 1)
-
-
-def proved(h: highspy.Highs, thread: threading.Thread) -> bool:
-    """Whether HiGHS (run in ``thread``) has ended with its plan proved optimal."""
-    return not thread.is_alive() and h.getModelStatus() == highspy.HighsModelStatus.kOptimal
 
 
 @dataclass
@@ -165,21 +172,29 @@ def search(
     start: Callable[[Callable[[], bool]], StartLike],
     gap: float = 0.0,
     threads: int | None = None,
+    run: Callable[[highspy.Highs, float], bool] | None = None,
 ) -> Guided:
-    """Run ``h.run()`` (the whole MIP, options set) in a background thread, while this
+    """Run HiGHS on the whole MIP (``h``, options set) in a background thread, while this
     thread computes ``start(stop)`` (a feasible plan and the LP relaxation; ``stop()``
     says that HiGHS has proved its plan and no other is needed) and improves it by
     :func:`fix_and_optimise` until HiGHS has proved its plan, the best plan is within the
     relative ``gap`` of the best bound, or the deadline. Each better plan is handed to
-    HiGHS at its next user-solution callback. Returns when both have ended; HiGHS'
-    result is read from ``h`` as usual (the last plans may be better than its own).
+    HiGHS at its next user-solution callback.
+
+    ``run(h, deadline)`` runs HiGHS and says whether it returned by the deadline
+    (:func:`pecopt.solver.highs.run_by`; default: ``h.run()``). Returns when both have
+    ended; when HiGHS was given up at the deadline (``returned`` is False; it stops at its
+    next limit check) ``h`` must not be touched again, otherwise its result is read from
+    ``h`` as usual (the last plans may be better than its own).
 
     HiGHS' time limit is set here to end ``HIGHS_MARGIN`` of the time left (and
-    ``RESERVE_S``) before the deadline, and its threads to :func:`highs_threads` of
-    ``threads`` (the cores pecopt may use; None: all of them).
+    ``RESERVE_S``) before the deadline (or earlier, if ``h`` already had a shorter one),
+    and its threads to :func:`highs_threads` of ``threads`` (the cores pecopt may use;
+    None: all of them).
     """
     t0 = time.perf_counter()
     limit = max(0.05, (deadline - t0) * (1 - HIGHS_MARGIN) - RESERVE_S)
+    limit = min(limit, _option(h, "time_limit"))  # a shorter limit set by the caller holds
     h.setOptionValue("time_limit", limit)
     h.setOptionValue("threads", highs_threads(threads))
     sense = 1 if lp.sense == 1 else -1
@@ -187,8 +202,9 @@ def search(
     out = Guided()
     lock = threading.Lock()
     handed = [np.inf]  # sense * objective of the last plan offered to HiGHS
-    bound = [-np.inf]  # sense * HiGHS' bound at its last callback
+    bound = [-np.inf]  # sense * HiGHS' best bound so far
     stop = threading.Event()
+    returned: list[bool] = []  # run's answer, once it has one
 
     def found(x: FloatArray, value: float, what: str) -> None:
         with lock:
@@ -196,13 +212,18 @@ def search(
                 out.x, out.objective = x, value
                 out.plans.append((time.perf_counter(), what, value))
 
+    def better_bound(now: float, plan: float, dual: float) -> None:
+        out.highs.append((now, plan, dual))
+        with lock:
+            if np.isfinite(dual) and sense * dual > bound[0]:
+                bound[0], out.highs_bound = sense * dual, dual
+
     def offer(e: Any) -> None:  # in HiGHS' thread
         primal, dual = e.data_out.mip_primal_bound, e.data_out.mip_dual_bound
         now = time.perf_counter()
-        out.highs.append((now, primal, dual))
+        better_bound(now, primal, dual)
         watch.seen(now, dual)
         with lock:
-            bound[0] = max(bound[0], sense * dual)
             x, value = out.x, out.objective
             if x is None or sense * value >= handed[0]:
                 return
@@ -216,25 +237,39 @@ def search(
         if stop.is_set() or watch.risky(time.perf_counter()):
             e.interrupt()
 
+    def ended() -> bool:
+        """HiGHS has returned (in time): ``h`` may be read."""
+        return not thread.is_alive() and returned == [True]
+
+    def proved() -> bool:
+        return ended() and h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+    final_read: list[bool] = []
+
     def done() -> bool:
         """Whether the windows can stop: HiGHS proved its plan, or the best plan is within
         ``gap`` of the best bound. HiGHS stopped by its limit (or the watchdog) leaves the
         windows to go on until the deadline, its final bound still proving the gap."""
-        if not thread.is_alive():
-            if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-                return True
-            bound[0] = max(bound[0], sense * float(h.getInfo().mip_dual_bound))
+        if proved():
+            return True
+        if ended() and not final_read:
+            info = h.getInfo()
+            better_bound(time.perf_counter(), info.objective_function_value, info.mip_dual_bound)
+            final_read.append(True)
         with lock:
             best = max(bound[0], sense * out.relaxation_objective)
             value = sense * out.objective
         return bool(np.isfinite(best) and value - best <= gap * max(abs(value), 1e-9))
 
+    def runner() -> None:
+        returned.append(run(h, deadline) if run is not None else (h.run() is not None))
+
     h.cbMipUserSolution.subscribe(offer)
     h.cbMipInterrupt.subscribe(interrupt)
-    thread = threading.Thread(target=h.run, name="pecopt-highs", daemon=True)
+    thread = threading.Thread(target=runner, name="pecopt-highs-search", daemon=True)
     thread.start()
     try:
-        heur = start(lambda: proved(h, thread))
+        heur = start(proved)
         out.relaxation_objective = watch.relaxation = heur.relaxation_objective
         out.start_seconds = time.perf_counter() - t0
         if heur.start is not None:
@@ -247,8 +282,13 @@ def search(
     except BaseException:
         stop.set()
         raise
-    finally:
-        thread.join()
-        h.cbMipUserSolution.unsubscribe(offer)
-        h.cbMipInterrupt.unsubscribe(interrupt)
+    finally:  # the runner ends by the deadline (run_by gives HiGHS up there)
+        thread.join(max(0.0, deadline - time.perf_counter()) + RESERVE_S)
+        out.returned = ended()
+        if out.returned:
+            h.cbMipUserSolution.unsubscribe(offer)
+            h.cbMipInterrupt.unsubscribe(interrupt)
+        else:
+            stop.set()  # interrupted at its next limit check
+            out.thread = thread
     return out

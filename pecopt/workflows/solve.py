@@ -2,6 +2,12 @@
 results -> files.
 
 Each phase is timed separately (ingest, build, hand-off, solve, extract, write).
+
+Time: a ``deadline`` (``time.perf_counter()`` seconds) bounds the whole job. Ingest and
+build run under an interval timer (:func:`before_deadline`) and stop with
+:class:`~pecopt.errors.SolverError` when the deadline passes during them; the solver gets
+what is left less a reserve for extraction and writing (:func:`extraction_reserve_s`); a
+MILP stopped by the deadline keeps its best plan (:attr:`SolveRun.optimal` is False).
 """
 
 from __future__ import annotations
@@ -10,12 +16,15 @@ import hashlib
 import json
 import platform
 import resource
+import signal
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyomo.environ as pyo
@@ -23,16 +32,18 @@ from pydantic import BaseModel
 
 from pecopt import __version__
 from pecopt.api import Built, Solution, build, solve
-from pecopt.errors import DataError, SolverError
+from pecopt.errors import DataError, InfeasibleError, ScenarioError, SolverError
 from pecopt.ingest.district import ingest, to_inputs
 from pecopt.ingest.parquet import read_table, write_table
 from pecopt.inputs import DistrictInputs
 from pecopt.scenario import load_scenario
 from pecopt.scenario.schema import Scenario
+from pecopt.solver import Status
 from pecopt.workflows.outputs import atomic_dir, check_output
 
 Progress = Callable[[str], None]
 SCENARIO_JSON = "scenario.json"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,12 @@ class SolveRun:
     def outcome(self) -> Any:
         return self.solution.outcome
 
+    @property
+    def optimal(self) -> bool:
+        """Whether the plan is proven optimal (within ``mip_rel_gap``); False when the time
+        limit stopped the solver with a feasible plan (``kpis["solver"]["status"]``)."""
+        return bool(self.solution.outcome.status is Status.OPTIMAL)
+
 
 def _noop(_: str) -> None:
     return None
@@ -68,12 +85,151 @@ def extraction_reserve_s(columns: int) -> float:
     return 0.5 + 3e-6 * columns
 
 
+class _OutOfTime(BaseException):
+    """The interval timer of :func:`before_deadline` went off. A ``BaseException`` (like
+    ``KeyboardInterrupt``), so that no ``except Exception`` in ingest or build takes it for
+    a problem of the input."""
+
+
+def before_deadline(deadline: float | None, phase: str, work: Callable[[], T]) -> T:
+    """``work()``, stopped when ``deadline`` passes (``time.perf_counter()`` seconds).
+
+    Ingest and build cannot be told a time limit, so a ``SIGALRM`` interval timer
+    interrupts them (Python code only: the handler runs between bytecodes). Without a
+    deadline, or outside the main thread (signals are delivered there only), ``work``
+    runs unbounded and the deadline is checked afterwards by the caller.
+
+    Raises
+    ------
+    SolverError
+        The deadline passed before or during ``work`` (nothing was solved).
+    """
+    if deadline is None:
+        return work()
+    left = deadline - time.perf_counter()
+    if left <= 0:
+        raise SolverError(f"the time limit was reached before {phase} (no plan)")
+    if threading.current_thread() is not threading.main_thread():
+        return work()
+    armed = [True]  # the timer is one-shot; a late signal after `work` returns is ignored
+
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        if armed[0]:
+            raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, left)
+            result = work()
+            armed[0] = False
+        except _OutOfTime:
+            armed[0] = False
+            raise SolverError(
+                f"the time limit was reached during {phase}, before the solve could start "
+                "(no plan): give more time (--time-limit)"
+            ) from None
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
+    return result
+
+
 def run_inputs(
     inputs: DistrictInputs, *, deadline: float | None = None, progress: Progress = _noop
 ) -> SolveRun:
-    """Build, solve and extract from ready inputs (no files written)."""
+    """Build, solve and extract from ready inputs (no files written); with an
+    ``aggregation:`` section, size on typical periods first (:func:`size_on_typical_periods`)."""
+    if inputs.scenario.aggregation is not None and inputs.common.periods is None:
+        return size_on_typical_periods(inputs, deadline=deadline, progress=progress)
+    return _run(inputs, deadline=deadline, progress=progress)
+
+
+def size_on_typical_periods(
+    inputs: DistrictInputs,
+    *,
+    deadline: float | None = None,
+    progress: Progress = _noop,
+) -> SolveRun:
+    """Design mode on typical periods, then the whole horizon with the sizes found.
+
+    1. tsam picks the representative periods (:func:`pecopt.aggregation.select`);
+    2. the model of those periods (weighted steps, linked stores) is built and solved;
+    3. every new capacity (``*_new`` and ``*_modules`` variables) is fixed at its value
+       in the whole horizon's model, which is solved as any dispatch.
+
+    ``kpis["aggregation"]`` gives the periods, the typical-period objective (an estimate
+    of the year's), the whole horizon's, their difference [%] and the seconds of each
+    phase."""
+    from pecopt.aggregation import select
+
+    agg = inputs.scenario.aggregation
+    assert agg is not None
+    c = inputs.common
+    progress("typical periods")
+    t0 = time.perf_counter()
+    sel = select(
+        inputs.tables, c.index, k=agg.typical_periods, period_h=agg.period_h, dt_h=c.dt_h,
+        timezone=c.timezone, file=c.file,
+    )  # fmt: skip
+    typical = to_inputs(inputs.scenario, inputs.tables, c.file, selection=sel)
+    t_select = time.perf_counter() - t0
+    first = _run(typical, deadline=deadline, progress=progress)
+    sizes = {
+        v.name: float(v.value)
+        for v in first.built.model.component_data_objects(pyo.Var, descend_into=True)
+        if v.parent_component().local_name.endswith(("_new", "_modules")) and v.value is not None
+    }
+    if not sizes:
+        raise ScenarioError(
+            c.file, "aggregation",
+            "nothing to size: typical periods are for design mode (give a capacity as "
+            "{existing, max, capex_eur_per_unit, ...})",
+        )  # fmt: skip
+
+    def fix_sizes(built: Built) -> None:
+        for name, value in sizes.items():
+            var = built.model.find_component(name)
+            assert var is not None, name
+            var.fix(round(value) if var.is_integer() else max(value, 0.0))
+
+    try:
+        full = _run(inputs, deadline=deadline, progress=progress, fix=fix_sizes)
+    except InfeasibleError as exc:
+        raise InfeasibleError(
+            f"the sizes chosen on {agg.typical_periods} typical periods cannot meet the whole "
+            f"horizon: {exc} (more typical periods, a shortfall_penalty on the target, or "
+            "no aggregation)"
+        ) from None
+    est, real = first.solution.objective, full.solution.objective
+    full.kpis["aggregation"] = {
+        "typical_periods": agg.typical_periods,
+        "period_h": agg.period_h,
+        "steps": int(sel.steps.size),
+        "representatives_start_utc": [
+            c.index[int(d) * sel.periods.length].isoformat() for d in sel.periods.original
+        ],
+        "weight": [float(sel.weight[p * sel.periods.length]) for p in range(sel.periods.k)],
+        "typical_objective": est,
+        "full_objective": real,
+        "difference_pct": 100.0 * (est - real) / abs(real) if real else 0.0,
+        "sizes": sizes,
+        "seconds": {"select": t_select, **{f"typical_{k}": v for k, v in first.seconds.items()}},
+    }
+    full.seconds["typical"] = t_select + sum(first.seconds.values())
+    return full
+
+
+def _run(
+    inputs: DistrictInputs,
+    *,
+    deadline: float | None = None,
+    progress: Progress = _noop,
+    fix: Callable[[Built], None] | None = None,
+) -> SolveRun:
     progress("build")
-    built = build(inputs)
+    built = before_deadline(deadline, "the model build", lambda: build(inputs))
     if deadline is not None:
         cols = sum(len(v) for v in built.model.component_objects(pyo.Var, descend_into=True))
         left = deadline - time.perf_counter()
@@ -83,6 +239,8 @@ def run_inputs(
                 f"(ingest and build took {sum(built.seconds.values()):.1f} s)"
             )
         deadline -= min(extraction_reserve_s(cols), 0.25 * left)
+    if fix is not None:
+        fix(built)
     progress("solve")
     solution = solve(built, deadline=deadline)
     seconds = {"build": built.seconds["build"], **solution.seconds}
@@ -99,7 +257,9 @@ def run_scenario(
     """Ingest, build, solve and extract one scenario (no files written)."""
     t0 = time.perf_counter()
     progress("ingest")
-    inputs = to_inputs(scenario, ingest(scenario, file), file)
+    inputs = before_deadline(
+        deadline, "ingest", lambda: to_inputs(scenario, ingest(scenario, file), file)
+    )
     t_ingest = time.perf_counter() - t0
     run = run_inputs(inputs, deadline=deadline, progress=progress)
     run.seconds["ingest"] = t_ingest
@@ -213,7 +373,9 @@ def solve_scenario(
         check_output(out, [inputs_dir])
         t0 = time.perf_counter()
         progress("read inputs")
-        inputs = read_inputs(inputs_dir, overrides)
+        inputs = before_deadline(
+            deadline, "reading the inputs", lambda: read_inputs(inputs_dir, overrides)
+        )
         used = [inputs_dir, *input_files(inputs.scenario)]
         check_output(out, used)
         t_read = time.perf_counter() - t0

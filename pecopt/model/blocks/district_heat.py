@@ -16,7 +16,8 @@ reserve ``r >= 0`` [kW]:
            - dt sum_t export_price x[t]
     co2  = dt sum_t f[t] d[t]
 
-Fees are in EUR per kW per year; ``years`` is the horizon length over 8760 h.
+Fees are in EUR per kW per year; ``years`` is the horizon length over 8760 h, or the
+tariff's ``power_fee_years`` (how long a new peak is billed, e.g. for a day's plan).
 
 **Fortum Viisas** (Espoo, Kauniainen, Kirkkonummi; replaced Kestolämpö and Tarkkalämpö
 on 1 Apr 2023; FACTS: Espoo and Espoo Clean Heat, FACTS-HEAT-TARIFFS-COSTS 4):
@@ -44,6 +45,12 @@ on 1 Apr 2023; FACTS: Espoo and Espoo Clean Heat, FACTS-HEAT-TARIFFS-COSTS 4):
 Cost items: ``dh_energy``, ``dh_power_fee``, ``dh_reserve_fee``, ``dh_vat`` (ex VAT
 items, then the VAT on them), ``dh_export_revenue``. Figure:
 ``district_heat.billing_peak_kw`` (the horizon's highest window mean).
+
+A billing peak reached before the horizon (``billing_peak_so_far_kw`` = P0, carried by
+nightly dispatch) is paid anyway; the horizon pays the fee only on what it adds:
+
+    excess >= (1 / k) sum_{s=t}^{t+k-1} d[s] - P0,   excess >= 0
+    cost  += fee * years * excess          (billing peak = P0 + excess)
 """
 
 from __future__ import annotations
@@ -85,8 +92,14 @@ class DistrictHeatTariff(Strict):
     price_series: Series | None = None
     power_fee_eur_per_kw_yr: NonNeg = 0.0
     peak_window_h: Annotated[int, Field(ge=1, le=24)] = 3
-    #: usage power already in the billing memory before the horizon [kW] (Fortum: 36 months)
+    #: usage power already in the billing memory before the horizon [kW] (Fortum: 36 months):
+    #: billed again with the horizon's fee, so shaving below it earns nothing
     previous_peak_kw: NonNeg = 0.0
+    #: the billing peak already reached and paid [kW] (nightly dispatch): the fee applies
+    #: only above it
+    billing_peak_so_far_kw: NonNeg | None = None
+    #: years a raise of the billing peak is paid for (default: the horizon's length)
+    power_fee_years: NonNeg | None = None
     #: contracted power [kW]; the reserve (contracted minus usage power) pays reserve_fee
     contracted_kw: NonNeg | None = None
     reserve_fee_eur_per_kw_yr: NonNeg = 0.0
@@ -138,6 +151,11 @@ class DistrictHeatData:
     spec: DistrictHeating
     price: FloatArray  # [EUR/kWh] ex VAT
     co2: FloatArray  # [kg/kWh]
+
+    @property
+    def import_price_ex_vat(self) -> FloatArray:
+        """Marginal price of heat without VAT [EUR/kWh]."""
+        return self.price
 
     @property
     def import_price(self) -> FloatArray:
@@ -201,13 +219,13 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
                 ped_weight=spec.ped_weight,
             )
         ],  # fmt: skip
-        cost={"dh_energy": [term(d, dt * data.price)]},
+        cost={"dh_energy": [term(d, common.dtw * data.price)]},
         capacities={"district_heat": {"import_kw": conn.amount()}},
     )
     if conn.sized:  # the connection (substation) the district buys
         conn.limit(block, "import_max", [term(d, 1.0)], n)
         c.cost["investment"] = conn.cost(common)
-    vat_terms = [term(d, vat * dt * data.price)]
+    vat_terms = [term(d, vat * common.dtw * data.price)]
     if spec.export_max_kw > 0:
         x = add_var(block, "exp", n, 0.0, spec.export_max_kw)
         c.flows.append(
@@ -219,26 +237,31 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
                 ped_weight=spec.ped_weight,
             )
         )
-        c.cost["dh_export_revenue"] = [term(x, -dt * spec.export_price_eur_per_kwh)]
+        c.cost["dh_export_revenue"] = [term(x, -common.dtw * spec.export_price_eur_per_kwh)]
     k = max(1, min(n, round(tariff.peak_window_h / dt)))
+    so_far = tariff.billing_peak_so_far_kw or 0.0
+    years = common.years if tariff.power_fee_years is None else tariff.power_fee_years
     reserve = tariff.contracted_kw is not None and tariff.reserve_fee_eur_per_kw_yr > 0
     if tariff.power_fee_eur_per_kw_yr > 0 or reserve:
-        floor = tariff.previous_peak_kw
-        peak = add_var(block, "peak", 1, floor, max(conn.upper, floor))
+        floor = max(0.0, tariff.previous_peak_kw - so_far)
+        peak = add_var(block, "peak", 1, floor, max(conn.upper, floor))  # above so_far
         starts = np.arange(n - k + 1)
-        rows = np.repeat(starts, k)
+        if common.periods is not None:  # typical periods: a window stays in its period
+            L = common.periods.length
+            starts = starts[starts % L + k <= L]
+        rows = np.repeat(np.arange(starts.size), k)
         idx = (starts[:, None] + np.arange(k)[None, :]).ravel()
         add_rows(
             block,
             "peak_window",
             starts.size,
             [
-                term(peak, 1.0, np.zeros(starts.size, np.int64), starts),
+                term(peak, 1.0, np.zeros(starts.size, np.int64)),
                 term(d, -1.0 / k, idx, rows),
             ],
-            lower=0.0,
+            lower=-so_far,
         )
-        fee = tariff.power_fee_eur_per_kw_yr * common.years
+        fee = tariff.power_fee_eur_per_kw_yr * years
         if fee > 0:
             c.cost["dh_power_fee"] = [term(peak, fee)]
             vat_terms.append(term(peak, vat * fee))
@@ -250,10 +273,10 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
                 "reserve_power",
                 1,
                 [term(r, 1.0), term(peak, 1.0)],
-                lower=tariff.contracted_kw,
+                lower=tariff.contracted_kw - so_far,
                 what="district-heat reserve power",
             )
-            fee_r = tariff.reserve_fee_eur_per_kw_yr * common.years
+            fee_r = tariff.reserve_fee_eur_per_kw_yr * years
             c.cost["dh_reserve_fee"] = [term(r, fee_r)]
             vat_terms.append(term(r, vat * fee_r))
     if vat > 0:
@@ -263,7 +286,8 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
         from pecopt.ingest.tariffs import rolling_peak_kw
 
         flow = value(d)
-        return float(rolling_peak_kw(flow, k)) if flow.any() else 0.0
+        peak = float(rolling_peak_kw(flow, k)) if flow.any() else 0.0
+        return max(so_far, peak)
 
     c.figures["district_heat.billing_peak_kw"] = billing_peak
     return c

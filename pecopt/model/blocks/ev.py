@@ -383,20 +383,35 @@ def _availability(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
     pv_idx, pt_idx = np.nonzero(ev.plugged)  # (vehicle, step) of every charging variable
     c = add_var(b, "charge", pv_idx.size, 0.0, ev.charger_kw)
     seg_vehicle: list[np.ndarray] = []
+    seg_chain: list[np.ndarray] = []
     seg_point: list[np.ndarray] = []
     drive_seg: list[np.ndarray] = []
     seg_of_charge = np.full(pv_idx.size, -1, np.int64)
     offset = 0
     starts = np.searchsorted(pv_idx, np.arange(nv + 1))
+    # each vehicle's timeline is one chain of state points; under typical periods, one
+    # cyclic chain per representative period (each stands for weeks that repeat it)
+    per = common.periods
+    blocks = (
+        [(0, n)] if per is None else [(p * per.length, (p + 1) * per.length) for p in range(per.k)]
+    )
     for v in range(nv):
-        pts = state_points(ev.plugged[v], ev.drive_kwh[v])
-        if pts.size == 0:
+        parts = [
+            (state_points(ev.plugged[v, lo:hi], ev.drive_kwh[v, lo:hi]) + lo, lo, p)
+            for p, (lo, hi) in enumerate(blocks)
+        ]
+        parts = [(pts, lo, p) for pts, lo, p in parts if pts.size]
+        if not parts:
             continue
+        pts = np.concatenate([x[0] for x in parts])
         seg_vehicle.append(np.full(pts.size, v))
+        seg_chain.append(
+            np.concatenate([np.full(x[0].size, v * len(blocks) + x[2]) for x in parts])
+        )
         seg_point.append(pts)
         cum = np.r_[0.0, np.cumsum(ev.drive_kwh[v])]
         ends = pts + 1
-        begins = np.r_[0, ends[:-1]]
+        begins = np.concatenate([np.r_[lo, x[:-1] + 1] for x, lo, _ in parts])
         d = cum[ends] - cum[begins]
         drive_seg.append(d)
         a, z = starts[v], starts[v + 1]
@@ -408,10 +423,11 @@ def _availability(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
         offset += pts.size
     j = offset
     veh = np.concatenate(seg_vehicle) if seg_vehicle else np.zeros(0, np.int64)
+    chain = np.concatenate(seg_chain) if seg_chain else np.zeros(0, np.int64)
     point = np.concatenate(seg_point) if seg_point else np.zeros(0, np.int64)
     dj = np.concatenate(drive_seg) if drive_seg else np.zeros(0)
-    first = np.r_[True, veh[1:] != veh[:-1]] if j else np.zeros(0, bool)
-    last = np.r_[veh[1:] != veh[:-1], True] if j else np.zeros(0, bool)
+    first = np.r_[True, chain[1:] != chain[:-1]] if j else np.zeros(0, bool)
+    last = np.r_[chain[1:] != chain[:-1], True] if j else np.zeros(0, bool)
     s0 = ev.initial_kwh  # per vehicle, or None (cyclic)
     fixed_start = spec.end != "cyclic" and s0 is not None
     s_lb = np.zeros(j)
@@ -439,7 +455,8 @@ def _availability(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
         short_rows = np.flatnonzero(dj > 0)
         short = add_var(b, "shortfall", short_rows.size, 0.0, dj[short_rows])
         terms.append(term(short, -1.0, None, short_rows))
-        penalty["ev_shortfall_penalty"] = [term(short, spec.shortfall_penalty_eur_per_kwh)]
+        w = 1.0 if common.weight is None else common.weight[point[short_rows]]
+        penalty["ev_shortfall_penalty"] = [term(short, spec.shortfall_penalty_eur_per_kwh * w)]
         unmet[spec.name] = [term(short, 1.0)]
     add_rows(b, "energy_balance", j, terms, equal=rhs, what=f"EV fleet {spec.name} energy")
 
@@ -503,7 +520,9 @@ def _sessions(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
     if spec.shortfall_penalty_eur_per_kwh is not None:
         u = add_var(b, "shortfall", ns, 0.0, ev.session_energy_kwh)
         terms.append(term(u, 1.0))
-        penalty["ev_shortfall_penalty"] = [term(u, spec.shortfall_penalty_eur_per_kwh)]
+        # under typical periods a session counts as often as its start step
+        w = 1.0 if common.weight is None else common.weight[ev.session_first]
+        penalty["ev_shortfall_penalty"] = [term(u, spec.shortfall_penalty_eur_per_kwh * w)]
         unmet[spec.name] = [term(u, 1.0)]
     add_rows(
         b,

@@ -89,7 +89,13 @@ from pecopt.units import ELECTRICITY
 class SpotPrice(Strict):
     """Day-ahead spot price: pecopt's embedded typical year, a file (``path``, ``column``,
     ``unit``, ``vat_included``), or a series in EUR/kWh ex VAT (``series``: a constant,
-    one value per step, or a file column)."""
+    one value per step, or a file column).
+
+    ``missing: fill`` (a file only): steps the file has no price for are forecast from
+    the last ``history_days`` days of known prices on the embedded shape
+    (:func:`pecopt.ingest.tariffs.fill_missing_prices`) and marked ``spot_filled`` in
+    the ``grid_prices`` table; ``error`` (default) refuses a file that does not cover
+    the horizon."""
 
     source: Literal["typical_year", "file", "series"] = "typical_year"
     path: Path | None = None
@@ -99,6 +105,8 @@ class SpotPrice(Strict):
     timezone: TimeZone = "UTC"
     unit: Literal["eur_per_mwh", "c_per_kwh", "eur_per_kwh"] = "eur_per_mwh"
     vat_included: bool = False
+    missing: Literal["error", "fill"] = "error"
+    history_days: Annotated[int, Field(ge=1, le=60)] = 7
 
     @model_validator(mode="after")
     def _path_for_file(self) -> SpotPrice:
@@ -209,6 +217,12 @@ class GridData:
     windows: BillingWindows | None = None
 
     @property
+    def import_price_ex_vat(self) -> FloatArray:
+        """``spot + margin + network + tax`` [EUR/kWh]."""
+        out: FloatArray = self.spot + self.margin + self.network + self.tax
+        return out
+
+    @property
     def import_price(self) -> FloatArray:
         """``(spot + margin)(1 + vat_e) + (network + tax)(1 + vat_n)`` [EUR/kWh]."""
         out: FloatArray = (self.spot + self.margin) * (1.0 + self.vat_energy) + (
@@ -224,7 +238,15 @@ def ingest(units: Sequence[Grid], ctx: IngestContext) -> dict[str, pd.DataFrame]
     (g,) = units
     el, index, tz = g.tariff, ctx.index, ctx.timezone
     sp = el.spot
-    if sp.source == "file":
+    filled = np.zeros(len(index), bool)
+    if sp.source == "file" and sp.missing == "fill":
+        assert sp.path is not None
+        known, recent = tariffs.read_spot_known(
+            sp.path, index, unit=sp.unit, vat_included=sp.vat_included, column=sp.column,
+            time_column=sp.time_column, tz=sp.timezone, history_days=sp.history_days,
+        )  # fmt: skip
+        spot, filled = tariffs.fill_missing_prices(index, known, recent, tz=tz)
+    elif sp.source == "file":
         assert sp.path is not None
         if sp.unit == "eur_per_kwh":
             file = SeriesFile(
@@ -262,6 +284,7 @@ def ingest(units: Sequence[Grid], ctx: IngestContext) -> dict[str, pd.DataFrame]
         {
             "timestamp": index,
             "spot_eur_per_kwh": spot,
+            "spot_filled": filled,
             "retail_margin_eur_per_kwh": np.full(n, el.retail_margin_eur_per_kwh),
             "network_eur_per_kwh": network.to_numpy(float),
             "tax_eur_per_kwh": tax.to_numpy(float),
@@ -295,12 +318,16 @@ def prepare(units: Sequence[Grid], tables: Tables, common: Common) -> GridData:
         col("vat_network"),
         col("export_eur_per_kwh"),
         col("co2_kg_per_kwh"),
-        billing_windows(common.index, net.power_window_h, tz=common.timezone) if fees else None,
+        (
+            billing_windows(common.index, net.power_window_h, tz=common.timezone, dt_h=common.dt_h)
+            if fees
+            else None
+        ),
     )
 
 
 def build(block: pyo.Block, d: GridData, common: Common) -> Contribution:
-    n, dt, g = common.n, common.dt_h, d.spec
+    n, dtw, g = common.n, common.dtw, d.spec
     conn = capacity(block, "import_max_kw", g.import_max_kw)
     imp = add_var(block, "imp", n, 0.0, conn.upper)
     exp = add_var(block, "exp", n, 0.0, g.export_max_kw)
@@ -345,64 +372,95 @@ def build(block: pyo.Block, d: GridData, common: Common) -> Contribution:
             ),
         ],  # fmt: skip
         cost={
-            "electricity_spot": [term(imp, dt * d.spot)],
-            "electricity_margin": [term(imp, dt * d.margin)],
-            "electricity_network": [term(imp, dt * d.network)],
-            "electricity_tax": [term(imp, dt * d.tax)],
-            "electricity_vat_energy": [term(imp, dt * d.vat_energy * energy_part)],
-            "electricity_vat_network": [term(imp, dt * d.vat_network * network_part)],
-            "export_revenue": [term(exp, -dt * d.export)],
+            "electricity_spot": [term(imp, dtw * d.spot)],
+            "electricity_margin": [term(imp, dtw * d.margin)],
+            "electricity_network": [term(imp, dtw * d.network)],
+            "electricity_tax": [term(imp, dtw * d.tax)],
+            "electricity_vat_energy": [term(imp, dtw * d.vat_energy * energy_part)],
+            "electricity_vat_network": [term(imp, dtw * d.vat_network * network_part)],
+            "export_revenue": [term(exp, -dtw * d.export)],
             **({"investment": conn.cost(common)} if conn.sized else {}),
         },
         capacities={"grid": {"import_kw": conn.amount()}},
     )
     if d.windows is not None:
-        _fees(block, d, imp, d.windows, c)
+        _fees(block, d, imp, d.windows, c, common)
     return c
 
 
-def _fees(block: pyo.Block, d: GridData, imp: pyo.Var, bw: BillingWindows, c: Contribution) -> None:
+def _fees(
+    block: pyo.Block,
+    d: GridData,
+    imp: pyo.Var,
+    bw: BillingWindows,
+    c: Contribution,
+    common: Common,
+) -> None:
     """The monthly power fee (one billing peak per local month, above every window mean of
-    the month) and the basic fee, each with VAT on the distribution invoice."""
+    the month) and the basic fee, each with VAT on the distribution invoice.
+
+    Under typical periods a representative's windows count in every month it stands for
+    (its original periods' months, by their middle step), and the months and their
+    shares are the whole horizon's."""
     net = d.spec.tariff.network
-    # VAT on the distribution invoice in force at the first step of each month
-    first_step = np.searchsorted(bw.window_month[bw.step_window], np.arange(len(bw.months)))
-    vat_n = d.vat_network[first_step]
+    first = np.searchsorted(bw.step_window, np.arange(bw.window_size.size))
+    per = common.periods
+    if per is None:
+        pair_w = np.arange(bw.window_size.size)
+        pair_m = bw.window_month
+        months, share = bw.months, bw.month_share
+    else:
+        assert per.month_of_period is not None and per.month_share is not None
+        rep = first // per.length
+        served = [np.unique(per.month_of_period[per.order == p]) for p in range(per.k)]
+        pair_w = np.concatenate([np.full(served[r].size, w) for w, r in enumerate(rep)])
+        pair_m = np.concatenate([served[r] for r in rep])
+        months, share = per.month_labels, per.month_share
+    nm = len(months)
+    # VAT on the distribution invoice in force at the first window of each month
+    first_pair = np.searchsorted(np.sort(pair_m), np.arange(nm))
+    by_month = pair_w[np.argsort(pair_m, kind="stable")]
+    vat_n = d.vat_network[first[by_month[np.minimum(first_pair, by_month.size - 1)]]]
     vat_terms: list[Term] = c.cost["electricity_vat_network"]
     fee = net.power_fee_eur_per_kw_month
     if fee > 0:
-        nm, nw = len(bw.months), bw.window_size.size
+        size = bw.window_size[pair_w]
+        rows = np.repeat(np.arange(pair_w.size), size)
+        steps = np.repeat(first[pair_w], size) + (
+            np.arange(rows.size) - np.repeat(np.cumsum(size) - size, size)
+        )
         peak = add_var(block, "peak", nm, 0.0, upper(d.spec.import_max_kw))
         add_rows(
             block,
             "peak_window",
-            nw,
+            pair_w.size,
             [
-                term(peak, 1.0, bw.window_month, np.arange(nw)),
-                term(imp, -1.0 / bw.window_size[bw.step_window], None, bw.step_window),
+                term(peak, 1.0, pair_m, np.arange(pair_w.size)),
+                term(imp, -1.0 / bw.window_size[bw.step_window[steps]], steps, rows),
             ],
             lower=0.0,
             what="grid monthly power peak",
         )
-        c.cost["electricity_power_fee"] = [term(peak, fee * bw.month_share)]
-        vat_terms.append(term(peak, vat_n * fee * bw.month_share))
+        c.cost["electricity_power_fee"] = [term(peak, fee * share)]
+        vat_terms.append(term(peak, vat_n * fee * share))
 
         def month_peak(m: int) -> Callable[[ValueOf], float]:
             def read(value: ValueOf) -> float:
                 means = np.bincount(bw.step_window, weights=value(imp)) / bw.window_size
-                return float(means[bw.window_month == m].max())
+                mine = pair_w[pair_m == m]
+                return float(means[mine].max()) if mine.size else 0.0
 
             return read
 
-        for m, label in enumerate(bw.months):
+        for m, label in enumerate(months):
             c.figures[f"grid.billing_peak_kw.{label}"] = month_peak(m)
     basic = net.basic_fee_eur_per_month
     if basic > 0:
         # a variable fixed at the billed months, so that the constant is a cost item
-        months = float(bw.month_share.sum())
-        billed = add_var(block, "billed_months", 1, months, months)
+        billed_n = float(share.sum())
+        billed = add_var(block, "billed_months", 1, billed_n, billed_n)
         c.cost["electricity_basic_fee"] = [term(billed, basic)]
-        vat_terms.append(term(billed, float(bw.month_share @ vat_n) / months * basic))
+        vat_terms.append(term(billed, float(share @ vat_n) / billed_n * basic))
 
 
 TECHNOLOGY = Technology(

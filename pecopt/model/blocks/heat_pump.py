@@ -32,6 +32,10 @@ without bound; the brine enters the heat pump at ``ground_temp_c`` (default 2 de
 Minimum part load ``m`` (an on/off decision, binaries unless ``binaries: never``):
 ``u[t] in {0, 1}``, ``m C u[t] <= load[t] <= C u[t]`` on the electric input (or on the heat
 output when only ``capacity_kw_heat`` is given).
+
+Minimum on and off times (``min_on_h``, ``min_off_h``; U and D steps) keep ``u`` on for
+U steps after a start and off for D steps after a stop, from the state before the
+horizon (``initial_on`` for ``initial_hours_in_state`` hours): :func:`min_on_off_rows`.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ from pecopt.scenario.types import (
     Capacity,
     Efficiency,
     Fraction,
+    NonNeg,
     Positive,
     Series,
     SeriesFile,
@@ -110,6 +115,12 @@ class HeatPump(Strict):
     cop_series: Series | None = None
     borehole: Borehole | None = None
     binaries: Binaries | None = None
+    #: minimum time on after a start and off after a stop [h] (0: none)
+    min_on_h: NonNeg = 0.0
+    min_off_h: NonNeg = 0.0
+    #: on/off before the horizon and for how long [h] (e.g. carried by nightly dispatch)
+    initial_on: bool | None = None
+    initial_hours_in_state: NonNeg = 1e6
 
     @model_validator(mode="after")
     def _consistent(self) -> HeatPump:
@@ -211,7 +222,7 @@ def prepare(units: Sequence[HeatPump], tables: Tables, common: Common) -> tuple[
 
 
 def _unit(b: pyo.Block, hp: HeatPumpData, common: Common) -> Contribution:
-    spec, n, dt = hp.spec, common.n, common.dt_h
+    spec, n = hp.spec, common.n
     t = common.steps()
     el = None if spec.capacity_kw_el is None else capacity(b, "power_kw_el", spec.capacity_kw_el)
     q = (
@@ -239,12 +250,13 @@ def _unit(b: pyo.Block, hp: HeatPumpData, common: Common) -> Contribution:
         bh = spec.borehole
         lift = [term(p, np.maximum(hp.cop[k] - 1.0, 0.0)) for k, p in enumerate(ps)]
         add_rows(b, "borehole_power", n, lift, upper=bh.max_w_per_m * bh.length_m / 1000.0)
-        total = [Term(x.var, x.index, x.coef * dt, np.zeros_like(x.row)) for x in lift]
+        dtw = common.dtw
+        total = [Term(x.var, x.index, x.coef * dtw[x.row], np.zeros_like(x.row)) for x in lift]
         add_rows(
             b, "borehole_energy", 1, total,
             upper=bh.max_kwh_per_m_yr * bh.length_m * common.years,
         )  # fmt: skip
-    if spec.min_part_load > 0:
+    if spec.min_part_load > 0 or spec.min_on_h > 0 or spec.min_off_h > 0:
         if el is not None:
             _commitment(b, spec, el, elec, np.ones(n), common)
         else:
@@ -297,6 +309,8 @@ def _commitment(
     big = cap.upper * f
     m = spec.min_part_load
     u = add_var(b, "u", us.size, binary=True, commitment=True)
+    if spec.min_on_h > 0 or spec.min_off_h > 0:
+        min_on_off_rows(b, u, spec, common)
     add_rows(b, "max_on", us.size, [*at(load), term(u, -big)], upper=0.0)
     lower = [*at(load), term(u, -m * big)]
     if cap.new is not None:  # + m f N on the right-hand side
@@ -312,6 +326,58 @@ def build(block: pyo.Block, units: tuple[HeatPumpData, ...], common: Common) -> 
         block.add_component(hp.spec.name, b)
         out.add(_unit(b, hp, common))
     return out
+
+
+def min_on_off_rows(b: pyo.Block, u: pyo.Var, spec: HeatPump, common: Common) -> None:
+    """Minimum on and off times of a heat pump's on/off variable ``u[t]`` (every step).
+
+    With U = ceil(min_on_h / dt), D = ceil(min_off_h / dt) steps and ``u[-1]`` the state
+    before the horizon (``initial_on``; without it the first step is unconstrained):
+
+        u[s] >= u[t] - u[t-1]          s = t+1 .. t+U-1   (a start keeps it on)
+        u[s] <= 1 - u[t-1] + u[t]      s = t+1 .. t+D-1   (a stop keeps it off)
+        u[s] = initial_on              s < U - h/dt (on) or D - h/dt (off)
+
+    where h = ``initial_hours_in_state``: a unit switched on (off) h hours before the
+    horizon stays on (off) until its minimum time is over. The usual pairwise
+    formulation (Rajan & Takriti 2005 give the tighter turn-on form).
+    """
+    n, dt = common.n, common.dt_h
+    init = spec.initial_on
+    for kind, hours in (("on", spec.min_on_h), ("off", spec.min_off_h)):
+        k = int(np.ceil(hours / dt - 1e-9))
+        if k <= 1:
+            continue
+        t = np.repeat(np.arange(n), k - 1)
+        s = t + np.tile(np.arange(1, k), n)
+        keep = s < n
+        t, s = t[keep], s[keep]
+        has_prev = t > 0
+        rows = np.arange(t.size)
+        sign = 1.0 if kind == "on" else -1.0
+        # on:  u[s] - u[t] + u[t-1] >= 0;  off: -u[s] + u[t] - u[t-1] >= -1 (same shape)
+        terms = [
+            term(u, sign, s, rows),
+            term(u, -sign, t, rows),
+            term(u, sign, t[has_prev] - 1, rows[has_prev]),
+        ]
+        lower = np.full(t.size, 0.0 if kind == "on" else -1.0)
+        if init is None:
+            sel = has_prev
+            terms = [term(u, sign, s[sel], np.arange(sel.sum())),
+                     term(u, -sign, t[sel], np.arange(sel.sum())),
+                     term(u, sign, t[sel] - 1, np.arange(sel.sum()))]  # fmt: skip
+            lower = lower[sel]
+        else:
+            lower[~has_prev] -= sign * float(init)  # u[-1] is a constant
+        if lower.size:
+            add_rows(b, f"min_{kind}_time", lower.size, terms, lower=lower)
+    if init is not None:
+        need = spec.min_on_h if init else spec.min_off_h
+        r = min(n, int(np.ceil((need - spec.initial_hours_in_state) / dt - 1e-9)))
+        if r > 0:
+            v = 1.0 if init else 0.0
+            add_rows(b, "initial_state", r, [term(u, 1.0, np.arange(r))], equal=np.full(r, v))
 
 
 TECHNOLOGY = Technology(

@@ -31,13 +31,15 @@ import numpy as np
 import pyomo.environ as pyo
 from pydantic import model_validator
 
-from pecopt.model.linear import add_rows, add_var, term
+from pecopt.model.linear import FloatArray, Term, add_rows, add_var, term
 from pecopt.model.technology import (
+    Cap,
     Common,
     Contribution,
     Flow,
     LevelReader,
     Technology,
+    ValueOf,
     capacity,
     need_binaries,
 )
@@ -120,32 +122,38 @@ def _unit(
     ch = add_var(b, "ch", n, 0.0, power.upper)
     dis = add_var(b, "dis", n, 0.0, power.upper)
     s0 = spec.soc_initial_kwh
-    soc_lb = np.zeros(n)
-    if spec.end == "initial" and s0 is not None:
-        soc_lb[-1] = s0
-    soc = add_var(b, "soc", n, soc_lb, energy.upper)
+    keep = (1.0 - spec.loss_per_h) ** dt
+    t = common.steps()
+    terms = [term(ch, -spec.eta_charge * dt), term(dis, dt / spec.eta_discharge)]
+    per = common.periods
+    if per is not None:
+        soc, read, end_level = _linked(b, common, spec, energy, keep, terms)
+    else:
+        soc_lb = np.zeros(n)
+        if spec.end == "initial" and s0 is not None:
+            soc_lb[-1] = s0
+        soc = add_var(b, "soc", n, soc_lb, energy.upper)
+        if energy.sized:
+            energy.limit(b, "soc_max", [term(soc, 1.0)], n)
+        terms.append(term(soc, 1.0))
+        rhs = np.zeros(n)
+        if s0 is None:  # end: cyclic, start = end
+            terms.append(term(soc, -keep, np.roll(t, 1)))
+        else:
+            terms.append(term(soc, -keep, t[:-1], t[1:]))  # predecessor
+            rhs[0] = keep * s0
+        add_rows(b, "balance", n, terms, equal=rhs)
+        read = lambda value: value(soc)  # noqa: E731
+        end_level = term(soc, 1.0, [n - 1])
     if power.sized:
         power.limit(b, "ch_max", [term(ch, 1.0)], n)
         power.limit(b, "dis_max", [term(dis, 1.0)], n)
-    if energy.sized:
-        energy.limit(b, "soc_max", [term(soc, 1.0)], n)
-    keep = (1.0 - spec.loss_per_h) ** dt
-    t = common.steps()
-    terms = [term(soc, 1.0), term(ch, -spec.eta_charge * dt), term(dis, dt / spec.eta_discharge)]
-    rhs = np.zeros(n)
-    if s0 is None:  # end: cyclic, start = end
-        terms.append(term(soc, -keep, np.roll(t, 1)))
-    else:
-        terms.append(term(soc, -keep, t[:-1], t[1:]))  # predecessor
-        rhs[0] = keep * s0
-    add_rows(b, "balance", n, terms, equal=rhs)
     ys = need_binaries(common, common.import_price_min < 0, spec.binaries)
     big = power.upper  # the largest power the store can have: a valid big-M
     if ys.size and big > 0:
         y = add_var(b, "y", ys.size, binary=True)
         add_rows(b, "ch_on", ys.size, [term(ch, 1.0, ys), term(y, -big)], upper=0.0)
         add_rows(b, "dis_off", ys.size, [term(dis, 1.0, ys), term(y, big)], upper=big)
-    read: LevelReader = lambda value: value(soc)  # noqa: E731
     c = Contribution(
         flows=[Flow(spec.name, carrier, "storage", (term(dis, 1.0), term(ch, -1.0)))],
         storage={spec.name: read},
@@ -155,10 +163,79 @@ def _unit(
         if cap.sized:
             c.cost.setdefault("investment", []).extend(cap.cost(common))
     if wear > 0:
-        c.cost["battery_wear"] = [term(dis, wear * dt)]
+        c.cost["battery_wear"] = [term(dis, wear * common.dtw)]
     if spec.end == "value" and spec.end_value_eur_per_kwh:
-        c.cost["stored_energy_value"] = [term(soc, -spec.end_value_eur_per_kwh, [n - 1])]
+        v = -spec.end_value_eur_per_kwh
+        c.cost["stored_energy_value"] = [term(end_level.var, v * end_level.coef, end_level.index)]
     return c
+
+
+def _linked(
+    b: pyo.Block, common: Common, spec: _Store, energy: Cap, keep: float, terms: list[Term]
+) -> tuple[pyo.Var, LevelReader, Term]:
+    """Typical periods: the store's level across the year (Kotzur et al. 2018).
+
+    Within representative p the level ``soc[t]`` is counted from 0 at its start (it may be
+    negative); ``level[d]`` is the level at the start of original period d (D of them,
+    ``r(d)`` its representative, L steps each, ``end(p)`` p's last step):
+
+        soc[t] = keep soc[t-1] + eta_c dt ch[t] - dt / eta_d dis[t]   (soc[-1] = 0 per period)
+        level[d+1] = keep^L level[d] + soc[end(r(d))]
+        level[d] + hi[r(d)] <= E,   keep^L level[d] + lo[r(d)] >= 0,   lo[p] <= soc[t] <= hi[p]
+
+    The bounds are safe (the true level ``keep^(j+1) level[d] + soc[t]`` stays in [0, E])
+    and exact without standing loss. End: cyclic ``level[D] = level[0]``; otherwise
+    ``level[0] = S0`` and ``level[D] >= S0`` (initial) or valued (value)."""
+    per = common.periods
+    assert per is not None
+    n, big = common.n, energy.upper
+    length, k, order = per.length, per.k, np.asarray(per.order, np.int64)
+    d = order.size
+    t = common.steps()
+    soc = add_var(b, "soc", n, -big, big)
+    inner = t[t % length != 0]
+    terms = [*terms, term(soc, 1.0), term(soc, -keep, inner - 1, inner)]
+    add_rows(b, "balance", n, terms, equal=0.0)
+    s0 = spec.soc_initial_kwh
+    lb = np.zeros(d + 1)
+    ub = np.full(d + 1, big)
+    if s0 is not None:
+        lb[0] = ub[0] = s0
+        if spec.end == "initial":
+            lb[d] = s0
+    level = add_var(b, "level", d + 1, lb, ub)
+    keep_l = keep**length
+    ends = order * length + length - 1
+    rows = np.arange(d)
+    add_rows(
+        b, "level_link", d,
+        [term(level, 1.0, rows + 1, rows), term(level, -keep_l, rows, rows),
+         term(soc, -1.0, ends, rows)],
+        equal=0.0,
+    )  # fmt: skip
+    if spec.end == "cyclic":
+        add_rows(b, "level_cyclic", 1, [term(level, 1.0, [d]), term(level, -1.0, [0])], equal=0.0)
+    hi = add_var(b, "soc_hi", k, -big, big)
+    lo = add_var(b, "soc_lo", k, -big, big)
+    p_of = t // length
+    add_rows(b, "soc_below_hi", n, [term(soc, 1.0), term(hi, -1.0, p_of)], upper=0.0)
+    add_rows(b, "soc_above_lo", n, [term(soc, 1.0), term(lo, -1.0, p_of)], lower=0.0)
+    top = [term(level, 1.0, rows), term(hi, 1.0, order, rows)]
+    if energy.sized:
+        energy.limit(b, "level_max", top, d)
+    else:
+        add_rows(b, "level_max", d, top, upper=energy.value)
+    add_rows(
+        b, "level_min", d, [term(level, keep_l, rows), term(lo, 1.0, order, rows)], lower=0.0
+    )  # fmt: skip
+    start = np.asarray(per.original, np.int64)[p_of]  # the original period of each step
+    decay = keep ** ((t % length) + 1.0)
+
+    def read(value: ValueOf) -> FloatArray:
+        out: FloatArray = value(level)[start] * decay + value(soc)
+        return out
+
+    return soc, read, term(level, 1.0, [d])
 
 
 def build_batteries(

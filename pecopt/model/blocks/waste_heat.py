@@ -127,7 +127,7 @@ def prepare(units: Sequence[WasteHeat], tables: Tables, common: Common) -> tuple
 
 
 def build(block: pyo.Block, sources: tuple[SourceData, ...], common: Common) -> Contribution:
-    n, dt = common.n, common.dt_h
+    n = common.n
     out = Contribution()
     for s in sources:
         w = s.spec
@@ -155,10 +155,11 @@ def build(block: pyo.Block, sources: tuple[SourceData, ...], common: Common) -> 
                 w.name, w.sink, role, tuple(source_terms),
                 co2_kg_per_kwh=w.co2_kg_per_kwh or None,
                 ped_weight=w.ped_weight if role == "import" else None,
+                functional=role == "import",
             )
         )  # fmt: skip
         out.cost.setdefault("waste_heat", []).extend(
-            term(t.var, t.coef * dt * s.price, t.index) for t in source_terms
+            term(t.var, t.coef * common.dtw * s.price, t.index) for t in source_terms
         )
     return out
 

@@ -1,0 +1,57 @@
+"""``pecopt pareto SCENARIO --points N --out DIR``: the cost-CO2 front.
+
+Exit codes as ``pecopt solve``: 0 ok, 2 bad input (nothing written), 3 infeasible,
+4 solver failure.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pecopt.cli import edge
+
+
+@edge.guard()
+def pareto(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced atomically).")],
+    points: Annotated[
+        int, typer.Option("--points", "-n", help="Points on the front, both ends included.")
+    ] = 6,
+    tol: Annotated[
+        float,
+        typer.Option(help="Relative slack on the CO2 minimum for the last point's cost."),
+    ] = 1e-4,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
+) -> None:
+    """Trace the cost-CO2 front from the cost optimum to the CO2 minimum (epsilon
+    constraint, warm-started); write points/<k>/, pareto.parquet and report.html."""
+    from pecopt.workflows.pareto import pareto as run
+
+    console = Console(stderr=True)
+    with console.status("starting", spinner="dots") as status:
+        result = run(
+            scenario, out, points=points, tol=tol, progress=lambda t: status.update(f"{t} ...")
+        )
+    if quiet:
+        return
+    t = Table(title=f"pecopt pareto: {out}")
+    for c in ("point", "CO2 bound [kg]", "cost [EUR]", "CO2 net [kg]", "status"):
+        t.add_column(c, justify="right")
+    for _, r in result.table.iterrows():
+        eps = r["eps_co2_kg"]
+        t.add_row(
+            str(r["point"]),
+            "none" if eps != eps else f"{eps:,.0f}",
+            f"{r['cost_total_eur']:,.0f}",
+            f"{r['co2_net_kg']:,.0f}",
+            str(r["solver_status"]),
+        )
+    out_console = Console()
+    out_console.print(t)
+    out_console.print(f"seconds: {result.seconds['total']:.1f}; report: {out / 'report.html'}")

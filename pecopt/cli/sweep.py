@@ -1,0 +1,168 @@
+"""``pecopt sweep`` and ``pecopt query``: thin commands over
+:mod:`pecopt.workflows.sweep` and :mod:`pecopt.workflows.sweep_query`.
+
+Dask and DuckDB are imported only when a command runs.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pecopt.errors import PecoptError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pecopt.workflows.sweep import SweepCounts
+
+err = Console(stderr=True)
+
+EXIT_INTERRUPTED = 130
+
+
+def _fail(exc: PecoptError) -> None:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def sweep(
+    scenario: Annotated[Path, typer.Argument(help="Base scenario YAML file.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Sweep dataset folder (created, or resumed if it is one)."
+        ),
+    ],
+    vary: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vary",
+            help="PATH=V1,V2,... e.g. assets.batteries[0].capacity_kwh=0,500 "
+            "(repeat: cartesian product).",
+        ),
+    ] = None,
+    grid: Annotated[
+        Path | None,
+        typer.Option(help="CSV or Parquet: one row a variant, columns override paths."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (tcp://HOST:8786); default: a LocalCluster."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="LocalCluster worker processes (default: cores).")
+    ] = None,
+    threads: Annotated[int, typer.Option(min=0, help="HiGHS threads per variant.")] = 1,
+    ship_inputs: Annotated[
+        bool,
+        typer.Option(
+            "--ship-inputs", help="Send input files with the tasks (no shared filesystem)."
+        ),
+    ] = False,
+) -> None:
+    """Solve every variant of a scenario on Dask; results as a Parquet dataset in --out."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pecopt.workflows.sweep import sweep as run
+
+    bar = Progress(
+        TextColumn("sweep"),
+        BarColumn(),
+        TextColumn("{task.fields[text]}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    )
+    task = bar.add_task("sweep", total=None, text="")
+
+    def progress(c: SweepCounts, message: str | None) -> None:
+        bar.start()  # from the first report on: after planning and the cluster's start
+        if message:
+            bar.console.print(f"[yellow]{message}[/]", highlight=False, soft_wrap=True)
+        bar.update(
+            task,
+            total=c.total,
+            completed=c.total - c.remaining,
+            text=f"{c.done + c.skipped} done ({c.skipped} already), "
+            f"{c.failed} failed, {c.remaining} remaining",
+        )
+
+    try:
+        counts = run(
+            scenario,
+            out,
+            vary=list(vary or []),
+            grid=grid,
+            scheduler=scheduler,
+            workers=workers,
+            threads=threads,
+            ship_inputs=ship_inputs,
+            progress=progress,
+        )
+    except PecoptError as exc:
+        _fail(exc)
+        return
+    finally:
+        bar.stop()
+    _report(counts, out)
+
+
+def _report(c: SweepCounts, out: Path) -> None:
+    typer.echo(
+        f"{out}: {c.total} variants: {c.done} solved, {c.skipped} already done, "
+        f"{c.failed} failed, {c.remaining} not run"
+    )
+    if c.failed:
+        typer.echo(
+            f"failed variants: pecopt query {out} "
+            "\"SELECT variant_id, error FROM kpis WHERE status <> 'ok'\""
+        )
+    if c.interrupted:
+        err.print("interrupted: finished variants are kept; run the same command to resume")
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def query(
+    folder: Annotated[Path, typer.Argument(help="A sweep dataset folder (pecopt sweep --out).")],
+    sql: Annotated[str, typer.Argument(help="SQL over the views kpis, schedule, storage.")],
+    to: Annotated[
+        Path | None, typer.Option(help="Write the whole answer to FILE.csv or FILE.parquet.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Rows to print.")] = 50,
+) -> None:
+    """Run DuckDB SQL over a sweep dataset; print a table or write a file."""
+    from pecopt.workflows.sweep_query import run_query, write_query
+
+    try:
+        if to is not None:
+            n = write_query(folder, sql, to)
+            typer.echo(f"{to}: {n} rows")
+            return
+        result = run_query(folder, sql, limit)
+    except PecoptError as exc:
+        _fail(exc)
+        return
+    if result is None:
+        return
+    table = Table(show_header=True, header_style="bold")
+    for c in result.columns:
+        table.add_column(c, overflow="fold")
+    for row in result.rows:
+        table.add_row(*(_cell(v) for v in row))
+    Console().print(table)
+    if result.more:
+        err.print(f"(first {limit} rows; --limit N for more, --to FILE for all)")
+
+
+def _cell(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "NULL"
+    if isinstance(v, float):
+        return f"{v:,.3f}" if v == 0 or 1e-3 <= abs(v) < 1e12 else f"{v:.4g}"
+    if isinstance(v, datetime):
+        return v.isoformat()
+    return str(v)

@@ -1,0 +1,156 @@
+"""What an operator should know about a dispatch plan: flags with a level.
+
+``notice`` flags are recorded (manifest, ``pecopt runs list``) and leave the exit code
+at 0: the first night without a carried state, stand-ins for missing inputs given by
+configuration (the embedded typical year or price shape), the look-ahead's prices
+forecast (they are never out yet), a clipped level, an EV whose plug state changed.
+``degraded`` flags make the exit code 10: the delivery day's own prices or weather
+filled in, a start state from a look-ahead (a missed night) or none at all, a plan
+stopped by the time limit, a slack plan, a rule-based plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pecopt.scenario.schema import Scenario
+from pecopt.state import StartState
+
+__all__ = [
+    "DEGRADED",
+    "NOTICE",
+    "Flag",
+    "plan_flags",
+    "plug_flags",
+    "price_flags",
+    "state_flags",
+]
+
+#: Flag levels: ``notice`` (recorded, exit 0) and ``degraded`` (exit 10).
+NOTICE, DEGRADED = "notice", "degraded"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Something an operator should know about a plan."""
+
+    level: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"level": self.level, "code": self.code, "message": self.message}
+
+
+def local(t: pd.Timestamp, tz: str) -> str:
+    """ISO 8601 local time with its UTC offset."""
+    return t.tz_convert(tz).isoformat()
+
+
+def state_flags(state: StartState, start: pd.Timestamp, tz: str, first_night: bool) -> list[Flag]:
+    """A start state from a look-ahead (a missed night), or none when runs exist."""
+    when = local(start, tz)
+    if state.source == "lookahead":
+        return [
+            Flag(
+                DEGRADED,
+                "state_from_lookahead",
+                f"no run planned the day before {when}: the start state is the look-ahead "
+                f"of run {state.run_id} (day {state.run_day})",
+            )
+        ]
+    if state.source == "none" and not first_night:
+        return [Flag(DEGRADED, "no_state", f"no run planned up to {when}: initial state assumed")]
+    return []
+
+
+def price_flags(
+    s: Scenario,
+    tables: Mapping[str, pd.DataFrame],
+    in_window: np.ndarray,
+    index: pd.DatetimeIndex,
+    tz: str,
+) -> list[Flag]:
+    """Stand-in prices (notice), filled prices of the look-ahead (notice) and of the
+    delivery day (degraded), from the ``spot_filled`` column of ``grid_prices``."""
+    parts: Any = s.assets
+    grid = parts.grid
+    prices = tables.get("grid_prices")
+    if grid is None or prices is None:
+        return []
+    if grid.tariff.spot.source == "typical_year":
+        return [Flag(NOTICE, "stand_in", "spot prices: the embedded typical-year shape")]
+    filled = prices["spot_filled"].to_numpy(bool) if "spot_filled" in prices else None
+    if filled is None or not filled.any():
+        return []
+    out = []
+    for part, mask, level in (
+        ("the delivery day", filled & in_window, DEGRADED),
+        ("the look-ahead", filled & ~in_window, NOTICE),
+    ):
+        if mask.any():
+            steps = index[mask]
+            out.append(
+                Flag(
+                    level,
+                    "prices_filled",
+                    f"day-ahead prices missing for {int(mask.sum())} steps of {part} "
+                    f"(from {local(steps[0], tz)}): forecast from the recent level "
+                    "on the embedded shape",
+                )
+            )
+    return out
+
+
+def plug_flags(avail: pd.DataFrame, state: StartState, first: pd.Timestamp) -> list[Flag]:
+    """Vehicles whose carried plug state differs from the availability at the start."""
+    rows = avail[pd.DatetimeIndex(avail["timestamp"]) == first]
+    differ = []
+    for fleet, vehicle, plugged in rows[["fleet", "vehicle", "plugged"]].itertuples(index=False):
+        was = state.get(f"{fleet}/{vehicle}", "plugged")
+        if was is not None and bool(was > 0.5) != bool(plugged):
+            differ.append(f"{fleet}/{vehicle}")
+    if not differ:
+        return []
+    return [
+        Flag(
+            NOTICE,
+            "ev_plug_changed",
+            f"{len(differ)} EV(s) planned {'' if len(differ) == 1 else 'each '}in the other "
+            f"plug state at the start than the availability now says (e.g. {differ[0]})",
+        )
+    ]
+
+
+def plan_flags(plan: Any) -> list[Flag]:
+    """A time-limited, slack or rule-based plan is degraded."""
+    if plan.mode == "time_limit":
+        gap = plan.solution.kpis["solver"]["gap"]
+        return [
+            Flag(DEGRADED, "time_limit", f"time limit: best plan found, gap {gap:.2%} to the bound")
+        ]
+    if plan.mode == "slack":
+        what = "; ".join(_violation(v) for v in plan.violated[:5])
+        return [Flag(DEGRADED, "slack", f"{plan.why}; the plan violates: {what or 'nothing'}")]
+    if plan.mode == "rule_based":
+        return [Flag(DEGRADED, "rule_based", f"rule-based plan ({plan.why})")]
+    return []
+
+
+def _violation(v: dict[str, Any]) -> str:
+    """``electricity balance: unserved energy 456 kWh in 23 steps, 2025-03-10 00:00 to ...``"""
+    amount = f"{v['energy_kwh']:.6g} kWh" if "energy_kwh" in v else f"slack {v['slack']:.6g}"
+    count = v.get("steps", v.get("rows"))
+    where = ""
+    if "from_local" in v:
+        where = (
+            f", {v['from_local'][:16].replace('T', ' ')} to {v['to_local'][:16].replace('T', ' ')}"
+        )
+    elif "first_rows" in v:
+        where = f", rows {v['first_rows']}"
+    return f"{v['what']} {amount} in {count} step(s){where}"
