@@ -219,13 +219,13 @@ def test_watchdog_interrupts_only_while_the_long_root_step_may_still_come():
     assert w.root is None and not w.risky(99.0)  # the root LP not yet solved: no rule
     w.seen(20.0, 50.0)  # root LP solved and a round of cuts: 20 s
     assert w.root == 20.0 and w.rounds == 1
-    assert not w.risky(59.0)  # 41 s left >= 2 x 20 s: room for the step
+    assert not w.risky(49.0)  # 51 s left >= 2.5 x 20 s: room for the step
     assert not w.risky(61.0)  # 39 s left: rounds first (they come before the step)
     assert w.risky(81.0)  # 19 s left < the root's 20 s: stop at once
     for t, b in ((24.0, 51.0), (28.0, 52.0), (32.0, 53.0)):
         w.seen(t, b)  # rounds two to four, a few seconds apart
     assert w.rounds == 4 and not w.step_done
-    assert not w.risky(59.0) and w.risky(61.0)  # short of time: the step must not start
+    assert not w.risky(49.0) and w.risky(51.0)  # short of time: the step must not start
 
 
 def test_watchdog_stands_down_once_the_step_has_happened():
@@ -245,5 +245,5 @@ def test_watchdog_without_the_relaxation_takes_the_second_finite_bound_as_the_ro
     w.seen(12.0, -np.inf)
     w.seen(15.0, -5.0)
     assert w.root is None
-    w.seen(30.0, 7.0)  # root: 20 s; risky below 40 s left after 4 rounds, 20 s at once
-    assert w.root == 30.0 and not w.risky(71.0) and w.risky(91.0)
+    w.seen(30.0, 7.0)  # root: 20 s; risky below 50 s left after 4 rounds, 20 s at once
+    assert w.root == 30.0 and not w.risky(89.0) and w.risky(91.0)

@@ -112,7 +112,7 @@ class Watchdog:
 
     In the fifth round of root cuts HiGHS waits for its analytic-centre computation (an
     interior-point solve of the whole LP that nothing interrupts; with one thread it
-    only starts there). On the reference MILP it took 1.1 to 1.7 times as long as
+    only starts there). On the reference MILP it took 1.1 to 1.8 times as long as
     presolve and the root LP had (``root``: from the start to the first callback whose
     bound reaches the LP relaxation's optimum, or the second with a finite bound; each
     round of cuts ends with a callback). When less than ``FACTOR`` times that is left
@@ -134,7 +134,7 @@ class Watchdog:
     last: float | None = None
     step_done: bool = False
 
-    FACTOR = 2.0
+    FACTOR = 2.5
     ROUNDS = 4
 
     def seen(self, now: float, bound: float) -> None:
