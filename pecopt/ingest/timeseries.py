@@ -291,7 +291,9 @@ def parse_times(raw: pd.Series, path: Path, col: str, tz: str) -> pd.DatetimeInd
     ISO 8601 text or datetime columns; naive times are local in ``tz`` (a known zone,
     see :func:`zone_for`). Every problem is a DataError naming the row.
     """
-    empty = np.asarray(raw.isna()) | np.asarray(raw.astype(str).str.strip() == "")
+    empty = np.asarray(raw.isna())
+    if not pd.api.types.is_datetime64_any_dtype(raw.dtype):  # text: blank cells too
+        empty = empty | np.asarray(raw.astype(str).str.strip() == "")
     if empty.any():
         row = int(np.flatnonzero(empty)[0])
         raise DataError(path, col, f"missing timestamp in {row_name(path, row)}")

@@ -22,9 +22,12 @@ setlb/setub, domain, deactivate, ``set_value`` of a constraint) from Pyomo itsel
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from operator import attrgetter
+from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
@@ -49,8 +52,44 @@ class VarMeta:
     binary: bool
     data: np.ndarray  # object array of the VarData, for fancy indexing
     commitment: bool = False  # an on/off decision (vs an exclusivity binary)
-    snapshot: tuple[list[object], list[object], list[object]] = ([], [], [])
+    snapshot: tuple[Snapshot, Snapshot, Snapshot] = ((), (), ())
     integer: bool = False  # a general integer (e.g. a number of modules)
+
+
+class Shared:
+    """A snapshot where every element held the same object (Pyomo's dense construction
+    gives all elements of a variable the bound and domain objects it was declared with)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: object) -> None:
+        self.obj = obj
+
+
+Snapshot = Sequence[object] | Shared
+"""The objects held by every element of a variable: one per element, or one shared."""
+
+
+def snapshot_of(data: list[Any], get: Callable[[Any], object]) -> Snapshot:
+    """``get`` of every element: ``Shared`` when it is one object for all, else a list."""
+    if data and all(map(operator.is_, map(get, data), repeat(get(data[0])))):
+        return Shared(get(data[0]))
+    return list(map(get, data))
+
+
+def unchanged(now: Iterable[object], snap: Snapshot) -> bool:
+    """Whether ``now`` (the live objects, element by element; as many as the snapshot
+    holds) are the snapshot's."""
+    if isinstance(snap, Shared):
+        return all(map(operator.is_, now, repeat(snap.obj)))
+    return all(map(operator.is_, now, snap))
+
+
+def changed(now: list[object], snap: Snapshot) -> np.ndarray:
+    """Indices ``k`` where ``now[k]`` is not the snapshot's object."""
+    if isinstance(snap, Shared):
+        return np.flatnonzero([a is not snap.obj for a in now]).astype(np.int64)
+    return np.flatnonzero([a is not b for a, b in zip(now, snap, strict=True)]).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -84,8 +123,7 @@ def values(var: pyo.Var) -> FloatArray:
     """The current values of a vector variable made by :func:`add_var`, read from Pyomo
     (NaN where a value is None) [unit of the variable]."""
     m = meta(var)
-    raw = map(VALUE, m.data.tolist())
-    return np.fromiter((np.nan if x is None else x for x in raw), np.float64, m.n)
+    return np.array(list(map(VALUE, m.data.tolist())), dtype=np.float64).reshape(m.n)
 
 
 def meta(var: pyo.Var) -> VarMeta:
@@ -133,7 +171,7 @@ def add_var(
         for v, b in zip(data.tolist(), hi.tolist(), strict=True):
             v.setub(bound(b))
     dl = data.tolist()
-    snap = (list(map(LB, dl)), list(map(UB, dl)), list(map(DOMAIN, dl)))
+    snap = (snapshot_of(dl, LB), snapshot_of(dl, UB), snapshot_of(dl, DOMAIN))
     var._pecopt = VarMeta(n, lo, hi, binary, data, commitment, snap, integer)
     return var
 
@@ -239,30 +277,37 @@ def add_rows(
 
 def _merge_duplicates(terms: list[Term]) -> list[Term]:
     """Sum the coefficients of entries that hit the same (row, variable element), so that
-    each row names each variable once (e.g. PV arrays sharing one curtailment variable)."""
+    each row names each variable once (e.g. PV arrays sharing one curtailment variable).
+
+    Only the variables with such entries are merged (into one term each, entries sorted
+    by row); the terms of every other variable are kept as they are. Whether a variable
+    has them is first checked without sorting: only where one of its elements is used
+    more than once can a (row, element) pair repeat."""
     if len(terms) < 2:
         return terms
-    comps: dict[int, pyo.Var] = {}
+    by_var: dict[int, list[Term]] = {}
     for t in terms:
-        comps.setdefault(id(t.var), t.var)
-    cid = {k: i for i, k in enumerate(comps)}
-    width = max(meta(v).n for v in comps.values()) + 1
-    comp = np.concatenate([np.full(t.index.size, cid[id(t.var)]) for t in terms])
-    row = np.concatenate([t.row for t in terms])
-    idx = np.concatenate([t.index for t in terms])
-    key = (row * len(comps) + comp) * width + idx
-    uniq, inverse = np.unique(key, return_inverse=True)
-    if uniq.size == key.size:
-        return terms
-    coef = np.bincount(inverse, weights=np.concatenate([t.coef for t in terms]))
-    first = np.zeros(uniq.size, np.int64)
-    first[inverse[::-1]] = np.arange(key.size)[::-1]  # first entry of each unique key
-    out = []
-    for k, var in enumerate(comps.values()):
-        sel = comp[first] == k
-        if sel.any():
-            out.append(Term(var, idx[first][sel], coef[sel], row[first][sel]))
+        by_var.setdefault(id(t.var), []).append(t)
+    out: list[Term] = []
+    for ts in by_var.values():
+        merged = _merged(ts)
+        out += ts if merged is None else [merged]
     return out
+
+
+def _merged(ts: list[Term]) -> Term | None:
+    """The terms of one variable as one term with repeated (row, element) entries summed,
+    or None when no entry repeats."""
+    idx = np.concatenate([t.index for t in ts]) if len(ts) > 1 else ts[0].index
+    if idx.size < 2 or np.bincount(idx).max() <= 1:
+        return None  # each element once: no (row, element) twice
+    row = np.concatenate([t.row for t in ts]) if len(ts) > 1 else ts[0].row
+    key = row.astype(np.int64) * (int(idx.max()) + 1) + idx
+    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    if uniq.size == key.size:
+        return None
+    coef = np.bincount(inverse, weights=np.concatenate([t.coef for t in ts])).astype(np.float64)
+    return Term(ts[0].var, idx[first], coef, row[first])
 
 
 def _unit_scale(

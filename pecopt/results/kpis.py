@@ -37,12 +37,65 @@ from pecopt.solver import SolveOutcome
 FULL_YEAR_H = (8760.0, 8784.0)
 
 
-def energy_by_role(schedule: pd.DataFrame, dt_h: float) -> dict[str, dict[str, dict[str, float]]]:
+class Groups:
+    """Row groups of a schedule by some of its key columns, sorted by key (as
+    ``DataFrame.groupby(keys, sort=True)``, rows in their order within a group).
+
+    Each key column is factorised once; the KPIs take their groups from here instead
+    of grouping the (long, text-keyed) schedule again and again, and add up exactly the
+    values pandas' group frames held, in the same order."""
+
+    def __init__(self, schedule: pd.DataFrame) -> None:
+        self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._schedule = schedule
+
+    def codes(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted factor codes of column ``key`` (-1 for missing) and its labels."""
+        if key not in self._codes:
+            codes, labels = pd.factorize(self._schedule[key], sort=True)
+            self._codes[key] = (np.asarray(codes, np.int64), np.asarray(labels, dtype=object))
+        return self._codes[key]
+
+    def __call__(
+        self, keys: tuple[str, ...], where: np.ndarray | None = None
+    ) -> list[tuple[tuple[Any, ...], np.ndarray]]:
+        """``[(key values, row indices)]`` per group of rows (``where``: a row mask)."""
+        combined = np.zeros(len(self._schedule), np.int64)
+        valid = np.ones(len(self._schedule), bool) if where is None else where.copy()
+        labels = []
+        for k in keys:
+            codes, lab = self.codes(k)
+            combined = combined * max(len(lab), 1) + codes
+            valid &= codes >= 0  # groupby drops missing keys
+            labels.append(lab)
+        rows = np.flatnonzero(valid)
+        rows = rows[np.argsort(combined[rows], kind="stable")]
+        ids = combined[rows]
+        cuts = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+        out = []
+        for part in np.split(rows, cuts) if rows.size else []:
+            code, key = int(combined[part[0]]), []
+            for lab in reversed(labels):
+                code, c = divmod(code, max(len(lab), 1))
+                key.append(lab[c])
+            out.append((tuple(reversed(key)), part))
+        return out
+
+
+def _sum(values: np.ndarray) -> float:
+    """``Series.sum()`` of the values (missing values skipped)."""
+    return float(pd.Series(values).sum())
+
+
+def energy_by_role(
+    schedule: pd.DataFrame, dt_h: float, groups: Groups | None = None
+) -> dict[str, dict[str, dict[str, float]]]:
     """``{carrier: {role: {"supply": kWh, "draw": kWh}}}`` (draws as positive numbers)."""
-    e = schedule.assign(kwh=schedule["flow_kw"] * dt_h)
+    groups = groups or Groups(schedule)
+    kwh_all = (schedule["flow_kw"] * dt_h).to_numpy()
     out: dict[str, dict[str, dict[str, float]]] = {}
-    for (carrier, role), grp in e.groupby(["carrier", "role"], sort=True):
-        kwh = grp["kwh"].to_numpy()
+    for (carrier, role), rows in groups(("carrier", "role")):
+        kwh = kwh_all[rows]
         out.setdefault(str(carrier), {})[str(role)] = {
             "supply": float(np.maximum(kwh, 0).sum()),
             "draw": float(-np.minimum(kwh, 0).sum()),
@@ -50,12 +103,15 @@ def energy_by_role(schedule: pd.DataFrame, dt_h: float) -> dict[str, dict[str, d
     return out
 
 
-def energy_by_asset(schedule: pd.DataFrame, dt_h: float) -> dict[str, dict[str, float]]:
+def energy_by_asset(
+    schedule: pd.DataFrame, dt_h: float, groups: Groups | None = None
+) -> dict[str, dict[str, float]]:
     """``{asset: {"<carrier>_<role>_kwh": net energy into the bus}}``."""
-    e = schedule.assign(kwh=schedule["flow_kw"] * dt_h)
+    groups = groups or Groups(schedule)
+    kwh_all = (schedule["flow_kw"] * dt_h).to_numpy()
     out: dict[str, dict[str, float]] = {}
-    for (asset, carrier, role), grp in e.groupby(["asset", "carrier", "role"], sort=True):
-        out.setdefault(str(asset), {})[f"{carrier}_{role}_kwh"] = float(grp["kwh"].sum())
+    for (asset, carrier, role), rows in groups(("asset", "carrier", "role")):
+        out.setdefault(str(asset), {})[f"{carrier}_{role}_kwh"] = _sum(kwh_all[rows])
     return out
 
 
@@ -69,13 +125,17 @@ def _verdict(value: float, years: float, full_year: bool, positive_is_good: bool
     }
 
 
-def ped_balance(dm: DistrictModel, schedule: pd.DataFrame, net_co2: float) -> dict[str, Any]:
+def ped_balance(
+    dm: DistrictModel, schedule: pd.DataFrame, net_co2: float, groups: Groups | None = None
+) -> dict[str, Any]:
     """The PED balance on every basis, from the import/export tags."""
+    groups = groups or Groups(schedule)
     dt, years, full = dm.inputs.dt_h, _years(dm), _full_year(dm)
     weights: dict[tuple[Any, ...], float | None] = {
         (f.asset, f.carrier, f.role): f.ped_weight for f in dm.flows if dm.counted(f)
     }
-    rows = schedule[schedule["role"].isin(["import", "export"])]
+    flow = schedule["flow_kw"].to_numpy()
+    exchange = np.asarray(schedule["role"].isin(["import", "export"]))
     imp = exp = w_surplus = 0.0
     by: dict[str, dict[str, float]] = {}
     ped = dm.inputs.scenario.ped
@@ -84,10 +144,10 @@ def ped_balance(dm: DistrictModel, schedule: pd.DataFrame, net_co2: float) -> di
         imp -= kwh
         w_surplus += v.ped_weight * kwh
         by[f"{v.name}_virtual"] = {"supply_kwh": kwh, "weight": v.ped_weight}
-    for (asset, carrier, role), grp in rows.groupby(["asset", "carrier", "role"], sort=True):
+    for (asset, carrier, role), rows in groups(("asset", "carrier", "role"), exchange):
         if (asset, carrier, role) not in weights:  # not counted under this boundary
             continue
-        kwh = float(grp["flow_kw"].sum() * dt)  # import > 0, export < 0
+        kwh = float(_sum(flow[rows]) * dt)  # import > 0, export < 0
         w = weights.get((asset, carrier, role))
         w = 1.0 if w is None else w
         if role == "import":
@@ -125,9 +185,14 @@ def _full_year(dm: DistrictModel) -> bool:
     return FULL_YEAR_H[0] <= hours <= FULL_YEAR_H[1]
 
 
-def self_use(schedule: pd.DataFrame, dt_h: float) -> dict[str, dict[str, float | None]]:
-    """Self-consumption and self-sufficiency per carrier with generation and imports."""
-    roles = energy_by_role(schedule, dt_h)
+def self_use(
+    schedule: pd.DataFrame,
+    dt_h: float,
+    roles: dict[str, dict[str, dict[str, float]]] | None = None,
+) -> dict[str, dict[str, float | None]]:
+    """Self-consumption and self-sufficiency per carrier with generation and imports
+    (``roles``: :func:`energy_by_role` of the schedule, if already at hand)."""
+    roles = roles if roles is not None else energy_by_role(schedule, dt_h)
     out: dict[str, dict[str, float | None]] = {}
     for carrier, r in roles.items():
         gen = r.get("generation", {}).get("supply", 0.0)
@@ -144,10 +209,13 @@ def self_use(schedule: pd.DataFrame, dt_h: float) -> dict[str, dict[str, float |
     return out
 
 
-def peaks(schedule: pd.DataFrame) -> dict[str, float]:
+def peaks(schedule: pd.DataFrame, groups: Groups | None = None) -> dict[str, float]:
     """Highest import per importing asset [kW]."""
-    rows = schedule[schedule["role"] == "import"]
-    return {str(a): float(g["flow_kw"].max()) for a, g in rows.groupby("asset", sort=True)}
+    groups = groups or Groups(schedule)
+    flow = schedule["flow_kw"].to_numpy()
+    imports = np.asarray(schedule["role"] == "import")
+    by_asset = groups(("asset",), imports)
+    return {str(a): float(pd.Series(flow[rows]).max()) for (a,), rows in by_asset}
 
 
 def kpis(dm: DistrictModel, res: Results, out: SolveOutcome) -> dict[str, Any]:
@@ -160,9 +228,11 @@ def kpis(dm: DistrictModel, res: Results, out: SolveOutcome) -> dict[str, Any]:
     gross_co2 = float(sum(v for v in co2.values() if v > 0))
     imports = {e.source for e in dm.emissions() if e.role == "import"}
     priced = net_co2 if obj.carbon_priced_on == "net" else sum(co2.get(s, 0.0) for s in imports)
-    use = self_use(sched, dt)
+    groups = Groups(sched)
+    roles = energy_by_role(sched, dt, groups)
+    use = self_use(sched, dt, roles)
     el = use.get("electricity", {})
-    peak = peaks(sched)
+    peak = peaks(sched, groups)
     return {
         "horizon": {
             "start_utc": inp.index[0].isoformat(),
@@ -178,9 +248,9 @@ def kpis(dm: DistrictModel, res: Results, out: SolveOutcome) -> dict[str, Any]:
             "carbon_cost": round(obj.carbon_price_eur_per_kg * float(priced), 6),
             "objective": out.objective,
         },
-        "energy_kwh": energy_by_role(sched, dt),
-        "energy_by_asset_kwh": energy_by_asset(sched, dt),
-        "ped": ped_balance(dm, sched, net_co2),
+        "energy_kwh": roles,
+        "energy_by_asset_kwh": energy_by_asset(sched, dt, groups),
+        "ped": ped_balance(dm, sched, net_co2, groups),
         "co2_kg": {"by_source": co2, "gross": gross_co2, "net": net_co2},
         "self_use": use,
         "self_consumption": el.get("self_consumption"),

@@ -20,8 +20,11 @@ path too, so nothing is silently dropped. Nonlinear constraints are refused.
 from __future__ import annotations
 
 import operator
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
+from itertools import repeat
 from operator import attrgetter
 from typing import Any, cast
 
@@ -29,6 +32,8 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
+from pyomo.core.base.var import VarData
+from pyomo.core.staleflag import StaleFlagManager
 from pyomo.repn.standard_repn import generate_standard_repn
 
 from pecopt.errors import SolverError
@@ -41,6 +46,8 @@ from pecopt.model.linear import (
     ObjectiveMeta,
     RowsMeta,
     VarMeta,
+    changed,
+    unchanged,
 )
 
 _FIXED, _ACTIVE = attrgetter("_fixed"), attrgetter("_active")
@@ -129,13 +136,6 @@ def _all_vars(model: pyo.Block) -> list[pyo.Var]:
     return list(model.component_objects(pyo.Var, active=None, descend_into=True))
 
 
-def _changed(now: list[object], snap: list[object]) -> np.ndarray:
-    """Indices where ``now[k] is not snap[k]`` (an empty array when nothing changed)."""
-    if len(now) == len(snap) and all(map(operator.is_, now, snap)):
-        return np.zeros(0, np.int64)
-    return np.flatnonzero([a is not b for a, b in zip(now, snap, strict=True)])
-
-
 def _bound(x: object, default: float) -> float:
     v = pyo.value(x) if x is not None else None
     return default if v is None else float(v)
@@ -188,15 +188,12 @@ def _compile(model: pyo.Block) -> tuple[HighsArrays, Layout]:
             continue
         lo, up = m.lb, m.ub
         integer = np.full(m.n, m.binary or m.integer)
-        dirty = np.unique(
-            np.concatenate(
-                [
-                    _changed(list(map(LB, data)), m.snapshot[0]),
-                    _changed(list(map(UB, data)), m.snapshot[1]),
-                    _changed(list(map(DOMAIN, data)), m.snapshot[2]),
-                ]
-            )
-        )
+        parts = [
+            changed(list(map(get, data)), snap)
+            for get, snap in zip((LB, UB, DOMAIN), m.snapshot, strict=True)
+            if not unchanged(map(get, data), snap)
+        ]
+        dirty = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
         fixed: list[int] = (
             np.flatnonzero(list(map(_FIXED, data))).tolist() if any(map(_FIXED, data)) else []
         )
@@ -258,7 +255,11 @@ def _compile(model: pyo.Block) -> tuple[HighsArrays, Layout]:
         keep = np.ones(rm.m, bool)
         if not all(map(_ACTIVE, cdata)):
             keep &= np.fromiter(map(_ACTIVE, cdata), bool, rm.m)
-        edited = _changed(list(map(EXPR, cdata)), list(rm.exprs))
+        edited = (
+            np.zeros(0, np.int64)
+            if unchanged(map(EXPR, cdata), rm.exprs)
+            else changed(list(map(EXPR, cdata)), rm.exprs)
+        )
         if edited.size:
             keep[edited] = False
             generic += [cdata[k] for k in edited if cdata[k].active]
@@ -380,30 +381,68 @@ def csr(
     rows: np.ndarray, cols: np.ndarray, vals: FloatArray, n_rows: int, n_cols: int
 ) -> tuple[np.ndarray, np.ndarray, FloatArray]:
     """Row-wise sparse arrays (start, index, value; int32/float64) from coordinates,
-    duplicates summed and zeros dropped, columns sorted within each row."""
-    key = rows.astype(np.int64) * max(n_cols, 1) + cols
-    uniq, inverse = np.unique(key, return_inverse=True)
-    summed = np.bincount(inverse, weights=vals, minlength=uniq.size)
-    keep = summed != 0.0
-    uniq, summed = uniq[keep], summed[keep]
-    r = uniq // max(n_cols, 1)
+    duplicates summed (in the order given) and zeros dropped, columns sorted within each
+    row. One stable sort of the (row, column) keys: the entries come in sorted runs (one
+    per term), which the merge sort takes as they are."""
+    width = max(n_cols, 1)
+    key = rows.astype(np.int64) * width + cols
+    order = np.argsort(key, kind="stable")
+    key, vals = key[order], vals[order]
+    head = np.ones(key.size, bool)
+    np.not_equal(key[1:], key[:-1], out=head[1:])
+    if not head.all():  # duplicates: summed left to right
+        first = np.flatnonzero(head)
+        key, vals = key[first], np.add.reduceat(vals, first)
+    keep = vals != 0.0
+    key, vals = key[keep], vals[keep]
     start = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(r, minlength=n_rows), out=start[1:])
-    return (
-        start.astype(np.int32),
-        (uniq % max(n_cols, 1)).astype(np.int32),
-        summed.astype(np.float64),
-    )
+    np.cumsum(np.bincount(key // width, minlength=n_rows), out=start[1:])
+    return start.astype(np.int32), (key % width).astype(np.int32), vals.astype(np.float64)
 
 
 def load_solution(layout: Layout, x: FloatArray) -> None:
-    """Write the HiGHS solution into the Pyomo variables (``set_value``), so that the
-    model holds its solution; columns that appear nowhere keep their Pyomo value."""
+    """Write the HiGHS solution into the Pyomo variables, so that the model holds its
+    solution; columns that appear nowhere keep their Pyomo value (and are stale).
+
+    As Pyomo's own ``appsi_highs`` does it: every variable is marked stale, the solution
+    is set as by ``VarData.set_value(value, skip_validation=True)`` (which, for a float,
+    stores the value and the current stale flag, i.e. "not stale"), and then the stale
+    flag is advanced lazily (``mark_all_as_stale(delayed=True)``). Where Pyomo's VarData
+    still works that way (checked once, :func:`fast_load_ok`) both attributes are set in
+    bulk, without a Python call per variable; otherwise through ``set_value``.
+    """
     with PauseGC():
-        _load(layout, x)
+        StaleFlagManager.mark_all_as_stale()
+        _load(layout, x, fast_load_ok())
+        StaleFlagManager.mark_all_as_stale(delayed=True)
 
 
-def _load(layout: Layout, x: FloatArray) -> None:
+@cache
+def fast_load_ok() -> bool:
+    """Whether ``set_value(float, skip_validation=True)`` on this Pyomo version does
+    nothing but store ``_value`` and the current stale flag in ``_stale`` (checked on two
+    scratch variables, so that a Pyomo that changed this falls back to ``set_value``;
+    ``tests/test_linear.py`` requires it to hold, so such a change fails loudly there)."""
+    if not {"_value", "_stale"} <= set(getattr(VarData, "__slots__", ())):
+        return False
+    m = pyo.ConcreteModel()
+    m.a = pyo.Var(bounds=(0, 1))
+    m.b = pyo.Var(bounds=(0, 1))
+    StaleFlagManager.mark_all_as_stale()
+    m.a.set_value(2.5, skip_validation=True)  # out of bounds on purpose: no validation
+    _set_values([m.b], [2.5], StaleFlagManager.get_flag(0))
+    same = all(getattr(m.a, s) == getattr(m.b, s) for s in VarData.__slots__)
+    StaleFlagManager.mark_all_as_stale(delayed=True)
+    return bool(same and m.b.value == 2.5 and not m.b.stale)
+
+
+def _set_values(data: list[Any], values: list[float], flag: int) -> None:
+    deque(map(setattr, data, repeat("_value"), values), maxlen=0)
+    deque(map(setattr, data, repeat("_stale"), repeat(flag)), maxlen=0)
+
+
+def _load(layout: Layout, x: FloatArray, fast: bool) -> None:
+    flag = StaleFlagManager.get_flag(0)
     for comp, first, count in layout.columns:
         m: VarMeta | None = getattr(comp, "_pecopt", None)
         data = m.data.tolist() if m is not None and first < layout.generic_first else None
@@ -411,9 +450,11 @@ def _load(layout: Layout, x: FloatArray) -> None:
             data = list(comp.values())
         xs = x[first : first + count].tolist()
         used = layout.referenced[first : first + count]
-        if used.all():
+        if not used.all():
+            keep = np.flatnonzero(used).tolist()
+            data, xs = [data[k] for k in keep], [xs[k] for k in keep]
+        if fast:
+            _set_values(data, xs, flag)
+        else:
             for v, value in zip(data, xs, strict=True):
                 v.set_value(value, skip_validation=True)
-        else:
-            for k in np.flatnonzero(used).tolist():
-                data[k].set_value(xs[k], skip_validation=True)

@@ -22,6 +22,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import highspy
@@ -32,6 +33,7 @@ from pecopt.errors import InfeasibleError, SolverError
 from pecopt.model.linear import FloatArray
 from pecopt.scenario.schema import SolverOptions
 from pecopt.solver.compile import HighsArrays, Layout, compile_model, load_solution
+from pecopt.solver.search import Guided, search
 
 
 class Status(enum.Enum):
@@ -57,6 +59,9 @@ class SolveOutcome:
     stages: dict[str, float] = field(default_factory=dict)
     """The optimum of each stage of a lexicographic objective (first = ``objective``)."""
     basis: highspy.HighsBasis | None = None  # LPs: the final simplex basis, for a warm start
+    progress: tuple[tuple[float, float, float], ...] = ()
+    """MILPs with the LP-guided start: (``time.perf_counter()``, best plan, best bound)
+    each time either improved (:meth:`pecopt.solver.search.Guided.progress`)."""
 
     def value(self, var: pyo.Var) -> FloatArray:
         """Solution values of a vector variable (the same numbers Pyomo now holds)."""
@@ -184,16 +189,11 @@ def solve(
     if deadline is None:
         deadline = t0 + float(opts.time_limit_s)
     lp, layout = compile_model(model)
-    t1 = time.perf_counter()
-    relaxation, tried = float("nan"), False
+    relaxation = float("nan")
     use_start = opts.mip_start == "lp_rounding" or (
         opts.mip_start == "auto" and layout.n_binary >= AUTO_START_MIN_BINARIES
     )
-    if layout.n_binary and start is None and use_start:
-        families = sorted(layout.binary_families, key=lambda f: not f[2])  # on/off first
-        heur = lp_rounding_start(lp, opts, [(a, n) for a, n, _ in families], deadline)
-        start, relaxation, tried = heur.start, heur.relaxation_objective, True
-    t_start = time.perf_counter() - t1 if tried else 0.0
+    guided = bool(layout.n_binary) and start is None and use_start
     h = None
     if remaining(deadline) > 0.05:
         h = new_highs(opts.threads)
@@ -212,9 +212,24 @@ def solve(
             "more time (--time-limit)"
         )
     t2 = time.perf_counter()
-    # HiGHS' own limit is RESERVE_S before the deadline, so it normally returns in time;
-    # with no time left after the start heuristic (h is None), the start is the answer
-    ran = h is not None and run_by(h, deadline)
+    found = None
+    if guided and h is not None:  # HiGHS searches while the LP-guided start is made better
+        families = [(a, n) for a, n, _ in sorted(layout.binary_families, key=lambda f: not f[2])]
+        found = search(
+            h, lp, families, deadline,
+            lambda stop: lp_rounding_start(lp, opts, families, deadline, stop),
+            gap=float(opts.mip_rel_gap), threads=opts.threads,
+            run=lambda hh, until: run_by(hh, until),
+        )  # fmt: skip
+        # a run given up at the deadline is kept by run_by, to be joined before the next
+        relaxation, ran = found.relaxation_objective, found.returned
+        if found.x is not None:
+            start = found.x  # the answer if HiGHS has none
+    else:
+        # HiGHS' own limit is RESERVE_S before the deadline, so it normally returns in
+        # time; with no time left (h is None), a given start is the answer
+        ran = h is not None and run_by(h, deadline)
+    t_start = found.start_seconds if found is not None else 0.0
     if not ran and start is None:
         raise SolverError(
             "the time limit was reached before any feasible plan was found (no plan); "
@@ -223,12 +238,15 @@ def solve(
     t3 = time.perf_counter()
     if ran:
         assert h is not None
-        x, obj, bound, status, duals = _read(h, lp, layout, model, opts, deadline)
+        x, obj, bound, status, duals = _read_guided(h, lp, layout, model, opts, deadline, found)
     else:
         assert start is not None
         x = np.asarray(start, dtype=np.float64)
         obj = float(lp.col_cost @ x + lp.offset)
-        bound, status, duals = -np.inf * layout.sense, Status.TIME_LIMIT, None
+        bound = -np.inf * layout.sense  # the relaxation's, below, or HiGHS' last one
+        if found is not None and np.isfinite(found.highs_bound):
+            bound = found.highs_bound
+        status, duals = Status.TIME_LIMIT, None
     final = h.getBasis() if ran and h is not None and not layout.n_binary else None
     mip = layout.n_binary > 0
     if mip and np.isfinite(relaxation):
@@ -247,9 +265,9 @@ def solve(
         row_dual=duals,
         layout=layout,
         seconds={
-            "handoff": (t1 - t0) + (t2 - t1 - t_start),
-            "mip_start": t_start,
-            "solve": t3 - t2,
+            "handoff": t2 - t0,
+            "mip_start": t_start,  # HiGHS ran alongside: solve is the time after it
+            "solve": t3 - t2 - t_start,
             "read_solution": t4 - t3,
         },
         size={
@@ -259,6 +277,7 @@ def solve(
             "binaries": layout.n_binary,
         },
         basis=final if final is not None and final.valid else None,
+        progress=tuple(found.progress(layout.sense)) if found is not None else (),
     )
 
 
@@ -302,6 +321,31 @@ def _read(
     return x, obj, bound, status, duals
 
 
+def _read_guided(
+    h: highspy.Highs,
+    lp: HighsArrays,
+    layout: Layout,
+    model: pyo.Block,
+    opts: SolverOptions,
+    deadline: float,
+    found: Guided | None,
+) -> tuple[FloatArray, float, float, Status, FloatArray | None]:
+    """:func:`_read`, except that a better plan of the heuristics (one HiGHS ended before
+    taking) is the answer, with HiGHS' bound."""
+    try:
+        x, obj, bound, status, duals = _read(h, lp, layout, model, opts, deadline)
+    except SolverError:
+        if found is None or found.x is None:
+            raise
+        bound = float(h.getInfo().mip_dual_bound)
+        x, obj, status, duals = found.x, float("inf") * layout.sense, Status.TIME_LIMIT, None
+    if found is not None and found.x is not None and layout.sense * (found.objective - obj) < 0:
+        x, obj, duals = found.x, found.objective, None
+        gap = abs(obj - bound) / max(abs(obj), 1e-9)
+        status = Status.OPTIMAL if gap <= opts.mip_rel_gap else Status.TIME_LIMIT
+    return x, obj, bound, status, duals
+
+
 @dataclass(frozen=True)
 class StartHeuristic:
     """A feasible MIP start (or None) and the LP-relaxation optimum (a valid bound)."""
@@ -309,10 +353,16 @@ class StartHeuristic:
     start: list[float] | None
     relaxation_objective: float
     threshold: float | None
+    relaxed: FloatArray | None = None
+    """The LP relaxation's solution (orders the windows of the improvement heuristic)."""
 
 
 def lp_rounding_start(
-    lp: HighsArrays, opts: SolverOptions, families: list[tuple[int, int]], deadline: float
+    lp: HighsArrays,
+    opts: SolverOptions,
+    families: list[tuple[int, int]],
+    deadline: float,
+    stop: Callable[[], bool] = lambda: False,
 ) -> StartHeuristic:
     """LP-guided start for the MILP, feasible for the whole horizon.
 
@@ -328,7 +378,8 @@ def lp_rounding_start(
        the whole horizon (storage levels, cyclic ends): HiGHS starts with an incumbent.
 
     Every LP gets all that is left before ``deadline`` (:func:`run_by`); when time runs out
-    the relaxation bound is still returned. A low threshold comes first: in the relaxation
+    (or ``stop()`` says the plan is no longer needed) the relaxation bound is still
+    returned. A low threshold comes first: in the relaxation
     a heat pump's ``u = p / P``, so ``u > 0.5`` would hand its low-load hours to district
     heat, while ``u > 1e-6`` may force it above its minimum load where no heat can go.
     ``families`` are ``(first column, count)``.
@@ -343,7 +394,7 @@ def lp_rounding_start(
     def run() -> bool:
         # no reserve: an LP stopped early gives nothing, so HiGHS may use all the time
         left = deadline - time.perf_counter()
-        if left <= 0.05:
+        if left <= 0.05 or stop():
             return False
         # HiGHS compares time_limit with the instance's run time summed over all its runs
         h.setOptionValue("time_limit", h.getRunTime() + left)
@@ -354,7 +405,7 @@ def lp_rounding_start(
     if not run():
         return StartHeuristic(None, float("nan"), None)
     relax_obj = float(h.getInfo().objective_function_value)
-    x = np.asarray(h.getSolution().col_value)
+    x = relaxed = np.asarray(h.getSolution().col_value)
     chosen: list[float] = []
     for first, count in families:
         cols = np.arange(first, first + count, dtype=np.int32)
@@ -366,13 +417,13 @@ def lp_rounding_start(
             if run():
                 pick = threshold
                 break
-            if deadline - time.perf_counter() <= 0.05:
+            if deadline - time.perf_counter() <= 0.05 or stop():
                 break
         if pick is None:
-            return StartHeuristic(None, relax_obj, None)
+            return StartHeuristic(None, relax_obj, None, relaxed)
         chosen.append(pick)
         x = np.asarray(h.getSolution().col_value)
-    return StartHeuristic(list(x), relax_obj, max(chosen) if chosen else None)
+    return StartHeuristic(list(x), relax_obj, max(chosen) if chosen else None, relaxed)
 
 
 _THRESHOLDS = (1e-6, 0.1, 0.3, 0.5)
