@@ -381,9 +381,7 @@ class Cap:
         factor: FloatArray | float = 1.0,
     ) -> None:
         """Rows ``sum(terms)[t] <= factor[t] * (existing + N)``."""
-        f = np.broadcast_to(np.asarray(factor, dtype=np.float64), (n,))
-        extra = [self._new(-f, np.arange(n))] if self.new is not None else []
-        add_rows(block, name, n, [*terms, *extra], upper=f * self.value)
+        limit_rows(block, name, terms, n, [(self, factor)])
 
     def amount(self) -> Amount:
         """The capacity, for KPIs."""
@@ -398,6 +396,27 @@ class Cap:
         s = self.spec
         per_unit = annuity_factor(common.discount_rate, s.lifetime_yr) + s.fom_pct_per_yr / 100
         return [self._new(per_unit * s.capex_eur_per_unit * common.years, np.zeros(1, np.int64))]
+
+
+def limit_rows(
+    block: pyo.Block,
+    name: str,
+    terms: Sequence[Term],
+    n: int,
+    caps: Sequence[tuple[Cap, FloatArray | float]],
+    constant: FloatArray | float = 0.0,
+) -> None:
+    """Rows ``sum(terms)[t] <= constant[t] + sum_k factor_k[t] (existing_k + N_k)``: one
+    limit shared by several capacities (e.g. the AC power of several PV arrays of sizes the
+    optimiser chooses, ``factor_k`` their output per kWp)."""
+    upper = np.broadcast_to(np.asarray(constant, dtype=np.float64), (n,)).copy()
+    extra = []
+    for cap, factor in caps:
+        f = np.broadcast_to(np.asarray(factor, dtype=np.float64), (n,))
+        upper += f * cap.value
+        if cap.new is not None:
+            extra.append(cap._new(-f, np.arange(n)))
+    add_rows(block, name, n, [*terms, *extra], upper=upper)
 
 
 def capacity(block: pyo.Block, name: str, spec: Any) -> Cap:

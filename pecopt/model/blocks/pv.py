@@ -10,9 +10,17 @@ keeps one variable for all of them,
     0 <= pv[t] <= sum_a A[a, t]                    [kW]   (the rest is curtailed)
 
 and reports each array's output pro rata, ``pv[t] A[a, t] / sum_a A[a, t]``, which is
-exact and saves ``(arrays - 1) * steps`` variables. An array whose size the optimiser
-chooses (``kwp: {max: ..., capex_eur_per_unit: ...}``, bounded by its roof: at most
-``roof_area_m2 * max_kwp_per_m2``) has its own variable, ``0 <= pv_a[t] <= y[a, t] K_a``.
+exact and saves ``(arrays - 1) * steps`` variables. Arrays whose sizes the optimiser
+chooses (``kwp: {max: ..., capex_eur_per_unit: ...}``, bounded by the roof: at most
+``roof_area_m2 * max_kwp_per_m2``; K_a = existing_a + N_a) likewise share one variable,
+
+    0 <= pv_sized[t] <= sum_a y[a, t] (existing_a + N_a)           [kW]
+
+one row per step whatever the number of arrays (a variable and a row per array and step
+made Kera's year-long sizing LP half again as large, and every array sized at zero left
+all its rows degenerate). Their output is one flow, ``pv_sized`` (the array's own name
+when only one is sized): its split among the arrays is no decision, and pro rata it would
+be a product of two variables; each array's size is in the capacities.
 Generation flows are renewable.
 
 Rooftop arrays: pvlib's PVWatts chain (:func:`pecopt.ingest.pv.pv_ac_kw`): sun position,
@@ -40,6 +48,7 @@ from pecopt.model.technology import (
     Tables,
     Technology,
     capacity,
+    limit_rows,
 )
 from pecopt.scenario.types import Capacity, NonNeg, Positive, Series, Size, Strict
 from pecopt.units import ELECTRICITY
@@ -91,6 +100,8 @@ class PVSeries(Strict):
 
 
 AVAILABLE = "pv_available"
+#: the asset name of the output of several arrays whose sizes the optimiser chooses
+SIZED = "pv_sized"
 
 
 @dataclass(frozen=True)
@@ -159,22 +170,36 @@ def build(block: pyo.Block, d: PVData, common: Common) -> Contribution | None:
                 Flow(d.names[k], ELECTRICITY, "generation", (term(pv, share[j], t, t),),
                      renewable=True)
             )  # fmt: skip
-    for k, s in enumerate(d.sizes):
-        if not isinstance(s, Size):
-            continue
+        for k in fixed:
+            if d.rooftop[k]:
+                c.capacities[d.names[k]] = {"kwp": Amount((), float(d.sizes[k]))}  # type: ignore[arg-type]
+    sized = [k for k, s in enumerate(d.sizes) if isinstance(s, Size)]
+    if sized:
+        c.add(_sized(block, d, sized, common))
+    return c
+
+
+def _sized(block: pyo.Block, d: PVData, sized: list[int], common: Common) -> Contribution:
+    """The arrays whose sizes the optimiser chooses: one variable for their output,
+    ``0 <= pv_sized[t] <= sum_k y[k, t] (existing_k + N_k)`` (one row per step however
+    many arrays: a variable and a row per array and step made the LP several times
+    larger, and an array sized at zero left all its rows degenerate). One flow carries
+    their output (asset ``pv_sized``, or the array's name when one array is sized)."""
+    n = common.n
+    c = Contribution()
+    caps = []
+    for k in sized:
         b = pyo.Block()
         block.add_component(d.names[k], b)
-        cap = capacity(b, "kwp", s)
-        used = add_var(b, "used", n, 0.0, d.per_kwp[k] * cap.upper)
-        cap.limit(b, "available", [term(used, 1.0)], n, d.per_kwp[k])
-        c.flows.append(
-            Flow(d.names[k], ELECTRICITY, "generation", (term(used, 1.0),), renewable=True)
-        )
+        cap = capacity(b, "kwp", d.sizes[k])
+        caps.append((cap, d.per_kwp[k]))
         c.capacities[d.names[k]] = {"kwp": cap.amount()}
         c.cost.setdefault("investment", []).extend(cap.cost(common))
-    for k in fixed:
-        if d.rooftop[k]:
-            c.capacities[d.names[k]] = {"kwp": Amount((), float(d.sizes[k]))}  # type: ignore[arg-type]
+    upper = sum(d.per_kwp[k] * cap.upper for k, (cap, _) in zip(sized, caps, strict=True))
+    used = add_var(block, "used_sized", n, 0.0, upper)
+    limit_rows(block, "available_sized", [term(used, 1.0)], n, caps)
+    asset = d.names[sized[0]] if len(sized) == 1 else SIZED
+    c.flows.append(Flow(asset, ELECTRICITY, "generation", (term(used, 1.0),), renewable=True))
     return c
 
 
