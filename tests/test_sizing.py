@@ -177,3 +177,33 @@ def _tiny_kwargs(s: dict) -> dict:
         "objective": s["objective"],
         "assets": {"batteries": a["batteries"]},
     }
+
+
+def test_sizing_lps_go_to_the_interior_point_method(monkeypatch):
+    # A capacity the optimiser chooses couples every step: HiGHS' IPM (with crossover) is
+    # then the method "choose" picks; the optimum is the same hand-worked 1.2 EUR, and a
+    # size fixed through Pyomo (or a dispatch model) leaves the LP to the simplex.
+    import pecopt.solver.highs as highs
+    from pecopt.solver.compile import compile_model
+
+    monkeypatch.setattr(highs, "IPM_MIN_COLUMNS", 0)
+    picked = []
+    real = highs.prefers_ipm
+    monkeypatch.setattr(
+        highs, "prefers_ipm", lambda lp, lay: picked.append(real(lp, lay)) or picked[-1]
+    )
+    built = build(inputs_of({**_pv_battery(), "economics": {"discount_rate": 0.0}}))
+    assert highs.prefers_ipm(*compile_model(built.model))
+    sol = solve(built)
+    assert picked[-1] is True
+    assert sol.objective == pytest.approx(1.2, abs=TOL)
+    assert sol.kpis["capacities"]["pv"]["kwp"] == pytest.approx(20.0, abs=TOL)
+    for var in built.model.component_objects(ctype=None, descend_into=True):
+        if var.local_name.endswith("_new"):
+            for v in var.values():
+                v.fix(v.value)
+    assert not highs.prefers_ipm(*compile_model(built.model))
+    assert solve(built).objective == pytest.approx(1.2, abs=TOL)
+    assert picked[-1] is False
+    dispatch = tiny_scenario(2, elec_kw=5.0, spot=0.3, export=0.0)
+    assert not highs.prefers_ipm(*compile_model(build(inputs_of(dispatch)).model))

@@ -54,6 +54,7 @@ class VarMeta:
     commitment: bool = False  # an on/off decision (vs an exclusivity binary)
     snapshot: tuple[Snapshot, Snapshot, Snapshot] = ((), (), ())
     integer: bool = False  # a general integer (e.g. a number of modules)
+    sizing: bool = False  # a capacity the optimiser chooses (it limits every step)
 
 
 class Shared:
@@ -142,6 +143,7 @@ def add_var(
     binary: bool = False,
     commitment: bool = False,
     integer: bool = False,
+    sizing: bool = False,
 ) -> pyo.Var:
     """Add a vector variable ``name[0..n-1]`` with bounds ``lb <= x <= ub`` (arrays or scalars).
 
@@ -172,7 +174,7 @@ def add_var(
             v.setub(bound(b))
     dl = data.tolist()
     snap = (snapshot_of(dl, LB), snapshot_of(dl, UB), snapshot_of(dl, DOMAIN))
-    var._pecopt = VarMeta(n, lo, hi, binary, data, commitment, snap, integer)
+    var._pecopt = VarMeta(n, lo, hi, binary, data, commitment, snap, integer, sizing)
     return var
 
 

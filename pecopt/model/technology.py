@@ -431,7 +431,7 @@ def capacity(block: pyo.Block, name: str, spec: Any) -> Cap:
     if spec.unit_size is not None:
         modules = int(np.floor(room / spec.unit_size + 1e-9))
         m = add_var(block, f"{name}_modules", 1, 0.0, modules, integer=True)
-        new = add_var(block, f"{name}_new", 1, 0.0, modules * spec.unit_size)
+        new = add_var(block, f"{name}_new", 1, 0.0, modules * spec.unit_size, sizing=True)
         one = np.zeros(1, np.int64)
         add_rows(
             block, f"{name}_in_modules", 1,
@@ -439,7 +439,7 @@ def capacity(block: pyo.Block, name: str, spec: Any) -> Cap:
             equal=0.0,
         )  # fmt: skip
     else:
-        new = add_var(block, f"{name}_new", 1, 0.0, room)
+        new = add_var(block, f"{name}_new", 1, 0.0, room, sizing=True)
     return Cap(float(spec.existing), new, float(spec.max), spec)
 
 

@@ -123,6 +123,8 @@ class Layout:
     """(first column, count, commitment) of each binary vector variable of the fast path."""
     referenced: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     """Columns that appear in a row or the objective (the others keep their Pyomo value)."""
+    sizing: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Columns of capacities the optimiser chooses (fixed through Pyomo or not)."""
 
     def offset(self, var: pyo.Var) -> int:
         """First column of ``var``."""
@@ -178,6 +180,7 @@ def _compile(model: pyo.Block) -> tuple[HighsArrays, Layout]:
     ints: list[np.ndarray] = []
     generic_vars: list[Any] = []
     binary_families: list[tuple[int, int, bool]] = []
+    sizing: list[int] = []
     col = 0
     others: list[pyo.Var] = []
     for var in _all_vars(model):
@@ -206,6 +209,8 @@ def _compile(model: pyo.Block) -> tuple[HighsArrays, Layout]:
         columns.append((var, col, m.n))
         if m.binary and m.n and integer.all():
             binary_families.append((col, m.n, m.commitment))
+        if m.sizing:
+            sizing.extend(range(col, col + m.n))
         lbs.append(lo)
         ubs.append(up)
         ints.append(integer)
@@ -329,6 +334,7 @@ def _compile(model: pyo.Block) -> tuple[HighsArrays, Layout]:
         sense=sense,
         binary_families=binary_families,
         referenced=referenced,
+        sizing=np.asarray(sizing, dtype=np.int64),
     )
     return lp, layout
 
