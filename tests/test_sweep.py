@@ -439,6 +439,9 @@ def test_sweep_on_a_dask_cluster(tmp_path, scheduler):
     assert pd.read_parquet(sched).to_dict("records") == [
         {"cap": c, "n": rows} for c in (0, 10, 40)
     ]  # the failed variant has no schedule rows
+    # brackets are text, not terminal markup (rich would drop "[kg]")
+    shown = invoke("query", out, "SELECT '[kg] [bold]x' AS \"co2 [kg]\" FROM kpis LIMIT 1")
+    assert "[kg] [bold]x" in shown and "co2 [kg]" in shown
     bad = invoke("query", out, "SELEC cost FROM kpis", code=2)
     assert "SQL" in bad and "syntax error" in bad
     assert "not a pecopt sweep" in invoke("query", tmp_path, "SELECT 1", code=2)

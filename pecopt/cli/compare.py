@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pecopt.cli import edge
@@ -58,7 +59,7 @@ def _summary(console: Console, t: object, out: Path) -> None:
 
     assert isinstance(t, pd.DataFrame)
     table = Table(title=f"pecopt compare: {out}")
-    for c in ("variant", "status", "cost [EUR]", "CO2 net [kg]", "self-sufficiency", "s"):
+    for c in ("variant", "status", "cost EUR", "CO2 net kg", "self-sufficiency", "s"):
         table.add_column(c, justify="left" if c in ("variant", "status") else "right")
 
     def num(row: pd.Series, col: str, fmt: str) -> str:
@@ -67,6 +68,7 @@ def _summary(console: Console, t: object, out: Path) -> None:
 
     for _, r in t.iterrows():
         status = str(r["status"]) if pd.isna(r.get("error")) else f"{r['status']}: {r['error']}"
+        status = escape(status)  # an error message may hold [brackets]
         table.add_row(
             str(r["variant"]),
             status,
@@ -76,4 +78,4 @@ def _summary(console: Console, t: object, out: Path) -> None:
             num(r, "wall_s", ".1f"),
         )
     console.print(table)
-    console.print(f"report: {out / 'report.html'}")
+    console.print(f"report: {out / 'report.html'}", markup=False, highlight=False)

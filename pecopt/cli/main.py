@@ -85,7 +85,7 @@ def solve(
     ] = None,
     time_limit: Annotated[
         float | None,
-        typer.Option(help="Time limit for the whole command [s]; a plan stopped by it exits 10."),
+        typer.Option(help="Time limit for the whole command (seconds); a stopped plan exits 10."),
     ] = None,
     mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap.")] = None,
     threads: Annotated[int | None, typer.Option(help="HiGHS threads (0 = automatic).")] = None,

@@ -41,7 +41,7 @@ def pareto(
     if quiet:
         return
     t = Table(title=f"pecopt pareto: {out}")
-    for c in ("point", "CO2 bound [kg]", "cost [EUR]", "CO2 net [kg]", "status"):
+    for c in ("point", "CO2 bound kg", "cost EUR", "CO2 net kg", "status"):
         t.add_column(c, justify="right")
     for _, r in result.table.iterrows():
         eps = r["eps_co2_kg"]
@@ -54,4 +54,6 @@ def pareto(
         )
     out_console = Console()
     out_console.print(t)
-    out_console.print(f"seconds: {result.seconds['total']:.1f}; report: {out / 'report.html'}")
+    out_console.print(
+        f"seconds: {result.seconds['total']:.1f}; report: {out / 'report.html'}", markup=False
+    )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pecopt.errors import PecoptError
@@ -150,7 +151,7 @@ def query(
         return
     table = Table(show_header=True, header_style="bold")
     for c in result.columns:
-        table.add_column(c, overflow="fold")
+        table.add_column(escape(c), overflow="fold")  # "[...]" would be taken as markup
     for row in result.rows:
         table.add_row(*(_cell(v) for v in row))
     Console().print(table)
@@ -165,4 +166,4 @@ def _cell(v: Any) -> str:
         return f"{v:,.3f}" if v == 0 or 1e-3 <= abs(v) < 1e12 else f"{v:.4g}"
     if isinstance(v, datetime):
         return v.isoformat()
-    return str(v)
+    return escape(str(v))
