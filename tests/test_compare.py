@@ -290,6 +290,8 @@ def test_rows_equal_separate_solves_of_the_same_variants(tmp_path):
         "assets": {"heat_pumps": {"hp": None}}
     }
     assert (out / "report.html").stat().st_size > 100_000
+    html = (out / "report.html").read_text()  # titled by --out, not the temporary folder
+    assert f"pecopt comparison: {out.name}</h1>" in html and "pecopt-tmp" not in html
 
 
 def test_failing_variant_is_a_row_and_exit_10(tmp_path):

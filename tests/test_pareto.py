@@ -87,6 +87,8 @@ def test_straight_line_front_by_hand(tmp_path, binaries):
     assert {"pareto.parquet", "report.html", "points/3/schedule.parquet"} <= set(
         manifest["pecopt_output"]["files"]
     )
+    html = (out / "report.html").read_text()  # titled by --out, not the temporary folder
+    assert f"pecopt Pareto front: {out.name}</h1>" in html and "pecopt-tmp" not in html
 
 
 def test_front_keeps_the_cost_optimums_service_level(tmp_path):

@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def build_report(run_dir: Path) -> Path:
+def build_report(run_dir: Path, name: str | None = None) -> Path:
     """Write ``run_dir/report.html`` (see :func:`pecopt.report.build.build_report`)."""
     from pecopt.report.build import build_report as build
 
-    return build(run_dir)
+    return build(run_dir, name)
 
 
 __all__ = ["build_report"]

@@ -166,10 +166,11 @@ def _members(folder: Folder, figs: Figures) -> str:
     return "\n".join(out)
 
 
-def render(folder: Folder) -> str:
-    """The report of a loaded folder as one HTML document."""
+def render(folder: Folder, name: str | None = None) -> str:
+    """The report of a loaded folder as one HTML document, titled ``name`` (default: the
+    folder's name)."""
     figs = Figures()
-    name = folder.path.resolve().name
+    name = name or folder.path.resolve().name
     if folder.kind == "run":
         assert folder.run is not None
         header = f"<h1>pecopt report: {esc(name)}</h1>{_run_header(folder.run)}"
@@ -214,8 +215,10 @@ def write_atomic(path: Path, text: str) -> Path:
     return path
 
 
-def build_report(run_dir: Path) -> Path:
+def build_report(run_dir: Path, name: str | None = None) -> Path:
     """Write ``run_dir/report.html`` for a run, comparison or Pareto folder; return its path.
+    ``name`` titles the report (default: the folder's name; a job writing into a temporary
+    folder gives the name of its ``--out``).
 
     Raises
     ------
@@ -225,7 +228,7 @@ def build_report(run_dir: Path) -> Path:
     """
     run_dir = Path(run_dir)
     folder = load_folder(run_dir)
-    text = render(folder)
+    text = render(folder, name)
     try:
         return write_atomic(run_dir / REPORT, text)
     except OSError as exc:

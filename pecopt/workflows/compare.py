@@ -288,7 +288,7 @@ def compare(
         from pecopt.report import build_report
 
         t2 = time.perf_counter()
-        build_report(tmp)
+        build_report(tmp, Path(out).resolve().name)  # titled by --out, not the temp
         seconds = {
             "validate": t_valid,
             "solve": t_solve,

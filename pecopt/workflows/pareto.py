@@ -264,7 +264,7 @@ def pareto(
         from pecopt.report import build_report
 
         t2 = time.perf_counter()
-        build_report(tmp)
+        build_report(tmp, Path(out).resolve().name)  # titled by --out, not the temp
         seconds = {
             "ingest": t_ingest,
             "build": built.seconds["build"],
