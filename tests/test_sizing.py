@@ -207,3 +207,29 @@ def test_sizing_lps_go_to_the_interior_point_method(monkeypatch):
     assert picked[-1] is False
     dispatch = tiny_scenario(2, elec_kw=5.0, spot=0.3, export=0.0)
     assert not highs.prefers_ipm(*compile_model(build(inputs_of(dispatch)).model))
+
+
+def test_sized_capacities_in_kpis_and_the_solve_summary(tmp_path):
+    # kpis["sized"] holds what the optimiser chose (not the given capacities); the
+    # terminal summary of `pecopt solve` lists it with the annualised investment.
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from pecopt.cli.main import app
+
+    sol = _solve(_pv_battery())
+    assert sol.kpis["sized"] == {
+        "pv": {"kwp": pytest.approx(20.0, abs=TOL)},
+        "bat": {"energy_kwh": pytest.approx(5.0, abs=TOL), "power_kw": pytest.approx(5.0, abs=TOL)},
+    }
+    assert "grid" in sol.kpis["capacities"] and "grid" not in sol.kpis["sized"]
+    f = tmp_path / "toy.yaml"
+    f.write_text(yaml.safe_dump({**_pv_battery(), "economics": {"discount_rate": 0.0}}))
+    r = CliRunner().invoke(app, ["solve", str(f), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    assert "pv 20 kWp, bat 5 kWh, bat 5 kW" in r.output
+    assert "of which investment" in r.output and "1.20 EUR" in r.output
+    kpis = json.loads((tmp_path / "out" / "kpis.json").read_text())
+    assert kpis["sized"]["pv"]["kwp"] == pytest.approx(20.0, abs=TOL)

@@ -131,6 +131,16 @@ def solve(
         raise typer.Exit(EXIT_NOT_OPTIMAL)
 
 
+def _unit_of(kind: str) -> str:
+    """The unit at the end of a capacity's name (``power_kw_heat`` -> ``kW heat``)."""
+    units = (("_kw_heat", "kW heat"), ("_kw_el", "kW el"), ("_kwh", "kWh"), ("kwp", "kWp"),
+             ("_kw", "kW"), ("_m2", "m2"))  # fmt: skip
+    for suffix, unit in units:
+        if kind.endswith(suffix) or kind == suffix.lstrip("_"):
+            return unit
+    return kind
+
+
 def _summary(console: Console, k: dict[str, Any], seconds: dict[str, float], out: Path) -> None:
     t = Table(title=f"pecopt: {out}", show_header=True)
     t.add_column("figure")
@@ -143,6 +153,25 @@ def _summary(console: Console, k: dict[str, Any], seconds: dict[str, float], out
         )
     t.add_row("PED, GHG", f"{ped['ghg']['status']} (net {ped['ghg']['net_co2_kg']:,.0f} kg CO2e)")
     t.add_row("cost", f"{k['cost_eur']['total']:,.2f} EUR")
+    invest = k["cost_eur"].get("items", {}).get("investment")
+    if invest:
+        t.add_row("of which investment", f"{invest:,.2f} EUR (annualised, with fixed O&M)")
+    sized = [
+        f"{asset} {v:,.0f} {_unit_of(kind)}"
+        for asset, caps in k.get("sized", {}).items()
+        for kind, v in caps.items()
+        if abs(v) >= 0.5
+    ]
+    if k.get("sized"):
+        t.add_row("sized (chosen)", ", ".join(sized) if sized else "nothing built")
+    agg = k.get("aggregation")
+    if agg:
+        t.add_row(
+            "typical periods",
+            f"{agg['typical_periods']} x {agg['period_h']} h: {agg['typical_objective']:,.0f} "
+            f"EUR estimated, {agg['full_objective']:,.0f} EUR over the whole horizon "
+            f"({agg['difference_pct']:+.1f} %)",
+        )
     t.add_row("CO2, gross / net", f"{k['co2_kg']['gross']:,.0f} / {k['co2_kg']['net']:,.0f} kg")
     ss = k["self_sufficiency"]
     t.add_row("self-sufficiency", "n/a" if ss is None else f"{ss:.1%}")

@@ -37,6 +37,8 @@ class Results:
     unmet_kwh: dict[str, float]
     figures: dict[str, float] = field(default_factory=dict)
     capacities: dict[str, dict[str, float]] = field(default_factory=dict)
+    sized: dict[str, dict[str, float]] = field(default_factory=dict)
+    """The capacities the optimiser chose (a subset of ``capacities``)."""
 
 
 class ValueCache:
@@ -135,9 +137,13 @@ def _extract(dm: DistrictModel) -> Results:
         k: float(read(value)) for c in dm.contributions.values() for k, read in c.figures.items()
     }
     capacities: dict[str, dict[str, float]] = {}
+    sized: dict[str, dict[str, float]] = {}
     for c in dm.contributions.values():
         for asset, caps in c.capacities.items():
             capacities[asset] = {k: _number(v, value) for k, v in caps.items()}
+            chosen = {k: capacities[asset][k] for k, v in caps.items() if _chosen(v)}
+            if chosen:
+                sized[asset] = chosen
     return Results(
         schedule=schedule,
         storage=storage,
@@ -148,7 +154,13 @@ def _extract(dm: DistrictModel) -> Results:
         unmet_kwh={k: total(v, value) for k, v in dm.terms("unmet").items()},
         figures=figures,
         capacities=capacities,
+        sized=sized,
     )
+
+
+def _chosen(v: Any) -> bool:
+    """Whether a capacity is the optimiser's choice (an amount with variable terms)."""
+    return isinstance(v, Amount) and bool(v.terms)
 
 
 def _number(v: Any, value: ValueCache) -> float:

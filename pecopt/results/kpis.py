@@ -259,6 +259,7 @@ def kpis(dm: DistrictModel, res: Results, out: SolveOutcome) -> dict[str, Any]:
         "figures": res.figures,
         "targets": target_status(dm, res),
         "capacities": res.capacities,
+        "sized": res.sized,
         "unmet_kwh": res.unmet_kwh,
         "balance": balance_residuals(sched),
         "solver": {
