@@ -12,7 +12,8 @@ writes one JSON dict and exits.  This module holds the small pieces they share:
   from a solved ``highspy.Highs``,
 * :func:`write_json` -- write a result dict,
 * :func:`run_subprocess_json` -- run a script in a fresh interpreter and load
-  the JSON it wrote (used by ``bench/run.py`` to run measurements side by side).
+  the JSON it wrote (used by ``bench/run.py`` to run measurements side by side),
+* :func:`pecopt_cli` -- run a ``pecopt`` command in a fresh process, timed from outside.
 
 The module only imports the standard library, so importing it does not
 disturb the ``import`` phase that the scripts time.
@@ -125,6 +126,18 @@ def highs_result(h: Any, is_mip: bool | None = None) -> dict[str, Any]:
 def _finite(x: float) -> float | None:
     x = float(x)
     return x if math.isfinite(x) and abs(x) < 1e30 else None
+
+
+#: ``python -c PECOPT_CLI ARGS`` runs ``pecopt ARGS`` with this interpreter
+PECOPT_CLI = "import sys; from pecopt.cli.main import main; sys.argv[0] = 'pecopt'; main()"
+
+
+def pecopt_cli(*args: str) -> float:
+    """Run ``pecopt ARGS`` in a fresh process (it must exit 0); its wall time [s], Python
+    start and imports included."""
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", PECOPT_CLI, *args], check=True, capture_output=True)
+    return time.perf_counter() - t0
 
 
 def write_json(path: str | os.PathLike[str] | None, result: dict[str, Any]) -> None:

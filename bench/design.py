@@ -33,7 +33,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,17 +40,15 @@ from pathlib import Path
 
 import yaml
 
+try:  # run as a script from bench/
+    import common
+except ImportError:  # imported as bench.design from the repository root
+    from bench import common
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 VARIANTS = ("store_instead_of_battery", "market_waste_heat", "school_solar_thermal")
-PECOPT = "import sys; from pecopt.cli.main import main; sys.argv[0] = 'pecopt'; main()"
-
-
-def pecopt(*args: str) -> float:
-    """Run ``pecopt ARGS`` in a fresh process; its wall time [s]."""
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", PECOPT, *args], check=True, capture_output=True)
-    return time.perf_counter() - t0
+pecopt = common.pecopt_cli  # ``pecopt ARGS`` in a fresh process; its wall time [s]
 
 
 def setup(work: Path, start: str, end: str) -> tuple[Path, Path, list[Path]]:

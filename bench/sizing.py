@@ -24,27 +24,25 @@ import argparse
 import json
 import os
 import platform
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+try:  # run as a script from bench/
+    import common
+except ImportError:  # imported as bench.sizing from the repository root
+    from bench import common
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-PECOPT = "import sys; from pecopt.cli.main import main; sys.argv[0] = 'pecopt'; main()"
 
 
 def run(scenario: Path, out: Path, time_limit: float) -> tuple[float, dict]:
     """``pecopt solve SCENARIO --out OUT`` in a fresh process: wall seconds and kpis.json
     (with the manifest's phase seconds under ``seconds``)."""
-    t0 = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", PECOPT, "solve", str(scenario), "--out", str(out), "-q",
-         "--time-limit", str(time_limit)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    wall = time.perf_counter() - t0
+    wall = common.pecopt_cli(
+        "solve", str(scenario), "--out", str(out), "-q", "--time-limit", str(time_limit)
+    )
     k = json.loads((out / "kpis.json").read_text())
     k["seconds"] = json.loads((out / "manifest.json").read_text())["seconds"]
     return wall, k

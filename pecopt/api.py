@@ -101,17 +101,21 @@ def solve(built: Built, *, deadline: float | None = None) -> Solution:
     """
     from dataclasses import replace
 
-    from pecopt.results.extract import extract
-    from pecopt.results.kpis import kpis
-
     outcome, stages = _solve_stages(built, deadline)
-    t0 = time.perf_counter()
-    results = extract(built.district)
     kind = built.inputs.common.objective.kind
     primary = stages.get(
         "emissions" if kind == "emissions" else "cost", next(iter(stages.values()))
     )
-    outcome = replace(outcome, objective=primary, stages=stages)
+    return solution_of(built, replace(outcome, objective=primary, stages=stages))
+
+
+def solution_of(built: Built, outcome: SolveOutcome) -> Solution:
+    """The results and KPIs of the solution ``outcome`` loaded into ``built``'s model."""
+    from pecopt.results.extract import extract
+    from pecopt.results.kpis import kpis
+
+    t0 = time.perf_counter()
+    results = extract(built.district)
     k = kpis(built.district, results, outcome)
     seconds = {
         "handoff": outcome.seconds["handoff"],

@@ -234,22 +234,23 @@ class StateStore:
         """SQLite's ``PRAGMA integrity_check`` (``ok`` when the file is sound)."""
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
 
-    def state_at(self, when: pd.Timestamp) -> StartState:
-        """The state at instant ``when`` (see the module docstring for which run)."""
-        t = _iso(when)
+    def _latest_run_reaching(self, t: str, end: str) -> tuple[Any, ...] | None:
+        """(id, day) of the latest run with ``window_start_utc < t <= end`` (``end``: the
+        column ``window_end_utc`` or ``horizon_end_utc``)."""
+        assert end in ("window_end_utc", "horizon_end_utc")
         row = self._db.execute(
-            "SELECT id, day FROM runs WHERE window_start_utc < ? AND ? <= window_end_utc "
+            f"SELECT id, day FROM runs WHERE window_start_utc < ? AND ? <= {end} "
             "ORDER BY id DESC LIMIT 1",
             (t, t),
         ).fetchone()
-        source = "exact"
-        if row is None:
-            row = self._db.execute(
-                "SELECT id, day FROM runs WHERE window_start_utc < ? AND ? <= horizon_end_utc "
-                "ORDER BY id DESC LIMIT 1",
-                (t, t),
-            ).fetchone()
-            source = "lookahead"
+        return None if row is None else tuple(row)
+
+    def state_at(self, when: pd.Timestamp) -> StartState:
+        """The state at instant ``when`` (see the module docstring for which run)."""
+        t = _iso(when)
+        row, source = self._latest_run_reaching(t, "window_end_utc"), "exact"
+        if row is None:  # no delivery window holds the instant: a look-ahead reaching it
+            row, source = self._latest_run_reaching(t, "horizon_end_utc"), "lookahead"
         if row is None:
             return StartState(when)
         run_id, day = int(row[0]), str(row[1])

@@ -98,11 +98,28 @@ def tiny_milp(mip_start: str = "lp_rounding") -> dict[str, Any]:
     step (``binaries: always``) and ``mip_rel_gap`` 0."""
     n = 24
     heat = 8 + 6 * np.sin(np.arange(n) / n * 2 * np.pi)
+    spot = 0.05 + 0.1 * (np.arange(n) >= 16)
+    return heat_pump_milp(n, heat, spot, min_part_load=0.3, tank_kwh=20, mip_start=mip_start)
+
+
+def heat_pump_milp(
+    n: int,
+    heat_kw: Any,
+    spot: Any,
+    *,
+    min_part_load: float,
+    tank_kwh: float,
+    mip_start: str = "lp_rounding",
+) -> dict[str, Any]:
+    """A MILP scenario of ``n`` hours: 5 kW of electricity and ``heat_kw`` of heat, a
+    4 kW(el) heat pump (COP 3) with a minimum part load, a space-heat tank of ``tank_kwh``
+    (10 kW), a 10 kWh / 5 kW battery, district heat at 9 c/kWh, a 50 kW grid, exclusivity
+    binaries at every step and ``mip_rel_gap`` 0."""
     return tiny_scenario(
         n,
-        heat_kw=heat,
+        heat_kw=heat_kw,
         elec_kw=5.0,
-        spot=0.05 + 0.1 * (np.arange(n) >= 16),
+        spot=spot,
         dh_price=0.09,
         grid={"import_max_kw": 50, "export_max_kw": 50},
         assets={
@@ -110,13 +127,13 @@ def tiny_milp(mip_start: str = "lp_rounding") -> dict[str, Any]:
                 {
                     "name": "hp",
                     "capacity_kw_el": 4.0,
-                    "min_part_load": 0.3,
+                    "min_part_load": min_part_load,
                     "source": "series",
                     "cop_series": 3.0,
                 }
             ],
             "thermal_stores": [
-                {"name": "tank", "carrier": "space_heat", "capacity_kwh": 20, "power_kw": 10}
+                {"name": "tank", "carrier": "space_heat", "capacity_kwh": tank_kwh, "power_kw": 10}
             ],
             "batteries": [{"name": "bat", "capacity_kwh": 10, "power_kw": 5}],
         },  # fmt: skip

@@ -14,7 +14,7 @@ from pecopt.solver import solve
 from pecopt.solver.compile import HighsArrays, compile_model, csr
 from pecopt.solver.heuristics import Graph, fix_and_optimise, improve, objective, windows
 from pecopt.solver.highs import lp_rounding_start
-from pecopt.testing import tiny_inputs
+from pecopt.testing import heat_pump_milp, inputs_of
 
 INF = np.inf
 
@@ -141,31 +141,9 @@ def _district(n: int = 48):
     # rounding the relaxation switches the pump on where it must then dump heat, so the
     # LP-guided start is far (about 40 %) above the optimum.
     t = np.arange(n)
-    return tiny_inputs(
-        n,
-        heat_kw=3 + 2 * np.sin(t / 24 * 2 * np.pi),
-        elec_kw=5.0,
-        spot=0.05 + 0.1 * (t % 24 >= 16) + 0.03 * np.sin(t / 7),
-        dh_price=0.09,
-        grid={"import_max_kw": 50, "export_max_kw": 50},
-        assets={
-            "heat_pumps": [
-                {
-                    "name": "hp",
-                    "capacity_kw_el": 4.0,
-                    "min_part_load": 0.5,
-                    "source": "series",
-                    "cop_series": 3.0,
-                }
-            ],
-            "thermal_stores": [
-                {"name": "tank", "carrier": "space_heat", "capacity_kwh": 5, "power_kw": 10}
-            ],
-            "batteries": [{"name": "bat", "capacity_kwh": 10, "power_kw": 5}],
-        },  # fmt: skip
-        district_heating={"import_max_kw": 50},
-        solver={"binaries": "always", "mip_start": "lp_rounding", "mip_rel_gap": 0.0},
-    )
+    heat = 3 + 2 * np.sin(t / 24 * 2 * np.pi)
+    spot = 0.05 + 0.1 * (t % 24 >= 16) + 0.03 * np.sin(t / 7)
+    return inputs_of(heat_pump_milp(n, heat, spot, min_part_load=0.5, tank_kwh=5))
 
 
 def _optimum(lp: HighsArrays) -> float:

@@ -131,16 +131,6 @@ def solve(
         raise typer.Exit(EXIT_NOT_OPTIMAL)
 
 
-def _unit_of(kind: str) -> str:
-    """The unit at the end of a capacity's name (``power_kw_heat`` -> ``kW heat``)."""
-    units = (("_kw_heat", "kW heat"), ("_kw_el", "kW el"), ("_kwh", "kWh"), ("kwp", "kWp"),
-             ("_kw", "kW"), ("_m2", "m2"))  # fmt: skip
-    for suffix, unit in units:
-        if kind.endswith(suffix) or kind == suffix.lstrip("_"):
-            return unit
-    return kind
-
-
 def _summary(console: Console, k: dict[str, Any], seconds: dict[str, float], out: Path) -> None:
     t = Table(title=f"pecopt: {out}", show_header=True)
     t.add_column("figure")
@@ -156,8 +146,10 @@ def _summary(console: Console, k: dict[str, Any], seconds: dict[str, float], out
     invest = k["cost_eur"].get("items", {}).get("investment")
     if invest:
         t.add_row("of which investment", f"{invest:,.2f} EUR (annualised, with fixed O&M)")
+    from pecopt.report.data import unit_of
+
     sized = [
-        f"{asset} {v:,.0f} {_unit_of(kind)}"
+        f"{asset} {v:,.0f} {unit_of('_' + kind)}"
         for asset, caps in k.get("sized", {}).items()
         for kind, v in caps.items()
         if abs(v) >= 0.5

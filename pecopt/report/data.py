@@ -257,8 +257,11 @@ def unit_of(name: str) -> str:
     for suffix, unit in (
         ("_eur", "EUR"),
         ("_kwp", "kWp"),
+        ("_kw_heat", "kW heat"),
+        ("_kw_el", "kW el"),
         ("_kwh", "kWh"),
         ("_kw", "kW"),
+        ("_m2", "m2"),
         ("_kg", "kg CO2e"),
         ("_h", "h"),
         ("_s", "s"),

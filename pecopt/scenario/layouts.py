@@ -175,6 +175,21 @@ def merge(base: Merged, change: Any, src: Origin, is_list: ListField = lambda p:
     return Merged(data, origins)
 
 
+def _merge_located(
+    base: Merged, change: Any, src: Origin, docs: list[YamlDocument], files: list[Path]
+) -> Merged:
+    """:func:`merge` of scenario data, a problem raised as a :class:`ScenarioError` at the
+    file, line and field it came from (``docs[i]`` and ``files[i]`` are source ``i``)."""
+    try:
+        return merge(base, change, src, _schema_list)
+    except MergeProblem as exc:
+        i, p = exc.origin
+        line, column = docs[i].key_mark(p) or (None, None)
+        raise ScenarioError(
+            files[i], field_name(p), exc.problem, line=line, column=column
+        ) from None
+
+
 def _merge(
     old: Any,
     old_path: DataPath,
@@ -372,14 +387,7 @@ def _variant(
 ) -> Variant:
     last = len(docs) - 1
     layouts = files[last]
-    try:
-        merged = merge(base, change or {}, (last, at), _schema_list)
-    except MergeProblem as exc:
-        i, p = exc.origin
-        line, column = docs[i].key_mark(p) or (None, None)
-        raise ScenarioError(
-            files[i], field_name(p), exc.problem, line=line, column=column
-        ) from None
+    merged = _merge_located(base, change or {}, (last, at), docs, files)
     doc = _doc(merged, docs)
     try:
         scenario = validate_document(Scenario, doc, layouts, overrides)
@@ -437,14 +445,7 @@ def load_layouts(path: str | Path) -> Layouts:
     base_file = spec.base if spec.base.is_absolute() else path.parent / spec.base
     base, docs, files = _chain(base_file)
     docs, files = [*docs, doc], [*files, path]
-    try:
-        base = merge(base, spec.common, (len(docs) - 1, ("common",)), _schema_list)
-    except MergeProblem as exc:
-        i, p = exc.origin
-        line, column = docs[i].key_mark(p) or (None, None)
-        raise ScenarioError(
-            files[i], field_name(p), exc.problem, line=line, column=column
-        ) from None
+    base = _merge_located(base, spec.common, (len(docs) - 1, ("common",)), docs, files)
     out = []
     if spec.include_base:
         out.append(_variant(BASE, base, {}, ("common",), docs, files))
@@ -479,16 +480,8 @@ def _chain(
     base_file = Path(ref) if Path(ref).is_absolute() else path.parent / ref
     merged, docs, files = _chain(base_file, (*seen, here))
     change = {k: v for k, v in doc.data.items() if k != "base"}
-    try:
-        merged = merge(merged, change, (len(docs), ()), _schema_list)
-    except MergeProblem as exc:
-        i, p = exc.origin
-        all_docs, all_files = [*docs, doc], [*files, path]
-        line, column = all_docs[i].key_mark(p) or (None, None)
-        raise ScenarioError(
-            all_files[i], field_name(p), exc.problem, line=line, column=column
-        ) from None
-    return merged, [*docs, doc], [*files, path]
+    docs, files = [*docs, doc], [*files, path]
+    return _merge_located(merged, change, (len(docs) - 1, ()), docs, files), docs, files
 
 
 def load_extending(path: Path, doc: YamlDocument, overrides: dict[str, Any] | None) -> Scenario:

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from pecopt.api import Built, Solution, build
+from pecopt.api import Built, Solution, build, solution_of
 from pecopt.errors import OptionError
 from pecopt.model.linear import Term, add_objective, add_rows, add_var, term
 from pecopt.results.summary import flat_kpis
@@ -149,20 +149,7 @@ def _run(built: Built, warm: SolveOutcome | None, basis: bool = True) -> SolveOu
 
 def _solve(built: Built, warm: SolveOutcome | None, basis: bool = True) -> Solution:
     """:func:`_run`, then the results and KPIs of the solution (as :func:`pecopt.solve`)."""
-    from pecopt.results.extract import extract
-    from pecopt.results.kpis import kpis
-
-    outcome = _run(built, warm, basis)
-    t0 = time.perf_counter()
-    results = extract(built.district)
-    k = kpis(built.district, results, outcome)
-    seconds = {
-        "handoff": outcome.seconds["handoff"],
-        "mip_start": outcome.seconds["mip_start"],
-        "solve": outcome.seconds["solve"],
-        "extract": time.perf_counter() - t0 + outcome.seconds["read_solution"],
-    }
-    return Solution(outcome, results, k, seconds)
+    return solution_of(built, _run(built, warm, basis))
 
 
 def front(built: Built, points: int, tol: float = TOL, progress: Progress = _noop) -> list[Point]:
