@@ -376,6 +376,19 @@ def test_leftovers_of_killed_runs_are_removed_and_nothing_else(tmp_path):
         assert (runs / name / "file.txt").read_text() == name
 
 
+def test_leftovers_are_removed_when_a_run_starts(tmp_path):
+    # A killed run's temporary folder (possibly a year of results) goes as soon as the next
+    # run into the same parent starts, not only when that run finishes.
+    runs = tmp_path / "runs"
+    host, dead = outputs._host(), dead_pid()
+    leftover = runs / f".out.pecopt-tmp-{dead}-{host}-0123abcd"
+    leftover.mkdir(parents=True)
+    with pytest.raises(RuntimeError), outputs.atomic_dir(runs / "out", "solve"):
+        assert not leftover.exists()
+        raise RuntimeError("this run fails too")
+    assert not leftover.exists() and not (runs / "out").exists()
+
+
 # --------------------------------------------------------------------------- kills
 
 CHILD = """

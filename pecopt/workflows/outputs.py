@@ -267,6 +267,7 @@ def atomic_dir(out: Path, kind: str, inputs: Iterable[Path] = ()) -> Iterator[Pa
     tmp = _sibling(target, "tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_dead(target.parent)  # at the start too: a killed run's folder may be large
         os.mkdir(tmp)
     except OSError as exc:
         raise DataError(out, "--out", f"cannot be made ({exc.strerror}); {_CHOOSE}") from None
