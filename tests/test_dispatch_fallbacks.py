@@ -179,7 +179,7 @@ def test_intraday_replan_starts_from_the_morning_plan(tmp_path: Path) -> None:
     st = pd.read_parquet(tmp_path / "night" / "storage.parquet")
     at = st[pd.DatetimeIndex(st["timestamp"]) == pd.Timestamp("2025-03-10T11:00Z")]
     planned = dict(zip(at["asset"], at["soc_kwh"], strict=True))
-    assert info["start_state"]["levels_kwh"]["battery"] == pytest.approx(
+    assert info["start_state"]["state"]["battery"]["soc_kwh"] == pytest.approx(
         planned["battery"], abs=1e-9
     )
     sp = pd.read_csv(tmp_path / "replan" / "setpoints.csv")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -119,13 +120,13 @@ def _check_night(folder: Path, out: str, info: dict, steps: int) -> None:
     sched = pd.read_parquet(folder / out / "schedule.parquet")
     assert_balanced(sched)
     scen = json.loads((folder / out / "inputs" / "scenario.json").read_text())
-    start = info["start_state"]
-    assert scen["assets"]["batteries"][0]["soc_initial_kwh"] == start["levels_kwh"]["battery"]
-    assert scen["assets"]["thermal_stores"][0]["soc_initial_kwh"] == start["levels_kwh"]["tank"]
+    start = info["start_state"]["state"]
+    assert scen["assets"]["batteries"][0]["soc_initial_kwh"] == start["battery"]["soc_kwh"]
+    assert scen["assets"]["thermal_stores"][0]["soc_initial_kwh"] == start["tank"]["soc_kwh"]
     assert scen["assets"]["thermal_stores"][0]["end"] == "value"  # cyclic in the file
-    given = scen["assets"]["ev_fleets"][0]["initial_energy_kwh"]
-    for v, e in given.items():
-        assert start["ev_energy_kwh"][f"ev/{v}"] == e
+    fleet = scen["assets"]["ev_fleets"][0]
+    for v, e in fleet["initial_energy_kwh"].items():
+        assert start[f"ev/{v}"]["soc_kwh"] == pytest.approx(e * fleet["copies"], abs=1e-9)
 
 
 def _boundary(folder: Path, out: str, info: dict) -> dict[str, float]:
@@ -138,8 +139,8 @@ def _boundary(folder: Path, out: str, info: dict) -> dict[str, float]:
 
 def _continuous(before: dict[str, float], info: dict) -> None:
     """The next night's start state is the previous night's boundary, within 1e-6 kWh."""
-    start = info["start_state"]
-    got = {**start["levels_kwh"], **start["ev_energy_kwh"]}
+    start = info["start_state"]["state"]
+    got = {a: q["soc_kwh"] for a, q in start.items() if "soc_kwh" in q}
     assert set(got) == set(before)
     for asset, level in before.items():
         assert abs(got[asset] - min(max(level, 0.0), 1e9)) <= 1e-6, asset
@@ -211,7 +212,7 @@ def test_seven_spring_nights(tmp_path: Path) -> None:
         else:
             assert info["start_state"]["source"] == "none"
         prev = (f"night{k}", info)
-        billing.append((day, info["start_state"]["billing_peak_kw"]))
+        billing.append((day, info["start_state"]["state"]["district_heat"]["billing_peak_kw"]))
     with StateStore(tmp_path / "state") as store:
         runs = store.runs()
     assert [r.day for r in reversed(runs)] == [*days[:5], days[4], *days[5:]]

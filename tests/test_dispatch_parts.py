@@ -13,13 +13,14 @@ import pytest
 
 from pecopt.errors import OptionError
 from pecopt.ingest.tariffs import fill_missing_prices, read_spot_known, typical_spot_eur_per_kwh
+from pecopt.model.carry import Start, running_peak
 from pecopt.model.core import build_model
 from pecopt.results.extract import extract
 from pecopt.scenario.schema import Dispatch
 from pecopt.solver import solve
 from pecopt.state import RunRecord, StartState, StateLocked, StateStore, Trajectory, locked
 from pecopt.testing import tiny_inputs
-from pecopt.workflows.carry import running_peak, start_records
+from pecopt.workflows.carry import apply_start, rolling_assets
 from pecopt.workflows.dispatch import delivery_window
 
 TZ = "Europe/Helsinki"
@@ -140,12 +141,14 @@ def test_levels_are_clipped_on_read() -> None:
         pd.Timestamp("2025-01-01T00:00Z"), {("b", "soc_kwh"): -2.5e-14, ("t", "soc_kwh"): 10.5},
         run_id=1, source="exact", run_day="2024-12-31",
     )  # fmt: skip
-    assets, carried = start_records(s, Dispatch(), state, first_night=False)
-    assert carried.levels == {"b": 0.0, "t": 10.0}
+    assets = rolling_assets(s, Dispatch())
+    start = Start(state.at, Dispatch(), state.values, first_night=False, run_id=1)
+    apply_start(assets, start)
+    assert start.used == {"b": {"soc_kwh": 0.0}, "t": {"soc_kwh": 10.0}}
     assert assets["batteries"][0]["soc_initial_kwh"] == 0.0  # exactly: no -2.5e-14
     assert assets["batteries"][0]["end"] == "value"
     assert assets["batteries"][0]["end_value_eur_per_kwh"] == 0.05  # by carrier
-    assert [f.code for f in carried.flags] == ["state_clipped"]  # only the real clip
+    assert [f.code for f in start.flags] == ["state_clipped"]  # only the real clip
 
 
 # ------------------------------------------------------------------ district-heat billing peak

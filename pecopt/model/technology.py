@@ -36,10 +36,11 @@ import pandas as pd
 import pyomo.environ as pyo
 from pydantic import BaseModel
 
+from pecopt.model.carry import Start, StateReader
 from pecopt.model.linear import FloatArray, Term, add_rows, add_var
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pecopt.scenario.schema import Carbon, Objective, Scenario, SolverOptions
+    from pecopt.scenario.schema import Carbon, Dispatch, Objective, Scenario, SolverOptions
 
 Role = Literal["import", "export", "generation", "conversion", "storage", "demand", "slack"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -99,7 +100,9 @@ class Contribution:
     maps an asset to terms of energy it could not serve [kWh] (shortfall at a penalty);
     ``figures`` are asset-specific key figures computed from the solution (e.g. a
     district-heat billing peak [kW]); ``capacities`` map an asset to its capacities
-    (``{"power_kw": number or Amount, "energy_kwh": ...}``; sized ones are Amounts).
+    (``{"power_kw": number or Amount, "energy_kwh": ...}``; sized ones are Amounts);
+    ``state`` maps (asset, quantity) to a reader of what the asset carries to the next
+    run (:mod:`pecopt.model.carry`: ``n + 1`` values, the first at the horizon's start).
     """
 
     flows: list[Flow] = field(default_factory=list)
@@ -109,6 +112,7 @@ class Contribution:
     unmet: dict[str, list[Term]] = field(default_factory=dict)
     figures: dict[str, Callable[[ValueOf], float]] = field(default_factory=dict)
     capacities: dict[str, dict[str, Amount | float]] = field(default_factory=dict)
+    state: dict[tuple[str, str], StateReader] = field(default_factory=dict)
 
     def add(self, other: Contribution) -> None:
         """Merge ``other`` into this contribution (cost items of the same name add up)."""
@@ -121,6 +125,7 @@ class Contribution:
         self.unmet.update(other.unmet)
         self.figures.update(other.figures)
         self.capacities.update(other.capacities)
+        self.state.update(other.state)
 
 
 @dataclass(frozen=True)
@@ -266,6 +271,10 @@ Tables = Mapping[str, pd.DataFrame]
 IngestHook = Callable[[Sequence[Any], IngestContext], dict[str, pd.DataFrame]]
 PrepareHook = Callable[[Sequence[Any], Tables, Common], Any]
 BuildHook = Callable[[pyo.Block, Any, Common], Contribution | None]
+#: ``rolling(record, dispatch)``: fit one unit's record (a dict) to a rolling horizon
+RollingHook = Callable[[dict[str, Any], "Dispatch"], None]
+#: ``start(record, start)``: read the carried state into one unit's record (a dict)
+StartHook = Callable[[dict[str, Any], Start], None]
 
 
 def _assets_units(key: str) -> Callable[[Any], list[Any]]:
@@ -311,6 +320,14 @@ class Technology:
         Whether the scenario schema gets ``assets.<key>`` from ``unit``.
     default
         For ``many=False``: the unit used when the scenario gives none (None: absent).
+    rolling
+        ``rolling(record, dispatch)``: make one unit's scenario record (a dict) fit a
+        nightly rolling horizon before any state is carried (end conditions, a default
+        start, how missing data are filled); may raise ScenarioError.
+    start
+        ``start(record, start)``: read the carried state (:class:`~pecopt.model.carry.Start`)
+        into one unit's record; what the block carries back is its contribution's
+        ``state`` (:mod:`pecopt.model.carry`).
     """
 
     key: str
@@ -323,6 +340,8 @@ class Technology:
     units: Callable[[Any], list[Any]] | None = None
     in_assets: bool = True
     default: BaseModel | None = None
+    rolling: RollingHook | None = None
+    start: StartHook | None = None
 
     def units_of(self, scenario: Any) -> list[Any]:
         """This technology's units in ``scenario``."""

@@ -34,19 +34,10 @@ import pandas as pd
 
 from pecopt import __version__
 from pecopt.errors import OptionError, ScenarioError
+from pecopt.model.carry import DEGRADED, NOTICE, Flag, Start
 from pecopt.scenario.schema import Dispatch, Scenario
 from pecopt.state import RunRecord, StartState, StateStore, locked
-from pecopt.workflows.carry import Carried
-from pecopt.workflows.flags import (
-    DEGRADED,
-    NOTICE,
-    Flag,
-    local,
-    plan_flags,
-    plug_flags,
-    price_flags,
-    state_flags,
-)
+from pecopt.workflows.flags import local, plan_flags, price_flags, state_flags
 from pecopt.workflows.setpoints import write_outputs
 
 __all__ = ["DEGRADED_EXIT", "DispatchRun", "Window", "delivery_window", "dispatch"]
@@ -189,8 +180,8 @@ def dispatch(
         t1 = time.perf_counter()
         seconds["read_state"] = t1 - t0
         progress("ingest")
-        day_s, inputs, carried, more = _inputs(base, cfg, state, first_night, window, scenario_file)
-        flags += carried.flags + more
+        day_s, inputs, start, more = _inputs(base, cfg, state, first_night, window, scenario_file)
+        flags += start.flags + more
         t2 = time.perf_counter()
         seconds["ingest"] = t2 - t1
 
@@ -218,7 +209,10 @@ def dispatch(
 
         progress("write")
         t3 = time.perf_counter()
-        start_info = _start_info(state, carried)
+        from pecopt.workflows.carry import carried_states
+
+        states = carried_states(plan.built.district)
+        start_info = _start_info(state, start, states)
         info = {
             "day": day.isoformat(),
             "from_local": from_local,
@@ -255,9 +249,7 @@ def dispatch(
         progress("write state")
         from pecopt.workflows.carry import trajectories
 
-        trajs = trajectories(
-            plan.solution.results, inputs.tables, day_s, carried, inputs.index, inputs.dt_h
-        )
+        trajs = trajectories(plan.built.district, states)
         record = RunRecord(
             day=day.isoformat(),
             from_local=from_local,
@@ -294,13 +286,17 @@ def _inputs(
     first_night: bool,
     window: Window,
     scenario_file: Path,
-) -> tuple[Scenario, Any, Carried, list[Flag]]:
-    """The day's scenario and its inputs, and the flags of what was filled in."""
+) -> tuple[Scenario, Any, Start, list[Flag]]:
+    """The day's scenario and its inputs, and the flags of what was filled in.
+
+    Every unit is fitted to the rolling horizon by its technology, the day is ingested,
+    then each technology reads its carried state into its units
+    (:mod:`pecopt.workflows.carry`)."""
     from pecopt.ingest.district import horizon_index, ingest, to_inputs
-    from pecopt.workflows.carry import ev_initial, start_records
+    from pecopt.workflows.carry import apply_start, rolling_assets
 
     file = str(scenario_file)
-    assets, carried = start_records(base, cfg, state, first_night)
+    assets = rolling_assets(base, cfg)
     doc = base.model_dump()
     doc["horizon"] = {
         "start": window.start.isoformat(),
@@ -336,18 +332,22 @@ def _inputs(
             Flag(NOTICE, "stand_in", "weather: the embedded typical year (no forecast given)")
         )
 
-    vehicles: dict[str, list[str]] = {}
-    avail = tables.get("ev_fleets_availability")
-    if avail is not None and len(avail):
-        for fleet, grp in avail.groupby("fleet", sort=False):
-            vehicles[str(fleet)] = [str(v) for v in pd.unique(grp["vehicle"].to_numpy())]
-        flags += plug_flags(avail, state, index[0])
-    flags += ev_initial(assets, carried, vehicles)
+    start = Start(
+        at=window.start,
+        dispatch=cfg,
+        values=state.values,
+        tables=tables,
+        first_night=first_night,
+        run_id=state.run_id,
+        run_day=state.run_day,
+        timezone=window.tz,
+    )
+    apply_start(assets, start)
     doc["assets"] = assets
     final = _validate(doc, file)
     inputs = to_inputs(final, tables, file)
     flags += price_flags(final, tables, in_window, index, window.tz)
-    return final, inputs, carried, flags
+    return final, inputs, start, flags
 
 
 def _validate(doc: dict[str, Any], file: str) -> Scenario:
@@ -361,15 +361,19 @@ def _validate(doc: dict[str, Any], file: str) -> Scenario:
         raise ScenarioError(file, where, f"{err['msg']} (in the day's scenario)") from None
 
 
-def _start_info(state: StartState, carried: Carried) -> dict[str, Any]:
+def _start_info(
+    state: StartState, start: Start, states: dict[tuple[str, str], np.ndarray]
+) -> dict[str, Any]:
+    """Where the start state came from; what each asset was given to start from
+    (``state``), and what the solved model started from (``model``, read back from its
+    variables), by asset and quantity (:mod:`pecopt.model.carry`)."""
+    model: dict[str, dict[str, float]] = {}
+    for (asset, quantity), values in states.items():
+        model.setdefault(asset, {})[quantity] = float(values[0])
     return {
         "at_utc": state.at.isoformat(),
         "source": state.source,
         "run_id": state.run_id,
-        "levels_kwh": carried.levels,
-        "ev_energy_kwh": {
-            f"{fleet}/{v}": e for fleet, d in carried.ev_energy.items() for v, e in d.items()
-        },
-        "heat_pumps": {k: {"on": on, "hours_in_state": h} for k, (on, h) in carried.hp.items()},
-        "billing_peak_kw": carried.billing_peak_kw,
+        "state": start.used,
+        "model": model,
     }

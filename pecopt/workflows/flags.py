@@ -12,12 +12,12 @@ stopped by the time limit, a slack plan, a rule-based plan.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from pecopt.model.carry import DEGRADED, NOTICE, Flag
 from pecopt.scenario.schema import Scenario
 from pecopt.state import StartState
 
@@ -26,25 +26,9 @@ __all__ = [
     "NOTICE",
     "Flag",
     "plan_flags",
-    "plug_flags",
     "price_flags",
     "state_flags",
 ]
-
-#: Flag levels: ``notice`` (recorded, exit 0) and ``degraded`` (exit 10).
-NOTICE, DEGRADED = "notice", "degraded"
-
-
-@dataclass(frozen=True)
-class Flag:
-    """Something an operator should know about a plan."""
-
-    level: str
-    code: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"level": self.level, "code": self.code, "message": self.message}
 
 
 def local(t: pd.Timestamp, tz: str) -> str:
@@ -105,26 +89,6 @@ def price_flags(
                 )
             )
     return out
-
-
-def plug_flags(avail: pd.DataFrame, state: StartState, first: pd.Timestamp) -> list[Flag]:
-    """Vehicles whose carried plug state differs from the availability at the start."""
-    rows = avail[pd.DatetimeIndex(avail["timestamp"]) == first]
-    differ = []
-    for fleet, vehicle, plugged in rows[["fleet", "vehicle", "plugged"]].itertuples(index=False):
-        was = state.get(f"{fleet}/{vehicle}", "plugged")
-        if was is not None and bool(was > 0.5) != bool(plugged):
-            differ.append(f"{fleet}/{vehicle}")
-    if not differ:
-        return []
-    return [
-        Flag(
-            NOTICE,
-            "ev_plug_changed",
-            f"{len(differ)} EV(s) planned {'' if len(differ) == 1 else 'each '}in the other "
-            f"plug state at the start than the availability now says (e.g. {differ[0]})",
-        )
-    ]
 
 
 def plan_flags(plan: Any) -> list[Flag]:

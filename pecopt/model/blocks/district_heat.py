@@ -57,13 +57,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 from pydantic import Field, model_validator
 
+from pecopt.model.carry import NOTICE, Flag, Start, running_peak, with_start
 from pecopt.model.linear import FloatArray, add_rows, add_var, term
 from pecopt.model.technology import (
     Common,
@@ -77,6 +78,9 @@ from pecopt.model.technology import (
 )
 from pecopt.scenario.types import Capacity, EmissionFactor, Fraction, NonNeg, Series, Strict
 from pecopt.units import HOT_WATER
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pecopt.scenario.schema import Dispatch
 
 
 class DistrictHeatTariff(Strict):
@@ -290,7 +294,52 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
         return max(so_far, peak)
 
     c.figures["district_heat.billing_peak_kw"] = billing_peak
+    window_h, dt = float(tariff.peak_window_h), common.dt_h
+    c.state[("district_heat", "billing_peak_kw")] = lambda value: with_start(
+        so_far, running_peak(value(d), window_h, dt, so_far)
+    )
     return c
+
+
+def rolling(rec: dict[str, Any], cfg: Dispatch) -> None:
+    """On a rolling horizon a new billing peak costs the power fee for
+    ``dispatch.peak_fee_years`` (unless the tariff says ``power_fee_years``)."""
+    if rec["tariff"]["power_fee_years"] is None:
+        rec["tariff"]["power_fee_years"] = cfg.peak_fee_years
+
+
+def start(rec: dict[str, Any], st: Start) -> None:
+    """The billing peak so far is the carried one (at least the tariff's
+    ``billing_peak_so_far_kw``), restarted every ``dispatch.billing_peak_reset``."""
+    tariff = rec["tariff"]
+    given = tariff["billing_peak_so_far_kw"] or 0.0
+    got = st.get("district_heat", "billing_peak_kw")
+    reset = _reset(st)
+    if got is not None and reset is None:
+        peak = max(got, given)
+    else:
+        peak = given
+        if got is not None:
+            where = "" if st.run_id is None else f" (run {st.run_id}, day {st.run_day})"
+            st.flags.append(
+                Flag(NOTICE, "billing_peak_reset", f"billing peak restarted ({reset}){where}")
+            )
+    tariff["billing_peak_so_far_kw"] = peak
+    st.use("district_heat", "billing_peak_kw", peak)
+
+
+def _reset(st: Start) -> str | None:
+    """Why the billing peak restarts at ``st.at`` (a new month or year), or None."""
+    every = st.dispatch.billing_peak_reset
+    if every == "never" or st.run_day is None:
+        return None
+    before = pd.Timestamp(st.run_day)  # the delivery day the state comes from
+    now = pd.Timestamp(st.at.tz_convert(st.timezone).date())
+    if every == "year" and now.year != before.year:
+        return "new year"
+    if every == "month" and (now.year, now.month) != (before.year, before.month):
+        return "new month"
+    return None
 
 
 TECHNOLOGY = Technology(
@@ -301,4 +350,6 @@ TECHNOLOGY = Technology(
     ingest=ingest,
     prepare=prepare,
     import_price=lambda d: d.import_price,
+    rolling=rolling,
+    start=start,
 )

@@ -46,7 +46,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -56,12 +56,14 @@ from pydantic import Field, model_validator
 
 from pecopt.errors import DataError, ScenarioError
 from pecopt.ingest.ev_synthetic import PublicChargers, ResidentsFleet, WorkplaceFleet
+from pecopt.model.carry import NOTICE, Flag, Start, StateReader, given, with_start
 from pecopt.model.linear import FloatArray, Term, add_rows, add_var, term
 from pecopt.model.technology import (
     Common,
     Contribution,
     Flow,
     IngestContext,
+    LevelReader,
     Tables,
     Technology,
     ValueOf,
@@ -78,6 +80,9 @@ from pecopt.scenario.types import (
     TimeZone,
 )
 from pecopt.units import ELECTRICITY
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pecopt.scenario.schema import Dispatch
 
 
 class SyntheticCommuters(Strict):
@@ -473,28 +478,40 @@ def _availability(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
                 )
             )
 
-    def energy_of(v: int) -> Callable[[ValueOf], FloatArray]:
+    def levels(v: int, value: ValueOf) -> FloatArray:
+        """Vehicle v's energy at the horizon's start and at the end of each step [kWh]
+        (all its copies), from the solved charging, driving and shortfall."""
+        cv = np.zeros(n)
+        a, z = starts[v], starts[v + 1]
+        cv[pt_idx[a:z]] = value(c)[a:z]
+        net = spec.efficiency * dt * cv - ev.drive_kwh[v]
+        if short is not None:
+            rows_v = np.flatnonzero((veh == v)[dj > 0])
+            pts_v = point[dj > 0][rows_v]
+            np.add.at(net, pts_v, value(short)[rows_v])
+        mine = np.flatnonzero(veh == v)
+        if mine.size == 0:
+            return np.full(n + 1, 0.0 if s0 is None else float(s0[v]))
+        e = np.r_[0.0, np.cumsum(net)]
+        # anchor on the state at the first point: e[p0 + 1] = s[first]
+        e += value(s)[mine[0]] - e[point[mine[0]] + 1]
+        return e
+
+    storage: dict[str, LevelReader] = {}
+    state: dict[tuple[str, str], StateReader] = {}
+
+    def reader(v: int, ends_only: bool) -> Callable[[ValueOf], FloatArray]:
         def read(value: ValueOf) -> FloatArray:
-            cv = np.zeros(n)
-            a, z = starts[v], starts[v + 1]
-            cv[pt_idx[a:z]] = value(c)[a:z]
-            net = spec.efficiency * dt * cv - ev.drive_kwh[v]
-            if short is not None:
-                rows_v = np.flatnonzero((veh == v)[dj > 0])
-                pts_v = point[dj > 0][rows_v]
-                np.add.at(net, pts_v, value(short)[rows_v])
-            mine = np.flatnonzero(veh == v)
-            if mine.size == 0:
-                return np.full(n, 0.0 if s0 is None else float(s0[v]))
-            e = np.cumsum(net)
-            # anchor on the state at the first point: e[p0] = s[first]
-            e += value(s)[mine[0]] - e[point[mine[0]]]
-            return e
+            e = levels(v, value)
+            return e[1:] if ends_only else e
 
         return read
 
-    storage = {f"{spec.name}/{name}": energy_of(v) for v, name in enumerate(ev.vehicles)}
-    return Contribution(flows=flows, penalty=penalty, storage=storage, unmet=unmet)
+    for v, name in enumerate(ev.vehicles):
+        asset = f"{spec.name}/{name}"
+        storage[asset] = reader(v, True)
+        state[(asset, "soc_kwh")] = reader(v, False)
+    return Contribution(flows=flows, penalty=penalty, storage=storage, unmet=unmet, state=state)
 
 
 def _sessions(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
@@ -564,6 +581,12 @@ def build(block: pyo.Block, fleets: tuple[FleetData, ...], common: Common) -> Co
         block.add_component(ev.spec.name, b)
         mode = _availability if ev.mode == "availability" else _sessions
         out.add(mode(b, common, ev))
+        for v, name in enumerate(ev.vehicles):
+            plugged = ev.plugged[v].astype(np.float64)
+            first = plugged[0] if plugged.size else 0.0
+            out.state[(f"{ev.spec.name}/{name}", "plugged")] = given(with_start(first, plugged))
+            copies = np.full(common.n + 1, float(ev.spec.copies))
+            out.state[(f"{ev.spec.name}/{name}", "copies")] = given(copies)
         if ev.spec.site_max_kw is not None:
             site = capacity(b, "site_kw", ev.spec.site_max_kw)
             _, steps = np.nonzero(ev.plugged)  # the step of every charging variable
@@ -575,4 +598,84 @@ def build(block: pyo.Block, fleets: tuple[FleetData, ...], common: Common) -> Co
     return out
 
 
-TECHNOLOGY = Technology(key="ev_fleets", unit=EVFleet, build=build, ingest=ingest, prepare=prepare)
+def rolling(rec: dict[str, Any], cfg: Dispatch) -> None:
+    """A fleet on a rolling horizon ends ``dispatch.ev_end`` instead of ``cyclic``; with no
+    start energy given, each vehicle starts at ``dispatch.initial_share`` of its battery."""
+    if rec["end"] == "cyclic":
+        rec["end"] = cfg.ev_end
+    if rec["soc_initial_kwh"] is None and not rec["initial_energy_kwh"]:
+        rec["soc_initial_kwh"] = cfg.initial_share * float(rec["capacity_kwh"])
+
+
+def start(rec: dict[str, Any], st: Start) -> None:
+    """Each vehicle the fleet has today starts with its carried energy.
+
+    The store keeps a vehicle row's energy over all its copies (``soc_kwh``, as in
+    ``storage.parquet``) and how many copies it stood for (``copies``); one vehicle's
+    energy is ``soc_kwh / copies`` (clipped to ``[0, capacity_kwh]``), which the model
+    multiplies by today's ``copies`` again. Vehicles with nothing carried start at
+    ``soc_initial_kwh``; a vehicle whose carried plug state differs from today's
+    availability at the start is a notice.
+    """
+    name, cap, k_now = rec["name"], float(rec["capacity_kwh"]), int(rec["copies"])
+    avail = st.tables.get(AVAILABILITY)
+    rows = avail[avail["fleet"] == name] if avail is not None else None
+    vehicles = [] if rows is None else [str(v) for v in pd.unique(rows["vehicle"].to_numpy())]
+    energy = {str(k): float(v) for k, v in rec["initial_energy_kwh"].items()}
+    new: list[str] = []
+    carried = 0
+    for v in vehicles:
+        asset = f"{name}/{v}"
+        total = st.get(asset, "soc_kwh")
+        if total is None:
+            new.append(v)
+            continue
+        carried += 1
+        k_then = st.get(asset, "copies") or float(k_now)
+        energy[v] = st.clip(total / k_then, cap, f"{asset} energy of one vehicle")
+    rec["initial_energy_kwh"] = energy
+    sessions = rec.get("sessions") is not None or rec.get("public_chargers") is not None
+    default = rec["soc_initial_kwh"]
+    if new and carried:
+        st.flags.append(
+            Flag(
+                NOTICE,
+                "ev_new",
+                f"{name}: {len(new)} vehicle(s) without carried energy (e.g. {new[0]}) "
+                f"start at {default:g} kWh",
+            )
+        )
+    elif new and not sessions:
+        st.missing(name, f"{default:g} kWh per vehicle")
+    for v in vehicles:
+        e = energy.get(v, default)
+        if e is not None and not sessions:
+            st.use(f"{name}/{v}", "soc_kwh", e * k_now)
+    if rows is not None and len(rows):
+        first = rows[pd.DatetimeIndex(rows["timestamp"]) == st.at]
+        differ = [
+            f"{name}/{v}"
+            for v, plugged in first[["vehicle", "plugged"]].itertuples(index=False)
+            if (was := st.get(f"{name}/{v}", "plugged")) is not None
+            and bool(was > 0.5) != bool(plugged)
+        ]
+        if differ:
+            st.flags.append(
+                Flag(
+                    NOTICE,
+                    "ev_plug_changed",
+                    f"{len(differ)} EV(s) of {name} planned in the other plug state at the "
+                    f"start than the availability now says (e.g. {differ[0]})",
+                )
+            )
+
+
+TECHNOLOGY = Technology(
+    key="ev_fleets",
+    unit=EVFleet,
+    build=build,
+    ingest=ingest,
+    prepare=prepare,
+    rolling=rolling,
+    start=start,
+)

@@ -51,7 +51,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -84,6 +84,9 @@ from pecopt.scenario.types import (
     upper,
 )
 from pecopt.units import ELECTRICITY
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pecopt.scenario.schema import Dispatch
 
 
 class SpotPrice(Strict):
@@ -463,6 +466,15 @@ def _fees(
         vat_terms.append(term(billed, float(share @ vat_n) / billed_n * basic))
 
 
+def rolling(rec: dict[str, Any], cfg: Dispatch) -> None:
+    """On a rolling horizon, day-ahead prices a file lacks are filled as
+    ``dispatch.missing_prices`` says, from its last ``dispatch.price_history_days``."""
+    spot = rec["tariff"]["spot"]
+    if spot["source"] == "file":
+        spot["missing"] = cfg.missing_prices
+        spot["history_days"] = cfg.price_history_days
+
+
 TECHNOLOGY = Technology(
     key="grid",
     unit=Grid,
@@ -472,4 +484,5 @@ TECHNOLOGY = Technology(
     prepare=prepare,
     import_price=lambda d: d.import_price,
     default=Grid(),
+    rolling=rolling,
 )

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,7 @@ import pyomo.environ as pyo
 from pydantic import model_validator
 
 from pecopt.errors import DataError, ScenarioError
+from pecopt.model.carry import Start, StateReader, with_start
 from pecopt.model.linear import FloatArray, Term, add_rows, add_var, term
 from pecopt.model.technology import (
     Amount,
@@ -60,6 +61,7 @@ from pecopt.model.technology import (
     IngestContext,
     Tables,
     Technology,
+    ValueOf,
     capacity,
     need_binaries,
 )
@@ -276,7 +278,56 @@ def _unit(b: pyo.Block, hp: HeatPumpData, common: Common) -> Contribution:
             if cap.sized:
                 c.cost.setdefault("investment", []).extend(cap.cost(common))
     c.capacities[spec.name] = caps
+    c.state.update(_carried(spec, ps, common.dt_h))
     return c
+
+
+def _carried(spec: HeatPump, ps: list[pyo.Var], dt: float) -> dict[tuple[str, str], StateReader]:
+    """What a heat pump carries to the next run: on (electric draw above 1e-6 kW) or off
+    in each step, and the hours it has been in that state at each step's end (continued
+    from ``initial_on`` / ``initial_hours_in_state``; without them the first step starts
+    its state)."""
+
+    def on(value: ValueOf) -> np.ndarray:
+        draw = np.zeros(len(value(ps[0]))) if ps else np.zeros(0)
+        for p in ps:
+            draw = draw + value(p)
+        out: np.ndarray = draw > 1e-6
+        return out
+
+    def state_on(value: ValueOf) -> FloatArray:
+        u = on(value)
+        first = spec.initial_on if spec.initial_on is not None else bool(u[0]) if u.size else False
+        return with_start(float(first), u.astype(np.float64))
+
+    def hours(value: ValueOf) -> FloatArray:
+        u = on(value)
+        if spec.initial_on is not None:
+            prev_on, prev_h = bool(spec.initial_on), float(spec.initial_hours_in_state)
+        else:
+            prev_on, prev_h = (bool(u[0]) if u.size else False), 0.0
+        out = np.empty(u.size + 1)
+        out[0] = prev_h
+        for t in range(u.size):
+            prev_h = prev_h + dt if bool(u[t]) == prev_on else dt
+            prev_on = bool(u[t])
+            out[t + 1] = prev_h
+        return out
+
+    return {(spec.name, "on"): state_on, (spec.name, "hours_in_state"): hours}
+
+
+def start(rec: dict[str, Any], st: Start) -> None:
+    """The carried on/off state and the hours in it become ``initial_on`` and
+    ``initial_hours_in_state`` (binding where ``min_on_h`` or ``min_off_h`` is set)."""
+    name = rec["name"]
+    on, hours = st.get(name, "on"), st.get(name, "hours_in_state")
+    if on is None or hours is None:
+        return
+    rec["initial_on"] = bool(on > 0.5)
+    rec["initial_hours_in_state"] = float(hours)
+    st.use(name, "on", float(on > 0.5))
+    st.use(name, "hours_in_state", float(hours))
 
 
 def _commitment(
@@ -381,7 +432,7 @@ def min_on_off_rows(b: pyo.Block, u: pyo.Var, spec: HeatPump, common: Common) ->
 
 
 TECHNOLOGY = Technology(
-    key="heat_pumps", unit=HeatPump, build=build, ingest=ingest, prepare=prepare
+    key="heat_pumps", unit=HeatPump, build=build, ingest=ingest, prepare=prepare, start=start
 )
 
 __all__ = ["AIR_CAPACITY_CURVE", "HEAT_CARRIERS", "TECHNOLOGY", "Borehole", "HeatPump"]

@@ -24,13 +24,15 @@ Battery wear is charged on discharged energy: ``wear * dt * sum_t dis[t]`` [EUR]
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pyomo.environ as pyo
 from pydantic import model_validator
 
+from pecopt.errors import ScenarioError
+from pecopt.model.carry import Start, with_start
 from pecopt.model.linear import FloatArray, Term, add_rows, add_var, term
 from pecopt.model.technology import (
     Cap,
@@ -55,6 +57,9 @@ from pecopt.scenario.types import (
     upper,
 )
 from pecopt.units import ELECTRICITY
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pecopt.scenario.schema import Dispatch
 
 
 class _Store(Strict):
@@ -154,9 +159,19 @@ def _unit(
         y = add_var(b, "y", ys.size, binary=True)
         add_rows(b, "ch_on", ys.size, [term(ch, 1.0, ys), term(y, -big)], upper=0.0)
         add_rows(b, "dis_off", ys.size, [term(dis, 1.0, ys), term(y, big)], upper=big)
+    eta_c, eta_d = spec.eta_charge, spec.eta_discharge
+
+    def carried(value: ValueOf) -> FloatArray:
+        """The level at the start (from step 0's balance, as the solved model has it) and
+        at the end of each step [kWh]."""
+        ends = read(value)
+        net0 = eta_c * dt * value(ch)[0] - dt / eta_d * value(dis)[0]
+        return with_start((ends[0] - net0) / keep, ends)
+
     c = Contribution(
         flows=[Flow(spec.name, carrier, "storage", (term(dis, 1.0), term(ch, -1.0)))],
         storage={spec.name: read},
+        state={(spec.name, "soc_kwh"): carried},
         capacities={spec.name: {"energy_kwh": energy.amount(), "power_kw": power.amount()}},
     )
     for cap in (energy, power):
@@ -258,5 +273,55 @@ def build_thermal_stores(
     return out
 
 
-BATTERY = Technology(key="batteries", unit=Battery, build=build_batteries)
-THERMAL_STORE = Technology(key="thermal_stores", unit=ThermalStore, build=build_thermal_stores)
+def _rolling(key: str) -> Callable[[dict[str, Any], Dispatch], None]:
+    """A store on a rolling horizon: ``end: cyclic`` becomes ``dispatch.store_end``
+    (``value`` at the store's or its carrier's ``dispatch.end_value_eur_per_kwh``), and
+    with no start level given it starts at ``dispatch.initial_share`` of its capacity."""
+
+    def rolling(rec: dict[str, Any], cfg: Dispatch) -> None:
+        if not isinstance(rec["capacity_kwh"], int | float):
+            raise ScenarioError(
+                None, f"assets.{key}.{rec['name']}.capacity_kwh",
+                "a nightly plan needs a given capacity, not a size to choose",
+            )  # fmt: skip
+        carrier = rec.get("carrier", ELECTRICITY)
+        if rec["end"] == "cyclic":
+            rec["end"] = cfg.store_end
+        if rec["end"] == "value" and rec["end_value_eur_per_kwh"] is None:
+            value = cfg.end_value_eur_per_kwh.get(rec["name"])
+            if value is None:
+                value = cfg.end_value_eur_per_kwh.get(carrier, 0.0)
+            rec["end_value_eur_per_kwh"] = value
+        elif rec["end"] != "value":
+            rec["end_value_eur_per_kwh"] = None
+        if rec["soc_initial_kwh"] is None:
+            rec["soc_initial_kwh"] = cfg.initial_share * float(rec["capacity_kwh"])
+
+    return rolling
+
+
+def start(rec: dict[str, Any], st: Start) -> None:
+    """The carried level (``soc_kwh``, clipped to ``[0, capacity]``) is the start level."""
+    name, cap = rec["name"], float(rec["capacity_kwh"])
+    got = st.get(name, "soc_kwh")
+    if got is not None:
+        rec["soc_initial_kwh"] = st.clip(got, cap, f"{name} level")
+    else:
+        st.missing(name, f"{rec['soc_initial_kwh']:g} kWh")
+    st.use(name, "soc_kwh", rec["soc_initial_kwh"])
+
+
+BATTERY = Technology(
+    key="batteries",
+    unit=Battery,
+    build=build_batteries,
+    rolling=_rolling("batteries"),
+    start=start,
+)
+THERMAL_STORE = Technology(
+    key="thermal_stores",
+    unit=ThermalStore,
+    build=build_thermal_stores,
+    rolling=_rolling("thermal_stores"),
+    start=start,
+)

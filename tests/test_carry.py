@@ -1,0 +1,138 @@
+"""Every stateful technology carries its state from one night to the next.
+
+Plan night 1, carry, plan night 2 with nothing changed: the state the *solved model* of
+night 2 starts from (read back from its variables: the level before step 0's balance,
+the on/off state and hours its rows start from, the billing peak its fee starts above)
+equals what night 1 left at the delivery-day boundary, within 1e-6, for fleets with
+``copies: 1`` and with ``copies > 1``. The model's start is checked twice: as the dispatch
+run records it, and by rebuilding night 2's model from its ``inputs/`` folder.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from pecopt.model.registry import TECHNOLOGIES
+from pecopt.state import StateStore
+from pecopt.workflows.dispatch import dispatch
+
+TZ = "Europe/Helsinki"
+#: carried quantities that are inputs of the day, not a state the model carries
+GIVEN = {"plugged", "copies"}
+
+
+def _district(folder: Path, copies: int) -> Path:
+    """A small district with every stateful technology, on pecopt's embedded year."""
+    arch = {"elec_kwh_m2_yr": 35, "space_heat_kwh_m2_yr": 60, "hot_water_kwh_m2_yr": 30}
+    fleet = {"charger_kw": 11, "capacity_kwh": 60, "efficiency": 0.92, "copies": copies}
+    doc = {
+        "site": {"name": "carry", "latitude": 60.2166, "longitude": 24.7103,
+                 "altitude_m": 20, "timezone": TZ},
+        "dispatch": {"resolution": "15min", "lookahead_h": 24, "time_limit_s": 120},
+        "buildings": [
+            {"name": "apt", "archetype": {"use": "apartment", "floor_area_m2": 8000, **arch},
+             "pv": [{"name": "apt_pv", "kwp": 120, "tilt_deg": 15}]},
+        ],
+        "assets": {
+            "grid": {"import_max_kw": 4000, "export_max_kw": 2000},
+            "batteries": [{"name": "battery", "capacity_kwh": 300, "power_kw": 150}],
+            "thermal_stores": [{"name": "tank", "capacity_kwh": 1500, "power_kw": 300}],
+            "heat_pumps": [{"name": "gshp", "source": "ground", "capacity_kw_el": 60,
+                            "min_part_load": 0.3, "min_on_h": 2, "min_off_h": 2}],
+            "district_heating": {"import_max_kw": 3000,
+                                 "tariff": {"summer_eur_per_kwh": 0.036,
+                                            "winter_eur_per_kwh": 0.068,
+                                            "power_fee_eur_per_kw_yr": 50.0}},
+            "ev_fleets": [
+                {"name": "residents", **fleet, "residents": {"vehicles": 4, "seed": 7}},
+                {"name": "workplace", **fleet, "workplace": {"vehicles": 3, "seed": 8}},
+                {"name": "street", "charger_kw": 11, "capacity_kwh": 60,
+                 "public_chargers": {"chargers": 2, "seed": 9}},
+            ],
+        },
+        "solver": {"mip_rel_gap": 1e-6},
+    }  # fmt: skip
+    path = folder / "district.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def _model_start(out: Path) -> dict[tuple[str, str], float]:
+    """What night 2's model starts from, rebuilt and solved from its ``inputs/``."""
+    import pecopt
+    from pecopt.workflows.carry import carried_states
+    from pecopt.workflows.solve import read_inputs
+
+    built = pecopt.build(read_inputs(out / "inputs"))
+    pecopt.solve(built)
+    return {k: float(v[0]) for k, v in carried_states(built.district).items()}
+
+
+@pytest.mark.parametrize("copies", [1, 9])
+def test_the_model_starts_where_last_night_ended(tmp_path: Path, copies: int) -> None:
+    scenario = _district(tmp_path, copies)
+    state = tmp_path / "state"
+    first = dispatch(scenario, tmp_path / "n1", state, day=date(2025, 1, 14))
+    second = dispatch(scenario, tmp_path / "n2", state, day=date(2025, 1, 15))
+    assert first.exit_code == second.exit_code == 0, second.flags
+    assert second.start["source"] == "exact"
+
+    with StateStore(state) as store:
+        left = {
+            (t.asset, t.quantity): t.at(second.window.start)
+            for t in store.trajectories(first.run_id)
+        }
+    recorded = json.loads((tmp_path / "n2" / "manifest.json").read_text())["dispatch"]
+    model = {(a, q): v for a, qs in recorded["start_state"]["model"].items() for q, v in qs.items()}
+    rebuilt = _model_start(tmp_path / "n2")
+
+    carried = {k for k in left if k[1] not in GIVEN}
+    # every stateful technology is in this district, so a new one is tested here too
+    kinds = {q for _, q in carried}
+    assert {"soc_kwh", "on", "hours_in_state", "billing_peak_kw"} <= kinds
+    stateful = {key for key, t in TECHNOLOGIES.items() if t.start is not None}
+    assert stateful == {"batteries", "thermal_stores", "heat_pumps", "district_heating",
+                        "ev_fleets"}  # fmt: skip
+    evs = [k for k in carried if k[0].startswith(("residents/", "workplace/"))]
+    assert len(evs) == 7
+    # a fleet's vehicle row holds `copies` cars: a level above one car's battery is real
+    top = max(left[k] for k in evs)
+    assert top is not None and (copies == 1 or top > 60.0)
+    for key in sorted(carried):
+        want = left[key]
+        assert want is not None, key
+        assert model[key] == pytest.approx(want, abs=1e-6), key
+        assert rebuilt[key] == pytest.approx(want, abs=1e-6), key
+    # what the night was given to start from is what its model started from
+    given = recorded["start_state"]["state"]
+    for (asset, quantity), v in model.items():
+        if quantity in given.get(asset, {}):
+            assert given[asset][quantity] == pytest.approx(v, abs=1e-6), (asset, quantity)
+    assert not [f for f in second.flags if f.code == "state_clipped"]
+
+
+def test_a_fleet_that_changes_its_copies_keeps_each_cars_energy(tmp_path: Path) -> None:
+    """The store keeps a vehicle row's energy over its copies and how many they were: with
+    9 copies one night and 3 the next, each car starts with what it had."""
+    state = tmp_path / "state"
+    first = dispatch(_district(tmp_path, 9), tmp_path / "n1", state, day=date(2025, 1, 14))
+    with StateStore(state) as store:
+        trajs = store.trajectories(first.run_id)
+    boundary = first.window.end
+    per_car = {
+        t.asset: (t.at(boundary) or 0.0) / 9.0
+        for t in trajs
+        if t.quantity == "soc_kwh" and t.asset.startswith("residents/")
+    }
+    second = dispatch(_district(tmp_path, 3), tmp_path / "n2", state, day=date(2025, 1, 15))
+    assert boundary == second.window.start
+    got = second.start["model"]
+    for asset, e in per_car.items():
+        assert got[asset]["soc_kwh"] == pytest.approx(3.0 * e, abs=1e-6), asset
+    assert np.isfinite(list(per_car.values())).all() and max(per_car.values()) <= 60.0
