@@ -131,9 +131,7 @@ def _solve_stages(built: Built, deadline: float | None) -> tuple[SolveOutcome, d
     a row keeps its value within the tie tolerance of the optimum and the next stage's
     objective replaces it. Returns the last outcome (its seconds summed over the stages)
     and each stage's optimum."""
-    import pyomo.environ as pyo
-
-    from pecopt.model.linear import add_objective, add_rows
+    from pecopt.model.transforms import keep_stage
     from pecopt.solver import solve as solve_model
 
     m, dm = built.model, built.district
@@ -145,15 +143,7 @@ def _solve_stages(built: Built, deadline: float | None) -> tuple[SolveOutcome, d
     for k, stage in enumerate(dm.stages):
         if k > 0:
             prev = dm.stages[k - 1]
-            best = values[prev.name]
-            add_rows(
-                m, f"stage_{prev.name}_kept", 1, list(prev.terms),
-                upper=best + tol * max(1.0, abs(best)) - prev.constant,
-                what=f"the {prev.name} optimum",
-            )  # fmt: skip
-            for obj in m.component_data_objects(pyo.Objective, active=True):
-                obj.deactivate()
-            add_objective(m, list(stage.terms), stage.constant, name=f"objective_{stage.name}")
+            keep_stage(dm, prev, values[prev.name], tol, stage)
         outcome = solve_model(m, opts, deadline=deadline)
         values[stage.name] = outcome.objective
         for key, v in outcome.seconds.items():

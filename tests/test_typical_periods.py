@@ -68,7 +68,7 @@ def test_a_store_carries_energy_from_sunny_to_dark_days():
     agg = run.kpis["aggregation"]
     assert agg["typical_objective"] == pytest.approx(6.0, abs=TOL)
     assert agg["full_objective"] == pytest.approx(6.0, abs=TOL)
-    assert agg["sizes"] == {"batteries.bat.energy_kwh_new[0]": pytest.approx(60.0, abs=TOL)}
+    assert agg["sizes"] == {"bat.energy_kwh": pytest.approx(60.0, abs=TOL)}
     assert agg["weight"] == [2.0, 2.0]
     assert run.kpis["capacities"]["bat"]["energy_kwh"] == pytest.approx(60.0, abs=TOL)
     assert run.kpis["horizon"]["steps"] == N  # the schedule is the whole horizon's
@@ -103,7 +103,7 @@ def test_power_fee_on_typical_periods():
     s["aggregation"] = {"typical_periods": 2, "period_h": 24}
     run = run_inputs(inputs_of(s))
     agg = run.kpis["aggregation"]
-    assert agg["sizes"] == {"batteries.bat.energy_kwh_new[0]": pytest.approx(30.0, abs=TOL)}
+    assert agg["sizes"] == {"bat.energy_kwh": pytest.approx(30.0, abs=TOL)}
     assert agg["typical_objective"] >= full.objective - TOL
     assert agg["full_objective"] == pytest.approx(full.objective, abs=TOL)
     fee = run.results.cost_items_eur["electricity_power_fee"]

@@ -358,10 +358,13 @@ def annuity_factor(rate: float, lifetime_yr: float) -> float:
 
 @dataclass(frozen=True)
 class Amount:
-    """A quantity known after the solve: ``sum(terms) + constant``."""
+    """A quantity known after the solve: ``sum(terms) + constant``; ``decisions``: for
+    a sized capacity, the variables that choose it (the new capacity, then its module
+    count if built in modules), for :mod:`pecopt.model.transforms`."""
 
     terms: tuple[Term, ...]
     constant: float = 0.0
+    decisions: tuple[pyo.Var, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -381,6 +384,7 @@ class Cap:
     new: pyo.Var | None
     upper: float
     spec: Any = None
+    modules: pyo.Var | None = None
 
     @property
     def sized(self) -> bool:
@@ -406,7 +410,8 @@ class Cap:
         """The capacity, for KPIs."""
         if self.new is None:
             return Amount((), self.value)
-        return Amount((self._new(1.0, np.zeros(1, np.int64)),), self.value)
+        decisions = (self.new,) if self.modules is None else (self.new, self.modules)
+        return Amount((self._new(1.0, np.zeros(1, np.int64)),), self.value, decisions)
 
     def cost(self, common: Common) -> list[Term]:
         """Annualised capex and fixed O&M of the new capacity over the horizon [EUR]."""
@@ -458,8 +463,9 @@ def capacity(block: pyo.Block, name: str, spec: Any) -> Cap:
             equal=0.0,
         )  # fmt: skip
     else:
+        m = None
         new = add_var(block, f"{name}_new", 1, 0.0, room, sizing=True)
-    return Cap(float(spec.existing), new, float(spec.max), spec)
+    return Cap(float(spec.existing), new, float(spec.max), spec, m)
 
 
 def need_binaries(

@@ -33,22 +33,18 @@ import pyomo.environ as pyo
 from pecopt.api import Built, Solution, build, solve
 from pecopt.errors import InfeasibleError, PecoptError, SolverError
 from pecopt.model.core import DistrictModel
-from pecopt.model.linear import (
-    ObjectiveMeta,
-    RowsMeta,
-    Term,
-    add_objective,
-    add_rows,
-    add_var,
-    linear_sum,
-    meta,
-    term,
+from pecopt.model.transforms import (
+    SLACK,
+    early_charging,
+    elastic,
+    fix_terms,
+    idle_stores,
+    relax_binaries,
+    restore_binaries,
 )
-from pecopt.model.technology import Contribution, Flow
 
 __all__ = ["Plan", "plan_with_fallbacks", "violations"]
 
-SLACK = "dispatch_slack"
 #: a slack below this [kWh, kW] is solver tolerance, not a violation
 TOLERANCE = 1e-6
 
@@ -113,56 +109,8 @@ def plan_with_fallbacks(
 
 
 def slack_solve(built: Built, penalty: float, deadline: float) -> Solution:
-    """Solve ``built`` with slack on every row (see the module docstring)."""
-    dm = built.district
-    m = dm.model
-    blk = pyo.Block()
-    m.add_component(SLACK, blk)
-    n = dm.inputs.n
-    flows: list[Flow] = []
-    penal: list[Term] = []
-    for carrier in dm.carriers:  # balances with unserved and surplus flows
-        con = getattr(m, f"balance_{carrier}", None)
-        if con is None:
-            continue
-        con.deactivate()
-        up = add_var(blk, f"unserved_{carrier}", n, 0.0)
-        down = add_var(blk, f"surplus_{carrier}", n, 0.0)
-        terms: list[Term] = []
-        rhs = np.zeros(n)
-        for f in dm.flows:
-            if f.carrier == carrier:
-                terms += f.terms
-                if f.constant is not None:
-                    rhs -= f.constant
-        add_rows(blk, f"balance_{carrier}", n, [*terms, term(up, 1.0), term(down, -1.0)], equal=rhs)
-        flows += [
-            Flow("slack/unserved", carrier, "slack", (term(up, 1.0),)),
-            Flow("slack/surplus", carrier, "slack", (term(down, -1.0),)),
-        ]
-        penal += [term(up, penalty * dm.inputs.dt_h), term(down, penalty * dm.inputs.dt_h)]
-    families = [
-        c
-        for c in m.component_objects(pyo.Constraint, active=True, descend_into=True)
-        if getattr(c, "_pecopt", None) is not None and c.parent_block() is not blk
-    ]
-    names: list[str] = []
-    for k, con in enumerate(families):  # every other family: an elastic copy
-        rm: RowsMeta = con._pecopt
-        con.deactivate()
-        plus = add_var(blk, f"plus_{k}", rm.m, 0.0)
-        minus = add_var(blk, f"minus_{k}", rm.m, 0.0)
-        add_rows(
-            blk, f"elastic_{k}", rm.m, [*rm.terms, term(plus, 1.0), term(minus, -1.0)],
-            lower=rm.lo, upper=rm.up,
-        )  # fmt: skip
-        names.append(con.name)
-        penal += [term(plus, penalty), term(minus, penalty)]
-    obj: ObjectiveMeta = m.objective._pecopt
-    m.objective.deactivate()
-    add_objective(blk, [*obj.terms, *penal], constant=obj.constant)
-    blk.pecopt_families = names  # what each elastic copy stands for, for violations()
-    dm.contributions[SLACK] = Contribution(flows=flows)
+    """Solve ``built`` with slack on every row (:func:`pecopt.model.transforms.elastic`)."""
+    elastic(built.district, penalty)
     return solve(built, deadline=deadline)
 
 
@@ -247,69 +195,20 @@ def _rule_based(built: Built, deadline: float) -> Solution:
     opts = dm.inputs.common.solver
     from pecopt.solver import solve as solve_model
 
-    # 1. stores idle; an idle store's level only decays, so it is freed from an end
-    #    condition that keeps it up (end: initial)
-    for f in dm.flows:
-        if f.role == "storage":
-            for t in f.terms:
-                _fix(t, 0.0)
-                _free_levels(t.var.parent_block(), {id(x.var) for x in f.terms})
-    # 2. EVs (demand with decisions) charge as early as they can: maximise
-    #    sum_t w_t * charge_t with w_t falling from 2 to 1 over the horizon, then fix
-    flexible = [t for f in dm.flows if f.role == "demand" and f.terms for t in f.terms]
-    if flexible:
-        n = dm.inputs.n
-        w = 2.0 - np.arange(n) / n
-        early = [Term(t.var, t.index, t.coef * w[t.row], t.row) for t in flexible]  # coef < 0
-        m.objective.deactivate()
-        rule = pyo.Objective(expr=linear_sum(early), sense=pyo.minimize)
-        m.add_component("dispatch_rule_objective", rule)
-        try:
-            _lp(m, opts, deadline, solve_model)
-        finally:
-            m.del_component(rule)
-            m.objective.activate()
-        for t in flexible:
-            _fix(t, None)
+    # 1. stores idle (and freed from an end condition that keeps their level up)
+    idle_stores(dm)
+    # 2. EVs (demand with decisions) charge as early as they can, then are fixed there
+    with early_charging(dm) as flexible:
+        if flexible:
+            relaxed = relax_binaries(m)
+            try:
+                solve_model(m, opts, deadline=max(deadline, time.perf_counter() + 5.0))
+            finally:
+                restore_binaries(relaxed)
+    fix_terms(flexible, None)
     # 3. every step meets its own demand at its prices (grid and district heat the rest)
     try:
         return solve(built, deadline=max(deadline, time.perf_counter() + 5.0))
     except SolverError:  # binaries left (minimum part loads): relax them
-        _relax_binaries(m)
+        relax_binaries(m)
         return solve(built, deadline=max(deadline, time.perf_counter() + 5.0))
-
-
-def _lp(m: pyo.Block, opts: Any, deadline: float, solve_model: Any) -> None:
-    """Solve with binaries relaxed (restored afterwards)."""
-    relaxed = _relax_binaries(m)
-    try:
-        solve_model(m, opts, deadline=max(deadline, time.perf_counter() + 5.0))
-    finally:
-        for v in relaxed:
-            v.domain = pyo.Binary
-
-
-def _relax_binaries(m: pyo.Block) -> list[Any]:
-    relaxed = []
-    for v in m.component_data_objects(pyo.Var, descend_into=True):
-        if v.is_binary():
-            v.domain = pyo.UnitInterval
-            relaxed.append(v)
-    return relaxed
-
-
-def _free_levels(block: pyo.Block, flows: set[int]) -> None:
-    """Lower bounds above 0 of the other continuous variables of a store's block -> 0."""
-    for var in block.component_objects(pyo.Var, descend_into=False):
-        if id(var) in flows:
-            continue
-        for v in var.values():
-            if not v.is_binary() and v.lb is not None and v.lb > 0:
-                v.setlb(0.0)
-
-
-def _fix(t: Term, value: float | None) -> None:
-    """Fix the elements of ``t``'s variable at ``value`` (None: at their current value)."""
-    data = meta(t.var).data[t.index]
-    for v in data.tolist():
-        v.fix(value if value is not None else (v.value or 0.0))

@@ -46,7 +46,7 @@ import pyomo.environ as pyo
 
 from pecopt.api import Built, Solution, build, solution_of
 from pecopt.errors import OptionError
-from pecopt.model.linear import Term, add_objective, add_rows, add_var, term
+from pecopt.model.transforms import add_co2_bound
 from pecopt.results.summary import flat_kpis
 from pecopt.scenario.schema import Scenario
 from pecopt.solver.highs import SolveOutcome
@@ -62,63 +62,6 @@ TOL = 1e-4
 
 def _noop(_: str) -> None:
     return None
-
-
-@dataclass(frozen=True)
-class EpsilonConstraint:
-    """What :func:`add_co2_bound` adds: the net-emission variable ``co2[0]`` [kg CO2e]
-    (its upper bound is epsilon), the total unmet energy ``unmet[0]`` [kWh] (None when
-    nothing can be left unmet), the model's cost objective and the emission one."""
-
-    co2: pyo.Var
-    unmet: pyo.Var | None
-    cost: pyo.Objective
-    emissions: pyo.Objective
-
-    def minimise(self, what: str) -> None:
-        """Make ``cost`` or ``emissions`` the active objective."""
-        on, off = (self.cost, self.emissions) if what == "cost" else (self.emissions, self.cost)
-        off.deactivate()
-        on.activate()
-
-    def bound(self, eps: float | None) -> None:
-        """Net emissions <= ``eps`` [kg CO2e]; None lifts the bound."""
-        self.co2[0].setub(eps)
-
-    def serve_as_much(self) -> None:
-        """Leave no more energy unmet than the solution now in the model does (plus
-        1e-6 kWh): the front then trades money for CO2 at the same service level, not
-        CO2 for unserved demand."""
-        if self.unmet is not None:
-            self.unmet[0].setub(max(float(pyo.value(self.unmet[0])), 0.0) + 1e-6)
-
-
-def _flat(terms: list[Term], sign: float) -> list[Term]:
-    return [Term(t.var, t.index, sign * t.coef, np.zeros_like(t.row)) for t in terms]
-
-
-def add_co2_bound(built: Built) -> EpsilonConstraint:
-    """Add the block ``pareto`` to the model: ``co2`` (one element) equal to the net
-    emissions of every flow with an emission factor (:meth:`DistrictModel.emissions`),
-    unbounded for now, the objective ``min co2`` (inactive), and ``unmet`` equal to the
-    energy left unmet at a penalty (EV charging shortfall ...), if any, unbounded."""
-    m, dm = built.model, built.district
-    emissions = dm.emissions()
-    b = pyo.Block()
-    m.add_component("pareto", b)
-    co2 = add_var(b, "co2", 1, -np.inf, np.inf)
-    terms = _flat([t for e in emissions for t in e.terms], -1.0)
-    constant = float(sum(e.constant.sum() for e in emissions))
-    add_rows(b, "net_co2", 1, [term(co2, 1.0), *terms], equal=constant, what="net CO2")
-    unmet_terms = [t for ts in dm.terms("unmet").values() for t in ts]
-    unmet = None
-    if unmet_terms:
-        unmet = add_var(b, "unmet", 1, -np.inf, np.inf)
-        add_rows(b, "total_unmet", 1, [term(unmet, 1.0), *_flat(unmet_terms, -1.0)], equal=0.0)
-    cost = next(m.component_data_objects(pyo.Objective, active=True))
-    emission_objective = add_objective(b, [term(co2, 1.0)])
-    emission_objective.deactivate()
-    return EpsilonConstraint(co2, unmet, cost, emission_objective)
 
 
 @dataclass(frozen=True)
@@ -159,7 +102,7 @@ def front(built: Built, points: int, tol: float = TOL, progress: Progress = _noo
         raise OptionError("--points", f"a front needs at least 2 points (got {points})")
     if not tol >= 0:
         raise OptionError("--tol", f"must be >= 0 (got {tol})")
-    ec = add_co2_bound(built)
+    ec = add_co2_bound(built.district)
     found: dict[int, Point] = {}
 
     def point(k: int, eps: float | None, role: str, warm: SolveOutcome | None) -> Solution:

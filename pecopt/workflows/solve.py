@@ -36,6 +36,7 @@ from pecopt.errors import DataError, InfeasibleError, ScenarioError, SolverError
 from pecopt.ingest.district import ingest, to_inputs
 from pecopt.ingest.parquet import read_table, write_table
 from pecopt.inputs import DistrictInputs
+from pecopt.model.transforms import fix_sizes, sizes
 from pecopt.scenario import load_scenario
 from pecopt.scenario.schema import Scenario
 from pecopt.solver import Status
@@ -156,8 +157,8 @@ def size_on_typical_periods(
 
     1. tsam picks the representative periods (:func:`pecopt.aggregation.select`);
     2. the model of those periods (weighted steps, linked stores) is built and solved;
-    3. every new capacity (``*_new`` and ``*_modules`` variables) is fixed at its value
-       in the whole horizon's model, which is solved as any dispatch.
+    3. every new capacity is fixed at its value in the whole horizon's model
+       (:func:`pecopt.model.transforms.fix_sizes`), which is solved as any dispatch.
 
     ``kpis["aggregation"]`` gives the periods, the typical-period objective (an estimate
     of the year's), the whole horizon's, their difference [%] and the seconds of each
@@ -176,26 +177,19 @@ def size_on_typical_periods(
     typical = to_inputs(inputs.scenario, inputs.tables, c.file, selection=sel)
     t_select = time.perf_counter() - t0
     first = _run(typical, deadline=deadline, progress=progress)
-    sizes = {
-        v.name: float(v.value)
-        for v in first.built.model.component_data_objects(pyo.Var, descend_into=True)
-        if v.parent_component().local_name.endswith(("_new", "_modules")) and v.value is not None
-    }
-    if not sizes:
+    chosen = sizes(first.built.district)
+    if not chosen:
         raise ScenarioError(
             c.file, "aggregation",
             "nothing to size: typical periods are for design mode (give a capacity as "
             "{existing, max, capex_eur_per_unit, ...})",
         )  # fmt: skip
 
-    def fix_sizes(built: Built) -> None:
-        for name, value in sizes.items():
-            var = built.model.find_component(name)
-            assert var is not None, name
-            var.fix(round(value) if var.is_integer() else max(value, 0.0))
+    def fix_chosen(built: Built) -> None:
+        fix_sizes(built.district, chosen)
 
     try:
-        full = _run(inputs, deadline=deadline, progress=progress, fix=fix_sizes)
+        full = _run(inputs, deadline=deadline, progress=progress, edit=fix_chosen)
     except InfeasibleError as exc:
         raise InfeasibleError(
             f"the sizes chosen on {agg.typical_periods} typical periods cannot meet the whole "
@@ -214,7 +208,7 @@ def size_on_typical_periods(
         "typical_objective": est,
         "full_objective": real,
         "difference_pct": 100.0 * (est - real) / abs(real) if real else 0.0,
-        "sizes": sizes,
+        "sizes": chosen,
         "seconds": {"select": t_select, **{f"typical_{k}": v for k, v in first.seconds.items()}},
     }
     full.seconds["typical"] = t_select + sum(first.seconds.values())
@@ -226,7 +220,7 @@ def _run(
     *,
     deadline: float | None = None,
     progress: Progress = _noop,
-    fix: Callable[[Built], None] | None = None,
+    edit: Callable[[Built], None] | None = None,
 ) -> SolveRun:
     progress("build")
     built = before_deadline(deadline, "the model build", lambda: build(inputs))
@@ -239,8 +233,8 @@ def _run(
                 f"(ingest and build took {sum(built.seconds.values()):.1f} s)"
             )
         deadline -= min(extraction_reserve_s(cols), 0.25 * left)
-    if fix is not None:
-        fix(built)
+    if edit is not None:
+        edit(built)
     progress("solve")
     solution = solve(built, deadline=deadline)
     seconds = {"build": built.seconds["build"], **solution.seconds}

@@ -1,0 +1,325 @@
+"""Edits of a built model: the one place where rows are added, variables fixed and
+objectives swapped after :func:`~pecopt.model.core.build_model`.
+
+Workflows ask for a named edit; none writes rows or finds a variable by its name. Each
+edit works on the tags the technologies declared (flows, stages, capacities, roles),
+so it applies to every technology, present or future:
+
+==============================  ===========================================================
+:func:`keep_stage`              a lexicographic objective's next stage: the finished stage
+                                kept within its tolerance, the next stage's objective active
+:func:`sizes` / :func:`fix_sizes`  the new capacities the optimiser chose (typical periods),
+                                fixed in another model of the same scenario
+:func:`add_co2_bound`           the epsilon constraint of the cost-CO2 front
+:func:`elastic`                 the slack plan: every balance and row family made elastic
+:func:`idle_stores`             the rule-based plan: stores fixed idle
+:func:`early_charging`          the rule-based plan: flexible demand charging as early as
+                                it can (a temporary objective)
+:func:`relax_binaries`          binaries relaxed to [0, 1] (and back)
+:func:`fix_terms`               the variables of some terms fixed at their plan
+==============================  ===========================================================
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyomo.environ as pyo
+
+from pecopt.model.linear import (
+    ObjectiveMeta,
+    RowsMeta,
+    Term,
+    add_objective,
+    add_rows,
+    add_var,
+    linear_sum,
+    meta,
+    term,
+)
+from pecopt.model.technology import Amount, Contribution, Flow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pecopt.model.core import DistrictModel, Stage
+
+__all__ = [
+    "SLACK",
+    "EpsilonConstraint",
+    "add_co2_bound",
+    "early_charging",
+    "elastic",
+    "fix_sizes",
+    "fix_terms",
+    "idle_stores",
+    "keep_stage",
+    "relax_binaries",
+    "sizes",
+]
+
+#: the block of the slack plan's elastic rows
+SLACK = "dispatch_slack"
+
+
+def _flat(terms: Sequence[Term], scale: float = 1.0) -> list[Term]:
+    """``terms`` summed into one row (row 0), times ``scale``."""
+    return [Term(t.var, t.index, scale * t.coef, np.zeros_like(t.row)) for t in terms]
+
+
+# ------------------------------------------------------------------ objective stages
+
+
+def keep_stage(dm: DistrictModel, done: Stage, best: float, tolerance: float, then: Stage) -> None:
+    """Move a lexicographic objective on from stage ``done`` (optimum ``best``) to
+    ``then``: a row keeps ``done`` within ``tolerance`` (relative) of its optimum,
+
+    .. math:: \\sum terms_{done} + c_{done} \\le best + tol \\max(1, |best|)
+
+    and ``then``'s objective replaces the active one."""
+    m = dm.model
+    add_rows(
+        m, f"stage_{done.name}_kept", 1, _flat(done.terms),
+        upper=best + tolerance * max(1.0, abs(best)) - done.constant,
+        what=f"the {done.name} optimum",
+    )  # fmt: skip
+    for obj in m.component_data_objects(pyo.Objective, active=True):
+        obj.deactivate()
+    add_objective(m, list(then.terms), then.constant, name=f"objective_{then.name}")
+
+
+# ------------------------------------------------------------------ sizes
+
+
+def _sized(dm: DistrictModel) -> dict[str, tuple[pyo.Var, ...]]:
+    """The decision variables of every sized capacity, by ``asset.capacity``."""
+    out: dict[str, tuple[pyo.Var, ...]] = {}
+    for c in dm.contributions.values():
+        for asset, caps in c.capacities.items():
+            for key, amount in caps.items():
+                if isinstance(amount, Amount) and amount.decisions:
+                    out[f"{asset}.{key}"] = amount.decisions
+    return out
+
+
+def sizes(dm: DistrictModel) -> dict[str, float]:
+    """The new capacity the solved model builds, by ``asset.capacity`` (e.g.
+    ``shared_battery.energy_kwh``) [its unit: kWh, kW, kWp, m2]."""
+    out: dict[str, float] = {}
+    for name, decisions in _sized(dm).items():
+        value = decisions[0][0].value
+        if value is not None:
+            out[name] = float(value)
+    return out
+
+
+def fix_sizes(dm: DistrictModel, chosen: Mapping[str, float]) -> None:
+    """Fix every sized capacity named in ``chosen`` (from :func:`sizes` of another model of
+    the same scenario) at that new capacity; a capacity built in modules fixes its module
+    count too (rounded).
+
+    Raises
+    ------
+    KeyError
+        ``chosen`` names a capacity this model does not size.
+    """
+    have = _sized(dm)
+    for name, value in chosen.items():
+        new, *modules = have[name]
+        v = max(float(value), 0.0)
+        if modules:
+            unit = (new[0].ub or 0.0) / max(modules[0][0].ub or 1.0, 1.0)
+            count = round(v / unit) if unit > 0 else 0
+            modules[0][0].fix(count)
+            v = count * unit
+        new[0].fix(v)
+
+
+# ------------------------------------------------------------------ the cost-CO2 front
+
+
+@dataclass(frozen=True)
+class EpsilonConstraint:
+    """What :func:`add_co2_bound` adds: the net-emission variable ``co2[0]`` [kg CO2e]
+    (its upper bound is epsilon), the total unmet energy ``unmet[0]`` [kWh] (None when
+    nothing can be left unmet), the model's cost objective and the emission one."""
+
+    co2: pyo.Var
+    unmet: pyo.Var | None
+    cost: pyo.Objective
+    emissions: pyo.Objective
+
+    def minimise(self, what: str) -> None:
+        """Make ``cost`` or ``emissions`` the active objective."""
+        on, off = (self.cost, self.emissions) if what == "cost" else (self.emissions, self.cost)
+        off.deactivate()
+        on.activate()
+
+    def bound(self, eps: float | None) -> None:
+        """Net emissions <= ``eps`` [kg CO2e]; None lifts the bound."""
+        self.co2[0].setub(eps)
+
+    def serve_as_much(self) -> None:
+        """Leave no more energy unmet than the solution now in the model does (plus
+        1e-6 kWh): the front then trades money for CO2 at the same service level, not
+        CO2 for unserved demand."""
+        if self.unmet is not None:
+            self.unmet[0].setub(max(float(pyo.value(self.unmet[0])), 0.0) + 1e-6)
+
+
+def add_co2_bound(dm: DistrictModel) -> EpsilonConstraint:
+    """Add the block ``pareto``: ``co2`` (one element) equal to the net emissions of every
+    flow with an emission factor, unbounded for now, the objective ``min co2`` (inactive),
+    and ``unmet`` equal to the energy left unmet at a penalty (EV charging shortfall ...),
+    if any, unbounded::
+
+        co2 = sum_f co2_f[t] flow_f[t] dt (+ constants),   co2 <= eps (its upper bound)
+    """
+    m = dm.model
+    emissions = dm.emissions()
+    b = pyo.Block()
+    m.add_component("pareto", b)
+    co2 = add_var(b, "co2", 1, -np.inf, np.inf)
+    terms = _flat([t for e in emissions for t in e.terms], -1.0)
+    constant = float(sum(e.constant.sum() for e in emissions))
+    add_rows(b, "net_co2", 1, [term(co2, 1.0), *terms], equal=constant, what="net CO2")
+    unmet_terms = [t for ts in dm.terms("unmet").values() for t in ts]
+    unmet = None
+    if unmet_terms:
+        unmet = add_var(b, "unmet", 1, -np.inf, np.inf)
+        add_rows(b, "total_unmet", 1, [term(unmet, 1.0), *_flat(unmet_terms, -1.0)], equal=0.0)
+    cost = next(m.component_data_objects(pyo.Objective, active=True))
+    emission_objective = add_objective(b, [term(co2, 1.0)])
+    emission_objective.deactivate()
+    return EpsilonConstraint(co2, unmet, cost, emission_objective)
+
+
+# ------------------------------------------------------------------ fallback plans
+
+
+def elastic(dm: DistrictModel, penalty: float) -> None:
+    """The slack plan: every bus balance gets an *unserved* and a *surplus* flow (role
+    ``slack``, assets ``slack/unserved`` and ``slack/surplus``, so that every step still
+    balances), every other row family an elastic copy (``lo <= a x + p - q <= up``), each
+    slack at ``penalty`` EUR per kWh (kW) in the objective, in the block ``dispatch_slack``
+    (its ``pecopt_families`` names what each elastic copy stands for)."""
+    m = dm.model
+    blk = pyo.Block()
+    m.add_component(SLACK, blk)
+    n = dm.inputs.n
+    flows: list[Flow] = []
+    penal: list[Term] = []
+    for carrier in dm.carriers:  # balances with unserved and surplus flows
+        con = getattr(m, f"balance_{carrier}", None)
+        if con is None:
+            continue
+        con.deactivate()
+        up = add_var(blk, f"unserved_{carrier}", n, 0.0)
+        down = add_var(blk, f"surplus_{carrier}", n, 0.0)
+        terms: list[Term] = []
+        rhs = np.zeros(n)
+        for f in dm.flows:
+            if f.carrier == carrier:
+                terms += f.terms
+                if f.constant is not None:
+                    rhs -= f.constant
+        add_rows(blk, f"balance_{carrier}", n, [*terms, term(up, 1.0), term(down, -1.0)], equal=rhs)
+        flows += [
+            Flow("slack/unserved", carrier, "slack", (term(up, 1.0),)),
+            Flow("slack/surplus", carrier, "slack", (term(down, -1.0),)),
+        ]
+        penal += [term(up, penalty * dm.inputs.dt_h), term(down, penalty * dm.inputs.dt_h)]
+    families = [
+        c
+        for c in m.component_objects(pyo.Constraint, active=True, descend_into=True)
+        if getattr(c, "_pecopt", None) is not None and c.parent_block() is not blk
+    ]
+    names: list[str] = []
+    for k, con in enumerate(families):  # every other family: an elastic copy
+        rm: RowsMeta = con._pecopt
+        con.deactivate()
+        plus = add_var(blk, f"plus_{k}", rm.m, 0.0)
+        minus = add_var(blk, f"minus_{k}", rm.m, 0.0)
+        add_rows(
+            blk, f"elastic_{k}", rm.m, [*rm.terms, term(plus, 1.0), term(minus, -1.0)],
+            lower=rm.lo, upper=rm.up,
+        )  # fmt: skip
+        names.append(con.name)
+        penal += [term(plus, penalty), term(minus, penalty)]
+    obj: ObjectiveMeta = m.objective._pecopt
+    m.objective.deactivate()
+    add_objective(blk, [*obj.terms, *penal], constant=obj.constant)
+    blk.pecopt_families = names  # what each elastic copy stands for
+    dm.contributions[SLACK] = Contribution(flows=flows)
+
+
+def fix_terms(terms: Sequence[Term], value: float | None) -> None:
+    """Fix the elements of each term's variable at ``value`` (None: at their current
+    value, 0 where they have none)."""
+    for t in terms:
+        data = meta(t.var).data[t.index]
+        for v in data.tolist():
+            v.fix(value if value is not None else (v.value or 0.0))
+
+
+def idle_stores(dm: DistrictModel) -> None:
+    """Every store (role ``storage``) idle: its charge and discharge fixed at 0. An idle
+    store's level only decays, so it is freed from an end condition that keeps it up
+    (lower bounds above 0 of its block's other continuous variables -> 0)."""
+    for f in dm.flows:
+        if f.role != "storage":
+            continue
+        fix_terms(f.terms, 0.0)
+        mine = {id(x.var) for x in f.terms}
+        for t in f.terms:
+            block = t.var.parent_block()
+            for var in block.component_objects(pyo.Var, descend_into=False):
+                if id(var) in mine:
+                    continue
+                for v in var.values():
+                    if not v.is_binary() and v.lb is not None and v.lb > 0:
+                        v.setlb(0.0)
+
+
+def flexible_demand(dm: DistrictModel) -> list[Term]:
+    """The terms of every demand flow with decisions (EV charging)."""
+    return [t for f in dm.flows if f.role == "demand" and f.terms for t in f.terms]
+
+
+@contextlib.contextmanager
+def early_charging(dm: DistrictModel) -> Iterator[list[Term]]:
+    """For the ``with`` block, the objective is to charge flexible demand as early as it
+    can: maximise ``sum_t w_t charge_t`` with ``w_t`` falling from 2 to 1 over the horizon
+    (the demand terms are negative flows, so this minimises ``sum_t w_t flow_t``); the
+    model's objective is back afterwards. Yields the flexible demand's terms."""
+    m = dm.model
+    flexible = flexible_demand(dm)
+    n = dm.inputs.n
+    w = 2.0 - np.arange(n) / n
+    early = [Term(t.var, t.index, t.coef * w[t.row], t.row) for t in flexible]
+    m.objective.deactivate()
+    rule = pyo.Objective(expr=linear_sum(early), sense=pyo.minimize)
+    m.add_component("dispatch_rule_objective", rule)
+    try:
+        yield flexible
+    finally:
+        m.del_component(rule)
+        m.objective.activate()
+
+
+def relax_binaries(m: pyo.Block) -> list[Any]:
+    """Every binary variable relaxed to [0, 1]; returns them (see :func:`restore_binaries`)."""
+    relaxed = []
+    for v in m.component_data_objects(pyo.Var, descend_into=True):
+        if v.is_binary():
+            v.domain = pyo.UnitInterval
+            relaxed.append(v)
+    return relaxed
+
+
+def restore_binaries(relaxed: Sequence[Any]) -> None:
+    """Undo :func:`relax_binaries`."""
+    for v in relaxed:
+        v.domain = pyo.Binary
