@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pecopt.scenario.schema import Dispatch
+    from pecopt.scenario.settings import Dispatch
 
 __all__ = ["DEGRADED", "NOTICE", "Flag", "Start", "StateReader"]
 

@@ -36,11 +36,13 @@ import pandas as pd
 import pyomo.environ as pyo
 from pydantic import BaseModel
 
+from pecopt.ingest.sources import climate_degree_hours, series_values, weather_for
 from pecopt.model.carry import Start, StateReader
 from pecopt.model.linear import FloatArray, Term, add_rows, add_var
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pecopt.scenario.schema import Carbon, Dispatch, Objective, Scenario, SolverOptions
+    from pecopt.scenario.schema import Scenario
+    from pecopt.scenario.settings import Carbon, Dispatch, Objective, SolverOptions
 
 Role = Literal["import", "export", "generation", "conversion", "storage", "demand", "slack"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -230,8 +232,6 @@ class IngestContext:
         """The weather on the horizon (columns of :data:`pecopt.ingest.weather.WEATHER_COLUMNS`)."""
         if self._weather is not None:
             return self._weather
-        from pecopt.ingest.district import weather_for
-
         return weather_for(self.scenario, self.index)
 
     def sink_temperature_c(self, carrier: str) -> FloatArray:
@@ -255,15 +255,11 @@ class IngestContext:
         """Annual heating degree-hours (base 17 degC) of the weather source's whole year
         [K h], that annual space-heat figures refer to; None: the embedded typical year's
         constant (:data:`pecopt.ingest.loads.HELSINKI_DEGREE_HOURS_17C`)."""
-        from pecopt.ingest.district import climate_degree_hours
-
         return climate_degree_hours(self.scenario)
 
     def series(self, spec: Any, field: str, *, negative: bool = False) -> FloatArray:
         """A per-step array from a number, an inline list or a file column
         (:class:`pecopt.scenario.schema.SeriesFile`)."""
-        from pecopt.ingest.district import series_values
-
         return series_values(spec, self.index, field, self.file, negative=negative)
 
 

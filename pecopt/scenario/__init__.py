@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pecopt.scenario.loader import load_scenario
+    from pecopt.scenario.layouts import load_scenario
     from pecopt.scenario.schema import Scenario
 
 __all__ = ["Scenario", "load_scenario"]
@@ -14,7 +14,7 @@ __all__ = ["Scenario", "load_scenario"]
 
 def __getattr__(name: str) -> Any:
     if name == "load_scenario":
-        from pecopt.scenario.loader import load_scenario
+        from pecopt.scenario.layouts import load_scenario
 
         return load_scenario
     if name == "Scenario":

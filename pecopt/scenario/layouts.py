@@ -53,6 +53,7 @@ from pecopt.scenario.loader import (
     _near,
     _valid_keys,
     field_name,
+    scenario_of,
     validate_document,
 )
 from pecopt.scenario.schema import Scenario
@@ -501,3 +502,24 @@ def load_extending(path: Path, doc: YamlDocument, overrides: dict[str, Any] | No
     change = {k: v for k, v in doc.data.items() if k != "base"}
     v = _variant(path.stem, base, change, (), [*docs, doc], [*files, path], overrides)
     return v.scenario
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Read, merge and validate a scenario file.
+
+    Raises
+    ------
+    ScenarioError
+        The file cannot be read (missing, a folder, a symbolic-link loop, not UTF-8), is
+        not valid YAML, repeats a key, or holds an unknown key or an invalid value; the
+        message names the file, the key and, where known, the line and column.
+    """
+    path = Path(path)
+    try:
+        doc = read_yaml(path)
+    except YamlProblem as exc:
+        field = field_name(exc.path) if exc.path else exc.field
+        raise ScenarioError(path, field, exc.problem, line=exc.line, column=exc.column) from None
+    if isinstance(doc.data, dict) and "base" in doc.data:  # starts from another scenario
+        return load_extending(path, doc, overrides)
+    return scenario_of(doc, path, overrides)

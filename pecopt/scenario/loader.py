@@ -24,9 +24,9 @@ from pydantic import BaseModel, ValidationError
 
 from pecopt.errors import ScenarioError
 from pecopt.scenario.schema import Scenario
-from pecopt.scenario.yaml_source import DataPath, Mark, YamlDocument, YamlProblem, read_yaml
+from pecopt.scenario.yaml_source import DataPath, Mark, YamlDocument
 
-__all__ = ["OVERRIDES", "load_scenario", "validate_document"]
+__all__ = ["OVERRIDES", "scenario_from_data", "scenario_of", "validate_document"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -290,36 +290,14 @@ def _resolve_paths(model: BaseModel, base: Path) -> BaseModel:
     return model.model_copy(update=updates) if updates else model
 
 
-def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Read, merge and validate a scenario file.
-
-    Raises
-    ------
-    ScenarioError
-        The file cannot be read (missing, a folder, a symbolic-link loop, not UTF-8), is
-        not valid YAML, repeats a key, or holds an unknown key or an invalid value; the
-        message names the file, the key and, where known, the line and column.
-    """
-    path = Path(path)
-    try:
-        doc = read_yaml(path)
-    except YamlProblem as exc:
-        field = field_name(exc.path) if exc.path else exc.field
-        raise ScenarioError(path, field, exc.problem, line=exc.line, column=exc.column) from None
-    if isinstance(doc.data, dict) and "base" in doc.data:  # starts from another scenario
-        from pecopt.scenario.layouts import load_extending
-
-        return load_extending(path, doc, overrides)
-    return _scenario(doc, path, overrides)
-
-
 def scenario_from_data(raw: dict[str, Any], path: str | Path) -> Scenario:
     """Validate scenario data already read from ``path`` (relative paths resolve against
     its folder), e.g. a sweep variant's data; errors name ``path`` and the key."""
-    return _scenario(YamlDocument(raw), Path(path), None)
+    return scenario_of(YamlDocument(raw), Path(path), None)
 
 
-def _scenario(doc: YamlDocument, path: Path, overrides: dict[str, Any] | None) -> Scenario:
+def scenario_of(doc: YamlDocument, path: Path, overrides: dict[str, Any] | None) -> Scenario:
+    """Validate a scenario document read from ``path`` (one without ``base:``)."""
     _check_moved(doc, path)
     scenario = validate_document(Scenario, doc, path, overrides)
     resolved = _resolve_paths(scenario, path.resolve().parent)

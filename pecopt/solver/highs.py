@@ -31,7 +31,7 @@ import pyomo.environ as pyo
 
 from pecopt.errors import InfeasibleError, SolverError
 from pecopt.model.linear import FloatArray
-from pecopt.scenario.schema import SolverOptions
+from pecopt.scenario.settings import SolverOptions
 from pecopt.solver.compile import HighsArrays, Layout, compile_model, load_solution
 from pecopt.solver.search import Guided, search
 

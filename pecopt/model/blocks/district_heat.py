@@ -80,7 +80,7 @@ from pecopt.scenario.types import Capacity, EmissionFactor, Fraction, NonNeg, Se
 from pecopt.units import HOT_WATER
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pecopt.scenario.schema import Dispatch
+    from pecopt.scenario.settings import Dispatch
 
 
 class DistrictHeatTariff(Strict):

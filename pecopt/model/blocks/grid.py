@@ -86,7 +86,7 @@ from pecopt.scenario.types import (
 from pecopt.units import ELECTRICITY
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pecopt.scenario.schema import Dispatch
+    from pecopt.scenario.settings import Dispatch
 
 
 class SpotPrice(Strict):

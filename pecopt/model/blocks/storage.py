@@ -59,7 +59,7 @@ from pecopt.scenario.types import (
 from pecopt.units import ELECTRICITY
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pecopt.scenario.schema import Dispatch
+    from pecopt.scenario.settings import Dispatch
 
 
 class _Store(Strict):
