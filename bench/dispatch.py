@@ -84,7 +84,7 @@ def make_inputs(folder: Path, day: str) -> dict[str, Path]:
     import yaml
 
     from pecopt.ingest.pv import pv_ac_kw
-    from pecopt.ingest.tariffs import typical_spot_eur_per_kwh
+    from pecopt.ingest.spot import typical_spot_eur_per_kwh
     from pecopt.ingest.weather import typical_year
 
     doc = yaml.safe_load(SCENARIO.read_text())

@@ -31,15 +31,11 @@ from typing import Final
 ELECTRICITY: Final = "electricity"
 SPACE_HEAT: Final = "space_heat"
 HOT_WATER: Final = "hot_water"
-CARRIERS: Final = (ELECTRICITY, SPACE_HEAT, HOT_WATER)
 HEAT_CARRIERS: Final = (SPACE_HEAT, HOT_WATER)
 
 TIMESTAMP: Final = "timestamp"
-ASSET: Final = "asset"
-CARRIER: Final = "carrier"
 FLOW_KW: Final = "flow_kw"
 SOC_KWH: Final = "soc_kwh"
-SOURCE: Final = "source"
 CO2_KG: Final = "co2_kg"
 
 #: Units written into Parquet schema metadata, by column name.

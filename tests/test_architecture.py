@@ -110,7 +110,8 @@ def test_technologies_import_only_what_lies_below_them() -> None:
              "pecopt.scenario.layouts", "pecopt.solver")  # fmt: skip
     graph = _graph()
     lower = [m for m in graph if m.startswith("pecopt.model.blocks.")]
-    lower += ["pecopt.model.technology", "pecopt.model.carry", "pecopt.ingest.sources"]
+    lower += ["pecopt.model.technology", "pecopt.model.carry", "pecopt.model.capacity"]
+    lower += [m for m in graph if m.startswith("pecopt.ingest.") and m != "pecopt.ingest.district"]
     bad = {m: sorted(d for d in graph[m] if d.startswith(above)) for m in lower}
     assert {m: d for m, d in bad.items() if d} == {}
 

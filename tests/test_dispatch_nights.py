@@ -36,7 +36,7 @@ runner = CliRunner()
 def _district(folder: Path, first: str, last: str) -> Path:
     """Write the reduced district, its weather forecast and a price file covering
     ``first`` - 1 day to ``last`` + 2 days (hourly, EUR/MWh); return the scenario."""
-    from pecopt.ingest.tariffs import typical_spot_eur_per_kwh
+    from pecopt.ingest.spot import typical_spot_eur_per_kwh
     from pecopt.ingest.weather import typical_year
 
     lo = pd.Timestamp(first).tz_localize(TZ) - pd.Timedelta(days=1)

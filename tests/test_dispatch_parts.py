@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from pecopt.errors import OptionError
-from pecopt.ingest.tariffs import fill_missing_prices, read_spot_known, typical_spot_eur_per_kwh
+from pecopt.ingest.spot import fill_missing_prices, read_spot_known, typical_spot_eur_per_kwh
 from pecopt.model.carry import Start, running_peak
 from pecopt.model.core import build_model
 from pecopt.results.extract import extract

@@ -16,6 +16,7 @@ from pecopt.ingest.loads import (
     heating_degree_hours,
     metered_profile,
 )
+from pecopt.ingest.spot import read_spot, typical_spot_eur_per_kwh
 from pecopt.ingest.tariffs import (
     ELECTRICITY_TAX_EUR_PER_KWH,
     dh_energy_price,
@@ -24,11 +25,9 @@ from pecopt.ingest.tariffs import (
     finnish_electricity_vat,
     import_price_eur_per_kwh,
     night_tariff_bands,
-    read_spot,
     rolling_peak_kw,
     seasonal_tariff_bands,
     tou_network_fee,
-    typical_spot_eur_per_kwh,
 )
 from pecopt.ingest.timeseries import local_year_index, read_series_file
 

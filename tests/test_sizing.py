@@ -8,7 +8,7 @@ import pytest
 
 from pecopt.api import build, solve
 from pecopt.errors import InfeasibleError
-from pecopt.model.technology import annuity_factor
+from pecopt.model.capacity import annuity_factor
 from pecopt.testing import inputs_of, tiny_scenario
 
 TOL = 1e-6

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from pecopt.ingest.power_fee import billing_windows, monthly_power_fee
+from pecopt.ingest.spot import typical_spot_eur_per_kwh
 from pecopt.ingest.tariffs import (
     FORTUM_ESPOO_2025_MONTHLY_EXAMPLE_EUR_PER_KWH,
     finnish_electricity_tax,
     scale_monthly_prices,
-    typical_spot_eur_per_kwh,
 )
 
 HEL = "Europe/Helsinki"

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyomo.environ as pyo
 
+from pecopt.model.capacity import Amount
 from pecopt.model.linear import (
     ObjectiveMeta,
     RowsMeta,
@@ -41,7 +42,7 @@ from pecopt.model.linear import (
     meta,
     term,
 )
-from pecopt.model.technology import Amount, Contribution, Flow
+from pecopt.model.technology import Contribution, Flow
 
 if TYPE_CHECKING:  # pragma: no cover
     from pecopt.model.core import DistrictModel, Stage

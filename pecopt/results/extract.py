@@ -21,9 +21,9 @@ import pyarrow as pa
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
+from pecopt.model.capacity import Amount
 from pecopt.model.core import DistrictModel
 from pecopt.model.linear import FloatArray, Term, values
-from pecopt.model.technology import Amount
 
 
 @dataclass(frozen=True)

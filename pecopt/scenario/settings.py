@@ -222,7 +222,7 @@ class Dispatch(Strict):
     starts at ``initial_share`` of its capacity unless the file gives ``soc_initial_kwh``.
 
     Missing day-ahead prices (``missing_prices: fill``) are forecast from the recent level
-    on the embedded shape (:func:`pecopt.ingest.tariffs.fill_missing_prices`) over the
+    on the embedded shape (:func:`pecopt.ingest.spot.fill_missing_prices`) over the
     last ``price_history_days`` days the file holds. Raising the district-heat billing
     peak above the highest so far costs the power fee for ``peak_fee_years`` years; the
     peak so far restarts every ``billing_peak_reset``. ``time_limit_s`` bounds the whole

@@ -86,3 +86,13 @@ Capacity = NonNeg | Size
 def upper(capacity: float | Size) -> float:
     """The largest value a capacity can take."""
     return capacity.max if isinstance(capacity, Size) else float(capacity)
+
+
+class TouBand(Strict):
+    """A time-of-use band of a network tariff, in local time: it applies when the step's
+    month (1-12), weekday (0 = Monday ... 6) and hour (0-23) are all listed."""
+
+    eur_per_kwh: NonNeg
+    months: list[Annotated[int, Field(ge=1, le=12)]] = list(range(1, 13))
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = list(range(7))
+    hours: list[Annotated[int, Field(ge=0, le=23)]] = list(range(24))

@@ -64,6 +64,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pydantic import Field, model_validator
 
+from pecopt.model.capacity import capacity
 from pecopt.model.carry import NOTICE, Flag, Start, running_peak, with_start
 from pecopt.model.linear import FloatArray, add_rows, add_var, term
 from pecopt.model.technology import (
@@ -74,7 +75,6 @@ from pecopt.model.technology import (
     Tables,
     Technology,
     ValueOf,
-    capacity,
 )
 from pecopt.scenario.types import Capacity, EmissionFactor, Fraction, NonNeg, Series, Strict
 from pecopt.units import HOT_WATER

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 
 import pyomo.environ as pyo
 
+from pecopt.model.capacity import capacity
 from pecopt.model.linear import add_var, term
-from pecopt.model.technology import Common, Contribution, Flow, Technology, capacity
+from pecopt.model.technology import Common, Contribution, Flow, Technology
 from pecopt.scenario.types import Capacity, Efficiency, Strict
 from pecopt.units import ELECTRICITY, HOT_WATER
 

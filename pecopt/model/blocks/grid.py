@@ -36,7 +36,7 @@ where exporting pays more than importing costs (``export_price >= import_price``
 positive network fees and taxes rule out; ``binaries: always`` adds it everywhere.
 
 Spot: a file or pecopt's embedded typical year
-(:func:`pecopt.ingest.tariffs.typical_spot_eur_per_kwh`, varying within the hour from the
+(:func:`pecopt.ingest.spot.typical_spot_eur_per_kwh`, varying within the hour from the
 15-minute market start on 1 Oct 2025); export at spot minus a margin (Finnish spot-linked
 small-producer contracts).
 
@@ -59,6 +59,7 @@ import pyomo.environ as pyo
 from pydantic import Field, field_validator, model_validator
 
 from pecopt.ingest.power_fee import BillingWindows, billing_windows
+from pecopt.model.capacity import capacity, need_binaries
 from pecopt.model.linear import FloatArray, Term, add_rows, add_var, term
 from pecopt.model.technology import (
     Common,
@@ -68,8 +69,6 @@ from pecopt.model.technology import (
     Tables,
     Technology,
     ValueOf,
-    capacity,
-    need_binaries,
 )
 from pecopt.scenario.types import (
     Binaries,
@@ -81,6 +80,7 @@ from pecopt.scenario.types import (
     SeriesFile,
     Strict,
     TimeZone,
+    TouBand,
     upper,
 )
 from pecopt.units import ELECTRICITY
@@ -96,7 +96,7 @@ class SpotPrice(Strict):
 
     ``missing: fill`` (a file only): steps the file has no price for are forecast from
     the last ``history_days`` days of known prices on the embedded shape
-    (:func:`pecopt.ingest.tariffs.fill_missing_prices`) and marked ``spot_filled`` in
+    (:func:`pecopt.ingest.spot.fill_missing_prices`) and marked ``spot_filled`` in
     the ``grid_prices`` table; ``error`` (default) refuses a file that does not cover
     the horizon."""
 
@@ -118,15 +118,6 @@ class SpotPrice(Strict):
         if (self.source == "series") != (self.series is not None):
             raise ValueError("source 'series' goes with 'series' (and only with it)")
         return self
-
-
-class TouBand(Strict):
-    """A network-fee band, in local time: applies when month, weekday and hour all match."""
-
-    eur_per_kwh: NonNeg
-    months: list[Annotated[int, Field(ge=1, le=12)]] = list(range(1, 13))
-    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = list(range(7))
-    hours: list[Annotated[int, Field(ge=0, le=23)]] = list(range(24))
 
 
 class Network(Strict):
@@ -236,6 +227,7 @@ class GridData:
 
 def ingest(units: Sequence[Grid], ctx: IngestContext) -> dict[str, pd.DataFrame]:
     """The ``grid_prices`` table: price components [EUR/kWh], VAT rates and CO2 factor."""
+    from pecopt.ingest import spot as spot_prices
     from pecopt.ingest import tariffs
 
     (g,) = units
@@ -244,11 +236,11 @@ def ingest(units: Sequence[Grid], ctx: IngestContext) -> dict[str, pd.DataFrame]
     filled = np.zeros(len(index), bool)
     if sp.source == "file" and sp.missing == "fill":
         assert sp.path is not None
-        known, recent = tariffs.read_spot_known(
+        known, recent = spot_prices.read_spot_known(
             sp.path, index, unit=sp.unit, vat_included=sp.vat_included, column=sp.column,
             time_column=sp.time_column, tz=sp.timezone, history_days=sp.history_days,
         )  # fmt: skip
-        spot, filled = tariffs.fill_missing_prices(index, known, recent, tz=tz)
+        spot, filled = spot_prices.fill_missing_prices(index, known, recent, tz=tz)
     elif sp.source == "file":
         assert sp.path is not None
         if sp.unit == "eur_per_kwh":
@@ -257,7 +249,7 @@ def ingest(units: Sequence[Grid], ctx: IngestContext) -> dict[str, pd.DataFrame]
             )
             spot = ctx.series(file, "assets.grid.tariff.spot", negative=True)
         else:
-            spot = tariffs.read_spot(
+            spot = spot_prices.read_spot(
                 sp.path,
                 index,
                 unit=sp.unit,
@@ -269,13 +261,10 @@ def ingest(units: Sequence[Grid], ctx: IngestContext) -> dict[str, pd.DataFrame]
     elif sp.source == "series":
         spot = ctx.series(sp.series, "assets.grid.tariff.spot.series", negative=True)
     else:
-        spot = tariffs.typical_spot_eur_per_kwh(index, tz=tz).to_numpy(float)
-    bands: list[tariffs.TouBand] = [
-        {"eur_per_kwh": b.eur_per_kwh, "months": b.months, "weekdays": b.weekdays,
-         "hours_local": b.hours}
-        for b in el.network.bands
-    ]  # fmt: skip
-    network = tariffs.tou_network_fee(index, bands, el.network.default_eur_per_kwh, tz=tz)
+        spot = spot_prices.typical_spot_eur_per_kwh(index, tz=tz).to_numpy(float)
+    network = tariffs.tou_network_fee(
+        index, el.network.bands, el.network.default_eur_per_kwh, tz=tz
+    )
     tax = tariffs.finnish_electricity_tax(index, el.tax_class, tz=tz)
     n = len(index)
     co2 = (

@@ -50,11 +50,10 @@ import pyomo.environ as pyo
 from pydantic import model_validator
 
 from pecopt.errors import DataError, ScenarioError
+from pecopt.model.capacity import Amount, Cap, capacity, need_binaries
 from pecopt.model.carry import Start, StateReader, with_start
 from pecopt.model.linear import FloatArray, Term, add_rows, add_var, term
 from pecopt.model.technology import (
-    Amount,
-    Cap,
     Common,
     Contribution,
     Flow,
@@ -62,8 +61,6 @@ from pecopt.model.technology import (
     Tables,
     Technology,
     ValueOf,
-    capacity,
-    need_binaries,
 )
 from pecopt.scenario.types import (
     Binaries,

@@ -21,7 +21,6 @@ made Kera's year-long sizing LP half again as large, and every array sized at ze
 all its rows degenerate). Their output is one flow, ``pv_sized`` (the array's own name
 when only one is sized): its split among the arrays is no decision, and pro rata it would
 be a product of two variables; each array's size is in the capacities.
-Generation flows are renewable.
 
 Rooftop arrays: pvlib's PVWatts chain (:func:`pecopt.ingest.pv.pv_ac_kw`): sun position,
 Hay-Davies transposition, glass IAM, Faiman cell temperature, PVWatts DC and inverter.
@@ -38,18 +37,9 @@ import pandas as pd
 import pyomo.environ as pyo
 from pydantic import Field, model_validator
 
+from pecopt.model.capacity import Amount, capacity, limit_rows
 from pecopt.model.linear import FloatArray, add_var, term
-from pecopt.model.technology import (
-    Amount,
-    Common,
-    Contribution,
-    Flow,
-    IngestContext,
-    Tables,
-    Technology,
-    capacity,
-    limit_rows,
-)
+from pecopt.model.technology import Common, Contribution, Flow, IngestContext, Tables, Technology
 from pecopt.scenario.types import Capacity, NonNeg, Positive, Series, Size, Strict
 from pecopt.units import ELECTRICITY
 
@@ -167,8 +157,7 @@ def build(block: pyo.Block, d: PVData, common: Common) -> Contribution | None:
         share = np.divide(avail, total, out=np.full_like(avail, 1.0 / len(fixed)), where=total > 0)
         for j, k in enumerate(fixed):
             c.flows.append(
-                Flow(d.names[k], ELECTRICITY, "generation", (term(pv, share[j], t, t),),
-                     renewable=True)
+                Flow(d.names[k], ELECTRICITY, "generation", (term(pv, share[j], t, t),))
             )  # fmt: skip
         for k in fixed:
             if d.rooftop[k]:
@@ -199,7 +188,7 @@ def _sized(block: pyo.Block, d: PVData, sized: list[int], common: Common) -> Con
     used = add_var(block, "used_sized", n, 0.0, upper)
     limit_rows(block, "available_sized", [term(used, 1.0)], n, caps)
     asset = d.names[sized[0]] if len(sized) == 1 else SIZED
-    c.flows.append(Flow(asset, ELECTRICITY, "generation", (term(used, 1.0),), renewable=True))
+    c.flows.append(Flow(asset, ELECTRICITY, "generation", (term(used, 1.0),)))
     return c
 
 

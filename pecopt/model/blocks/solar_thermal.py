@@ -6,7 +6,7 @@ collector equation (EN ISO 9806) on pvlib's plane-of-array irradiance:
 
     q[t] = eta0 (K_b(theta) G_b + K_d G_d) - a1 (T_m - T_a) - a2 (T_m - T_a)^2     [W/m2]
     A[t] = area * max(0, q[t]) / 1000 * (1 - losses_pct / 100)                     [kW]
-    0 <= used[t] <= A[t],      generation flow (heat, renewable) = used[t]
+    0 <= used[t] <= A[t],      generation flow (heat) = used[t]
 
 (``area_m2`` may be a :class:`~pecopt.scenario.types.Size`: the optimiser chooses it.)
 
@@ -36,16 +36,9 @@ import pandas as pd
 import pyomo.environ as pyo
 from pydantic import Field
 
+from pecopt.model.capacity import capacity
 from pecopt.model.linear import FloatArray, add_var, term
-from pecopt.model.technology import (
-    Common,
-    Contribution,
-    Flow,
-    IngestContext,
-    Tables,
-    Technology,
-    capacity,
-)
+from pecopt.model.technology import Common, Contribution, Flow, IngestContext, Tables, Technology
 from pecopt.scenario.types import Capacity, Fraction, NonNeg, Strict, upper
 
 
@@ -150,7 +143,7 @@ def build(block: pyo.Block, d: SolarThermalData, common: Common) -> Contribution
         if area.sized:
             area.limit(b, "available", [term(used, 1.0)], common.n, d.per_m2[k])
             c.cost.setdefault("investment", []).extend(area.cost(common))
-        c.flows.append(Flow(name, d.sinks[k], "generation", (term(used, 1.0),), renewable=True))
+        c.flows.append(Flow(name, d.sinks[k], "generation", (term(used, 1.0),)))
         c.capacities[name] = {"area_m2": area.amount()}
     return c
 

@@ -32,19 +32,10 @@ import pyomo.environ as pyo
 from pydantic import model_validator
 
 from pecopt.errors import ScenarioError
+from pecopt.model.capacity import Cap, capacity, need_binaries
 from pecopt.model.carry import Start, with_start
 from pecopt.model.linear import FloatArray, Term, add_rows, add_var, term
-from pecopt.model.technology import (
-    Cap,
-    Common,
-    Contribution,
-    Flow,
-    LevelReader,
-    Technology,
-    ValueOf,
-    capacity,
-    need_binaries,
-)
+from pecopt.model.technology import Common, Contribution, Flow, LevelReader, Technology, ValueOf
 from pecopt.scenario.types import (
     Binaries,
     Capacity,

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from pecopt.model.capacity import capacity
 from pecopt.model.linear import FloatArray, add_rows, add_var, term
 from pecopt.model.technology import (
     Common,
@@ -46,7 +47,6 @@ from pecopt.model.technology import (
     Role,
     Tables,
     Technology,
-    capacity,
 )
 from pecopt.scenario.types import Capacity, Efficiency, NonNeg, Positive, Series, Strict
 from pecopt.units import ELECTRICITY
