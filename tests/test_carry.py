@@ -40,7 +40,8 @@ def _district(folder: Path, copies: int) -> Path:
              "pv": [{"name": "apt_pv", "kwp": 120, "tilt_deg": 15}]},
         ],
         "assets": {
-            "grid": {"import_max_kw": 4000, "export_max_kw": 2000},
+            "grid": {"import_max_kw": 4000, "export_max_kw": 2000,
+                     "tariff": {"network": {"power_fee_eur_per_kw_month": 1.72}}},
             "batteries": [{"name": "battery", "capacity_kwh": 300, "power_kw": 150}],
             "thermal_stores": [{"name": "tank", "capacity_kwh": 1500, "power_kw": 300}],
             "heat_pumps": [{"name": "gshp", "source": "ground", "capacity_kw_el": 60,
@@ -98,7 +99,8 @@ def test_the_model_starts_where_last_night_ended(tmp_path: Path, copies: int) ->
     assert {"soc_kwh", "on", "hours_in_state", "billing_peak_kw"} <= kinds
     stateful = {key for key, t in TECHNOLOGIES.items() if t.start is not None}
     assert stateful == {"batteries", "thermal_stores", "heat_pumps", "district_heating",
-                        "ev_fleets"}  # fmt: skip
+                        "ev_fleets", "grid"}  # fmt: skip
+    assert ("grid", "billing_peak_kw") in carried
     evs = [k for k in carried if k[0].startswith(("residents/", "workplace/"))]
     assert len(evs) == 7
     # a fleet's vehicle row holds `copies` cars: a level above one car's battery is real

@@ -175,6 +175,44 @@ def test_the_power_fee_applies_only_above_the_peak_so_far(so_far: float, fee_eur
     assert res.figures["district_heat.billing_peak_kw"] == pytest.approx(max(so_far, 100.0))
 
 
+@pytest.mark.parametrize(("so_far", "whole", "fee_eur"), [
+    (100.0, True, 2.0 * 20.0),      # 120 kW is 20 kW above the month's 100: a full month's fee
+    (150.0, True, 0.0),             # below the month's peak so far: nothing more to pay
+    (100.0, False, 2.0 * 20.0 * 6 / (31 * 24)),  # pro rata: 6 h of January's 744
+])  # fmt: skip
+def test_the_grid_power_fee_bills_what_a_new_peak_adds_to_the_month(
+    so_far: float, whole: bool, fee_eur: float
+) -> None:
+    # 6 hours of 120 kW load in January, no other supply: the month's hourly peak is 120 kW
+    network = {"power_fee_eur_per_kw_month": 2.0, "whole_month": whole,
+               "billing_peak_so_far_kw": {"2025-01": so_far, "2025-02": 500.0}}  # fmt: skip
+    inputs = tiny_inputs(6, elec_kw=120.0, grid={"tariff": {"network": network}})
+    dm = build_model(inputs)
+    solve(dm.model, inputs.common.solver)
+    res = extract(dm)
+    assert res.cost_items_eur["electricity_power_fee"] == pytest.approx(fee_eur, abs=1e-9)
+    assert res.figures["grid.billing_peak_kw.2025-01"] == pytest.approx(max(so_far, 120.0))
+    from pecopt.workflows.carry import carried_states
+
+    peak = carried_states(dm)[("grid", "billing_peak_kw")]
+    np.testing.assert_allclose(peak, [so_far] + [max(so_far, 120.0)] * 6)
+
+
+def test_the_month_to_date_peak_restarts_with_the_month() -> None:
+    from pecopt.model.blocks.grid import start as grid_start
+
+    rec = {"tariff": {"network": {"billing_peak_so_far_kw": {}, "power_fee_eur_per_kw_month": 2.0}}}
+    state = {("grid", "billing_peak_kw"): 300.0}
+    same = Start(pd.Timestamp("2025-01-14T22:00Z"), Dispatch(), state, timezone=TZ)
+    grid_start(rec, same)
+    assert rec["tariff"]["network"]["billing_peak_so_far_kw"] == {"2025-01": 300.0}
+    rec["tariff"]["network"]["billing_peak_so_far_kw"] = {}
+    new = Start(pd.Timestamp("2025-01-31T22:00Z"), Dispatch(), state, timezone=TZ)  # 1 Feb 00:00
+    grid_start(rec, new)
+    assert rec["tariff"]["network"]["billing_peak_so_far_kw"] == {}
+    assert new.used == {"grid": {"billing_peak_kw": 0.0}}
+
+
 # ------------------------------------------------------------------ heat-pump minimum times
 
 

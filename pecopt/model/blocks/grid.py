@@ -16,7 +16,11 @@ power fee, one billing peak ``Pm[m] >= 0`` per local calendar month m [kW].
 month): on each local month's highest mean import over a clock window of
 ``power_window_h`` (default 60 min: Energiavirasto rule of Feb 2026, in force at every DSO
 by 1 Jan 2029; FACTS-HEAT-TARIFFS-COSTS 5). A month cut by the horizon pays pro rata,
-``s_m`` = its hours in the horizon / its hours (see :mod:`pecopt.ingest.power_fee`). The
+``s_m`` = its hours in the horizon / its hours (see :mod:`pecopt.ingest.power_fee`).
+A month's peak reached before the horizon (``billing_peak_so_far_kw[m]`` = P0, carried by
+nightly dispatch as the month-to-date peak) is paid already: the fee is on what a new
+peak adds, ``f s_m max(0, Pm - P0)``; a nightly plan bills a month in full
+(``whole_month``: ``s_m = 1``), since its new peak costs the whole month's fee. The
 basic fee (EUR/month) is a constant, reported as the cost item ``electricity_basic_fee``.
 Comparators, VAT 0 (FACTS-HEAT 5; Caruna Espoo's power tariff was not found): Turku
 Energia LV power tariff 110 EUR/month + 2.60 EUR/kW/month + 0.68 c/kWh, MV 580 EUR/month
@@ -60,6 +64,7 @@ from pydantic import Field, field_validator, model_validator
 
 from pecopt.ingest.power_fee import BillingWindows, billing_windows
 from pecopt.model.capacity import capacity, need_binaries
+from pecopt.model.carry import Start, StateReader, with_start
 from pecopt.model.linear import FloatArray, Term, add_rows, add_var, term
 from pecopt.model.technology import (
     Common,
@@ -131,6 +136,12 @@ class Network(Strict):
     #: metering window of the power fee [h]: 1 (60-min mean, Energiavirasto 2026), 0.5, 0.25
     power_window_h: float = 1.0
     basic_fee_eur_per_month: NonNeg = 0.0
+    #: the month's billing peak reached before the horizon [kW], by local month
+    #: ``YYYY-MM`` (carried by nightly dispatch): only what a new peak adds is billed
+    billing_peak_so_far_kw: dict[str, NonNeg] = {}
+    #: bill a month's power fee in full (not pro rata to its hours in the horizon): a
+    #: nightly plan's new peak costs the whole month's fee (set by dispatch)
+    whole_month: bool = False
 
     @field_validator("power_window_h")
     @classmethod
@@ -416,11 +427,14 @@ def _fees(
     vat_terms: list[Term] = c.cost["electricity_vat_network"]
     fee = net.power_fee_eur_per_kw_month
     if fee > 0:
+        fee_share = np.ones(nm) if net.whole_month else share
+        so_far = np.array([net.billing_peak_so_far_kw.get(label, 0.0) for label in months])
         size = bw.window_size[pair_w]
         rows = np.repeat(np.arange(pair_w.size), size)
         steps = np.repeat(first[pair_w], size) + (
             np.arange(rows.size) - np.repeat(np.cumsum(size) - size, size)
         )
+        # the peak above the month's peak so far: inc[m] >= mean_w - P0[m], inc >= 0
         peak = add_var(block, "peak", nm, 0.0, upper(d.spec.import_max_kw))
         add_rows(
             block,
@@ -430,22 +444,29 @@ def _fees(
                 term(peak, 1.0, pair_m, np.arange(pair_w.size)),
                 term(imp, -1.0 / bw.window_size[bw.step_window[steps]], steps, rows),
             ],
-            lower=0.0,
+            lower=-so_far[pair_m],
             what="grid monthly power peak",
         )
-        c.cost["electricity_power_fee"] = [term(peak, fee * share)]
-        vat_terms.append(term(peak, vat_n * fee * share))
+        c.cost["electricity_power_fee"] = [term(peak, fee * fee_share)]
+        vat_terms.append(term(peak, vat_n * fee * fee_share))
+
+        def means_of(value: ValueOf) -> FloatArray:
+            out: FloatArray = np.bincount(bw.step_window, weights=value(imp)) / bw.window_size
+            return out
 
         def month_peak(m: int) -> Callable[[ValueOf], float]:
             def read(value: ValueOf) -> float:
-                means = np.bincount(bw.step_window, weights=value(imp)) / bw.window_size
                 mine = pair_w[pair_m == m]
-                return float(means[mine].max()) if mine.size else 0.0
+                top = float(means_of(value)[mine].max()) if mine.size else 0.0
+                return max(top, float(so_far[m]))
 
             return read
 
         for m, label in enumerate(months):
             c.figures[f"grid.billing_peak_kw.{label}"] = month_peak(m)
+        if per is None:
+            c.state[("grid", "billing_peak_kw")] = _running_month_peak(bw, imp, so_far, means_of)
+
     basic = net.basic_fee_eur_per_month
     if basic > 0:
         # a variable fixed at the billed months, so that the constant is a cost item
@@ -455,13 +476,59 @@ def _fees(
         vat_terms.append(term(billed, float(share @ vat_n) / billed_n * basic))
 
 
+def _running_month_peak(
+    bw: BillingWindows,
+    imp: pyo.Var,
+    so_far: FloatArray,
+    means_of: Callable[[ValueOf], FloatArray],
+) -> StateReader:
+    """The month-to-date billing peak at the end of each step [kW]: the highest window
+    mean of the step's month among the windows ended by then, and at least the month's
+    peak so far (the first value: the first step's month's peak so far)."""
+    last = np.r_[bw.step_window[1:] != bw.step_window[:-1], True]  # a window ends here
+    month = bw.window_month[bw.step_window]
+
+    def read(value: ValueOf) -> FloatArray:
+        means = means_of(value)[bw.step_window]
+        out = np.empty(month.size)
+        top = -np.inf
+        for t in range(month.size):
+            if t > 0 and month[t] != month[t - 1]:
+                top = -np.inf
+            if last[t]:
+                top = max(top, float(means[t]))
+            out[t] = max(top, float(so_far[month[t]]))
+        return with_start(float(so_far[month[0]]) if month.size else 0.0, out)
+
+    return read
+
+
 def rolling(rec: dict[str, Any], cfg: Dispatch) -> None:
     """On a rolling horizon, day-ahead prices a file lacks are filled as
-    ``dispatch.missing_prices`` says, from its last ``dispatch.price_history_days``."""
+    ``dispatch.missing_prices`` says, from its last ``dispatch.price_history_days``, and a
+    month's power fee is billed in full on what a new peak adds to the month's so far."""
     spot = rec["tariff"]["spot"]
     if spot["source"] == "file":
         spot["missing"] = cfg.missing_prices
         spot["history_days"] = cfg.price_history_days
+    rec["tariff"]["network"]["whole_month"] = True
+
+
+def start(rec: dict[str, Any], st: Start) -> None:
+    """The month's billing peak so far is the carried month-to-date peak when the run
+    starts in the month the carried state ends in (a new month starts from the tariff's
+    given peak, or none)."""
+    network = rec["tariff"]["network"]
+    got = st.get("grid", "billing_peak_kw")
+    tz = st.timezone
+    month = st.at.tz_convert(tz).strftime("%Y-%m")
+    before = (st.at - pd.Timedelta(microseconds=1)).tz_convert(tz).strftime("%Y-%m")
+    given = dict(network["billing_peak_so_far_kw"])
+    if got is not None and before == month:
+        given[month] = max(got, given.get(month, 0.0))
+    network["billing_peak_so_far_kw"] = given
+    if network["power_fee_eur_per_kw_month"] > 0:
+        st.use("grid", "billing_peak_kw", given.get(month, 0.0))
 
 
 TECHNOLOGY = Technology(
@@ -474,4 +541,5 @@ TECHNOLOGY = Technology(
     import_price=lambda d: d.import_price,
     default=Grid(),
     rolling=rolling,
+    start=start,
 )
