@@ -362,11 +362,36 @@ def _read_guided(
             raise
         bound = float(h.getInfo().mip_dual_bound)
         x, obj, status, duals = found.x, float("inf") * layout.sense, Status.TIME_LIMIT, None
-    if found is not None and found.x is not None and layout.sense * (found.objective - obj) < 0:
+    if found is not None and found.x is not None and better(found.objective, obj, layout.sense):
+        proven = status is Status.OPTIMAL  # HiGHS' plan was within its gap: so is a better one
         x, obj, duals = found.x, found.objective, None
         gap = abs(obj - bound) / max(abs(obj), 1e-9)
-        status = Status.OPTIMAL if gap <= opts.mip_rel_gap else Status.TIME_LIMIT
+        status = Status.OPTIMAL if proven or gap <= opts.mip_rel_gap else Status.TIME_LIMIT
     return x, obj, bound, status, duals
+
+
+#: relative tolerance of :func:`better`: plans whose objectives differ by less than this
+#: share of ``max(1, |objective|)`` are the same plan as far as the status goes
+SAME_OBJECTIVE_RTOL = 1e-9
+
+
+def better(candidate: float, incumbent: float, sense: int) -> bool:
+    """Whether a plan of objective ``candidate`` beats one of ``incumbent`` by more than
+    rounding: for minimisation (``sense`` 1; -1 maximises)
+
+        incumbent - candidate  >  rtol * max(1, |incumbent|)        (rtol = 1e-9)
+
+    (:data:`SAME_OBJECTIVE_RTOL`; an infinite incumbent, no plan, is beaten by any finite
+    candidate). The search's plans replace HiGHS' only when :func:`better`: two plans of
+    equal cost summed in another order differ by ~1e-15 relative, and HiGHS' own plan,
+    proven optimal, must stay the answer (before, a plan 2e-15 cheaper replaced it and the
+    gap recomputed against HiGHS' bound, 1e-16 > ``mip_rel_gap: 0``, said "time limit").
+    """
+    if not np.isfinite(candidate):
+        return False
+    if not np.isfinite(incumbent):
+        return bool(sense * incumbent > 0)
+    return bool(sense * (incumbent - candidate) > SAME_OBJECTIVE_RTOL * max(1.0, abs(incumbent)))
 
 
 @dataclass(frozen=True)
