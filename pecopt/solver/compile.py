@@ -97,11 +97,13 @@ class HighsArrays:
 @dataclass(frozen=True)
 class RowFamily:
     """Where a fast-path constraint family's rows went: ``rows[k]`` is the HiGHS row of
-    element k, or -1 where the element is inactive or was compiled generically."""
+    element k (the Pyomo ``ConstraintData`` ``data[k]``), or -1 where the element is
+    inactive or was compiled generically."""
 
     name: str
     first: int
     rows: np.ndarray
+    data: tuple[object, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -272,7 +274,7 @@ def _compile(model: pyo.Block) -> tuple[HighsArrays, Layout]:
             raise SolverError(f"constraint {con.name} uses a variable that was deleted")
         new = np.full(rm.m, -1, np.int64)
         new[keep] = row + np.arange(int(keep.sum()))
-        families.append(RowFamily(con.name, row, new))
+        families.append(RowFamily(con.name, row, new, rm.data))
         for t in rm.terms:
             mask = keep[t.row]
             r_idx.append(new[t.row[mask]])
