@@ -35,7 +35,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -45,8 +44,6 @@ from pyomo.common.gc_manager import PauseGC
 
 from pecopt.model.linear import FloatArray, VarMeta
 from pecopt.solver.compile import Layout
-
-_FIXED = attrgetter("fixed")
 
 
 def requested(model: pyo.Block) -> tuple[pyo.Suffix | None, pyo.Suffix | None]:
@@ -103,6 +100,9 @@ def _fill(
     if rc is not None:
         rc.clear()
         if col_dual is not None:
+            if layout.fixed.size:  # a parameter to Pyomo
+                col_dual = col_dual.copy()
+                col_dual[layout.fixed] = 0.0
             for comp, first, count in layout.columns:
                 m: VarMeta | None = getattr(comp, "_pecopt", None)
                 data: list[Any] = (
@@ -111,9 +111,6 @@ def _fill(
                     else list(comp.values())
                 )
                 values = col_dual[first : first + count]
-                fixed = np.fromiter(map(_FIXED, data), bool, count)
-                if fixed.any():
-                    values = np.where(fixed, 0.0, values)
                 used = layout.referenced[first : first + count]
                 if not used.all():
                     keep = np.flatnonzero(used).tolist()
