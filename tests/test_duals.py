@@ -209,6 +209,36 @@ def test_the_library_api_fills_them_after_the_last_stage():
     assert sol.outcome.seconds["duals"] > 0.0
 
 
+def test_a_staged_objective_gets_the_duals_of_its_last_stage():
+    """The two-step battery under ``emissions`` with grid CO2 0.3 then 0.1 kg/kWh: the
+    least emissions import all 8 kWh in hour 1 (0.8 kg); the cost stage keeps them and
+    pays 2.4 EUR. There, shifting a kWh to hour 0 would save 0.2 EUR for 0.2 kg: the kept
+    emissions are worth 1 EUR/kg, and a kWh of load costs its price plus its emissions at
+    that value: 0.1 + 0.3 = 0.4 in hour 0 and 0.3 + 0.1 = 0.4 in hour 1."""
+    import pecopt
+
+    bat = dict(
+        name="b", capacity_kwh=5, power_kw=10, eta_charge=1.0, eta_discharge=1.0,
+        soc_initial_kwh=0.0, end="free",
+    )  # fmt: skip
+    inputs = tiny_inputs(
+        2, elec_kw=[0, 8], spot=[0.1, 0.3], export=0.0, grid_co2=[0.3, 0.1],
+        assets={"batteries": [bat]}, objective={"kind": "emissions"},
+    )  # fmt: skip
+    built = pecopt.build(inputs)
+    m = with_suffixes(built.model)
+    sol = pecopt.solve(built)
+    assert sol.outcome.stages["emissions"] == pytest.approx(0.8, abs=1e-9)
+    assert sol.outcome.stages["cost"] == pytest.approx(2.4, abs=1e-5)
+    for t in range(2):
+        row = m.balance_electricity[t]
+        assert m.dual[row] == pytest.approx(0.4 / _coef(row, m.grid.imp[t]), abs=1e-9)
+    kept = m.stage_emissions_kept[0]  # the row of the last stage only
+    scale = 0.3 / _coef(kept, m.grid.imp[0])  # kg CO2e per unit of the row as held
+    assert m.dual[kept] == pytest.approx(-1.0 * scale, abs=1e-9)
+    assert_optimal_duals(m)
+
+
 # ------------------------------------------------------------------------------ MILP
 
 
