@@ -79,6 +79,19 @@ def test_empty_rows_are_dropped_or_reported():
         add_rows(m, "d", 2, [term(x, 1.0, [0], [0])], equal=[1.0, 5.0], what="heat balance")
 
 
+def test_a_term_outside_the_family_is_refused():
+    # a sum over three steps given to a one-row family with the steps as rows: before,
+    # the Pyomo row held step 0 alone and the compiler failed with an IndexError
+    m = pyo.ConcreteModel()
+    x = add_var(m, "x", 3)
+    with pytest.raises(ValueError, match=r"c: terms name rows \[1, 2\] outside a family of 1 row"):
+        add_rows(m, "c", 1, [term(x, 1.0)], upper=5.0)
+    with pytest.raises(ValueError, match=r"rows \[-1\]"):
+        add_rows(m, "d", 3, [term(x, 1.0, row=[0, 1, -1])], upper=5.0)
+    con = add_rows(m, "e", 1, [term(x, 1.0, row=[0, 0, 0])], upper=5.0)
+    assert _row(con, 0) == (None, {"x[0]": 1.0, "x[1]": 1.0, "x[2]": 1.0}, 5.0)
+
+
 def test_objective_merges_and_drops_zeros():
     m = pyo.ConcreteModel()
     x = add_var(m, "x", 3)

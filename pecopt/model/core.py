@@ -59,7 +59,10 @@ class Emission:
 
 @dataclass(frozen=True)
 class Stage:
-    """One stage of a lexicographic objective: minimise ``sum(terms) + constant``."""
+    """One stage of a lexicographic objective: minimise ``sum(terms) + constant``.
+
+    ``terms`` are one sum (every term's ``row`` is 0), so that the same terms make the
+    objective and the single row that keeps the stage's optimum in later stages."""
 
     name: str
     unit: str
@@ -252,13 +255,13 @@ def _stages(dm: DistrictModel) -> list[Stage]:
     cp = obj.carbon_price_eur_per_kg
     carbon = _flat(priced, cp) if cp > 0 else []
     money = Stage(
-        "cost", "EUR", tuple(penalty + cost + carbon), cp * priced_const if cp > 0 else 0.0
+        "cost", "EUR", tuple(_flat(penalty + cost) + carbon), cp * priced_const if cp > 0 else 0.0
     )
     if obj.kind != "emissions":
         return [money]
     out = []
     if penalty:
-        out.append(Stage("penalties", "EUR", tuple(penalty)))
+        out.append(Stage("penalties", "EUR", tuple(_flat(penalty))))
     out.append(Stage("emissions", "kg CO2e", tuple(net), net_const))
-    out.append(Stage("cost", "EUR", tuple(penalty + cost + carbon), money.constant))
+    out.append(money)
     return out

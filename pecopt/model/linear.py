@@ -210,6 +210,9 @@ def add_rows(
 ) -> pyo.Constraint:
     """Add ``m`` linear rows ``lower <= sum(terms) <= upper`` (or ``== equal``).
 
+    Each term's ``row`` must lie in ``0 .. m-1`` (a ``ValueError`` otherwise: a sum over
+    the horizon is one row, its terms' rows all 0).
+
     Rows with no terms are checked against their bounds and dropped; if such a row is
     violated (e.g. demand at a step with nothing able to supply it) an
     :class:`~pecopt.errors.InfeasibleError` names ``what`` and the first steps.
@@ -222,6 +225,11 @@ def add_rows(
         up = np.broadcast_to(np.asarray(np.inf if upper is None else upper, float), (m,)).copy()
     terms = [t for t in terms if t.index.size]
     rows = np.concatenate([t.row for t in terms]) if terms else np.zeros(0, np.int64)
+    if rows.size and (int(rows.min()) < 0 or int(rows.max()) >= m):
+        outside = np.unique(rows[(rows < 0) | (rows >= m)])[:5].tolist()
+        raise ValueError(
+            f"{block.name}.{name}: terms name rows {outside} outside a family of {m} row(s)"
+        )
     count = np.bincount(rows, minlength=m) if rows.size else np.zeros(m, np.int64)
     empty = count == 0
     bad = empty & ((lo > 1e-9) | (up < -1e-9))

@@ -97,11 +97,13 @@ class HighsArrays:
 @dataclass(frozen=True)
 class RowFamily:
     """Where a fast-path constraint family's rows went: ``rows[k]`` is the HiGHS row of
-    element k, or -1 where the element is inactive or was compiled generically."""
+    element k (the Pyomo ``ConstraintData`` ``data[k]``), or -1 where the element is
+    inactive or was compiled generically."""
 
     name: str
     first: int
     rows: np.ndarray
+    data: tuple[object, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,8 @@ class Layout:
     """Columns that appear in a row or the objective (the others keep their Pyomo value)."""
     sizing: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     """Columns of capacities the optimiser chooses (fixed through Pyomo or not)."""
+    fixed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Columns of variables fixed through Pyomo (``lb = ub = value`` in HiGHS)."""
 
     def offset(self, var: pyo.Var) -> int:
         """First column of ``var``."""
@@ -181,6 +185,7 @@ def _compile(model: pyo.Block) -> tuple[HighsArrays, Layout]:
     generic_vars: list[Any] = []
     binary_families: list[tuple[int, int, bool]] = []
     sizing: list[int] = []
+    fixed_cols: list[int] = []
     col = 0
     others: list[pyo.Var] = []
     for var in _all_vars(model):
@@ -206,6 +211,7 @@ def _compile(model: pyo.Block) -> tuple[HighsArrays, Layout]:
                 sel = [data[k] for k in dirty]
                 lo[dirty], up[dirty], integer[dirty] = _column_arrays(sel)
             _fix(data, lo, up, fixed)
+            fixed_cols += [col + k for k in fixed]
         columns.append((var, col, m.n))
         if m.binary and m.n and integer.all():
             binary_families.append((col, m.n, m.commitment))
@@ -219,7 +225,9 @@ def _compile(model: pyo.Block) -> tuple[HighsArrays, Layout]:
     for var in others:
         data = list(var.values())
         lo, up, integer = _column_arrays(data)
-        _fix(data, lo, up, [k for k, v in enumerate(data) if v.fixed])
+        fixed = [k for k, v in enumerate(data) if v.fixed]
+        _fix(data, lo, up, fixed)
+        fixed_cols += [col + k for k in fixed]
         columns.append((var, col, len(data)))
         generic_vars += data
         lbs.append(lo)
@@ -272,7 +280,7 @@ def _compile(model: pyo.Block) -> tuple[HighsArrays, Layout]:
             raise SolverError(f"constraint {con.name} uses a variable that was deleted")
         new = np.full(rm.m, -1, np.int64)
         new[keep] = row + np.arange(int(keep.sum()))
-        families.append(RowFamily(con.name, row, new))
+        families.append(RowFamily(con.name, row, new, rm.data))
         for t in rm.terms:
             mask = keep[t.row]
             r_idx.append(new[t.row[mask]])
@@ -335,6 +343,7 @@ def _compile(model: pyo.Block) -> tuple[HighsArrays, Layout]:
         binary_families=binary_families,
         referenced=referenced,
         sizing=np.asarray(sizing, dtype=np.int64),
+        fixed=np.asarray(fixed_cols, dtype=np.int64),
     )
     return lp, layout
 

@@ -33,6 +33,7 @@ from pecopt.errors import InfeasibleError, SolverError
 from pecopt.model.linear import FloatArray
 from pecopt.scenario.settings import SolverOptions
 from pecopt.solver.compile import HighsArrays, Layout, compile_model, load_solution
+from pecopt.solver.duals import load_duals, requested
 from pecopt.solver.search import Guided, search
 
 
@@ -52,7 +53,6 @@ class SolveOutcome:
     bound: float
     gap: float
     x: FloatArray
-    row_dual: FloatArray | None
     layout: Layout
     seconds: dict[str, float] = field(default_factory=dict)
     size: dict[str, int] = field(default_factory=dict)
@@ -199,6 +199,12 @@ def solve(
         same model with other bounds or another objective: the columns and rows must be
         the same); HiGHS then skips presolve. Ignored for MILPs or when HiGHS refuses it.
 
+    Duals: when the model declares ``m.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)``
+    (and/or ``m.rc``), they are filled with the duals (reduced costs) of every active
+    constraint (variable), in the model's units and Pyomo's sign convention; for a MILP,
+    those of the LP with the integers fixed at the plan (:mod:`pecopt.solver.duals`).
+    Without such a suffix no dual work is done.
+
     Raises
     ------
     InfeasibleError
@@ -261,7 +267,7 @@ def solve(
     t3 = time.perf_counter()
     if ran:
         assert h is not None
-        x, obj, bound, status, duals = _read_guided(h, lp, layout, model, opts, deadline, found)
+        x, obj, bound, status = _read_guided(h, lp, layout, model, opts, deadline, found)
     else:
         assert start is not None
         x = np.asarray(start, dtype=np.float64)
@@ -269,7 +275,7 @@ def solve(
         bound = -np.inf * layout.sense  # the relaxation's, below, or HiGHS' last one
         if found is not None and np.isfinite(found.highs_bound):
             bound = found.highs_bound
-        status, duals = Status.TIME_LIMIT, None
+        status = Status.TIME_LIMIT
     final = h.getBasis() if ran and h is not None and not layout.n_binary else None
     mip = layout.n_binary > 0
     if mip and np.isfinite(relaxation):
@@ -279,19 +285,27 @@ def solve(
         gap = float("inf")
     load_solution(layout, x)
     t4 = time.perf_counter()
+    dual, rc = requested(model)
+    if dual is not None or rc is not None:  # only when asked: no cost otherwise
+        if mip:
+            got = fixed_lp_duals(lp, x, opts, deadline)
+        else:
+            got = _lp_duals(h) if ran and status is Status.OPTIMAL else None
+        load_duals(layout, dual, rc, *(got if got is not None else (None, None)))
+    t5 = time.perf_counter()
     return SolveOutcome(
         status=status,
         objective=obj,
         bound=bound,
         gap=gap,
         x=x,
-        row_dual=duals,
         layout=layout,
         seconds={
             "handoff": t2 - t0,
             "mip_start": t_start,  # HiGHS ran alongside: solve is the time after it
             "solve": t3 - t2 - t_start,
             "read_solution": t4 - t3,
+            "duals": t5 - t4,
         },
         size={
             "rows": layout.n_rows,
@@ -311,8 +325,8 @@ def _read(
     model: pyo.Block,
     opts: SolverOptions,
     deadline: float,
-) -> tuple[FloatArray, float, float, Status, FloatArray | None]:
-    """Solution, objective, bound, status and duals after ``h.run()``; raises on failure."""
+) -> tuple[FloatArray, float, float, Status]:
+    """Solution, objective, bound and status after ``h.run()``; raises on failure."""
     ms = h.getModelStatus()
     info = h.getInfo()
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
@@ -336,12 +350,10 @@ def _read(
         )
     else:
         raise SolverError(f"HiGHS stopped without a feasible solution: {h.modelStatusToString(ms)}")
-    sol = h.getSolution()
-    x = np.asarray(sol.col_value, dtype=np.float64)
-    duals = np.asarray(sol.row_dual, dtype=np.float64) if sol.dual_valid else None
+    x = np.asarray(h.getSolution().col_value, dtype=np.float64)
     obj = float(info.objective_function_value)
     bound = float(info.mip_dual_bound) if layout.n_binary else obj
-    return x, obj, bound, status, duals
+    return x, obj, bound, status
 
 
 def _read_guided(
@@ -352,21 +364,87 @@ def _read_guided(
     opts: SolverOptions,
     deadline: float,
     found: Guided | None,
-) -> tuple[FloatArray, float, float, Status, FloatArray | None]:
+) -> tuple[FloatArray, float, float, Status]:
     """:func:`_read`, except that a better plan of the heuristics (one HiGHS ended before
     taking) is the answer, with HiGHS' bound."""
     try:
-        x, obj, bound, status, duals = _read(h, lp, layout, model, opts, deadline)
+        x, obj, bound, status = _read(h, lp, layout, model, opts, deadline)
     except SolverError:
         if found is None or found.x is None:
             raise
         bound = float(h.getInfo().mip_dual_bound)
-        x, obj, status, duals = found.x, float("inf") * layout.sense, Status.TIME_LIMIT, None
-    if found is not None and found.x is not None and layout.sense * (found.objective - obj) < 0:
-        x, obj, duals = found.x, found.objective, None
+        x, obj, status = found.x, float("inf") * layout.sense, Status.TIME_LIMIT
+    if found is not None and found.x is not None and better(found.objective, obj, layout.sense):
+        proven = status is Status.OPTIMAL  # HiGHS' plan was within its gap: so is a better one
+        x, obj = found.x, found.objective
         gap = abs(obj - bound) / max(abs(obj), 1e-9)
-        status = Status.OPTIMAL if gap <= opts.mip_rel_gap else Status.TIME_LIMIT
-    return x, obj, bound, status, duals
+        status = Status.OPTIMAL if proven or gap <= opts.mip_rel_gap else Status.TIME_LIMIT
+    return x, obj, bound, status
+
+
+#: relative tolerance of :func:`better`: plans whose objectives differ by less than this
+#: share of ``max(1, |objective|)`` are the same plan as far as the status goes
+SAME_OBJECTIVE_RTOL = 1e-9
+
+
+def better(candidate: float, incumbent: float, sense: int) -> bool:
+    """Whether a plan of objective ``candidate`` beats one of ``incumbent`` by more than
+    rounding: for minimisation (``sense`` 1; -1 maximises)
+
+        incumbent - candidate  >  rtol * max(1, |incumbent|)        (rtol = 1e-9)
+
+    (:data:`SAME_OBJECTIVE_RTOL`; an infinite incumbent, no plan, is beaten by any finite
+    candidate). The search's plans replace HiGHS' only when :func:`better`: two plans of
+    equal cost summed in another order differ by ~1e-15 relative, and HiGHS' own plan,
+    proven optimal, must stay the answer (before, a plan 2e-15 cheaper replaced it and the
+    gap recomputed against HiGHS' bound, 1e-16 > ``mip_rel_gap: 0``, said "time limit").
+    """
+    if not np.isfinite(candidate):
+        return False
+    if not np.isfinite(incumbent):
+        return bool(sense * incumbent > 0)
+    return bool(sense * (incumbent - candidate) > SAME_OBJECTIVE_RTOL * max(1.0, abs(incumbent)))
+
+
+def _lp_duals(h: highspy.Highs | None) -> tuple[FloatArray, FloatArray] | None:
+    """HiGHS' row duals and reduced costs after an LP solved to optimality."""
+    if h is None:
+        return None
+    sol = h.getSolution()
+    if not sol.dual_valid:
+        return None
+    return np.asarray(sol.row_dual, dtype=np.float64), np.asarray(sol.col_dual, dtype=np.float64)
+
+
+def fixed_lp_duals(
+    lp: HighsArrays, x: FloatArray, opts: SolverOptions, deadline: float
+) -> tuple[FloatArray, FloatArray] | None:
+    """Duals and reduced costs of a MILP's plan: those of the LP with every integer column
+    fixed at its value in ``x`` (``lb = ub = x_j``), the other columns free within their
+    bounds, solved in an instance of its own (the Pyomo model is not touched) with the
+    plan as its starting point; the integers' reduced costs are 0 (fixed variables).
+    None when that LP is not solved to optimality before ``deadline``."""
+    ints = lp.integrality != 0
+    lo, up = lp.col_lower.copy(), lp.col_upper.copy()
+    lo[ints] = up[ints] = x[ints]
+    fixed = replace(lp, col_lower=lo, col_upper=up, integrality=np.zeros_like(lp.integrality))
+    if remaining(deadline) <= 0.05:
+        return None
+    h = new_highs(opts.threads)
+    highs_options(h, opts, deadline)
+    fixed.pass_to(h)
+    start = highspy.HighsSolution()
+    start.col_value = list(x)
+    start.value_valid = True
+    h.setSolution(start)
+    if not run_by(h, deadline) or h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    got = _lp_duals(h)
+    if got is None:
+        return None
+    row_dual, col_dual = got
+    col_dual[ints] = 0.0  # fixed: a parameter, as Pyomo reports a fixed variable
+    return row_dual, col_dual
 
 
 @dataclass(frozen=True)
