@@ -194,7 +194,7 @@ def test_the_grid_power_fee_bills_what_a_new_peak_adds_to_the_month(
     assert res.figures["grid.billing_peak_kw.2025-01"] == pytest.approx(max(so_far, 120.0))
     from pecopt.workflows.carry import carried_states
 
-    peak = carried_states(dm)[("grid", "billing_peak_kw")]
+    peak = carried_states(dm)[("grid", "billing_peak_kw.2025-01")]
     np.testing.assert_allclose(peak, [so_far] + [max(so_far, 120.0)] * 6)
 
 
@@ -202,7 +202,7 @@ def test_the_month_to_date_peak_restarts_with_the_month() -> None:
     from pecopt.model.blocks.grid import start as grid_start
 
     rec = {"tariff": {"network": {"billing_peak_so_far_kw": {}, "power_fee_eur_per_kw_month": 2.0}}}
-    state = {("grid", "billing_peak_kw"): 300.0}
+    state = {("grid", "billing_peak_kw.2025-01"): 300.0}
     same = Start(pd.Timestamp("2025-01-14T22:00Z"), Dispatch(), state, timezone=TZ)
     grid_start(rec, same)
     assert rec["tariff"]["network"]["billing_peak_so_far_kw"] == {"2025-01": 300.0}
@@ -210,7 +210,7 @@ def test_the_month_to_date_peak_restarts_with_the_month() -> None:
     new = Start(pd.Timestamp("2025-01-31T22:00Z"), Dispatch(), state, timezone=TZ)  # 1 Feb 00:00
     grid_start(rec, new)
     assert rec["tariff"]["network"]["billing_peak_so_far_kw"] == {}
-    assert new.used == {"grid": {"billing_peak_kw": 0.0}}
+    assert new.used == {"grid": {"billing_peak_kw.2025-02": 0.0}}
 
 
 # ------------------------------------------------------------------ heat-pump minimum times
@@ -325,3 +325,48 @@ def test_the_rule_based_plan_keeps_stores_idle_even_with_an_end_condition() -> N
     np.testing.assert_allclose(level, 80 * 0.99 ** np.arange(1, 7), rtol=1e-9)
     dh = sched[(sched["asset"] == "district_heat")]["flow_kw"].to_numpy()
     np.testing.assert_allclose(dh, [20, 40, 0, 10, 30, 5], atol=1e-9)  # DH the residual
+
+
+# ------------------------------------------------------------------ borehole year to date
+
+
+@pytest.mark.parametrize("so_far", [0.0, 50.0])
+def test_the_borehole_cap_holds_on_the_year_so_far(so_far: float) -> None:
+    # 6 hours of 200 kW heat demand, district heat at 1 EUR/kWh: the ground-source pump
+    # takes all the ground it may. Cap 100 kWh/m/yr x 1000 m = 1e5 kWh/yr; 0.2 % of the
+    # year earned before the horizon (200 kWh) and 6/8760 in it (68.5 kWh); E0 already
+    # taken: the horizon may take 268.5 - E0 kWh, in total and at every step so far.
+    bh = {"length_m": 1000, "max_w_per_m": 1000, "max_kwh_per_m_yr": 100,
+          "extracted_so_far_kwh": so_far, "share_so_far": 0.002}  # fmt: skip
+    hp = {"name": "gshp", "source": "ground", "capacity_kw_heat": 500, "borehole": bh}
+    inputs = tiny_inputs(
+        6, heat_kw=200.0, spot=0.01, district_heating={"import_max_kw": 500},
+        dh_tariff={"energy_eur_per_kwh": 1.0}, assets={"heat_pumps": [hp]},
+    )  # fmt: skip
+    dm = build_model(inputs)
+    solve(dm.model, inputs.common.solver)
+    from pecopt.workflows.carry import carried_states
+
+    states = carried_states(dm)
+    used = states[("gshp", "ground_kwh_ytd")]
+    earned = states[("gshp", "ground_share_ytd")]
+    np.testing.assert_allclose(earned, 0.002 + np.arange(7) / 8760.0)
+    assert used[0] == so_far
+    assert np.all(used[1:] <= 1e5 * earned[1:] + 1e-6)  # at every step
+    assert used[-1] == pytest.approx(1e5 * earned[-1], rel=1e-9)  # binding: demand is larger
+    assert np.all(np.diff(used) >= -1e-9)
+
+
+def test_the_borehole_year_restarts_on_new_years_day() -> None:
+    from pecopt.model.blocks.heat_pump import start as hp_start
+
+    def rec() -> dict:
+        return {"name": "gshp", "borehole": {"extracted_so_far_kwh": 0.0, "share_so_far": 0.0}}
+
+    state = {("gshp", "ground_kwh_ytd"): 5000.0, ("gshp", "ground_share_ytd"): 0.4}
+    same = rec()
+    hp_start(same, Start(pd.Timestamp("2025-12-30T22:00Z"), Dispatch(), state, timezone=TZ))
+    assert same["borehole"] == {"extracted_so_far_kwh": 5000.0, "share_so_far": 0.4}
+    new = rec()  # 1 January 00:00 local
+    hp_start(new, Start(pd.Timestamp("2025-12-31T22:00Z"), Dispatch(), state, timezone=TZ))
+    assert new["borehole"] == {"extracted_so_far_kwh": 0.0, "share_so_far": 0.0}

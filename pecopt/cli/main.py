@@ -19,6 +19,7 @@ from pecopt.cli import sweep as sweep_cli  # imports no dask or duckdb
 from pecopt.cli.compare import compare
 from pecopt.cli.dispatch import dispatch, runs_app
 from pecopt.cli.pareto import pareto
+from pecopt.cli.replay import replay
 from pecopt.cli.report import report
 from pecopt.cli.validate import validate
 
@@ -193,6 +194,7 @@ def ingest(scenario: ScenarioArg, out: OutOpt) -> None:
 app.command()(validate)
 app.command()(report)
 app.command()(dispatch)
+app.command()(replay)
 app.command()(compare)
 app.command()(pareto)
 app.command()(sweep_cli.sweep)

@@ -17,6 +17,10 @@ so it applies to every technology, present or future:
                                 it can (a temporary objective)
 :func:`relax_binaries`          binaries relaxed to [0, 1] (and back)
 :func:`fix_terms`               the variables of some terms fixed at their plan
+:func:`follow`                  settling a plan: the decided flows track their set-points
+                                (deviations at a penalty)
+:func:`rule_bounds`             the rule-based controller: electricity stores charge only
+                                from the PV surplus and discharge only into the deficit
 ==============================  ===========================================================
 """
 
@@ -53,11 +57,14 @@ __all__ = [
     "add_co2_bound",
     "early_charging",
     "elastic",
+    "follow",
     "fix_sizes",
     "fix_terms",
     "idle_stores",
     "keep_stage",
     "relax_binaries",
+    "restore_binaries",
+    "rule_bounds",
     "sizes",
 ]
 
@@ -290,16 +297,16 @@ def flexible_demand(dm: DistrictModel) -> list[Term]:
 
 
 @contextlib.contextmanager
-def early_charging(dm: DistrictModel) -> Iterator[list[Term]]:
-    """For the ``with`` block, the objective is to charge flexible demand as early as it
-    can: maximise ``sum_t w_t charge_t`` with ``w_t`` falling from 2 to 1 over the horizon
-    (the demand terms are negative flows, so this minimises ``sum_t w_t flow_t``); the
-    model's objective is back afterwards. Yields the flexible demand's terms."""
+def early_charging(dm: DistrictModel, terms: Sequence[Term] | None = None) -> Iterator[list[Term]]:
+    """For the ``with`` block, the objective is to move the given terms (default: the
+    flexible demand, EV charging) as much and as early as they can: maximise
+    ``sum_t w_t |a| x_t`` over each term ``a x`` with ``w_t`` falling from 2 to 1 over the
+    horizon; the model's objective is back afterwards. Yields the terms."""
     m = dm.model
-    flexible = flexible_demand(dm)
+    flexible = flexible_demand(dm) if terms is None else list(terms)
     n = dm.inputs.n
     w = 2.0 - np.arange(n) / n
-    early = [Term(t.var, t.index, t.coef * w[t.row], t.row) for t in flexible]
+    early = [Term(t.var, t.index, -np.abs(t.coef) * w[t.row], t.row) for t in flexible]
     m.objective.deactivate()
     rule = pyo.Objective(expr=linear_sum(early), sense=pyo.minimize)
     m.add_component("dispatch_rule_objective", rule)
@@ -324,3 +331,97 @@ def restore_binaries(relaxed: Sequence[Any]) -> None:
     """Undo :func:`relax_binaries`."""
     for v in relaxed:
         v.domain = pyo.Binary
+
+
+#: roles whose flows a plan decides and a settlement tracks (imports and exports balance
+#: the rest; generation is curtailed only where it must be)
+DECIDED = ("storage", "conversion", "demand")
+
+
+def _extend_objective(dm: DistrictModel, extra: Sequence[Term], name: str) -> None:
+    """Replace the active objective by itself plus ``extra``."""
+    m = dm.model
+    active = [o for o in m.component_data_objects(pyo.Objective, active=True)]
+    (obj,) = active
+    meta_: ObjectiveMeta = obj.parent_component()._pecopt
+    obj.deactivate()
+    add_objective(m, [*meta_.terms, *extra], constant=meta_.constant, name=name)
+
+
+def follow(
+    dm: DistrictModel,
+    targets: Mapping[tuple[str, str, str], np.ndarray],
+    weight_eur_per_kwh: float,
+) -> dict[tuple[str, str, str], pyo.Var]:
+    r"""Settle a plan on the day that happened: every decided flow (roles ``storage``,
+    ``conversion``, ``demand`` with decisions) named in ``targets`` by (asset, carrier,
+    role) tracks its set-point ``x*[t]`` [kW] as far as the day allows,
+
+    .. math:: \sum f.terms[t] + f.constant[t] - u_t + d_t = x^*_t, \quad u, d \ge 0
+
+    with the deviation ``u + d`` at ``weight`` EUR per kWh (``w dt (u_t + d_t)``) added to
+    the objective: a weight far above any price makes the day follow the plan where it
+    can, and its cost decides only what the plan left open (the grid and district heat
+    balance the rest, PV is curtailed where it must be). Returns the deviation
+    variables ``(u, d)`` stacked per flow (``2n`` elements)."""
+    n, dt = dm.inputs.n, dm.inputs.dt_h
+    blk = pyo.Block()
+    dm.model.add_component("settle", blk)
+    extra: list[Term] = []
+    out: dict[tuple[str, str, str], pyo.Var] = {}
+    for k, f in enumerate(dm.flows):
+        key = (f.asset, f.carrier, f.role)
+        if f.role not in DECIDED or not f.terms or key not in targets:
+            continue
+        target = np.asarray(targets[key], dtype=np.float64)
+        if target.shape != (n,):
+            raise ValueError(f"{key}: {target.size} set-points for {n} steps")
+        dev = add_var(blk, f"dev_{k}", 2 * n, 0.0)
+        rhs = target - (0.0 if f.constant is None else f.constant)
+        steps = np.arange(n)
+        add_rows(
+            blk, f"track_{k}", n,
+            [*f.terms, term(dev, -1.0, steps, steps), term(dev, 1.0, steps + n, steps)],
+            equal=rhs, what=f"{f.asset} {f.carrier} set-point",
+        )  # fmt: skip
+        extra.append(term(dev, weight_eur_per_kwh * dt))
+        out[key] = dev
+    _extend_objective(dm, extra, "objective_settle")
+    return out
+
+
+def rule_bounds(dm: DistrictModel) -> None:
+    """The rule-based controller's stores: an electricity store charges only from the PV
+    surplus and discharges only into the deficit of each step,
+
+    .. math:: ch_t \\le \\max(0, s_t), \\quad dis_t \\le \\max(0, -s_t), \\quad
+              s_t = \\sum_{generation} \bar g_t - \\sum_{fixed\\ demand} D_t
+
+    (``g`` the generation flows' upper bounds: the PV available; ``D`` the demand flows
+    without decisions: the buildings), several stores sharing it in turn; a heat store
+    stays idle (the district has no heat surplus to store without a plan). Use with
+    :func:`early_charging` (stores then charge and discharge as much as the bounds allow,
+    as early as they can)."""
+    n = dm.inputs.n
+    surplus = np.zeros(n)
+    for f in dm.flows:
+        if f.carrier != "electricity":
+            continue
+        if f.role == "generation":
+            for t in f.terms:
+                ub = np.array(
+                    [v.ub if v.ub is not None else 0.0 for v in meta(t.var).data[t.index]]
+                )
+                np.add.at(surplus, t.row, t.coef * ub)
+        elif f.role == "demand" and not f.terms and f.constant is not None:
+            surplus += f.constant  # a draw is negative
+    for f in dm.flows:
+        if f.role != "storage":
+            continue
+        if f.carrier != "electricity":
+            fix_terms(f.terms, 0.0)
+            continue
+        for t in f.terms:  # (dis, +1) may serve the deficit, (ch, -1) take the surplus
+            room = np.maximum(0.0, -surplus if t.coef[0] > 0 else surplus)[t.row]
+            for v, r in zip(meta(t.var).data[t.index].tolist(), room, strict=True):
+                v.setub(min(v.ub, float(r)) if v.ub is not None else float(r))

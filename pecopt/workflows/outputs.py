@@ -61,7 +61,7 @@ from typing import Any
 from pecopt import __version__
 from pecopt.errors import DataError
 
-KINDS = ("solve", "ingest", "compare", "pareto", "sweep", "dispatch", "report")
+KINDS = ("solve", "ingest", "compare", "pareto", "sweep", "dispatch", "report", "replay")
 MANIFEST = "manifest.json"
 MARKER = "pecopt_output"
 LOCK_TIMEOUT_S = 60.0

@@ -464,8 +464,10 @@ def _fees(
 
         for m, label in enumerate(months):
             c.figures[f"grid.billing_peak_kw.{label}"] = month_peak(m)
-        if per is None:
-            c.state[("grid", "billing_peak_kw")] = _running_month_peak(bw, imp, so_far, means_of)
+        if per is None:  # each month's peak so far is a carried quantity of its own
+            for m, label in enumerate(months):
+                reader = _running_month_peak(bw, so_far, means_of, m)
+                c.state[("grid", f"billing_peak_kw.{label}")] = reader
 
     basic = net.basic_fee_eur_per_month
     if basic > 0:
@@ -478,27 +480,20 @@ def _fees(
 
 def _running_month_peak(
     bw: BillingWindows,
-    imp: pyo.Var,
     so_far: FloatArray,
     means_of: Callable[[ValueOf], FloatArray],
+    m: int,
 ) -> StateReader:
-    """The month-to-date billing peak at the end of each step [kW]: the highest window
-    mean of the step's month among the windows ended by then, and at least the month's
-    peak so far (the first value: the first step's month's peak so far)."""
+    """Month m's billing peak so far at the end of each step [kW]: the highest window mean
+    of month m among the windows ended by then, and at least its peak before the horizon
+    (which is also the first value)."""
     last = np.r_[bw.step_window[1:] != bw.step_window[:-1], True]  # a window ends here
-    month = bw.window_month[bw.step_window]
+    mine = (bw.window_month[bw.step_window] == m) & last
 
     def read(value: ValueOf) -> FloatArray:
-        means = means_of(value)[bw.step_window]
-        out = np.empty(month.size)
-        top = -np.inf
-        for t in range(month.size):
-            if t > 0 and month[t] != month[t - 1]:
-                top = -np.inf
-            if last[t]:
-                top = max(top, float(means[t]))
-            out[t] = max(top, float(so_far[month[t]]))
-        return with_start(float(so_far[month[0]]) if month.size else 0.0, out)
+        means = np.where(mine, means_of(value)[bw.step_window], -np.inf)
+        out = np.maximum(np.maximum.accumulate(means), float(so_far[m]))
+        return with_start(float(so_far[m]), out)
 
     return read
 
@@ -515,20 +510,18 @@ def rolling(rec: dict[str, Any], cfg: Dispatch) -> None:
 
 
 def start(rec: dict[str, Any], st: Start) -> None:
-    """The month's billing peak so far is the carried month-to-date peak when the run
-    starts in the month the carried state ends in (a new month starts from the tariff's
-    given peak, or none)."""
+    """The month's billing peak so far is the carried one of the month the run starts in
+    (``billing_peak_kw.YYYY-MM``, local month; at least the tariff's given one): a new
+    month starts from none."""
     network = rec["tariff"]["network"]
-    got = st.get("grid", "billing_peak_kw")
-    tz = st.timezone
-    month = st.at.tz_convert(tz).strftime("%Y-%m")
-    before = (st.at - pd.Timedelta(microseconds=1)).tz_convert(tz).strftime("%Y-%m")
+    month = st.at.tz_convert(st.timezone).strftime("%Y-%m")
+    got = st.get("grid", f"billing_peak_kw.{month}")
     given = dict(network["billing_peak_so_far_kw"])
-    if got is not None and before == month:
+    if got is not None:
         given[month] = max(got, given.get(month, 0.0))
     network["billing_peak_so_far_kw"] = given
     if network["power_fee_eur_per_kw_month"] > 0:
-        st.use("grid", "billing_peak_kw", given.get(month, 0.0))
+        st.use("grid", f"billing_peak_kw.{month}", given.get(month, 0.0))
 
 
 TECHNOLOGY = Technology(

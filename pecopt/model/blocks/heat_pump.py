@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -51,7 +51,7 @@ from pydantic import model_validator
 
 from pecopt.errors import DataError, ScenarioError
 from pecopt.model.capacity import Amount, Cap, capacity, need_binaries
-from pecopt.model.carry import Start, StateReader, with_start
+from pecopt.model.carry import Start, StateReader, given, with_start
 from pecopt.model.linear import FloatArray, Term, add_rows, add_var, term
 from pecopt.model.technology import (
     Common,
@@ -75,6 +75,9 @@ from pecopt.scenario.types import (
 )
 from pecopt.units import ELECTRICITY, HEAT_CARRIERS, HOT_WATER, SPACE_HEAT
 
+if TYPE_CHECKING:  # pragma: no cover
+    from pecopt.scenario.settings import Dispatch
+
 Sink = Literal["space_heat", "hot_water"]
 
 #: REopt's air-source capacity factor (source temperature [degC], factor) [FACTS-HEAT 3]
@@ -87,11 +90,22 @@ AIR_CAPACITY_CURVE: tuple[tuple[float, float], ...] = (
 
 
 class Borehole(Strict):
-    """A borehole field: total length and its extraction limits per metre."""
+    """A borehole field: total length and its extraction limits per metre.
+
+    ``energy_share``: how a horizon shorter than a year shares the annual energy cap:
+    ``time`` (its hours over 8,760) or ``degree_hours`` (its heating degree-hours, base
+    17 degC, over the climate's annual ones: a winter night gets the larger share that
+    heating takes from the ground in winter; nightly dispatch uses this)."""
 
     length_m: Positive
     max_w_per_m: Positive = 40.0
     max_kwh_per_m_yr: Positive = 100.0
+    energy_share: Literal["time", "degree_hours"] = "time"
+    #: year to date (carried by nightly dispatch): the energy taken from the ground since
+    #: 1 January [kWh] and the share of the year's cap earned by then [1]; when given,
+    #: the cap holds at every step of the horizon on the year so far (see the module)
+    extracted_so_far_kwh: NonNeg | None = None
+    share_so_far: NonNeg = 0.0
 
 
 class HeatPump(Strict):
@@ -194,10 +208,29 @@ def ingest(units: Sequence[HeatPump], ctx: IngestContext) -> dict[str, pd.DataFr
                         "sink_temp_c": sink_t,
                         "cop": cop,
                         "capacity_factor": factor,
+                        "ground_share": _ground_share(hp, ctx),
                     }
                 )
             )
     return {COP: pd.concat(frames, ignore_index=True)}
+
+
+def _ground_share(hp: HeatPump, ctx: IngestContext) -> FloatArray:
+    """Each step's share of a year's ground extraction [1/step] (NaN without a borehole):
+    ``dt / 8760`` (``energy_share: time``) or its heating degree-hours over the climate's
+    annual ones, ``max(0, 17 - T_t) dt / D_year`` (``degree_hours``)."""
+    from pecopt.ingest.loads import HELSINKI_DEGREE_HOURS_17C
+
+    n = ctx.n
+    if hp.borehole is None:
+        return np.full(n, np.nan)
+    dt = pd.Timedelta(ctx.scenario.horizon.resolution) / pd.Timedelta(hours=1)
+    if hp.borehole.energy_share == "time":
+        return np.full(n, dt / 8760.0)
+    year = ctx.reference_degree_hours_kh or HELSINKI_DEGREE_HOURS_17C
+    temp = ctx.weather["temp_air_c"].to_numpy(float)
+    out: FloatArray = np.maximum(0.0, 17.0 - temp) * dt / year
+    return out
 
 
 @dataclass(frozen=True)
@@ -206,6 +239,7 @@ class HeatPumpData:
     sinks: tuple[str, ...]
     cop: FloatArray  # (sinks, steps) [1]
     capacity_factor: FloatArray  # (steps,) [1]
+    ground_share: FloatArray | None = None  # (steps,) share of a year's extraction [1]
 
 
 def prepare(units: Sequence[HeatPump], tables: Tables, common: Common) -> tuple[HeatPumpData, ...]:
@@ -216,7 +250,10 @@ def prepare(units: Sequence[HeatPump], tables: Tables, common: Common) -> tuple[
         sinks = tuple(str(s) for s in pd.unique(rows["sink"].to_numpy()))
         cop = rows["cop"].to_numpy(np.float64).reshape(len(sinks), common.n)
         factor = rows["capacity_factor"].to_numpy(np.float64)[: common.n]
-        out.append(HeatPumpData(hp, sinks, cop, factor))
+        share = None
+        if hp.borehole is not None and hp.borehole.energy_share == "degree_hours":
+            share = rows["ground_share"].to_numpy(np.float64)[: common.n]
+        out.append(HeatPumpData(hp, sinks, cop, factor, share))
     return tuple(out)
 
 
@@ -251,10 +288,21 @@ def _unit(b: pyo.Block, hp: HeatPumpData, common: Common) -> Contribution:
         add_rows(b, "borehole_power", n, lift, upper=bh.max_w_per_m * bh.length_m / 1000.0)
         dtw = common.dtw
         total = [Term(x.var, x.index, x.coef * dtw[x.row], np.zeros_like(x.row)) for x in lift]
-        add_rows(
-            b, "borehole_energy", 1, total,
-            upper=bh.max_kwh_per_m_yr * bh.length_m * common.years,
-        )  # fmt: skip
+        # the annual cap times the horizon's share of a year (weighted steps under
+        # typical periods): its time, or its heating degree-hours
+        if hp.ground_share is None:
+            share = common.years
+        else:
+            w = np.ones(n) if common.weight is None else common.weight
+            share = float(hp.ground_share @ w)
+        cap_kwh = bh.max_kwh_per_m_yr * bh.length_m
+        if bh.extracted_so_far_kwh is None:
+            add_rows(b, "borehole_energy", 1, total, upper=cap_kwh * share)
+            c_state = {}
+        else:
+            c_state = _year_to_date(b, hp, lift, cap_kwh, common)
+    else:
+        c_state = {}
     if spec.min_part_load > 0 or spec.min_on_h > 0 or spec.min_off_h > 0:
         if el is not None:
             _commitment(b, spec, el, elec, np.ones(n), common)
@@ -276,7 +324,45 @@ def _unit(b: pyo.Block, hp: HeatPumpData, common: Common) -> Contribution:
                 c.cost.setdefault("investment", []).extend(cap.cost(common))
     c.capacities[spec.name] = caps
     c.state.update(_carried(spec, ps, common.dt_h))
+    c.state.update(c_state)
     return c
+
+
+def _year_to_date(
+    b: pyo.Block, hp: HeatPumpData, lift: list[Term], cap: float, common: Common
+) -> dict[tuple[str, str], StateReader]:
+    """The borehole's annual cap on the year so far (nightly dispatch): with ``E0`` the
+    energy taken since 1 January and ``S0`` the share of the year's cap earned by then
+    (carried), ``g_t`` each step's share (:func:`_ground_share`) and ``x_t`` the heat
+    taken from the ground [kW],
+
+        E_t = E_{t-1} + x_t dt,   E_{-1} = E0,   E_t <= cap (S0 + sum_{s<=t} g_s)
+
+    so that a night's plan and the day it settles share one budget, and what a mild day
+    leaves is there for a cold one. Carries ``ground_kwh_ytd`` (E) and
+    ``ground_share_ytd`` (S)."""
+    spec, n, dt = hp.spec, common.n, common.dt_h
+    bh = spec.borehole
+    assert bh is not None and bh.extracted_so_far_kwh is not None
+    g = hp.ground_share if hp.ground_share is not None else np.full(n, dt / 8760.0)
+    earned = bh.share_so_far + np.cumsum(g)
+    e0 = bh.extracted_so_far_kwh
+    used = add_var(b, "ground_kwh_ytd", n, 0.0, np.maximum(cap * earned - e0, 0.0))
+    t = common.steps()
+    terms = [term(used, 1.0), term(used, -1.0, t[:-1], t[1:])]
+    terms += [Term(x.var, x.index, -x.coef * dt, x.row) for x in lift]
+    rhs = np.zeros(n)
+    rhs[0] = 0.0
+    add_rows(b, "ground_energy", n, terms, equal=rhs, what=f"{spec.name} ground energy")
+
+    def energy(value: ValueOf) -> FloatArray:
+        return with_start(e0, e0 + value(used))
+
+    shares = with_start(bh.share_so_far, earned)
+    return {
+        (spec.name, "ground_kwh_ytd"): energy,
+        (spec.name, "ground_share_ytd"): given(shares),
+    }
 
 
 def _carried(spec: HeatPump, ps: list[pyo.Var], dt: float) -> dict[tuple[str, str], StateReader]:
@@ -314,10 +400,29 @@ def _carried(spec: HeatPump, ps: list[pyo.Var], dt: float) -> dict[tuple[str, st
     return {(spec.name, "on"): state_on, (spec.name, "hours_in_state"): hours}
 
 
+def rolling(rec: dict[str, Any], cfg: Dispatch) -> None:
+    """On a rolling horizon a borehole's annual energy cap holds on the year so far, its
+    share earned by heating degree-hours (a winter night needs more of it than its share
+    of the year's hours), from nothing taken yet unless a state is carried."""
+    if rec.get("borehole") is not None:
+        rec["borehole"]["energy_share"] = "degree_hours"
+        if rec["borehole"]["extracted_so_far_kwh"] is None:
+            rec["borehole"]["extracted_so_far_kwh"] = 0.0
+
+
 def start(rec: dict[str, Any], st: Start) -> None:
     """The carried on/off state and the hours in it become ``initial_on`` and
     ``initial_hours_in_state`` (binding where ``min_on_h`` or ``min_off_h`` is set)."""
     name = rec["name"]
+    bh = rec.get("borehole")
+    if bh is not None:  # the year so far, restarted on 1 January (local)
+        e, share = st.get(name, "ground_kwh_ytd"), st.get(name, "ground_share_ytd")
+        local = st.at.tz_convert(st.timezone)
+        new_year = (local - pd.Timedelta(microseconds=1)).year != local.year
+        if e is not None and share is not None and not new_year:
+            bh["extracted_so_far_kwh"], bh["share_so_far"] = e, share
+        st.use(name, "ground_kwh_ytd", bh["extracted_so_far_kwh"] or 0.0)
+        st.use(name, "ground_share_ytd", bh["share_so_far"])
     on, hours = st.get(name, "on"), st.get(name, "hours_in_state")
     if on is None or hours is None:
         return
@@ -429,7 +534,13 @@ def min_on_off_rows(b: pyo.Block, u: pyo.Var, spec: HeatPump, common: Common) ->
 
 
 TECHNOLOGY = Technology(
-    key="heat_pumps", unit=HeatPump, build=build, ingest=ingest, prepare=prepare, start=start
+    key="heat_pumps",
+    unit=HeatPump,
+    build=build,
+    ingest=ingest,
+    prepare=prepare,
+    rolling=rolling,
+    start=start,
 )
 
 __all__ = ["AIR_CAPACITY_CURVE", "HEAT_CARRIERS", "TECHNOLOGY", "Borehole", "HeatPump"]

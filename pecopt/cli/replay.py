@@ -1,0 +1,60 @@
+"""``pecopt replay``: a period of nights in closed loop, settled against what happened."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pecopt.cli import edge
+
+
+def _date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint=option) from None
+
+
+@edge.guard()
+def replay(
+    scenario: Annotated[
+        Path, typer.Argument(help="Scenario YAML file (with a dispatch: section).")
+    ],
+    first: Annotated[str, typer.Option("--from", help="First delivery day, YYYY-MM-DD.")],
+    last: Annotated[str, typer.Option("--to", help="Last delivery day, YYYY-MM-DD.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced atomically).")],
+    forecast: Annotated[
+        str,
+        typer.Option(help="Forecast mode: perfect, persistence or noisy:SIZE (e.g. noisy:0.1)."),
+    ] = "perfect",
+    seed: Annotated[int, typer.Option(help="Seed of the noisy forecasts.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+) -> None:
+    """Plan every night from --from to --to on forecasts, settle each day against the
+    scenario's data, and compare with a rule-based controller and perfect foresight.
+
+    Example: pecopt replay scenarios/kera_replay.yaml --from 2025-01-13 --to 2025-01-19
+    --forecast noisy:0.1 --out runs/replay
+    """
+    from pecopt.workflows.replay import replay as run_replay
+
+    run = run_replay(
+        scenario, out, first=_date(first, "--from"), last=_date(last, "--to"),
+        forecast=forecast, seed=seed,
+        progress=(lambda _: None) if quiet else (lambda s: typer.echo(s, err=True)),
+    )  # fmt: skip
+    if not quiet:
+        k = run.kpis
+        typer.echo(
+            f"{out}: {k['days']} days, forecast {forecast}; net cost realised "
+            f"{k['realised']['net_cost_eur']:,.0f} EUR, rule-based "
+            f"{k['rule_based']['net_cost_eur']:,.0f}, perfect foresight "
+            f"{k['perfect_foresight']['net_cost_eur']:,.0f}; value of optimisation "
+            f"{k['value_of_optimisation_eur']:,.0f} EUR, cost of forecast errors "
+            f"{k['cost_of_forecast_errors_eur']:,.0f} EUR"
+        )
+    if run.kpis["nights_degraded"]:
+        raise typer.Exit(10)

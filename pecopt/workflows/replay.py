@@ -1,0 +1,495 @@
+"""A period of nights in closed loop: plan on forecasts, settle against what happened,
+and compare with a rule-based controller and with perfect foresight.
+
+``pecopt replay SCENARIO --from DAY --to DAY --forecast MODE --out DIR``. The scenario's
+data over the period are the *truth* (ingested once: the files it names, or pecopt's
+embedded year). For every delivery day, in order:
+
+1. **plan** as ``pecopt dispatch`` does (the same technologies' rolling and start hooks,
+   the same fallbacks): the day plus ``dispatch.lookahead_h``, from the state the
+   previous *settled* day ended in, on a forecast of the truth (:mod:`pecopt.ingest.forecasts`);
+2. **settle** the delivery day on the truth: the model of that day, from the same start
+   state, with every decided flow (stores, conversions, EV charging) tracking the plan's
+   set-points as far as the day allows (:func:`pecopt.model.transforms.follow`, the
+   deviation at :data:`FOLLOW_EUR_PER_KWH`); the grid and district heat balance the rest,
+   PV is curtailed where it must be. Money is billed on these realised flows, a new
+   monthly or billing peak only for what it adds (the grid and district heat carry their
+   peaks so far); the next night starts from the settled end state;
+3. the **rule-based controller** (what the district does without pecopt) runs its own
+   closed loop on the same true days: electricity stores charge from the PV surplus and
+   discharge into the deficit, heat stores idle, EVs charge from the moment they plug in
+   (as much and as early as they can), then the heat sources and the grid meet each
+   step at its prices (:func:`pecopt.model.transforms.rule_bounds`).
+
+The **perfect-foresight optimum** is one solve of the whole period on the truth, from the
+first night's start state. Costs are compared *net*: billed money plus penalties (unmet
+energy) less the value of the energy left in the stores at the end (the same end values
+as a night's plan), so that a controller cannot look cheaper by emptying its stores.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pecopt import __version__
+from pecopt.errors import OptionError
+from pecopt.model.carry import DEGRADED, Flag, Start
+from pecopt.scenario.schema import Dispatch, Scenario
+
+__all__ = ["FOLLOW_EUR_PER_KWH", "ReplayRun", "replay"]
+
+#: weight of a settled flow's deviation from its set-point [EUR/kWh]: far above any price,
+#: so that the day follows the plan wherever it can
+FOLLOW_EUR_PER_KWH = 10.0
+#: carried quantities that are the day's inputs, not a state carried (EV plug state)
+GIVEN = ("plugged", "copies")
+Progress = Callable[[str], None]
+STORED_VALUE = "stored_energy_value"
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+@dataclass
+class Day:
+    """One settled day of a controller: its money and energy, and the state it ends in."""
+
+    billed_eur: float
+    penalty_eur: float
+    stored_value_eur: float
+    co2_kg: float
+    unmet_kwh: float
+    ev_charged_kwh: float
+    grid_import_kwh: float
+    start: dict[tuple[str, str], float]
+    end: dict[tuple[str, str], float]
+    items: dict[str, float]
+    schedule: pd.DataFrame
+    storage: pd.DataFrame
+    carbon: pd.DataFrame
+
+
+@dataclass
+class ReplayRun:
+    """What a replay produced: one row per day, the totals and the output folder."""
+
+    table: pd.DataFrame
+    kpis: dict[str, Any]
+    out: Path
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ the period's truth
+
+
+def _slice(
+    tables: Mapping[str, pd.DataFrame], lo: pd.Timestamp, hi: pd.Timestamp, step: pd.Timedelta
+) -> dict[str, pd.DataFrame]:
+    """The tables on ``[lo, hi)``: rows by ``timestamp``; EV sessions clipped to it, a cut
+    session wanting its energy pro rata to its steps inside (as a horizon cuts it)."""
+    out: dict[str, pd.DataFrame] = {}
+    for name, t in tables.items():
+        if "timestamp" in t.columns:
+            ts = pd.DatetimeIndex(t["timestamp"])
+            out[name] = t[(ts >= lo) & (ts < hi)].reset_index(drop=True)
+        elif {"first_utc", "last_utc", "energy_kwh"} <= set(t.columns):
+            first, last = pd.DatetimeIndex(t["first_utc"]), pd.DatetimeIndex(t["last_utc"])
+            keep = (last >= lo) & (first < hi)
+            s = t[keep].copy()
+            f0, l0 = first[keep], last[keep]
+            f1 = f0.where(f0 >= lo, lo)
+            l1 = l0.where(l0 <= hi - step, hi - step)
+            inside = (l1 - f1) / step + 1
+            whole = (l0 - f0) / step + 1
+            s["first_utc"], s["last_utc"] = f1, l1
+            share = np.asarray(inside, dtype=float) / np.asarray(whole, dtype=float)
+            s["energy_kwh"] = s["energy_kwh"].to_numpy(float) * share
+            out[name] = s.reset_index(drop=True)
+        else:
+            out[name] = t
+    return out
+
+
+# ------------------------------------------------------------------ one controller's day
+
+
+def _money(items: Mapping[str, float]) -> tuple[float, float, float]:
+    """(billed, penalties, value of the energy left) [EUR] of a solution's cost items."""
+    penalty = sum(v for k, v in items.items() if k.endswith("_penalty"))
+    stored = float(items.get(STORED_VALUE, 0.0))
+    billed = sum(v for k, v in items.items() if not k.endswith("_penalty") and k != STORED_VALUE)
+    return float(billed), float(penalty), stored
+
+
+def _day(built: Any, sol: Any, lo: pd.Timestamp) -> Day:
+    """A settled day's figures and end state, from its solved model."""
+    from pecopt.workflows.carry import carried_states
+
+    res = sol.results
+    billed, penalty, stored = _money(res.cost_items_eur)
+    sched = res.schedule
+    ev = sched[(sched["role"] == "demand") & sched["asset"].astype(str).str.contains("/")]
+    grid = sched[(sched["asset"] == "grid") & (sched["role"] == "import")]
+    dt = built.inputs.dt_h
+    states = carried_states(built.district)
+    return Day(
+        billed_eur=billed,
+        penalty_eur=penalty,
+        stored_value_eur=stored,
+        co2_kg=float(res.carbon["co2_kg"].sum()),
+        unmet_kwh=float(sum(res.unmet_kwh.values())),
+        ev_charged_kwh=float(-ev["flow_kw"].sum() * dt),
+        grid_import_kwh=float(grid["flow_kw"].sum() * dt),
+        start={k: float(v[0]) for k, v in states.items()},
+        end={k: float(v[-1]) for k, v in states.items()},
+        items={k: float(v) for k, v in res.cost_items_eur.items()},
+        schedule=sched,
+        storage=res.storage,
+        carbon=res.carbon,
+    )
+
+
+@dataclass
+class _Setup:
+    """What every night reuses: the base scenario, its dispatch settings, the truth."""
+
+    base: Scenario
+    cfg: Dispatch
+    file: str
+    truth: dict[str, pd.DataFrame]
+    index: pd.DatetimeIndex  # the truth's steps
+    step: pd.Timedelta
+    tz: str
+
+
+def _scenario(
+    setup: _Setup, assets: dict[str, Any], lo: pd.Timestamp, hi: pd.Timestamp
+) -> Scenario:
+    from pecopt.workflows.dispatch import _validate
+
+    doc = setup.base.model_dump()
+    doc["horizon"] = {"start": lo.isoformat(), "end": hi.isoformat(),
+                      "resolution": setup.cfg.resolution}  # fmt: skip
+    doc["assets"] = assets
+    return _validate(doc, setup.file)
+
+
+def _assets(
+    setup: _Setup,
+    state: Mapping[tuple[str, str], float],
+    first: bool,
+    at: pd.Timestamp,
+    tables: Mapping[str, pd.DataFrame],
+) -> tuple[dict[str, Any], Start]:
+    """The day's ``assets`` (rolling horizon, the carried state read in)."""
+    import copy
+
+    from pecopt.workflows.carry import apply_start, rolling_assets
+
+    assets = copy.deepcopy(rolling_assets(setup.base, setup.cfg))
+    start = Start(at=at, dispatch=setup.cfg, values=dict(state), tables=tables,
+                  first_night=first, timezone=setup.tz)  # fmt: skip
+    apply_start(assets, start)
+    return assets, start
+
+
+def _targets(
+    plan: Any, lo: pd.Timestamp, hi: pd.Timestamp
+) -> dict[tuple[str, str, str], np.ndarray]:
+    """The plan's set-points on ``[lo, hi)`` by (asset, carrier, role) [kW]."""
+    dm = plan.built.district
+    index = dm.inputs.index
+    n = len(index)
+    steps = np.flatnonzero(np.asarray((index >= lo) & (index < hi)))
+    flow_kw = plan.solution.results.schedule["flow_kw"].to_numpy(float)
+    return {
+        (f.asset, f.carrier, f.role): flow_kw[k * n + steps]
+        for k, f in enumerate(dm.flows)
+        if f.terms
+    }
+
+
+def _settle(setup: _Setup, assets: dict[str, Any], lo: pd.Timestamp, hi: pd.Timestamp,
+            targets: Mapping[tuple[str, str, str], np.ndarray] | None) -> Day:  # fmt: skip
+    """The day ``[lo, hi)`` on the truth: tracking ``targets``, or (None) the rule-based
+    controller."""
+    from pecopt.api import build, solve
+    from pecopt.ingest.district import to_inputs
+    from pecopt.model import transforms as tf
+    from pecopt.solver import solve as solve_model
+
+    s = _scenario(setup, assets, lo, hi)
+    built = build(to_inputs(s, _slice(setup.truth, lo, hi, setup.step), setup.file))
+    dm = built.district
+    if targets is not None:
+        tf.follow(dm, targets, FOLLOW_EUR_PER_KWH)
+        return _day(built, solve(built), lo)
+    tf.rule_bounds(dm)
+    moving = [t for f in dm.flows if f.role == "storage" for t in f.terms]
+    opts = built.inputs.common.solver
+    with tf.early_charging(dm, [*moving, *tf.flexible_demand(dm)]) as terms:
+        relaxed = tf.relax_binaries(dm.model)
+        try:
+            solve_model(dm.model, opts)
+        finally:
+            tf.restore_binaries(relaxed)
+    tf.fix_terms(terms, None)
+    return _day(built, solve(built), lo)
+
+
+# ------------------------------------------------------------------ the whole replay
+
+
+def _gap(before: Mapping[tuple[str, str], float], start: Mapping[tuple[str, str], float]) -> float:
+    """The largest difference between what a model started from and the state the
+    previous day ended in, over the carried quantities both have (0 on the first day)."""
+    keys = [k for k in before if k in start and k[1] not in GIVEN]
+    return max((abs(start[k] - before[k]) for k in keys), default=0.0)
+
+
+def _days(first: date, last: date) -> list[date]:
+    if last < first:
+        raise OptionError("--to", f"{last} is before --from {first}")
+    n = (last - first).days + 1
+    if n > 400:
+        raise OptionError("--to", f"{n} days: a replay covers at most 400 days")
+    return [first + timedelta(days=k) for k in range(n)]
+
+
+def replay(
+    scenario_file: Path,
+    out: Path,
+    *,
+    first: date,
+    last: date,
+    forecast: str = "perfect",
+    seed: int = 0,
+    progress: Progress = _noop,
+) -> ReplayRun:
+    """The ``pecopt replay`` job (see the module docstring), written atomically to
+    ``out``: ``replay.parquet`` (a row per day), the realised ``schedule.parquet``,
+    ``storage.parquet`` and ``carbon.parquet``, ``kpis.json``, ``manifest.json``."""
+    from pecopt.api import build, solve
+    from pecopt.ingest.district import horizon_index, ingest, to_inputs
+    from pecopt.ingest.forecasts import Forecaster, parse_mode
+    from pecopt.scenario import load_scenario
+    from pecopt.workflows.dispatch import _UNUSED_HORIZON, delivery_window
+    from pecopt.workflows.fallback import plan_with_fallbacks
+    from pecopt.workflows.outputs import atomic_dir, check_output
+    from pecopt.workflows.solve import input_files
+
+    t0 = time.perf_counter()
+    mode = parse_mode(forecast)
+    days = _days(first, last)
+    file = str(scenario_file)
+    progress("read scenario")
+    base = load_scenario(scenario_file, {"horizon": _UNUSED_HORIZON})
+    cfg = base.dispatch or Dispatch()
+    tz = base.site.timezone
+    used = [scenario_file, *input_files(base)]
+    check_output(out, used)
+    windows = [delivery_window(d, tz, cfg.lookahead_h, cfg.resolution) for d in days]
+    step = windows[0].step
+    # the truth: a day of history before the first night (persistence), the look-ahead
+    # after the last
+    lo = windows[0].start - pd.Timedelta(days=1)
+    hi = windows[-1].horizon_end
+    progress("ingest the truth")
+    from pecopt.workflows.carry import rolling_assets
+
+    doc = base.model_dump()
+    doc["horizon"] = {"start": lo.isoformat(), "end": hi.isoformat(), "resolution": cfg.resolution}
+    doc["assets"] = rolling_assets(base, cfg)
+    from pecopt.workflows.dispatch import _validate
+
+    truth_s = _validate(doc, file)
+    truth = ingest(truth_s, file)
+    setup = _Setup(base, cfg, file, truth, horizon_index(truth_s, file), step, tz)
+    fc = Forecaster(mode, truth, setup.index, step, tz, seed)
+    t_ingest = time.perf_counter() - t0
+
+    state: dict[tuple[str, str], float] = {}
+    rule_state: dict[tuple[str, str], float] = {}
+    rows: list[dict[str, Any]] = []
+    parts: dict[str, list[pd.DataFrame]] = {"schedule": [], "storage": [], "carbon": []}
+    seconds = {"plan": 0.0, "settle": 0.0, "rule": 0.0}
+    start_used: dict[str, dict[str, float]] = {}
+    last_real = last_rule = None
+    for k, (d, w) in enumerate(zip(days, windows, strict=True)):
+        progress(f"night {k + 1}/{len(days)} ({d})")
+        t1 = time.perf_counter()
+        horizon_truth = _slice(truth, w.start, w.horizon_end, step)
+        predicted, errors = fc.forecast(horizon_truth, w.start, w.end, w.horizon_end, d)
+        assets, start = _assets(setup, state, k == 0, w.start, predicted)
+        if k == 0:
+            start_used = start.used
+            first_assets = assets
+        s = _scenario(setup, assets, w.start, w.horizon_end)
+        plan = plan_with_fallbacks(
+            build(to_inputs(s, predicted, file)), deadline=time.perf_counter() + cfg.time_limit_s,
+            fallback_s=max(5.0, 0.25 * cfg.time_limit_s),
+            penalty=cfg.slack_penalty_eur_per_unit,
+        )  # fmt: skip
+        t2 = time.perf_counter()
+        real = _settle(setup, assets, w.start, w.end, _targets(plan, w.start, w.end))
+        t3 = time.perf_counter()
+        rule_assets, _ = _assets(setup, rule_state, k == 0, w.start, horizon_truth)
+        rule = _settle(setup, rule_assets, w.start, w.end, None)
+        t4 = time.perf_counter()
+        from pecopt.workflows.carry import carried_states
+
+        planned_start = {k: float(v[0]) for k, v in carried_states(plan.built.district).items()}
+        gap = max(_gap(state, planned_start), _gap(state, real.start))
+        rule_gap = _gap(rule_state, rule.start)
+        seconds["plan"] += t2 - t1
+        seconds["settle"] += t3 - t2
+        seconds["rule"] += t4 - t3
+        state, rule_state = real.end, rule.end
+        last_real, last_rule = real, rule
+        flags = [f for f in start.flags if f.level == DEGRADED]
+        if plan.mode != "optimal":
+            flags.append(Flag(DEGRADED, plan.mode, plan.why or plan.mode))
+        planned = plan.solution.results
+        billed_plan = _money(planned.cost_items_eur)[0]
+        rows.append(
+            {
+                "day": d.isoformat(),
+                "plan": plan.mode,
+                "exit_code": 10 if flags else 0,
+                "start_gap": gap,
+                "rule_based_start_gap": rule_gap,
+                "planned_cost_eur": billed_plan,
+                "realised_cost_eur": real.billed_eur,
+                "realised_penalty_eur": real.penalty_eur,
+                "realised_co2_kg": real.co2_kg,
+                "realised_unmet_kwh": real.unmet_kwh,
+                "realised_ev_charged_kwh": real.ev_charged_kwh,
+                "rule_based_cost_eur": rule.billed_eur,
+                "rule_based_penalty_eur": rule.penalty_eur,
+                "rule_based_co2_kg": rule.co2_kg,
+                "rule_based_ev_charged_kwh": rule.ev_charged_kwh,
+                **{f"forecast_error_{k_}": v for k_, v in errors.items()},
+            }
+        )
+        for name in parts:
+            frame = getattr(real, name)
+            parts[name].append(frame)
+    assert last_real is not None and last_rule is not None
+
+    progress("perfect foresight")
+    t5 = time.perf_counter()
+    period = (windows[0].start, windows[-1].end)
+    pf_s = _scenario(setup, first_assets, *period)
+    pf_built = build(to_inputs(pf_s, _slice(truth, *period, step), file))
+    pf = solve(pf_built)
+    pf_day = _day(pf_built, pf, period[0])
+    seconds["perfect_foresight"] = time.perf_counter() - t5
+
+    table = pd.DataFrame(rows)
+    table["perfect_foresight_co2_kg"] = _co2_per_day(pf.results, windows)
+    kpis = _kpis(table, last_real, last_rule, pf_day, days, tz)
+    kpis["start_state"] = start_used
+    kpis["forecast"] = {"mode": forecast, "seed": seed}
+    kpis["seconds"] = {**seconds, "ingest": t_ingest, "total": time.perf_counter() - t0}
+    with atomic_dir(out, "replay", used) as tmp:
+        from pecopt.ingest.parquet import write_table
+
+        src = f"pecopt replay of {Path(file).name}"
+        write_table(table, tmp / "replay.parquet", src)
+        for name, frames in parts.items():
+            write_table(pd.concat(frames, ignore_index=True), tmp / f"{name}.parquet", src)
+        (tmp / "kpis.json").write_text(json.dumps(kpis, indent=2, default=float))
+        manifest = {
+            "pecopt_version": __version__,
+            "scenario": str(Path(file).resolve()),
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "forecast": forecast,
+            "seed": seed,
+            "seconds": kpis["seconds"],
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    return ReplayRun(table, kpis, out, kpis["seconds"])
+
+
+def _co2_per_day(res: Any, windows: list[Any]) -> list[float]:
+    """A whole-period solution's CO2 per delivery day [kg] (its money is not itemised
+    by step: fees belong to months and billing peaks, so only the period's total is
+    compared)."""
+    carbon = res.carbon
+    ts = pd.DatetimeIndex(carbon["timestamp"])
+    co2 = carbon["co2_kg"].to_numpy(float)
+    return [float(co2[(ts >= w.start) & (ts < w.end)].sum()) for w in windows]
+
+
+def _kpis(table: pd.DataFrame, real: Day, rule: Day, pf: Day, days: list[date],
+          tz: str) -> dict[str, Any]:  # fmt: skip
+    """The replay's totals [EUR, kg, kWh]: per controller the billed money, penalties and
+    the value of what is left at the end; the net cost (billed + penalties - value left);
+    the value of optimisation (rule-based - realised) and the cost of imperfect forecasts
+    (realised - perfect foresight), in total and per month (billed money)."""
+
+    def net(billed: float, penalty: float, stored: float) -> float:
+        return billed + penalty + stored  # stored is the (negative) value item
+
+    realised = {
+        "billed_eur": float(table["realised_cost_eur"].sum()),
+        "penalty_eur": float(table["realised_penalty_eur"].sum()),
+        "value_left_eur": -real.stored_value_eur,
+        "co2_kg": float(table["realised_co2_kg"].sum()),
+        "ev_charged_kwh": float(table["realised_ev_charged_kwh"].sum()),
+        "unmet_kwh": float(table["realised_unmet_kwh"].sum()),
+    }
+    realised["net_cost_eur"] = net(realised["billed_eur"], realised["penalty_eur"],
+                                   real.stored_value_eur)  # fmt: skip
+    rule_based = {
+        "billed_eur": float(table["rule_based_cost_eur"].sum()),
+        "penalty_eur": float(table["rule_based_penalty_eur"].sum()),
+        "value_left_eur": -rule.stored_value_eur,
+        "co2_kg": float(table["rule_based_co2_kg"].sum()),
+        "ev_charged_kwh": float(table["rule_based_ev_charged_kwh"].sum()),
+    }
+    rule_based["net_cost_eur"] = net(rule_based["billed_eur"], rule_based["penalty_eur"],
+                                     rule.stored_value_eur)  # fmt: skip
+    perfect = {
+        "billed_eur": pf.billed_eur,
+        "penalty_eur": pf.penalty_eur,
+        "value_left_eur": -pf.stored_value_eur,
+        "co2_kg": pf.co2_kg,
+        "ev_charged_kwh": pf.ev_charged_kwh,
+        "unmet_kwh": pf.unmet_kwh,
+        "net_cost_eur": net(pf.billed_eur, pf.penalty_eur, pf.stored_value_eur),
+    }
+    month = pd.Series([d.strftime("%Y-%m") for d in days])
+    monthly = {}
+    for m, grp in table.groupby(month):
+        monthly[str(m)] = {
+            "realised_cost_eur": float(grp["realised_cost_eur"].sum()),
+            "rule_based_cost_eur": float(grp["rule_based_cost_eur"].sum()),
+            "value_of_optimisation_eur": float(
+                grp["rule_based_cost_eur"].sum() - grp["realised_cost_eur"].sum()
+            ),
+        }
+    return {
+        "days": len(days),
+        "realised": realised,
+        "rule_based": rule_based,
+        "perfect_foresight": perfect,
+        "value_of_optimisation_eur": rule_based["net_cost_eur"] - realised["net_cost_eur"],
+        "cost_of_forecast_errors_eur": realised["net_cost_eur"] - perfect["net_cost_eur"],
+        "realised_over_perfect": realised["net_cost_eur"] / perfect["net_cost_eur"]
+        if perfect["net_cost_eur"]
+        else None,
+        "monthly": monthly,
+        "nights_degraded": int((table["exit_code"] != 0).sum()),
+    }

@@ -1,0 +1,159 @@
+"""``pecopt replay``: nights in closed loop on Kera (``scenarios/kera_replay.yaml``, fleets
+with copies, 15-minute steps, the embedded year as the truth), settled against the truth
+and compared with a rule-based controller and the perfect-foresight optimum."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from pecopt.cli.main import app
+from pecopt.ingest.forecasts import Forecaster, parse_mode
+from pecopt.testing import assert_balanced
+from pecopt.workflows.replay import replay
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIO = REPO / "scenarios" / "kera_replay.yaml"
+WEEK = (date(2025, 3, 3), date(2025, 3, 9))
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def perfect(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("replay") / "perfect"
+    run = replay(SCENARIO, out, first=WEEK[0], last=WEEK[1], forecast="perfect")
+    return out, run.kpis
+
+
+def test_every_night_starts_where_the_settled_day_ended(perfect: tuple[Path, dict]) -> None:
+    out, _ = perfect
+    table = pd.read_parquet(out / "replay.parquet")
+    assert len(table) == 7 and (table["exit_code"] == 0).all()
+    # what the plan's and the settled day's models started from (read back from their
+    # solved variables) against the previous settled day's end, every carried quantity
+    assert table["start_gap"].max() <= 1e-6
+    assert table["rule_based_start_gap"].max() <= 1e-6
+    assert_balanced(pd.read_parquet(out / "schedule.parquet"))
+    storage = pd.read_parquet(out / "storage.parquet")
+    res = storage[storage["asset"].str.startswith("residents/")]
+    assert res["soc_kwh"].max() > 60.0  # a vehicle row of 9 cars holds more than one car
+    assert res["soc_kwh"].max() <= 9 * 60.0 + 1e-6
+
+
+def test_perfect_forecasts_come_close_to_perfect_foresight(perfect: tuple[Path, dict]) -> None:
+    _, k = perfect
+    real, pf, rule = k["realised"], k["perfect_foresight"], k["rule_based"]
+    # the settled days are one feasible operation of the whole period: never cheaper
+    assert real["net_cost_eur"] >= pf["net_cost_eur"] * (1 - 1e-9)
+    assert real["net_cost_eur"] <= 1.02 * pf["net_cost_eur"]
+    assert rule["net_cost_eur"] > real["net_cost_eur"]
+    assert k["value_of_optimisation_eur"] == pytest.approx(
+        rule["net_cost_eur"] - real["net_cost_eur"]
+    )
+    assert real["ev_charged_kwh"] == pytest.approx(pf["ev_charged_kwh"], rel=0.01)
+    assert real["unmet_kwh"] <= 1e-6
+
+
+@pytest.mark.slow
+def test_noisier_forecasts_cost_more(tmp_path: Path, perfect: tuple[Path, dict]) -> None:
+    _, k0 = perfect
+    costs = [k0["realised"]["net_cost_eur"]]
+    for size in (0.1, 0.3):
+        run = replay(SCENARIO, tmp_path / f"n{size}", first=WEEK[0], last=WEEK[1],
+                     forecast=f"noisy:{size}", seed=1)  # fmt: skip
+        costs.append(run.kpis["realised"]["net_cost_eur"])
+        assert costs[-1] >= run.kpis["perfect_foresight"]["net_cost_eur"] * (1 - 1e-9)
+    assert costs[0] < costs[1] < costs[2]
+
+
+def _truth() -> tuple[dict[str, pd.DataFrame], pd.DatetimeIndex]:
+    idx = pd.date_range("2025-03-02T22:00Z", periods=3 * 96, freq="15min")
+    loads = pd.DataFrame(
+        {"timestamp": np.tile(idx, 2), "building": np.repeat(["a", "b"], idx.size),
+         "elec_kw": np.r_[np.arange(idx.size, dtype=float), 1000 + np.arange(idx.size)]}
+    )  # fmt: skip
+    spot = 0.05 + 0.01 * np.sin(np.arange(idx.size) / 10)
+    prices = pd.DataFrame(
+        {"timestamp": idx, "spot_eur_per_kwh": spot, "export_eur_per_kwh": spot - 0.003,
+         "tax_eur_per_kwh": 0.02}
+    )  # fmt: skip
+    return {"loads": loads, "grid_prices": prices}, idx
+
+
+def test_persistence_repeats_yesterday_and_knows_the_day_ahead_prices() -> None:
+    truth, idx = _truth()
+    step = pd.Timedelta("15min")
+    fc = Forecaster(parse_mode("persistence"), truth, idx, step, "Europe/Helsinki")
+    start, end, horizon_end = idx[96], idx[192], idx[-1] + step
+    horizon = {k: v[pd.DatetimeIndex(v["timestamp"]) >= start] for k, v in truth.items()}
+    got, errors = fc.forecast(horizon, start, end, horizon_end, date(2025, 3, 3))
+    a = got["loads"][got["loads"]["building"] == "a"]["elec_kw"].to_numpy()
+    # the delivery day and the look-ahead both repeat the day before the delivery day
+    np.testing.assert_array_equal(a, np.r_[np.arange(96.0), np.arange(96.0)])
+    p = got["grid_prices"]
+    day = pd.DatetimeIndex(p["timestamp"]) < end
+    np.testing.assert_array_equal(
+        p["spot_eur_per_kwh"][day], truth["grid_prices"]["spot_eur_per_kwh"][96:192]
+    )
+    moved = p["spot_eur_per_kwh"].to_numpy() - horizon["grid_prices"]["spot_eur_per_kwh"].to_numpy()
+    np.testing.assert_allclose(
+        p["export_eur_per_kwh"].to_numpy()
+        - horizon["grid_prices"]["export_eur_per_kwh"].to_numpy(),
+        moved,
+    )
+    assert (p["tax_eur_per_kwh"] == 0.02).all()  # tariff components are known
+    # relative error of building a on the delivery day: |x_{t-96} - x_t| = 96 each
+    assert errors["loads_elec_kw"] == pytest.approx(
+        96 * 96 * 2 / (np.arange(96, 192).sum() + (1000 + np.arange(96, 192)).sum())
+    )
+
+
+def test_noisy_zero_is_the_truth_and_noise_is_seeded() -> None:
+    truth, idx = _truth()
+    step = pd.Timedelta("15min")
+    start, end = idx[96], idx[192]
+    horizon = {k: v[pd.DatetimeIndex(v["timestamp"]) >= start] for k, v in truth.items()}
+    zero = Forecaster(parse_mode("noisy:0"), truth, idx, step, "UTC", seed=3)
+    got, _ = zero.forecast(horizon, start, end, idx[-1] + step, date(2025, 3, 3))
+    pd.testing.assert_frame_equal(got["loads"], horizon["loads"])
+    one = Forecaster(parse_mode("noisy:0.2"), truth, idx, step, "UTC", seed=3)
+    a, _ = one.forecast(horizon, start, end, idx[-1] + step, date(2025, 3, 3))
+    b, _ = one.forecast(horizon, start, end, idx[-1] + step, date(2025, 3, 3))
+    pd.testing.assert_frame_equal(a["loads"], b["loads"])
+    assert not np.allclose(a["loads"]["elec_kw"], horizon["loads"]["elec_kw"])
+    assert (a["loads"]["elec_kw"] >= 0).all()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [(["--forecast", "sunny"], "--forecast"), (["--forecast", "noisy:9"], "--forecast"),
+     (["--to", "2025-03-01"], "--to")],
+)  # fmt: skip
+def test_bad_options_are_one_clear_message(tmp_path: Path, args: list[str], needle: str) -> None:
+    base = ["replay", str(SCENARIO), "--from", "2025-03-03", "--to", "2025-03-04",
+            "--out", str(tmp_path / "out")]  # fmt: skip
+    for k in range(0, len(args), 2):
+        i = base.index(args[k]) if args[k] in base else -1
+        if i >= 0:
+            base[i + 1] = args[k + 1]
+        else:
+            base += args[k : k + 2]
+    res = runner.invoke(app, base)
+    assert res.exit_code == 2, res.output
+    assert needle in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_kpis_json_is_written(perfect: tuple[Path, dict]) -> None:
+    out, k = perfect
+    saved = json.loads((out / "kpis.json").read_text())
+    assert saved["days"] == 7 and saved["forecast"] == {"mode": "perfect", "seed": 0}
+    assert set(saved["monthly"]) == {"2025-03"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["pecopt_output"]["kind"] == "replay"
