@@ -34,7 +34,8 @@ def _district(folder: Path, copies: int) -> Path:
     doc = {
         "site": {"name": "carry", "latitude": 60.2166, "longitude": 24.7103,
                  "altitude_m": 20, "timezone": TZ},
-        "dispatch": {"resolution": "15min", "lookahead_h": 24, "time_limit_s": 120},
+        "dispatch": {"resolution": "15min", "lookahead_h": 24, "time_limit_s": 120,
+                     "stand_ins": "allowed"},
         "buildings": [
             {"name": "apt", "archetype": {"use": "apartment", "floor_area_m2": 8000, **arch},
              "pv": [{"name": "apt_pv", "kwp": 120, "tilt_deg": 15}]},

@@ -28,7 +28,8 @@ def _scenario(folder: Path, *, import_max_kw: float = 1000.0, evs: bool = False)
     doc = {
         "site": {"name": "tiny", "timezone": "Europe/Helsinki"},
         "horizon": {"start": "2025-03-10T00:00", "end": "2025-03-11T00:00"},
-        "dispatch": {"resolution": "1h", "lookahead_h": 0, "time_limit_s": 30},
+        "dispatch": {"resolution": "1h", "lookahead_h": 0, "time_limit_s": 30,
+                     "stand_ins": "allowed"},
         "demand": {"elec": 100.0, "heat": 50.0},
         "assets": {
             "grid": {"import_max_kw": import_max_kw, "export_max_kw": 1000.0,

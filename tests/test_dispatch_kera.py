@@ -55,6 +55,20 @@ def test_kera_dispatch_on_a_fresh_install(tmp_path: Path) -> None:
     assert battery["soc_kwh"].between(0, 1000).all()
 
 
+def test_stand_ins_not_allowed_make_the_night_degraded(tmp_path: Path) -> None:
+    # an operator who forgot the price and weather files: a plan, but exit 10 every night
+    scenario = tmp_path / "forgot.yaml"
+    scenario.write_text(f"base: {SCENARIO}\ndispatch: {{stand_ins: degraded}}\n")
+    res = runner.invoke(
+        app, ["dispatch", str(scenario), "--day", "2025-07-15", "--state",
+              str(tmp_path / "state"), "--out", str(tmp_path / "out")],
+    )  # fmt: skip
+    assert res.exit_code == 10, res.output
+    info = json.loads((tmp_path / "out" / "manifest.json").read_text())["dispatch"]
+    levels = {f["level"] for f in info["flags"] if f["code"] == "stand_in"}
+    assert levels == {"degraded"} and info["status"] == "degraded"
+
+
 @pytest.mark.skipif(not SPOT.is_file() or not EPW.is_file(), reason=f"no real data in {DATA}")
 def test_kera_dispatch_on_real_files(tmp_path: Path) -> None:
     from pecopt.ingest.weather import read_weather_file

@@ -370,3 +370,18 @@ def test_the_borehole_year_restarts_on_new_years_day() -> None:
     new = rec()  # 1 January 00:00 local
     hp_start(new, Start(pd.Timestamp("2025-12-31T22:00Z"), Dispatch(), state, timezone=TZ))
     assert new["borehole"] == {"extracted_so_far_kwh": 0.0, "share_so_far": 0.0}
+
+
+def test_flags_are_told_once_per_kind_degraded_first() -> None:
+    from pecopt.model.carry import DEGRADED, NOTICE, Flag
+    from pecopt.workflows.flags import grouped
+
+    flags = [Flag(NOTICE, "state_clipped", f"ev/{k} clipped") for k in range(32)]
+    flags.append(Flag(DEGRADED, "prices_filled", "day-ahead prices missing"))
+    flags.append(Flag(NOTICE, "ev_new", "2 new vehicles"))
+    assert grouped(flags) == [
+        (DEGRADED, "prices_filled", 1, "day-ahead prices missing"),
+        (NOTICE, "state_clipped", 32, "ev/0 clipped"),
+        (NOTICE, "ev_new", 1, "2 new vehicles"),
+    ]
+    assert grouped([f.as_dict() for f in flags]) == grouped(flags)

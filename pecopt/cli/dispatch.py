@@ -82,8 +82,11 @@ def dispatch(
             f"plan {run.mode}, {run.status}, cost {run.kpis['cost_eur']['total']:,.2f} EUR "
             f"(with the look-ahead), run {run.run_id}, {run.seconds['total']:.2f} s"
         )
-        for f in run.flags:
-            typer.echo(f"  {f.level}: {f.message}")
+        from pecopt.workflows.flags import grouped
+
+        for level, _, count, message in grouped(run.flags):
+            more = f" (and {count - 1} more like it)" if count > 1 else ""
+            typer.echo(f"  {level}: {message}{more}")
     if run.exit_code:
         raise typer.Exit(run.exit_code)
 
@@ -100,6 +103,7 @@ def runs_list(
 
     from pecopt.errors import DataError
     from pecopt.state import STORE_FILE, StateStore
+    from pecopt.workflows.flags import grouped
 
     if not (state / STORE_FILE).is_file():
         raise DataError(state, "--state", f"no state store here ({STORE_FILE} is missing)")
@@ -120,7 +124,7 @@ def runs_list(
             r.plan,
             "" if r.cost_eur is None else f"{r.cost_eur:,.2f}",
             "" if r.gap is None else f"{r.gap:.1e}",
-            "; ".join(f["code"] for f in r.flags),
+            "; ".join(f"{code} x{n}" if n > 1 else code for _, code, n, _ in grouped(r.flags)),
             "" if r.state_from is None else str(r.state_from),
         )
     Console(width=160).print(t)

@@ -246,3 +246,8 @@ class Dispatch(Strict):
     billing_peak_reset: Literal["never", "month", "year"] = "never"
     time_limit_s: Positive = 60.0
     slack_penalty_eur_per_unit: Positive = 1000.0
+    #: a night planned on pecopt's embedded stand-ins (typical-year weather or spot-price
+    #: shape) is degraded (exit 10) unless they are ``allowed`` (a demonstration on a
+    #: fresh install): an operator who forgot the price file must not get plans on
+    #: made-up prices night after night with exit 0
+    stand_ins: Literal["degraded", "allowed"] = "degraded"

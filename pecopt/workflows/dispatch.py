@@ -327,9 +327,10 @@ def _inputs(
             level = DEGRADED if gap_in_day and "missing for" in note else NOTICE
             flags.append(Flag(level, "weather_filled", note))
     tables = ingest(day_s, file, weather)
+    stand_in = NOTICE if cfg.stand_ins == "allowed" else DEGRADED
     if w.source == "typical_year" and "weather" in tables:
         flags.append(
-            Flag(NOTICE, "stand_in", "weather: the embedded typical year (no forecast given)")
+            Flag(stand_in, "stand_in", "weather: the embedded typical year (no forecast given)")
         )
 
     start = Start(
@@ -346,7 +347,7 @@ def _inputs(
     doc["assets"] = assets
     final = _validate(doc, file)
     inputs = to_inputs(final, tables, file)
-    flags += price_flags(final, tables, in_window, index, window.tz)
+    flags += price_flags(final, tables, in_window, index, window.tz, stand_in)
     return final, inputs, start, flags
 
 

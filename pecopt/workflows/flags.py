@@ -25,6 +25,7 @@ __all__ = [
     "DEGRADED",
     "NOTICE",
     "Flag",
+    "grouped",
     "plan_flags",
     "price_flags",
     "state_flags",
@@ -59,16 +60,18 @@ def price_flags(
     in_window: np.ndarray,
     index: pd.DatetimeIndex,
     tz: str,
+    stand_in: str = NOTICE,
 ) -> list[Flag]:
-    """Stand-in prices (notice), filled prices of the look-ahead (notice) and of the
-    delivery day (degraded), from the ``spot_filled`` column of ``grid_prices``."""
+    """Stand-in prices (at level ``stand_in``: degraded unless allowed), filled prices of
+    the look-ahead (notice) and of the delivery day (degraded), from the ``spot_filled``
+    column of ``grid_prices``."""
     parts: Any = s.assets
     grid = parts.grid
     prices = tables.get("grid_prices")
     if grid is None or prices is None:
         return []
     if grid.tariff.spot.source == "typical_year":
-        return [Flag(NOTICE, "stand_in", "spot prices: the embedded typical-year shape")]
+        return [Flag(stand_in, "stand_in", "spot prices: the embedded typical-year shape")]
     filled = prices["spot_filled"].to_numpy(bool) if "spot_filled" in prices else None
     if filled is None or not filled.any():
         return []
@@ -118,3 +121,14 @@ def _violation(v: dict[str, Any]) -> str:
     elif "first_rows" in v:
         where = f", rows {v['first_rows']}"
     return f"{v['what']} {amount} in {count} step(s){where}"
+
+
+def grouped(flags: list[dict[str, str]] | list[Flag]) -> list[tuple[str, str, int, str]]:
+    """Flags by kind, each kind once: ``(level, code, count, first message)``, degraded
+    kinds first (an operator reads the one degraded line before 30 notices)."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for f in flags:
+        d = f.as_dict() if isinstance(f, Flag) else f
+        out.setdefault((d["level"], d["code"]), []).append(d["message"])
+    order = sorted(out, key=lambda k: (k[0] != DEGRADED, list(out).index(k)))
+    return [(lv, code, len(out[(lv, code)]), out[(lv, code)][0]) for lv, code in order]
