@@ -157,3 +157,7 @@ def test_kpis_json_is_written(perfect: tuple[Path, dict]) -> None:
     assert set(saved["monthly"]) == {"2025-03"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["pecopt_output"]["kind"] == "replay"
+    listed = set(manifest["pecopt_output"]["files"])
+    assert {"replay.parquet", "schedule.parquet", "kpis.json", "report.html"} <= listed
+    html = (out / "report.html").read_text()
+    assert "What the nightly job is worth" in html and 'data-fig="cumulative"' in html

@@ -278,7 +278,8 @@ def replay(
 ) -> ReplayRun:
     """The ``pecopt replay`` job (see the module docstring), written atomically to
     ``out``: ``replay.parquet`` (a row per day), the realised ``schedule.parquet``,
-    ``storage.parquet`` and ``carbon.parquet``, ``kpis.json``, ``manifest.json``."""
+    ``storage.parquet`` and ``carbon.parquet``, ``kpis.json``, ``manifest.json`` and
+    ``report.html``."""
     from pecopt.api import build, solve
     from pecopt.ingest.district import horizon_index, ingest, to_inputs
     from pecopt.ingest.forecasts import Forecaster, parse_mode
@@ -419,6 +420,10 @@ def replay(
             "seconds": kpis["seconds"],
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+        from pecopt.report.replay import render_replay
+
+        html = render_replay(table, kpis, Path(out).resolve().name)
+        (tmp / "report.html").write_text(html, encoding="utf-8")
     return ReplayRun(table, kpis, out, kpis["seconds"])
 
 
