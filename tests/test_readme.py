@@ -21,3 +21,32 @@ def test_library_example_prints_what_the_readme_says(monkeypatch):
     with contextlib.redirect_stdout(out):
         exec(compile(code.group(1), "README.md", "exec"), {})  # noqa: S102
     assert out.getvalue().strip() == said.group(1)
+
+
+def test_replay_example_runs_as_written_and_gives_the_readmes_figures(tmp_path, monkeypatch):
+    import json
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from pecopt.cli.main import app
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Replaying a period of nights") :]
+    command = re.search(r"```\n(pecopt replay .*?)\n```", section, re.S)
+    assert command is not None
+    args = shlex.split(command.group(1))[1:]
+    out = tmp_path / "replay"
+    args[args.index("--out") + 1] = str(out)  # the example's own folder is runs/replay
+    monkeypatch.chdir(ROOT)
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    mode = args[args.index("--forecast") + 1]
+    row = re.search(
+        rf"^\| {re.escape(mode)} \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \|$", section, re.M
+    )
+    assert row is not None, f"no README row for {mode}"
+    said = [float(x.replace(",", "")) for x in row.groups()]
+    k = json.loads((out / "kpis.json").read_text())
+    got = [k[c]["net_cost_eur"] for c in ("realised", "rule_based", "perfect_foresight")]
+    assert [round(x) for x in got] == said
