@@ -112,3 +112,21 @@ def test_groups_skip_missing_keys_like_groupby():
     )
     got = [(k, rows.tolist()) for k, rows in Groups(df)(("asset", "role"))]
     assert got == [(("a", "export"), [2]), (("b", "import"), [0, 3])]
+
+
+def test_one_table_of_key_figures_names_labels_and_finds_investment() -> None:
+    from pecopt.report.data import HEADLINE, get
+    from pecopt.results.summary import flat_kpis
+    from pecopt.units import KPIS, label_of, unit_of
+    from pecopt.workflows.sweep_query import HEADLINE_KPIS
+
+    kpis = {"cost_eur": {"total": 1000.0, "items": {"investment": 256.5, "dh_energy": 743.5}}}
+    row = flat_kpis(kpis)
+    assert row["investment_eur"] == 256.5  # the design report showed "investment n/a"
+    inv = next(k for k in KPIS if k.name == "investment_eur")
+    assert get(kpis, inv.path) == 256.5
+    assert [h[0] for h in HEADLINE] == [k.name for k in KPIS]  # the report reads the table
+    assert set(HEADLINE_KPIS) < {k.name for k in KPIS}  # so does a sweep's view
+    assert label_of("cost_total_eur") == "total cost" and label_of("a_b") == "a b"
+    assert (unit_of("capacity_gshp_power_kw_el"), unit_of("self_sufficiency")) == ("kW el", "1")
+    assert unit_of("pv_ac_kw_per_kwp") == "kW/kWp"

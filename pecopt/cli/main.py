@@ -133,6 +133,8 @@ def solve(
 
 
 def _summary(console: Console, k: dict[str, Any], seconds: dict[str, float], out: Path) -> None:
+    from pecopt.units import label_of, unit_of
+
     t = Table(title=f"pecopt: {out}", show_header=True)
     t.add_column("figure")
     t.add_column("value", justify="right")
@@ -143,12 +145,10 @@ def _summary(console: Console, k: dict[str, Any], seconds: dict[str, float], out
             f"{ped[basis]['status']} (surplus {ped[basis]['surplus_kwh']:,.0f} kWh)",
         )
     t.add_row("PED, GHG", f"{ped['ghg']['status']} (net {ped['ghg']['net_co2_kg']:,.0f} kg CO2e)")
-    t.add_row("cost", f"{k['cost_eur']['total']:,.2f} EUR")
+    t.add_row(label_of("cost_total_eur"), f"{k['cost_eur']['total']:,.2f} EUR")
     invest = k["cost_eur"].get("items", {}).get("investment")
     if invest:
-        t.add_row("of which investment", f"{invest:,.2f} EUR (annualised, with fixed O&M)")
-    from pecopt.report.data import unit_of
-
+        t.add_row(label_of("investment_eur"), f"{invest:,.2f} EUR (annualised, with fixed O&M)")
     sized = [
         f"{asset} {v:,.0f} {unit_of('_' + kind)}"
         for asset, caps in k.get("sized", {}).items()
@@ -167,7 +167,7 @@ def _summary(console: Console, k: dict[str, Any], seconds: dict[str, float], out
         )
     t.add_row("CO2, gross / net", f"{k['co2_kg']['gross']:,.0f} / {k['co2_kg']['net']:,.0f} kg")
     ss = k["self_sufficiency"]
-    t.add_row("self-sufficiency", "n/a" if ss is None else f"{ss:.1%}")
+    t.add_row(label_of("self_sufficiency"), "n/a" if ss is None else f"{ss:.1%}")
     billed = {"district_heat": k.get("figures", {}).get("district_heat.billing_peak_kw")}
     for asset, kw in k["peak_import_kw"].items():
         value = f"{kw:,.1f} kW"

@@ -10,23 +10,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pecopt.units import COLUMN_UNITS
+from pecopt.units import unit_of as suffix_unit
 
 
 def unit_of(column: str) -> str:
-    """The unit of a canonical column, from its name."""
+    """The unit of a canonical column, from its name (:data:`pecopt.units.COLUMN_UNITS`,
+    else its suffix; "" without one)."""
     if column in COLUMN_UNITS:
         return COLUMN_UNITS[column]
-    for suffix, unit in (
-        ("_eur_per_kwh", "EUR/kWh"),
-        ("_kg_per_kwh", "kg CO2e/kWh"),
-        ("_kwh", "kWh"),
-        ("_kw", "kW"),
-        ("_eur", "EUR"),
-        ("_kg", "kg CO2e"),
-    ):
-        if column.endswith(suffix):
-            return unit
-    return ""
+    return suffix_unit(column, default="")
 
 
 def _with_metadata(df: pd.DataFrame, source: str) -> pa.Table:

@@ -30,50 +30,16 @@ import numpy as np
 import pandas as pd
 
 from pecopt.errors import DataError
+from pecopt.units import KPIS, unit_of
 
 DEFAULT_TZ = "Europe/Helsinki"
 ROLES = ("import", "export", "generation", "conversion", "storage", "demand")
 
-#: Headline KPIs: (name with unit suffix, label, path in kpis.json). Names match the
-#: numeric columns of ``comparison.parquet``; a path missing in a run gives ``None``.
-HEADLINE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("cost_total_eur", "total cost", ("cost_eur", "total")),
-    ("investment_eur", "investment cost", ("investment_eur",)),
-    ("co2_gross_kg", "CO2, gross", ("co2_kg", "gross")),
-    ("co2_net_kg", "CO2, net", ("co2_kg", "net")),
-    (
-        "ped_final_energy_surplus_kwh",
-        "PED surplus, final energy",
-        ("ped", "final_energy", "surplus_kwh"),
-    ),
-    (
-        "ped_weighted_energy_surplus_kwh",
-        "PED surplus, weighted energy",
-        ("ped", "weighted_energy", "surplus_kwh"),
-    ),
-    ("self_sufficiency", "self-sufficiency", ("self_sufficiency",)),
-    ("self_consumption", "self-consumption", ("self_consumption",)),
-    ("peak_grid_import_kw", "peak grid import", ("peak_import_kw", "grid")),
-    (
-        "electricity_import_kwh",
-        "electricity import",
-        ("energy_kwh", "electricity", "import", "supply"),
-    ),
-    (
-        "electricity_export_kwh",
-        "electricity export",
-        ("energy_kwh", "electricity", "export", "draw"),
-    ),
-    (
-        "electricity_generation_kwh",
-        "local electricity generation",
-        ("energy_kwh", "electricity", "generation", "supply"),
-    ),
-    (
-        "hot_water_import_kwh",
-        "heat import (district heat, hot water)",
-        ("energy_kwh", "hot_water", "import", "supply"),
-    ),
+#: Headline KPIs: (name with unit suffix, label, path in kpis.json), from the one table
+#: of key figures (:data:`pecopt.units.KPIS`). Names match the numeric columns of
+#: ``comparison.parquet``; a path missing in a run gives ``None``.
+HEADLINE: tuple[tuple[str, str, tuple[str, ...]], ...] = tuple(
+    (k.name, k.label, k.path) for k in KPIS
 )
 
 
@@ -250,25 +216,6 @@ def _capacities(kpis: dict[str, Any]) -> dict[str, float]:
         elif isinstance(v, int | float):
             out[k] = float(v)
     return out
-
-
-def unit_of(name: str) -> str:
-    """The unit a column name carries in its suffix (``cost_total_eur`` -> ``EUR``)."""
-    for suffix, unit in (
-        ("_eur", "EUR"),
-        ("_kwp", "kWp"),
-        ("_kw_heat", "kW heat"),
-        ("_kw_el", "kW el"),
-        ("_kwh", "kWh"),
-        ("_kw", "kW"),
-        ("_m2", "m2"),
-        ("_kg", "kg CO2e"),
-        ("_h", "h"),
-        ("_s", "s"),
-    ):
-        if name.endswith(suffix) or f"{suffix}_" in name:
-            return unit
-    return "1"
 
 
 def load_run(path: Path, name: str = "") -> Run:

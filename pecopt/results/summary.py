@@ -13,7 +13,8 @@ column                                   from ``kpis.json``
 ``cost_carbon_eur``                      ``cost_eur.carbon_cost`` (the carbon price's share)
 ``cost_<key>_eur``                       any other number in ``cost_eur`` (e.g. investment,
                                          annualised capital cost), nested keys joined by ``_``
-``investment_eur``                       ``investment_eur``, when a run has it
+``investment_eur``                       ``investment_eur``, or ``cost_eur.items.investment``
+                                         (annualised capex and fixed O&M), when a run has it
 ``capacity_<asset>_<what>_<unit>``       ``capacities`` (``capacity_gshp_power_el_kw``,
                                          ``capacity_hot_water_store_energy_kwh``)
 ``<carrier>_<role>_kwh``                 ``energy_kwh``: what imports and generation supply,
@@ -100,6 +101,8 @@ def flat_kpis(kpis: Mapping[str, Any]) -> Row:
         _money("investment", inv, row)
     elif _number(inv) is not None:
         row["investment_eur"] = _number(inv)
+    elif _number((cost.get("items") or {}).get("investment")) is not None:
+        row["investment_eur"] = _number(cost["items"]["investment"])  # annualised, with O&M
     for asset, caps in sorted((kpis.get("capacities") or {}).items()):
         for what, v in (caps or {}).items():
             if _number(v) is not None:

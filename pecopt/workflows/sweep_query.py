@@ -18,20 +18,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from pecopt.errors import DataError
+from pecopt.units import KPIS
 from pecopt.workflows.sweep_dataset import KIND
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
 #: headline KPIs of the report's sweep view (those present in the dataset are used)
-HEADLINE_KPIS = (
-    "cost_total_eur",
-    "co2_net_kg",
-    "electricity_import_kwh",
-    "peak_grid_import_kw",
-    "ped_final_energy_surplus_kwh",
-    "self_sufficiency",
-)
+HEADLINE_KPIS = tuple(k.name for k in KPIS if k.short)
 
 _EMPTY = {
     "kpis": "variant_id VARCHAR, hash VARCHAR, status VARCHAR, error VARCHAR",
