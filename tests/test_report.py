@@ -27,6 +27,7 @@ from pecopt.report.build import build_report
 from pecopt.report.data import load_folder, load_run
 from pecopt.report.figures import carbon_waterfall, pareto_front
 from pecopt.report.tables import duration_curves, monthly_energy, pick_week, weeks
+from pecopt.testing import extending
 from pecopt.workflows import outputs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -507,10 +508,9 @@ def test_pareto_report_in_chromium(browser, tmp_path):
 def test_real_kera_report_in_chromium(browser, tmp_path):
     from pecopt.workflows.solve import solve_scenario
 
-    s = yaml.safe_load((ROOT / "scenarios" / "kera.yaml").read_text())
-    s["horizon"].update(start="2025-03-28T00:00", end="2025-03-31T00:00")
-    scenario = tmp_path / "kera3d.yaml"
-    scenario.write_text(yaml.safe_dump(s))
+    days = {"start": "2025-03-28T00:00", "end": "2025-03-31T00:00"}
+    scenario = extending(tmp_path / "kera3d.yaml", ROOT / "scenarios" / "kera.yaml",
+                         {"horizon": days})  # fmt: skip
     out = tmp_path / "kera"
     solve_scenario(scenario, out)
     result = runner.invoke(app, ["report", str(out)])
@@ -528,11 +528,8 @@ def test_real_kera_report_in_chromium(browser, tmp_path):
 
 def _kera_days(tmp_path: Path, start: str, end: str) -> Path:
     """``tmp_path/kera.yaml``: the Kera default on a short horizon."""
-    s = yaml.safe_load((ROOT / "scenarios" / "kera.yaml").read_text())
-    s["horizon"].update(start=start, end=end)
-    path = tmp_path / "kera.yaml"
-    path.write_text(yaml.safe_dump(s))
-    return path
+    horizon = {"start": start, "end": end}
+    return extending(tmp_path / "kera.yaml", ROOT / "scenarios" / "kera.yaml", {"horizon": horizon})
 
 
 def test_real_compare_report_in_chromium(browser, tmp_path):
