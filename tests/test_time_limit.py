@@ -86,8 +86,10 @@ def _busy() -> None:
 
 def test_before_deadline_interrupts_python_work():
     previous = signal.getsignal(signal.SIGALRM)
+    # 1 s: time left when the work starts even if this process waits for the CPU a while
+    # (with 0.05 s, a loaded machine could pass the deadline before the work began)
     with pytest.raises(SolverError, match="during the build, before the solve"):
-        before_deadline(time.perf_counter() + 0.05, "the build", _busy)
+        before_deadline(time.perf_counter() + 1.0, "the build", _busy)
     assert signal.getsignal(signal.SIGALRM) is previous
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 
