@@ -463,6 +463,8 @@ def add_file(folder: Path, name: str, make: Callable[[], str]) -> Path:
     path = folder / name
     owner = _owner(folder)
     if owner is None:
+        if os.path.lexists(path):  # refused before the work (checked again when linking)
+            raise DataError(path, "-", _NOT_REPLACED)
         return _create(path, make())
     root, rel = owner
     key = (rel / name).as_posix()
@@ -474,6 +476,9 @@ def add_file(folder: Path, name: str, make: Callable[[], str]) -> Path:
         files: dict[str, int] = manifest[MARKER]["files"]
     except (OSError, ValueError, KeyError, TypeError):
         raise changed from None
+    problem = _not_ours(target, files.get(key))  # before the work; again under the lock
+    if problem is not None:
+        raise DataError(path, "-", f"{problem}; move it out and run again")
     text = make()
     _remove_dead(root.parent)
     tmp = _sibling(root, "tmp")
@@ -543,13 +548,16 @@ def _not_ours(path: Path, listed_size: int | None) -> str | None:
     return None
 
 
+_NOT_REPLACED = (
+    f"exists in a folder pecopt cannot tell it wrote (no {MANIFEST} with "
+    f'"{MARKER}" listing it), so it is not replaced: move it out and run again'
+)
+
+
 def _create(path: Path, text: str) -> Path:
     """Write ``path`` through a temporary file and a hard link, never replacing a file."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    refused = (
-        f"exists in a folder pecopt cannot tell it wrote (no {MANIFEST} with "
-        f'"{MARKER}" listing it), so it is not replaced: move it out and run again'
-    )
+    refused = _NOT_REPLACED
     try:
         with open(tmp, "x", encoding="utf-8") as f:
             f.write(text)
