@@ -55,6 +55,7 @@ def test_kera_dispatch_on_a_fresh_install(tmp_path: Path) -> None:
     assert battery["soc_kwh"].between(0, 1000).all()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SPOT.is_file() or not EPW.is_file(), reason=f"no real data in {DATA}")
 def test_kera_dispatch_on_real_files(tmp_path: Path) -> None:
     from pecopt.ingest.weather import read_weather_file

@@ -21,12 +21,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 from typer.testing import CliRunner
 
 from pecopt.cli.main import app
 from pecopt.state import StateStore
 from pecopt.testing import assert_balanced
+
+pytestmark = pytest.mark.slow  # seven nights of 15-minute dispatch, twice
 
 TZ = "Europe/Helsinki"
 runner = CliRunner()

@@ -15,6 +15,8 @@ from pecopt.scenario import load_scenario
 from pecopt.testing import assert_balanced, extending
 from pecopt.workflows.solve import run_scenario
 
+pytestmark = pytest.mark.slow  # a week of Kera, hourly and at 15 minutes
+
 KERA = Path(__file__).resolve().parents[1] / "scenarios" / "kera.yaml"
 WEEK = {"start": "2025-03-24T00:00", "end": "2025-03-31T00:00"}
 

@@ -573,9 +573,9 @@ def child(tmp_path):
     ("point", "survivor"),
     [
         ("writing", "old"),
-        ("before_swap", "old"),
-        ("after_swap", "new"),
-        ("fallback_after", "new"),
+        pytest.param("before_swap", "old", marks=pytest.mark.slow),
+        pytest.param("after_swap", "new", marks=pytest.mark.slow),
+        pytest.param("fallback_after", "new", marks=pytest.mark.slow),
     ],
 )
 def test_kill_leaves_the_old_or_the_new_result(tmp_path, child, point, survivor):
@@ -597,6 +597,7 @@ def test_kill_leaves_the_old_or_the_new_result(tmp_path, child, point, survivor)
     assert hidden(runs) == []  # ... are gone after the next run
 
 
+@pytest.mark.slow
 def test_kill_between_the_fallback_renames_is_repaired(tmp_path, child):
     a, b = make_scenario(tmp_path / "a", kw=5.0), make_scenario(tmp_path / "b", kw=7.0)
     out = tmp_path / "out"
@@ -628,6 +629,7 @@ def wait_for(path: Path, proc: subprocess.Popen[str]) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_a_second_run_waits_for_the_lock(tmp_path, child):
     a, b = make_scenario(tmp_path / "a", kw=5.0), make_scenario(tmp_path / "b", kw=7.0)
     out = tmp_path / "out"
@@ -647,6 +649,7 @@ def test_a_second_run_waits_for_the_lock(tmp_path, child):
     assert hidden(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_concurrent_solves_into_one_folder(tmp_path, child):
     scenarios = [make_scenario(tmp_path / f"s{i}", kw=5.0 + i) for i in range(2)]
     out = tmp_path / "out"
@@ -672,6 +675,7 @@ for i in range(int(sys.argv[2])):
 """
 
 
+@pytest.mark.slow
 def test_swaps_under_contention_never_leave_out_missing(tmp_path):
     out = tmp_path / "out"
     with outputs.atomic_dir(out, "report") as tmp:  # there from the start

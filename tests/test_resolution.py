@@ -12,6 +12,8 @@ from pecopt.ingest.district import ingest, to_inputs
 from pecopt.scenario import load_scenario
 from pecopt.testing import assert_balanced, hold_tables
 
+pytestmark = pytest.mark.slow  # a week of Kera, hourly and at 15 minutes
+
 KERA = Path(__file__).resolve().parents[1] / "scenarios" / "kera.yaml"
 
 

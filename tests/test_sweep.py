@@ -376,6 +376,7 @@ def _solve_alone(tmp_path: Path, scenario: Path, overrides: dict[str, float], na
     return out
 
 
+@pytest.mark.slow
 def test_sweep_on_a_dask_cluster(tmp_path, scheduler):
     s = tiny(tmp_path)
     grid = tmp_path / "grid.csv"
@@ -480,6 +481,7 @@ app(sys.argv[2:])
 """
 
 
+@pytest.mark.slow
 def test_interrupt_and_resume(tmp_path, scheduler):
     s = tiny(tmp_path, days=60, resolution="15min")
     out = tmp_path / "sweep"
@@ -517,6 +519,7 @@ def test_interrupt_and_resume(tmp_path, scheduler):
     assert "0 solved, 12 already done" in text.replace("\n", " ")
 
 
+@pytest.mark.slow
 def test_sweep_on_a_local_cluster_with_shipped_inputs(tmp_path):
     s = tiny(tmp_path)
     out = tmp_path / "sweep"
