@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 from pydantic import BaseModel
 
 from pecopt.inputs import DistrictInputs
@@ -206,6 +207,17 @@ def tiny_inputs(
                 ev_fleet(spec, p, d, Path(tmp), start, dt) for spec, p, d in ev_fleets
             ]
         return inputs_of(scenario)
+
+
+def extending(path: Path, base: Path, changes: Mapping[str, Any]) -> Path:
+    """Write ``path``: a scenario file that starts from ``base`` (``base:``, an absolute
+    path) and changes it as a file with ``base:`` does (sections merge key by key, named
+    records by name; see :func:`pecopt.scenario.layouts.load_extending`). For a test that
+    needs a file, e.g. for the CLI, of a shipped scenario on another horizon; in Python,
+    ``pecopt.load_scenario(base, **changes)`` gives the same scenario. Returns ``path``."""
+    doc = {"base": str(Path(base).resolve()), **changes}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
 
 
 def assert_balanced(schedule: pd.DataFrame, rtol: float = 1e-6) -> None:

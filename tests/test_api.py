@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 import pecopt
 from pecopt.cli.main import app
+from pecopt.testing import extending
 
 KERA = Path(__file__).resolve().parents[1] / "scenarios" / "kera.yaml"
 DAYS = {"start": "2025-01-13T00:00", "end": "2025-01-15T00:00"}
@@ -58,9 +59,7 @@ def _solve(*args: str) -> None:
 
 
 def test_solve_from_ingested_inputs_equals_solve_from_scenario(tmp_path, scenario):
-    yaml = tmp_path / "kera_days.yaml"
-    text = KERA.read_text().replace('"2025-01-01T00:00"', f'"{DAYS["start"]}"')
-    yaml.write_text(text.replace('"2026-01-01T00:00"', f'"{DAYS["end"]}"'))
+    yaml = extending(tmp_path / "kera_days.yaml", KERA, {"horizon": DAYS})
     _solve("ingest", str(yaml), "--out", str(tmp_path / "inputs"))
     _solve("solve", str(yaml), "--out", str(tmp_path / "direct"), "-q")
     _solve("solve", "--inputs", str(tmp_path / "inputs"), "--out", str(tmp_path / "staged"), "-q")

@@ -1,8 +1,14 @@
 """The CLI edge: internal errors go to a log file (one line on the terminal), ``--debug``
-shows the traceback, Ctrl-C leaves no half-written output, ``--version`` has one source."""
+shows the traceback, Ctrl-C leaves no half-written output, ``--version`` has one source,
+and a closed standard output (``| head``) changes no exit code."""
 
 from __future__ import annotations
 
+import errno
+import io
+import os
+import subprocess
+import sys
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -19,6 +25,7 @@ from pecopt.errors import InfeasibleError, ScenarioError
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[1]
+PECOPT = Path(sys.executable).with_name("pecopt")  # the console script: pecopt.cli.main:main
 
 
 def scenario(tmp_path: Path) -> Path:
@@ -166,3 +173,73 @@ def test_log_dir_follows_xdg_state_home(tmp_path, monkeypatch):
     assert edge.log_dir() == tmp_path / "pecopt" / "logs"
     monkeypatch.delenv("XDG_STATE_HOME")
     assert edge.log_dir() == Path.home() / ".local" / "state" / "pecopt" / "logs"
+
+
+# ---------------------------------------------------------------- a closed standard output
+
+
+def closed_pipe() -> int:
+    """The write end of a pipe whose read end is already closed: every write is EPIPE,
+    whenever it comes (``| head -1`` that has exited, without the race)."""
+    read, write = os.pipe()
+    os.close(read)
+    return write
+
+
+def pecopt_closed(tmp_path: Path, args: list[str], *, stderr_too: bool = False) -> tuple[int, str]:
+    """Run the ``pecopt`` console script with a closed stdout (and stderr); its exit code
+    and what it wrote to stderr (nothing when that is closed too)."""
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    err_file = tmp_path / "stderr.txt"
+    out_fd = closed_pipe()
+    err_fd = closed_pipe() if stderr_too else os.open(err_file, os.O_WRONLY | os.O_CREAT)
+    try:
+        done = subprocess.run(
+            [str(PECOPT), *args], env=env, stdout=out_fd, stderr=err_fd, timeout=300
+        )
+    finally:
+        os.close(out_fd)
+        os.close(err_fd)
+    return done.returncode, "" if stderr_too else err_file.read_text()
+
+
+def test_a_closed_stdout_keeps_the_plan_and_exit_0(tmp_path):
+    yaml = scenario(tmp_path)
+    out = tmp_path / "out"
+    code, err = pecopt_closed(tmp_path, ["solve", str(yaml), "--out", str(out)])
+    assert (code, err) == (0, "")  # no internal error
+    assert logs(tmp_path) == []
+    assert (out / "schedule.parquet").is_file() and (out / "kpis.json").is_file()
+    # typer.echo (click) rather than rich: the same (before: click's exit 1 on EPIPE)
+    assert pecopt_closed(tmp_path, ["--version"]) == (0, "")
+
+
+def test_a_closed_stdout_and_stderr_keep_exit_2(tmp_path):
+    code, _ = pecopt_closed(tmp_path, ["report", str(tmp_path / "missing")], stderr_too=True)
+    assert code == 2
+    assert logs(tmp_path) == []
+
+
+def test_pipe_guard_sends_writes_after_a_closed_pipe_to_devnull():
+    fd = closed_pipe()
+    stream = io.TextIOWrapper(io.FileIO(fd, "w"), encoding="utf-8")
+    guarded = edge.PipeGuard(stream)
+    try:
+        assert guarded.write("x" * 100) == 100
+        guarded.flush()  # EPIPE here: the descriptor now points at /dev/null
+        assert guarded.closed_pipe
+        assert os.path.samestat(os.fstat(fd), os.stat(os.devnull))
+        guarded.write("more")
+        guarded.flush()
+        assert guarded.encoding == "utf-8"  # the rest is the stream's
+    finally:
+        stream.close()
+
+
+def test_pipe_guard_lets_other_errors_through():
+    class Full(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        edge.PipeGuard(Full()).write("x")

@@ -242,6 +242,7 @@ VARIANTS = """  no_heat_pump:
 """
 
 
+@pytest.mark.slow
 def test_rows_equal_separate_solves_of_the_same_variants(tmp_path):
     f = layouts_file(tmp_path, VARIANTS)
     out = tmp_path / "cmp"
@@ -323,6 +324,7 @@ def test_failing_variant_is_a_row_and_exit_10(tmp_path):
     assert "no results folder at variants/no_grid/" in (out / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_out_is_atomic_and_never_replaces_foreign_folders(tmp_path):
     f = layouts_file(tmp_path, "  cheap_dh:\n    assets: {district_heating: {}}\n")
     out = tmp_path / "cmp"
@@ -352,6 +354,7 @@ def test_workers_must_be_positive(tmp_path):
     assert result.exit_code == 2 and "--workers: must be at least 1" in result.output
 
 
+@pytest.mark.slow
 def test_compare_notebook_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("PECOPT_LAYOUTS", str(ROOT / "scenarios" / "kera_layouts.yaml"))
     monkeypatch.setenv("PECOPT_HORIZON", "2025-01-06T00:00/2025-01-07T00:00")

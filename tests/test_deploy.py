@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from pecopt.state import locked
@@ -51,6 +52,7 @@ def _job(folder: Path, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # three runs of pecopt; dispatch itself and its exit 75 are tested fast
 def test_the_nightly_job_plans_and_keeps_its_log(tmp_path: Path) -> None:
     done = _job(tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -69,6 +69,7 @@ def test_stand_ins_not_allowed_make_the_night_degraded(tmp_path: Path) -> None:
     assert levels == {"degraded"} and info["status"] == "degraded"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SPOT.is_file() or not EPW.is_file(), reason=f"no real data in {DATA}")
 def test_kera_dispatch_on_real_files(tmp_path: Path) -> None:
     from pecopt.ingest.weather import read_weather_file

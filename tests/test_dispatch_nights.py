@@ -29,6 +29,8 @@ from pecopt.cli.main import app
 from pecopt.state import StateStore
 from pecopt.testing import assert_balanced
 
+pytestmark = pytest.mark.slow  # seven nights of 15-minute dispatch, twice
+
 TZ = "Europe/Helsinki"
 runner = CliRunner()
 

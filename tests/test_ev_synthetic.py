@@ -34,14 +34,15 @@ def trips(index, plugged):
     """(vehicle, local date, departure hour, return hour) of every away period."""
     local = index.tz_convert(HEL)
     clock = np.asarray(local.hour + local.minute / 60.0)
+    date = np.asarray(local.date)
     dt = (index[1] - index[0]) / pd.Timedelta(hours=1)
-    rows = []
-    for v in range(plugged.shape[0]):
-        away = np.r_[0, (~plugged[v]).astype(np.int8), 0]
-        edges = np.flatnonzero(np.diff(away))
-        for a, b in zip(edges[::2], edges[1::2], strict=True):
-            rows.append((v, local[a].date(), clock[a], clock[b - 1] + dt))
-    return pd.DataFrame(rows, columns=["vehicle", "date", "depart_h", "return_h"])
+    away = np.pad((~plugged).astype(np.int8), ((0, 0), (1, 1)))
+    change = np.diff(away, axis=1)  # +1: leaves at that step, -1: back at that step
+    vehicle, a = np.nonzero(change == 1)  # row by row: each departure, then its return
+    _, b = np.nonzero(change == -1)
+    return pd.DataFrame(
+        {"vehicle": vehicle, "date": date[a], "depart_h": clock[a], "return_h": clock[b - 1] + dt}
+    )
 
 
 @pytest.fixture(scope="module")

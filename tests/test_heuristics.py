@@ -155,7 +155,7 @@ def _optimum(lp: HighsArrays) -> float:
     return float(h.getInfo().objective_function_value)
 
 
-@pytest.mark.parametrize("width", [4, 12])
+@pytest.mark.parametrize("width", [4, pytest.param(12, marks=pytest.mark.slow)])
 def test_fix_and_optimise_on_a_district_is_feasible_integral_and_never_worse(width):
     inputs = _district()
     lp, layout = compile_model(build_model(inputs).model)

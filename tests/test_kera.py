@@ -12,8 +12,10 @@ from typer.testing import CliRunner
 
 from pecopt.cli.main import app
 from pecopt.scenario import load_scenario
-from pecopt.testing import assert_balanced
+from pecopt.testing import assert_balanced, extending
 from pecopt.workflows.solve import run_scenario
+
+pytestmark = pytest.mark.slow  # a week of Kera, hourly and at 15 minutes
 
 KERA = Path(__file__).resolve().parents[1] / "scenarios" / "kera.yaml"
 WEEK = {"start": "2025-03-24T00:00", "end": "2025-03-31T00:00"}
@@ -82,12 +84,7 @@ def test_quarter_hour_week(hourly, quarter):
 
 def test_cli_writes_all_files(tmp_path):
     out = tmp_path / "out"
-    text = KERA.read_text()
-    text = text.replace('start: "2025-01-01T00:00"', f'start: "{WEEK["start"]}"')
-    text = text.replace('end: "2026-01-01T00:00"', f'end: "{WEEK["end"]}"')
-    assert WEEK["start"] in text and WEEK["end"] in text
-    yaml = tmp_path / "kera_week.yaml"
-    yaml.write_text(text)
+    yaml = extending(tmp_path / "kera_week.yaml", KERA, {"horizon": WEEK})
     result = CliRunner().invoke(app, ["solve", str(yaml), "--out", str(out), "-q"])
     assert result.exit_code == 0, result.output
     sched = pd.read_parquet(out / "schedule.parquet")

@@ -8,18 +8,15 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from pecopt.cli.main import app
+from pecopt.testing import extending
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_notebook_code_cells_run_on_a_fresh_output(tmp_path, monkeypatch):
-    scenario = tmp_path / "kera_day.yaml"
-    text = (ROOT / "scenarios" / "kera.yaml").read_text()
-    text = text.replace('start: "2025-01-01T00:00"', 'start: "2025-10-25T00:00"').replace(
-        'end: "2026-01-01T00:00"',
-        'end: "2025-10-27T00:00"',  # holds the autumn DST change
-    )
-    scenario.write_text(text)
+    days = {"start": "2025-10-25T00:00", "end": "2025-10-27T00:00"}  # the autumn DST change
+    scenario = extending(tmp_path / "kera_days.yaml", ROOT / "scenarios" / "kera.yaml",
+                         {"horizon": days})  # fmt: skip
     out = tmp_path / "run"
     result = CliRunner().invoke(app, ["solve", str(scenario), "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output

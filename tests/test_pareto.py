@@ -55,7 +55,7 @@ def run_pareto(tmp_path: Path, scenario: dict, points: int, name: str = "front")
     return out
 
 
-@pytest.mark.parametrize("binaries", ["auto", "always"])
+@pytest.mark.parametrize("binaries", ["auto", pytest.param("always", marks=pytest.mark.slow)])
 def test_straight_line_front_by_hand(tmp_path, binaries):
     extra = {}
     if binaries == "always":  # a battery with exclusivity binaries at every step: a MILP
@@ -138,6 +138,7 @@ def rich_district() -> dict:
     )
 
 
+@pytest.mark.slow
 def test_front_is_monotonic_and_its_ends_are_the_separate_optima(tmp_path):
     out = run_pareto(tmp_path, rich_district(), points=5)
     t = pd.read_parquet(out / "pareto.parquet")

@@ -53,7 +53,7 @@ def _plain_module():
     return mod
 
 
-@pytest.mark.parametrize("milp", [False, True])
+@pytest.mark.parametrize("milp", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_plain_highspy_cross_check(milp):
     plain = _plain_module()
     lp = plain.build(SHARED_BENCH, 168, 10, milp=milp)

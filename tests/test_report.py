@@ -27,6 +27,8 @@ from pecopt.report.build import build_report
 from pecopt.report.data import load_folder, load_run
 from pecopt.report.figures import carbon_waterfall, pareto_front
 from pecopt.report.tables import duration_curves, monthly_energy, pick_week, weeks
+from pecopt.testing import extending
+from pecopt.workflows import outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 TZ = "Europe/Helsinki"
@@ -270,14 +272,27 @@ def test_pareto_hover_carries_every_column():
 # ---------------------------------------------------------------- folders and the CLI
 
 
+def stamped(out: Path, write) -> Path:
+    """A results folder written by ``write`` into pecopt's own atomic output folder, so
+    that it carries the marker of a pecopt output (``manifest.json``)."""
+    with outputs.atomic_dir(out, "solve") as tmp:
+        tmp.rmdir()  # the writers below make their folder
+        write(tmp)
+    return out
+
+
 def test_report_adds_only_report_html_and_is_deterministic(tmp_path):
-    folder = write_run(tmp_path / "run")
+    folder = stamped(tmp_path / "run", write_run)
     before = _tree(folder)
     result = runner.invoke(app, ["report", str(folder)])
     assert result.exit_code == 0, result.output
     after = _tree(folder)
     assert set(after) - set(before) == {"report.html"}
-    assert {k: after[k] for k in before} == before
+    assert {k: after[k] for k in before if k != "manifest.json"} == {
+        k: v for k, v in before.items() if k != "manifest.json"
+    }
+    files = json.loads((folder / "manifest.json").read_text())["pecopt_output"]["files"]
+    assert files["report.html"] == (folder / "report.html").stat().st_size
     first = (folder / "report.html").read_bytes()
     build_report(folder)
     assert (folder / "report.html").read_bytes() == first
@@ -285,6 +300,46 @@ def test_report_adds_only_report_html_and_is_deterministic(tmp_path):
     assert "Not a full year: pro rata" in text
     assert "https://" not in text.split("<script", 1)[0]  # no stylesheet or font links
     assert "<link" not in text
+
+
+def test_report_of_a_member_is_listed_in_its_comparison(tmp_path):
+    cmp = stamped(tmp_path / "cmp", write_comparison)
+    result = runner.invoke(app, ["report", str(cmp / "variants" / "base")])
+    assert result.exit_code == 0, result.output
+    files = json.loads((cmp / "manifest.json").read_text())["pecopt_output"]["files"]
+    name = "variants/base/report.html"
+    assert files[name] == (cmp / name).stat().st_size
+    assert outputs._foreign(cmp) is None  # still a folder pecopt may replace
+    # a folder of the user's inside a pecopt folder is not pecopt's: the report goes in
+    # once, and is never replaced
+    mine = write_run(cmp / "mine")
+    assert runner.invoke(app, ["report", str(mine)]).exit_code == 0
+    assert (
+        "mine/report.html"
+        not in json.loads((cmp / "manifest.json").read_text())["pecopt_output"]["files"]
+    )
+    assert runner.invoke(app, ["report", str(mine)]).exit_code == 2
+
+
+def test_a_folder_without_the_marker_gets_a_report_once(tmp_path):
+    """An older or foreign folder (no manifest marker): report.html is written when there
+    is none, never replaced, and no manifest is made."""
+    folder = write_run(tmp_path / "run")
+    before = _tree(folder)
+    result = runner.invoke(app, ["report", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert set(_tree(folder)) - set(before) == {"report.html"}
+    assert json.loads((folder / "manifest.json").read_text()) == {
+        "scenario": {"path": "synthetic.yaml"}
+    }
+    first = _tree(folder)
+    result = runner.invoke(app, ["report", str(folder)])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "report.html" in text and "pecopt cannot tell it wrote" in text
+    assert "Traceback" not in text
+    assert _tree(folder) == first  # nothing changed, no temporary file left
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
 
 
 def test_comparison_table_shows_differences_to_the_base(tmp_path):
@@ -410,6 +465,7 @@ class Opened:
         assert self.requests == [self.url]
 
 
+@pytest.mark.slow
 def test_run_report_in_chromium(browser, tmp_path):
     path = build_report(write_run(tmp_path / "run"))
     o = Opened(browser, path)
@@ -420,6 +476,7 @@ def test_run_report_in_chromium(browser, tmp_path):
     o.page.close()
 
 
+@pytest.mark.slow
 def test_comparison_report_in_chromium(browser, tmp_path):
     path = build_report(write_comparison(tmp_path / "cmp"))
     o = Opened(browser, path)
@@ -436,6 +493,7 @@ def test_comparison_report_in_chromium(browser, tmp_path):
     o.page.close()
 
 
+@pytest.mark.slow
 def test_pareto_report_in_chromium(browser, tmp_path):
     path = build_report(write_pareto(tmp_path / "front"))
     o = Opened(browser, path)
@@ -449,13 +507,13 @@ def test_pareto_report_in_chromium(browser, tmp_path):
     o.page.close()
 
 
+@pytest.mark.slow
 def test_real_kera_report_in_chromium(browser, tmp_path):
     from pecopt.workflows.solve import solve_scenario
 
-    s = yaml.safe_load((ROOT / "scenarios" / "kera.yaml").read_text())
-    s["horizon"].update(start="2025-03-28T00:00", end="2025-03-31T00:00")
-    scenario = tmp_path / "kera3d.yaml"
-    scenario.write_text(yaml.safe_dump(s))
+    days = {"start": "2025-03-28T00:00", "end": "2025-03-31T00:00"}
+    scenario = extending(tmp_path / "kera3d.yaml", ROOT / "scenarios" / "kera.yaml",
+                         {"horizon": days})  # fmt: skip
     out = tmp_path / "kera"
     solve_scenario(scenario, out)
     result = runner.invoke(app, ["report", str(out)])
@@ -473,13 +531,11 @@ def test_real_kera_report_in_chromium(browser, tmp_path):
 
 def _kera_days(tmp_path: Path, start: str, end: str) -> Path:
     """``tmp_path/kera.yaml``: the Kera default on a short horizon."""
-    s = yaml.safe_load((ROOT / "scenarios" / "kera.yaml").read_text())
-    s["horizon"].update(start=start, end=end)
-    path = tmp_path / "kera.yaml"
-    path.write_text(yaml.safe_dump(s))
-    return path
+    horizon = {"start": start, "end": end}
+    return extending(tmp_path / "kera.yaml", ROOT / "scenarios" / "kera.yaml", {"horizon": horizon})
 
 
+@pytest.mark.slow
 def test_real_compare_report_in_chromium(browser, tmp_path):
     from pecopt.workflows.compare import compare
 
@@ -509,6 +565,7 @@ def test_real_compare_report_in_chromium(browser, tmp_path):
     o.page.close()
 
 
+@pytest.mark.slow
 def test_real_pareto_report_in_chromium(browser, tmp_path):
     from pecopt.workflows.pareto import pareto
 

@@ -7,24 +7,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import pecopt
 from pecopt.ingest.district import ingest, to_inputs
-from pecopt.model.core import build_model
-from pecopt.results.extract import extract
-from pecopt.results.kpis import kpis
 from pecopt.scenario import load_scenario
-from pecopt.solver import solve
 from pecopt.testing import assert_balanced, hold_tables
+
+pytestmark = pytest.mark.slow  # a week of Kera, hourly and at 15 minutes
 
 KERA = Path(__file__).resolve().parents[1] / "scenarios" / "kera.yaml"
 
 
 def _run(scenario, tables):
     inputs = to_inputs(scenario, tables)
-    dm = build_model(inputs)
-    out = solve(dm.model, inputs.common.solver)
-    res = extract(dm)
-    assert_balanced(res.schedule)
-    return inputs, kpis(dm, res, out)
+    solution = pecopt.solve(pecopt.build(inputs))  # every stage of the objective
+    assert_balanced(solution.results.schedule)
+    return inputs, solution.kpis
 
 
 def _elec_demand(inputs):

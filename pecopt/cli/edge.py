@@ -6,6 +6,10 @@
 * anything else (a bug): ``internal error: <type>: <message>; the traceback is in <log
   file>``, exit 1.
 
+A closed standard output (``pecopt solve ... | head -3``) is not an error:
+:func:`guard_streams` makes a write to a closed pipe go nowhere, so the command finishes
+its work and leaves with its own exit code.
+
 No traceback reaches the terminal unless ``pecopt --debug`` is given, which prints it
 instead of writing the log file. Output folders are written atomically
 (:func:`pecopt.workflows.outputs.atomic_dir`), so none of these leaves a half-written one.
@@ -17,6 +21,8 @@ default ``~/.local/state/pecopt/logs``), or, when that cannot be created, in
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import os
 import platform
@@ -27,7 +33,7 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TextIO, TypeVar
 
 import typer
 from rich.console import Console
@@ -36,7 +42,7 @@ from rich.markup import escape
 from pecopt import __version__
 from pecopt.errors import OptionError, PecoptError, ScenarioError
 
-__all__ = ["guard", "log_dir", "run", "set_debug", "warn"]
+__all__ = ["PipeGuard", "guard", "guard_streams", "log_dir", "run", "set_debug", "warn"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -44,6 +50,68 @@ P = ParamSpec("P")
 #: The ``file`` of a scenario error in a value given on the command line
 #: (:data:`pecopt.scenario.loader.OVERRIDES`; repeated here to keep the CLI import light).
 _OVERRIDES = "<overrides>"
+
+
+class PipeGuard:
+    """A text stream whose writes to a closed pipe go nowhere.
+
+    ``pecopt solve ... | head -3``: ``head`` exits after three lines, and the next write
+    to standard output fails with ``EPIPE`` (Python ignores ``SIGPIPE`` and raises
+    :class:`BrokenPipeError`; rich turns it into exit 1, click into an internal error).
+    The work is done by then, or still going on; neither may depend on whether someone
+    still reads. On the first ``EPIPE`` the stream's file descriptor is pointed at
+    ``os.devnull`` with :func:`os.dup2` (Python's recipe, see the note on ``SIGPIPE`` in
+    the :mod:`signal` docs), so this and every later write and flush, the interpreter's
+    last one included, succeed without output. Everything else is the wrapped stream's.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.closed_pipe = False
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            self._on_error(exc)
+            return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            self._on_error(exc)
+
+    def _on_error(self, exc: OSError) -> None:
+        if exc.errno != errno.EPIPE:
+            raise exc
+        self.closed_pipe = True
+        try:
+            fd = self._stream.fileno()
+        except (OSError, ValueError):  # no descriptor (an in-memory stream): nothing to do
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, fd)
+        finally:
+            os.close(devnull)
+        with contextlib.suppress(OSError):  # what was buffered now goes to /dev/null
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def guard_streams() -> None:
+    """Wrap ``sys.stdout`` and ``sys.stderr`` in :class:`PipeGuard` (once)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, PipeGuard):
+            setattr(sys, name, PipeGuard(stream))
 
 
 def log_dir() -> Path:

@@ -207,7 +207,9 @@ def main() -> None:  # pragma: no cover - the console script (tests call `app`)
     without Python's clean-up of every module and object at exit (0.1-1 s for the
     scientific stack and a large model; mypy leaves the same way), so that a command's
     time limit holds for the process. Every command has closed its files and clusters by
-    then (with-blocks); an exception other than an exit propagates as usual."""
+    then (with-blocks); an exception other than an exit propagates as usual. A closed
+    standard output or error (``| head``) changes no exit code (:func:`edge.guard_streams`)."""
+    edge.guard_streams()
     try:
         app()
         code = 0

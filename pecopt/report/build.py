@@ -1,19 +1,16 @@
 """Assemble the report of a results folder and write ``RUN_DIR/report.html`` atomically.
 
 :func:`render` is a pure function of the loaded folder (same folder, same bytes);
-:func:`build_report` loads, renders and writes, touching nothing else in the folder.
+:func:`build_report` loads, renders and writes ``report.html``, recording it in the folder's
+manifest and touching nothing else.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 from pathlib import Path
 
 import pandas as pd
 
-from pecopt.errors import DataError
 from pecopt.report import figures as F
 from pecopt.report.data import HEADLINE, Folder, Run, load_folder, numeric_columns, unit_of
 from pecopt.report.html import NA, Figures, cell, esc, number, page, table
@@ -201,18 +198,9 @@ def render(folder: Folder, name: str | None = None) -> str:
     return page(f"pecopt report: {name}", header, body, figs)
 
 
-def write_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+def report_text(run_dir: Path, name: str | None = None) -> str:
+    """The report of the results folder ``run_dir`` (see :func:`render`)."""
+    return render(load_folder(Path(run_dir)), name)
 
 
 def build_report(run_dir: Path, name: str | None = None) -> Path:
@@ -220,16 +208,19 @@ def build_report(run_dir: Path, name: str | None = None) -> Path:
     ``name`` titles the report (default: the folder's name; a job writing into a temporary
     folder gives the name of its ``--out``).
 
+    The folder stays a pecopt output folder: ``report.html`` is listed in the manifest of
+    the folder (or of the comparison or front it belongs to), so a later ``pecopt solve``
+    into it replaces it as usual (:func:`pecopt.workflows.outputs.add_file`). A
+    ``report.html`` pecopt did not write is never replaced; in a folder without pecopt's
+    marker (older or foreign) the report is written only if there is none.
+
     Raises
     ------
     DataError
-        ``run_dir`` is missing, not a results folder, has malformed tables, or the report
-        cannot be written.
+        ``run_dir`` is missing, not a results folder, has malformed tables, holds a
+        ``report.html`` pecopt did not write, or the report cannot be written.
     """
+    from pecopt.workflows.outputs import add_file
+
     run_dir = Path(run_dir)
-    folder = load_folder(run_dir)
-    text = render(folder, name)
-    try:
-        return write_atomic(run_dir / REPORT, text)
-    except OSError as exc:
-        raise DataError(run_dir / REPORT, "-", f"cannot write: {exc.strerror or exc}") from None
+    return add_file(run_dir, REPORT, lambda: report_text(run_dir, name))

@@ -33,6 +33,12 @@ The rules (the README's "Output folders" says the same to users):
   the exact naming pattern, a real folder) are removed by the next run into the same
   parent folder; an old folder is first renamed back to ``--out`` if ``--out`` is missing.
   Nothing else is ever touched.
+* **Adding to a finished folder.** ``pecopt report`` writes ``report.html`` into a results
+  folder after the fact (:func:`add_file`): the file and the manifest listing it are
+  written through temporary files and renamed into place under the lock, and a
+  ``report.html`` pecopt did not record is never replaced. A later ``solve`` into the
+  folder then replaces it like any other listed file. A folder whose manifest lacks the
+  marker (older or foreign) gets the file only if it has none of that name.
 * **Permissions.** Folders are made with ``os.mkdir`` (``0o777 & ~umask``) and files with
   ``open`` (``0o666 & ~umask``), the user's usual permissions.
 """
@@ -422,6 +428,155 @@ def _exchange(a: Path, b: Path) -> bool:
     if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
         return False
     raise OSError(err, os.strerror(err), str(b))
+
+
+# --------------------------------------------------------------------------- adding a file
+
+
+def add_file(folder: Path, name: str, make: Callable[[], str]) -> Path:
+    """Write ``folder/name`` with the text ``make()`` returns, keeping the pecopt output
+    folder that holds ``folder`` a valid one: the file is listed in its manifest.
+
+    The owner is the nearest of ``folder`` and its parents whose ``manifest.json`` has the
+    marker; it must list ``folder`` (``variants/base`` of a comparison, ``points/3`` of a
+    front). Then, under the owner's lock: the manifest must be the one read before
+    ``make()`` ran (else the folder was replaced meanwhile), an existing ``folder/name``
+    must be listed at its size (pecopt wrote it), and the new manifest and the new file,
+    written to a temporary sibling folder of the owner, are renamed into place in that
+    order (a kill between the two renames leaves the file missing or, when it was being
+    replaced, at a size the manifest does not list: a later run refuses the folder, and
+    nothing is lost).
+
+    Without an owner (a folder pecopt cannot tell it wrote: no marker, or one that does
+    not list ``folder``), the file is written only if there is none of that name: it is
+    written to a temporary file and hard-linked to ``name``, which fails if ``name``
+    exists. Nothing else is touched and no manifest is made.
+
+    Raises
+    ------
+    DataError
+        (exit 2) ``folder/name`` exists and pecopt did not write it, or was changed since;
+        the folder was replaced while ``make()`` ran; or it cannot be written. Whatever
+        ``make()`` raises propagates, with nothing written.
+    """
+    folder = Path(folder)
+    path = folder / name
+    owner = _owner(folder)
+    if owner is None:
+        if os.path.lexists(path):  # refused before the work (checked again when linking)
+            raise DataError(path, "-", _NOT_REPLACED)
+        return _create(path, make())
+    root, rel = owner
+    key = (rel / name).as_posix()
+    target = root / rel / name  # symlinks resolved: the file the manifest lists
+    changed = DataError(root, "-", "was replaced or changed meanwhile; run again")
+    try:
+        before = (root / MANIFEST).read_bytes()
+        manifest = json.loads(before.decode("utf-8"))
+        files: dict[str, int] = manifest[MARKER]["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise changed from None
+    problem = _not_ours(target, files.get(key))  # before the work; again under the lock
+    if problem is not None:
+        raise DataError(path, "-", f"{problem}; move it out and run again")
+    text = make()
+    _remove_dead(root.parent)
+    tmp = _sibling(root, "tmp")
+    try:
+        os.mkdir(tmp)
+    except OSError as exc:
+        raise DataError(path, "-", f"cannot write ({exc.strerror}: {root.parent})") from None
+    try:
+        with open(tmp / name, "x", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        size = (tmp / name).stat().st_size
+        with _lock(root, root):
+            if (root / MANIFEST).read_bytes() != before:
+                raise changed
+            problem = _not_ours(target, files.get(key))
+            if problem is not None:
+                raise DataError(path, "-", f"{problem}; move it out and run again")
+            files[key] = size
+            manifest[MARKER]["files"] = dict(sorted(files.items()))
+            with open(tmp / MANIFEST, "x", encoding="utf-8") as f:
+                f.write(json.dumps(manifest, indent=2, default=str) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.rename(tmp / MANIFEST, root / MANIFEST)
+            try:
+                os.rename(tmp / name, target)
+            except BaseException:
+                (tmp / MANIFEST).write_bytes(before)
+                os.rename(tmp / MANIFEST, root / MANIFEST)
+                raise
+            _fsync_dir(target.parent)
+            _fsync_dir(root)
+    except OSError as exc:
+        raise DataError(path, "-", f"cannot write: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def _owner(folder: Path) -> tuple[Path, Path] | None:
+    """The pecopt output folder that lists ``folder`` and the path of ``folder`` in it."""
+    try:
+        real = folder.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    for root in (real, *real.parents):
+        listed = _listed(root)
+        if listed is None:
+            continue
+        rel = real.relative_to(root)
+        return (root, rel) if rel == Path(".") or rel.as_posix() in listed[1] else None
+    return None
+
+
+def _not_ours(path: Path, listed_size: int | None) -> str | None:
+    """Why an existing ``path`` may not be replaced (None: it may, or it does not exist)."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return None
+    if listed_size is None or not stat.S_ISREG(st.st_mode):
+        return f"exists and pecopt did not write it (it is not in the folder's {MANIFEST})"
+    if st.st_size != listed_size:
+        return "was changed since pecopt wrote it"
+    return None
+
+
+_NOT_REPLACED = (
+    f"exists in a folder pecopt cannot tell it wrote (no {MANIFEST} with "
+    f'"{MARKER}" listing it), so it is not replaced: move it out and run again'
+)
+
+
+def _create(path: Path, text: str) -> Path:
+    """Write ``path`` through a temporary file and a hard link, never replacing a file."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    refused = _NOT_REPLACED
+    try:
+        with open(tmp, "x", encoding="utf-8") as f:
+            f.write(text)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise DataError(path, "-", refused) from None
+        except OSError as exc:  # no hard links here (some FUSE or FAT file systems)
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+                raise
+            if os.path.lexists(path):
+                raise DataError(path, "-", refused) from None
+            os.rename(tmp, path)
+    except OSError as exc:
+        raise DataError(path, "-", f"cannot write: {exc.strerror or exc}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    return path
 
 
 # --------------------------------------------------------------------------- lock, leftovers
