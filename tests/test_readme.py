@@ -7,6 +7,8 @@ import io
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -23,6 +25,7 @@ def test_library_example_prints_what_the_readme_says(monkeypatch):
     assert out.getvalue().strip() == said.group(1)
 
 
+@pytest.mark.slow
 def test_replay_example_runs_as_written_and_gives_the_readmes_figures(tmp_path, monkeypatch):
     import json
     import shlex

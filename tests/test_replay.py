@@ -31,6 +31,7 @@ def perfect(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     return out, run.kpis
 
 
+@pytest.mark.slow
 def test_every_night_starts_where_the_settled_day_ended(perfect: tuple[Path, dict]) -> None:
     out, _ = perfect
     table = pd.read_parquet(out / "replay.parquet")
@@ -46,6 +47,7 @@ def test_every_night_starts_where_the_settled_day_ended(perfect: tuple[Path, dic
     assert res["soc_kwh"].max() <= 9 * 60.0 + 1e-6
 
 
+@pytest.mark.slow
 def test_perfect_forecasts_come_close_to_perfect_foresight(perfect: tuple[Path, dict]) -> None:
     _, k = perfect
     real, pf, rule = k["realised"], k["perfect_foresight"], k["rule_based"]
@@ -150,6 +152,7 @@ def test_bad_options_are_one_clear_message(tmp_path: Path, args: list[str], need
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_kpis_json_is_written(perfect: tuple[Path, dict]) -> None:
     out, k = perfect
     saved = json.loads((out / "kpis.json").read_text())
