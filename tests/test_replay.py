@@ -164,3 +164,20 @@ def test_kpis_json_is_written(perfect: tuple[Path, dict]) -> None:
     assert {"replay.parquet", "schedule.parquet", "kpis.json", "report.html"} <= listed
     html = (out / "report.html").read_text()
     assert "What the nightly job is worth" in html and 'data-fig="cumulative"' in html
+
+
+def test_a_failed_reference_keeps_the_nights_and_exits_10(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = runner.invoke(
+        app,
+        ["replay", str(SCENARIO), "--from", "2025-03-03", "--to", "2025-03-04", "--out",
+         str(out), "--reference-time-limit", "0.001"],
+    )  # fmt: skip
+    assert res.exit_code == 10, res.output
+    assert "perfect-foresight reference failed" in res.output
+    table = pd.read_parquet(out / "replay.parquet")
+    assert len(table) == 2 and table["start_gap"].max() <= 1e-6
+    k = json.loads((out / "kpis.json").read_text())
+    assert k["reference_failed"] and "error" in k["perfect_foresight"]
+    assert k["value_of_optimisation_eur"] is not None
+    assert (out / "report.html").is_file()

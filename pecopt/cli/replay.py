@@ -31,10 +31,16 @@ def replay(
         typer.Option(help="Forecast mode: perfect, persistence or noisy:SIZE (e.g. noisy:0.1)."),
     ] = "perfect",
     seed: Annotated[int, typer.Option(help="Seed of the noisy forecasts.")] = 0,
+    reference_time_limit: Annotated[
+        float,
+        typer.Option(help="Time limit of the perfect-foresight solve of the whole period, s."),
+    ] = 3600.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
 ) -> None:
     """Plan every night from --from to --to on forecasts, settle each day against the
     scenario's data, and compare with a rule-based controller and perfect foresight.
+    Exit 10: a night was degraded or the perfect-foresight reference failed (the nights'
+    results are written all the same).
 
     Example: pecopt replay scenarios/kera_replay.yaml --from 2025-01-13 --to 2025-01-19
     --forecast noisy:0.1 --out runs/replay
@@ -43,11 +49,18 @@ def replay(
 
     run = run_replay(
         scenario, out, first=_date(first, "--from"), last=_date(last, "--to"),
-        forecast=forecast, seed=seed,
+        forecast=forecast, seed=seed, reference_time_limit_s=reference_time_limit,
         progress=(lambda _: None) if quiet else (lambda s: typer.echo(s, err=True)),
     )  # fmt: skip
-    if not quiet:
-        k = run.kpis
+    k = run.kpis
+    if not quiet and k.get("reference_failed"):
+        typer.echo(
+            f"{out}: {k['days']} days, forecast {forecast}; net cost realised "
+            f"{k['realised']['net_cost_eur']:,.0f} EUR, rule-based "
+            f"{k['rule_based']['net_cost_eur']:,.0f}; the perfect-foresight reference "
+            f"failed: {k['perfect_foresight']['error']}"
+        )
+    elif not quiet:
         typer.echo(
             f"{out}: {k['days']} days, forecast {forecast}; net cost realised "
             f"{k['realised']['net_cost_eur']:,.0f} EUR, rule-based "
@@ -56,5 +69,5 @@ def replay(
             f"{k['value_of_optimisation_eur']:,.0f} EUR, cost of forecast errors "
             f"{k['cost_of_forecast_errors_eur']:,.0f} EUR"
         )
-    if run.kpis["nights_degraded"]:
+    if k["nights_degraded"] or k.get("reference_failed"):
         raise typer.Exit(10)

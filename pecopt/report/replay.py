@@ -25,11 +25,12 @@ def _cumulative(t: pd.DataFrame, k: dict[str, Any]) -> go.Figure:
     for col, name in (("realised_cost_eur", "pecopt, settled"),
                       ("rule_based_cost_eur", "rule-based controller")):  # fmt: skip
         fig.add_trace(go.Scatter(x=days, y=t[col].cumsum(), name=name, mode="lines"))
-    pf = k["perfect_foresight"]["billed_eur"]
-    fig.add_trace(
-        go.Scatter(x=[days.iloc[-1]], y=[pf], name="perfect foresight (period total)",
-                   mode="markers", marker={"size": 11, "symbol": "diamond"})
-    )  # fmt: skip
+    pf = k["perfect_foresight"].get("billed_eur")
+    if pf is not None:
+        fig.add_trace(
+            go.Scatter(x=[days.iloc[-1]], y=[pf], name="perfect foresight (period total)",
+                       mode="markers", marker={"size": 11, "symbol": "diamond"})
+        )  # fmt: skip
     fig.update_layout(
         title="Cumulative billed cost", yaxis_title="EUR", height=420,
         margin={"t": 60, "l": 70, "r": 20, "b": 50}, legend={"orientation": "h", "y": -0.15},
@@ -60,12 +61,13 @@ def render_replay(t: pd.DataFrame, k: dict[str, Any], title: str) -> str:
     """The replay report as one self-contained HTML page."""
     figs = Figures()
     real, rule, pf = k["realised"], k["rule_based"], k["perfect_foresight"]
+    both = (("pecopt, settled on what happened", real), ("rule-based controller", rule))
+    known = (*both, ("perfect foresight", pf)) if "error" not in pf else both
     rows = [
         [esc(name), number(d["net_cost_eur"], "EUR"), number(d["billed_eur"], "EUR"),
          number(d.get("penalty_eur"), "EUR"), number(d.get("value_left_eur"), "EUR"),
          number(d["co2_kg"], "kg"), number(d["ev_charged_kwh"], "kWh")]
-        for name, d in (("pecopt, settled on what happened", real),
-                        ("rule-based controller", rule), ("perfect foresight", pf))
+        for name, d in known
     ]  # fmt: skip
     headline = table(
         ["controller", "net cost EUR", "billed EUR", "penalties EUR", "value left EUR",
@@ -75,7 +77,9 @@ def render_replay(t: pd.DataFrame, k: dict[str, Any], title: str) -> str:
         f"<p><b>Value of optimisation</b> (rule-based minus pecopt): "
         f"{number(k['value_of_optimisation_eur'], 'EUR')} EUR. <b>Cost of forecast errors and "
         f"of the rolling horizon</b> (pecopt minus perfect foresight): "
-        f"{number(k['cost_of_forecast_errors_eur'], 'EUR')} EUR. Net cost = billed money + "
+        f"{number(k['cost_of_forecast_errors_eur'], 'EUR')} EUR"
+        f"{esc(' (the reference failed: ' + pf['error'] + ')') if 'error' in pf else ''}"
+        ". Net cost = billed money + "
         "penalties (unmet energy) - the value of the energy left in the stores at the end."
         f" Nights degraded: {k['nights_degraded']} of {k['days']}.</p>"
     )

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from pecopt import __version__
-from pecopt.errors import OptionError
+from pecopt.errors import InfeasibleError, OptionError, SolverError
 from pecopt.model.carry import DEGRADED, Flag, Start
 from pecopt.scenario.schema import Dispatch, Scenario
 
@@ -173,11 +173,17 @@ class _Setup:
 
 
 def _scenario(
-    setup: _Setup, assets: dict[str, Any], lo: pd.Timestamp, hi: pd.Timestamp
+    setup: _Setup,
+    assets: dict[str, Any],
+    lo: pd.Timestamp,
+    hi: pd.Timestamp,
+    solver: dict[str, Any] | None = None,
 ) -> Scenario:
     from pecopt.workflows.dispatch import _validate
 
     doc = setup.base.model_dump()
+    if solver:
+        doc["solver"] = {**doc["solver"], **solver}
     doc["horizon"] = {"start": lo.isoformat(), "end": hi.isoformat(),
                       "resolution": setup.cfg.resolution}  # fmt: skip
     doc["assets"] = assets
@@ -274,6 +280,7 @@ def replay(
     last: date,
     forecast: str = "perfect",
     seed: int = 0,
+    reference_time_limit_s: float = 3600.0,
     progress: Progress = _noop,
 ) -> ReplayRun:
     """The ``pecopt replay`` job (see the module docstring), written atomically to
@@ -390,15 +397,26 @@ def replay(
     progress("perfect foresight")
     t5 = time.perf_counter()
     period = (windows[0].start, windows[-1].end)
-    pf_s = _scenario(setup, first_assets, *period)
-    pf_built = build(to_inputs(pf_s, _slice(truth, *period, step), file))
-    pf = solve(pf_built)
-    pf_day = _day(pf_built, pf, period[0])
-    seconds["perfect_foresight"] = time.perf_counter() - t5
-
+    # the reference is one model of the whole period: its own time limit, and the
+    # interior-point method for a long LP (as for sizing LPs)
+    long = len(days) > 31 and base.solver.method == "choose"
+    pf_solver = {"time_limit_s": reference_time_limit_s, **({"method": "ipm"} if long else {})}
+    pf_s = _scenario(setup, first_assets, *period, solver=pf_solver)
     table = pd.DataFrame(rows)
-    table["perfect_foresight_co2_kg"] = _co2_per_day(pf.results, windows)
+    pf_day: Day | None = None
+    pf_error = None
+    try:
+        pf_built = build(to_inputs(pf_s, _slice(truth, *period, step), file))
+        pf = solve(pf_built)
+        pf_day = _day(pf_built, pf, period[0])
+        table["perfect_foresight_co2_kg"] = _co2_per_day(pf.results, windows)
+    except (SolverError, InfeasibleError) as exc:  # the nights stand without it
+        pf_error = str(exc)
+    seconds["perfect_foresight"] = time.perf_counter() - t5
     kpis = _kpis(table, last_real, last_rule, pf_day, days, tz)
+    if pf_error is not None:
+        kpis["perfect_foresight"] = {"error": pf_error}
+        kpis["reference_failed"] = True  # the nights stand; the run is degraded (exit 10)
     kpis["start_state"] = start_used
     kpis["forecast"] = {"mode": forecast, "seed": seed}
     kpis["seconds"] = {**seconds, "ingest": t_ingest, "total": time.perf_counter() - t0}
@@ -437,7 +455,22 @@ def _co2_per_day(res: Any, windows: list[Any]) -> list[float]:
     return [float(co2[(ts >= w.start) & (ts < w.end)].sum()) for w in windows]
 
 
-def _kpis(table: pd.DataFrame, real: Day, rule: Day, pf: Day, days: list[date],
+def _monthly(table: pd.DataFrame, days: list[date]) -> dict[str, dict[str, float]]:
+    """Billed money per month [EUR]: pecopt, rule-based, and their difference."""
+    month = pd.Series([d.strftime("%Y-%m") for d in days])
+    out = {}
+    for m, grp in table.groupby(month):
+        out[str(m)] = {
+            "realised_cost_eur": float(grp["realised_cost_eur"].sum()),
+            "rule_based_cost_eur": float(grp["rule_based_cost_eur"].sum()),
+            "value_of_optimisation_eur": float(
+                grp["rule_based_cost_eur"].sum() - grp["realised_cost_eur"].sum()
+            ),
+        }
+    return out
+
+
+def _kpis(table: pd.DataFrame, real: Day, rule: Day, pf: Day | None, days: list[date],
           tz: str) -> dict[str, Any]:  # fmt: skip
     """The replay's totals [EUR, kg, kWh]: per controller the billed money, penalties and
     the value of what is left at the end; the net cost (billed + penalties - value left);
@@ -466,6 +499,17 @@ def _kpis(table: pd.DataFrame, real: Day, rule: Day, pf: Day, days: list[date],
     }
     rule_based["net_cost_eur"] = net(rule_based["billed_eur"], rule_based["penalty_eur"],
                                      rule.stored_value_eur)  # fmt: skip
+    if pf is None:
+        return {
+            "days": len(days),
+            "realised": realised,
+            "rule_based": rule_based,
+            "value_of_optimisation_eur": rule_based["net_cost_eur"] - realised["net_cost_eur"],
+            "cost_of_forecast_errors_eur": None,
+            "realised_over_perfect": None,
+            "monthly": _monthly(table, days),
+            "nights_degraded": int((table["exit_code"] != 0).sum()),
+        }
     perfect = {
         "billed_eur": pf.billed_eur,
         "penalty_eur": pf.penalty_eur,
@@ -475,16 +519,7 @@ def _kpis(table: pd.DataFrame, real: Day, rule: Day, pf: Day, days: list[date],
         "unmet_kwh": pf.unmet_kwh,
         "net_cost_eur": net(pf.billed_eur, pf.penalty_eur, pf.stored_value_eur),
     }
-    month = pd.Series([d.strftime("%Y-%m") for d in days])
-    monthly = {}
-    for m, grp in table.groupby(month):
-        monthly[str(m)] = {
-            "realised_cost_eur": float(grp["realised_cost_eur"].sum()),
-            "rule_based_cost_eur": float(grp["rule_based_cost_eur"].sum()),
-            "value_of_optimisation_eur": float(
-                grp["rule_based_cost_eur"].sum() - grp["realised_cost_eur"].sum()
-            ),
-        }
+    monthly = _monthly(table, days)
     return {
         "days": len(days),
         "realised": realised,
