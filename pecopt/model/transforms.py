@@ -17,6 +17,8 @@ so it applies to every technology, present or future:
                                 it can (a temporary objective)
 :func:`relax_binaries`          binaries relaxed to [0, 1] (and back)
 :func:`fix_terms`               the variables of some terms fixed at their plan
+:func:`attach_duals`            the import suffixes ``dual`` and ``rc``: the next solve
+                                fills them (marginal prices and capacity values)
 ==============================  ===========================================================
 """
 
@@ -51,6 +53,7 @@ __all__ = [
     "SLACK",
     "EpsilonConstraint",
     "add_co2_bound",
+    "attach_duals",
     "early_charging",
     "elastic",
     "fix_sizes",
@@ -68,6 +71,21 @@ SLACK = "dispatch_slack"
 def _flat(terms: Sequence[Term], scale: float = 1.0) -> list[Term]:
     """``terms`` summed into one row (row 0), times ``scale``."""
     return [Term(t.var, t.index, scale * t.coef, np.zeros_like(t.row)) for t in terms]
+
+
+# ------------------------------------------------------------------ duals
+
+
+def attach_duals(dm: DistrictModel) -> None:
+    """Declare the import suffixes ``m.dual`` (constraint duals) and ``m.rc`` (reduced
+    costs) on the model, unless it has them already, so that the next
+    :func:`pecopt.solver.solve` fills them (:mod:`pecopt.solver.duals`; a MILP: those of
+    the LP with its integers fixed at the plan). :mod:`pecopt.results.marginal` turns them
+    into marginal prices and capacity values."""
+    m = dm.model
+    for name in ("dual", "rc"):
+        if m.component(name) is None:
+            m.add_component(name, pyo.Suffix(direction=pyo.Suffix.IMPORT))
 
 
 # ------------------------------------------------------------------ objective stages
