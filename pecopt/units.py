@@ -15,6 +15,8 @@ name                   unit      meaning
 ``pv_ac_kw``           kW        PV AC output available (before curtailment)
 ``cop``                1         heat-pump coefficient of performance (heat out / electricity in)
 ``*_eur_per_kwh``      EUR/kWh   prices
+``eur_per_kwh``        EUR/kWh   a marginal price (``prices.parquet``): the cost of one more
+                                 kWh of demand on a bus at a step, from the duals
 ``*_kg_per_kwh``       kg/kWh    emission factors
 =====================  ========  =============================================================
 
@@ -58,6 +60,7 @@ COLUMN_UNITS: Final[dict[str, str]] = {
     "wind_speed_m_s": "m/s",
     "drive_kwh": "kWh per step",
     "plugged": "bool",
+    "eur_per_kwh": "EUR/kWh",
 }
 
 #: The unit a name carries in its suffix, tried in this order (``cost_total_eur`` -> EUR).

@@ -203,3 +203,65 @@ def test_bad_points_and_scenario_exit_2_nothing_written(tmp_path):
     r = runner.invoke(app, ["pareto", str(write(s, bad)), "--out", str(out)])
     assert r.exit_code == 2 and "assets.heat_pumps[0].capacity_kw_el" in r.output
     assert not out.exists()
+
+
+def test_time_limit_keeps_the_points_done_and_exits_10(tmp_path, monkeypatch):
+    # The clock jumps 10,000 s once point 0 is written: a limit of 600 s cannot be met by
+    # the second solve, whatever the machine's load. Point 0 is the result (exit 10).
+    import time
+
+    import pecopt.workflows.solve as solve_workflow
+
+    real_clock, real_write = time.perf_counter, solve_workflow.write_results
+    jump = [0.0]
+    monkeypatch.setattr(time, "perf_counter", lambda: real_clock() + jump[0])
+
+    def write_then_jump(*args, **kwargs):
+        real_write(*args, **kwargs)
+        jump[0] = 10_000.0
+
+    monkeypatch.setattr(solve_workflow, "write_results", write_then_jump)
+    s = write(tmp_path / "s.yaml", line_district())
+    out = tmp_path / "front"
+    r = runner.invoke(
+        app, ["pareto", str(s), "--points", "4", "--time-limit", "600", "--out", str(out)]
+    )
+    assert r.exit_code == 10, r.output
+    assert "the front stopped early" in r.output and "1 of 4 points" in r.output
+    t = pd.read_parquet(out / "pareto.parquet")
+    assert t["point"].tolist() == [0] and t["role"].tolist() == ["cost optimum"]
+    assert t["cost_total_eur"].iloc[0] == pytest.approx(2.4, abs=1e-6)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["complete"] is False and "time limit" in manifest["stopped"]
+    assert manifest["points_written"] == [0]
+    files = set(manifest["pecopt_output"]["files"])
+    assert {"pareto.parquet", "report.html", "points/0/schedule.parquet"} <= files
+    assert not any(f.startswith("points/1") for f in files)
+    assert sorted(p.name for p in (out / "points").iterdir()) == ["0"]
+
+
+def test_time_limit_before_the_first_point_writes_nothing(tmp_path):
+    s = write(tmp_path / "s.yaml", line_district())
+    out = tmp_path / "front"
+    r = runner.invoke(
+        app, ["pareto", str(s), "--points", "3", "--time-limit", "1e-6", "--out", str(out)]
+    )
+    assert r.exit_code == 4, r.output
+    assert "time limit" in r.output
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if "pecopt" in p.name] == []
+
+
+def test_each_point_has_its_marginal_prices(tmp_path):
+    # The line district's heat comes from the heat pump (0.04 EUR/kWh) at the cost optimum.
+    # At the last point the CO2 bound binds (the pump still gives 0.012 kWh of the 60):
+    # one more kWh of heat comes from district heat (0.05 EUR, 0.05 kg), and the 0.05 kg
+    # must be saved by moving 1 kWh from the pump to district heat (0.01 EUR): 0.06 EUR,
+    # the bound's price of 0.2 EUR/kg included.
+    out = run_pareto(tmp_path, line_district(), points=2)
+    first = pd.read_parquet(out / "points" / "0" / "prices.parquet")
+    heat = first[first["carrier"] == "space_heat"]["eur_per_kwh"].to_numpy()
+    np.testing.assert_allclose(heat, 0.04, rtol=1e-9)
+    last = pd.read_parquet(out / "points" / "1" / "prices.parquet")
+    heat = last[last["carrier"] == "space_heat"]["eur_per_kwh"].to_numpy()
+    np.testing.assert_allclose(heat, 0.06, rtol=1e-6)

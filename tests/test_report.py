@@ -25,8 +25,15 @@ from pecopt.cli.main import app
 from pecopt.errors import DataError
 from pecopt.report.build import build_report
 from pecopt.report.data import load_folder, load_run
-from pecopt.report.figures import carbon_waterfall, pareto_front
-from pecopt.report.tables import duration_curves, monthly_energy, pick_week, weeks
+from pecopt.report.figures import capacity_values, carbon_waterfall, pareto_front
+from pecopt.report.tables import (
+    duration_curves,
+    monthly_energy,
+    pick_week,
+    price_carriers,
+    price_grid,
+    weeks,
+)
 from pecopt.testing import extending
 from pecopt.workflows import outputs
 
@@ -91,6 +98,16 @@ def write_run(folder: Path, start: str = "2025-03-20", days: int = 21) -> Path:
             "co2_kg": np.concatenate([c[1] for c in carbon]),
         }
     ).to_parquet(folder / "carbon.parquet")
+    # marginal prices: electricity 0.05 + 0.01 x the local hour, heat 0.07 EUR/kWh
+    price_rows = [("electricity", 0.05 + 0.01 * hour), ("heat", np.full(n, 0.07))]
+    pd.DataFrame(
+        {
+            "timestamp": np.tile(t, len(price_rows)),
+            "carrier": np.repeat([r[0] for r in price_rows], n),
+            "bus": np.repeat([f"balance_{r[0]}" for r in price_rows], n),
+            "eur_per_kwh": np.concatenate([r[1] for r in price_rows]),
+        }
+    ).to_parquet(folder / "prices.parquet")
     imp, exp = float(np.clip(grid, 0, None).sum()), float(np.clip(-grid, 0, None).sum())
     kpis = {
         "horizon": {"start_utc": t[0].isoformat(), "steps": n, "step_h": 1.0},
@@ -104,14 +121,32 @@ def write_run(folder: Path, start: str = "2025-03-20", days: int = 21) -> Path:
             "electricity": {"import": {"supply": imp}, "export": {"draw": exp}},
         },
         "solver": {"status": "optimal"},
-    }
+        "marginal_values": {
+            "capacities": {
+                "battery": {
+                    "energy_kwh": {"unit": "kWh", "capacity": 100.0, "sized": False,
+                                   "value_eur_per_unit_yr": 12.5},
+                    "power_kw": {"unit": "kW", "capacity": 5.0, "sized": False,
+                                 "value_eur_per_unit_yr": 0.0},
+                },
+                "hp": {"power_kw_el": {"unit": "kW el", "capacity": 50.0, "sized": True,
+                                       "value_eur_per_unit_yr": 40.0,
+                                       "break_even_capex_eur_per_unit": 300.0}},
+            },
+        },
+    }  # fmt: skip
     (folder / "kpis.json").write_text(json.dumps(kpis))
     (folder / "manifest.json").write_text(json.dumps({"scenario": {"path": "synthetic.yaml"}}))
     return folder
 
 
-#: Figures of a synthetic run: monthly, load duration, 2 weeks, storage, carbon.
-RUN_FIGURES = 6
+#: Figures of a synthetic run: monthly, load duration, 2 weeks, storage, carbon, the
+#: price heat maps of electricity and heat, and the capacity values.
+RUN_FIGURES = 9
+#: the figures a real Kera run of a few days has: one dispatch window (< a week), prices
+#: of its three carriers and the capacity values
+KERA_FIGURES = ["monthly", "duration", "week0", "storage", "carbon", "price-electricity",
+                "price-space_heat", "price-hot_water", "capacity-values"]  # fmt: skip
 
 
 def write_comparison(folder: Path) -> Path:
@@ -261,6 +296,26 @@ def test_carbon_waterfall_ends_at_the_net(tmp_path):
     assert "[kg CO2e]" in w.layout.yaxis.title.text
 
 
+def test_price_grid_is_local_day_by_hour_across_dst(tmp_path):
+    run = load_run(write_run(tmp_path / "run"))
+    grid = price_grid(run, "electricity")
+    assert list(grid.columns) == list(range(24))
+    # 21 x 24 hourly steps from local midnight: the hour the DST change skips is the
+    # first hour of a 22nd day
+    assert grid.index[0] == "2025-03-20" and len(grid) == 22
+    assert grid.loc["2025-04-10"].notna().sum() == 1
+    np.testing.assert_allclose(grid.loc["2025-03-21"].to_numpy(), 0.05 + 0.01 * np.arange(24))
+    # 30 March: clocks go from 03:00 to 04:00, so the day has no 03:00 hour
+    day = grid.loc["2025-03-30"]
+    assert np.isnan(day[3]) and day[4] == pytest.approx(0.09)
+    np.testing.assert_allclose(price_grid(run, "heat").to_numpy()[:-1, 5], 0.07)
+    assert price_carriers(run) == ["electricity", "heat"]
+    f = capacity_values(run)
+    assert list(f.data[0].y) == ["battery energy_kwh", "hp power_kw_el"]  # ranked, 0 left out
+    assert list(f.data[0].x) == [12.5, 40.0]
+    assert "break-even capex 300 EUR/kW el" in f.data[0].customdata[1]
+
+
 def test_pareto_hover_carries_every_column():
     t = pd.DataFrame({"point": ["1", "0"], "cost_total_eur": [9.0, 5.0], "co2_net_kg": [1.0, 2.0]})
     f = pareto_front(t)
@@ -355,10 +410,12 @@ def test_comparison_table_shows_differences_to_the_base(tmp_path):
 
 def test_missing_figures_are_na(tmp_path):
     folder = write_run(tmp_path / "run")
-    for name in ("storage.parquet", "carbon.parquet", "kpis.json", "manifest.json"):
+    for name in ("storage.parquet", "carbon.parquet", "kpis.json", "manifest.json",
+                 "prices.parquet"):  # fmt: skip
         (folder / name).unlink()
     text = build_report(folder).read_text()
-    assert text.count('<p class="na">n/a</p>') == 3  # PED verdict, storage, carbon
+    # PED verdict, storage, carbon, prices, capacity values
+    assert text.count('<p class="na">n/a</p>') == 5
     assert "n/a (nothing was sized in this run)" in text
 
 
@@ -411,7 +468,8 @@ ARGS = [
 DRAWN = """() => Array.from(document.querySelectorAll("div.pecopt-fig"))
   .filter(d => !d.closest("[hidden]"))
   .map(d => [d.dataset.fig, Boolean(d._fullLayout), d.querySelectorAll(".main-svg").length,
-             d.querySelectorAll("g.trace").length])"""
+             d.querySelectorAll("g.trace, g.hm image").length])"""
+# (a heat map draws an image inside g.hm, the other traces a g.trace)
 
 
 @pytest.fixture(scope="module")
@@ -471,7 +529,8 @@ def test_run_report_in_chromium(browser, tmp_path):
     o = Opened(browser, path)
     ids = o.drawn()
     assert o.ready == len(ids) == RUN_FIGURES
-    assert ids == ["monthly", "duration", "week0", "week1", "storage", "carbon"]
+    assert ids == ["monthly", "duration", "week0", "week1", "storage", "carbon",
+                   "price-electricity", "price-heat", "capacity-values"]  # fmt: skip
     o.check_clean()
     o.page.close()
 
@@ -519,8 +578,17 @@ def test_real_kera_report_in_chromium(browser, tmp_path):
     result = runner.invoke(app, ["report", str(out)])
     assert result.exit_code == 0, result.output
     o = Opened(browser, out / "report.html")
-    # monthly, load duration, one dispatch window (3 days < a week), storage, carbon
-    assert o.drawn() == ["monthly", "duration", "week0", "storage", "carbon"]
+    assert o.drawn() == KERA_FIGURES
+    images = "document.getElementById('fig-price-hot_water').querySelectorAll('g.hm image')"
+    assert o.page.evaluate(images + ".length") == 1  # the heat map is drawn
+    bars = o.page.evaluate(
+        "document.getElementById('fig-capacity-values').querySelectorAll('g.point').length"
+    )
+    kpis = json.loads((out / "kpis.json").read_text())
+    valued = kpis["marginal_values"]["capacities"]
+    binding = [k for a in valued.values() for k, v in a.items() if v["binding"]]
+    assert bars == len(binding) > 0  # one bar per binding capacity
+    assert (out / "report.html").stat().st_size < 5e6
     o.check_clean()
     o.page.close()
     shutil.rmtree(out / "inputs")  # keep tmp small; the report needs none of it
@@ -558,9 +626,9 @@ def test_real_compare_report_in_chromium(browser, tmp_path):
     bars = [i for i in ids if i.startswith("kpi-")]
     assert "kpi-cost_total_eur" in bars and "kpi-co2_net_kg" in bars
     assert len(bars) <= 16 and "kpi-wall_s" not in bars  # key figures only
-    assert len(ids) == o.ready == len(bars) + 5  # and the base's five figures
+    assert len(ids) == o.ready == len(bars) + len(KERA_FIGURES)  # and the base's figures
     o.page.select_option("#pecopt-member", label="market_waste_heat")
-    assert o.page.evaluate("window.pecoptReady") == 5
+    assert o.page.evaluate("window.pecoptReady") == len(KERA_FIGURES)
     o.check_clean()
     o.page.close()
 
@@ -575,7 +643,8 @@ def test_real_pareto_report_in_chromium(browser, tmp_path):
     folder = load_folder(out)
     assert folder.kind == "pareto" and list(folder.members) == ["0", "1", "2"]
     o = Opened(browser, out / "report.html")
-    assert len(o.drawn()) == o.ready == 1 + 5  # the front and the cost optimum's figures
+    # the front and the cost optimum's figures
+    assert len(o.drawn()) == o.ready == 1 + len(KERA_FIGURES)
     o.page.evaluate(
         "Plotly.Fx.hover(document.getElementById('fig-pareto'), [{curveNumber: 0, pointNumber: 2}])"
     )
@@ -583,6 +652,6 @@ def test_real_pareto_report_in_chromium(browser, tmp_path):
     assert "point 2" in hover and "co2_net_kg" in hover and "eps_co2_kg" in hover
     assert "electricity_storage_draw_kwh" not in hover  # a wide table: key figures only
     o.page.select_option("#pecopt-member", label="2")
-    assert o.page.evaluate("window.pecoptReady") == 5
+    assert o.page.evaluate("window.pecoptReady") == len(KERA_FIGURES)
     o.check_clean()
     o.page.close()

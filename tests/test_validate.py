@@ -310,3 +310,75 @@ def test_solve_prints_the_count_of_plausibility_warnings(tmp_path):
     clean = write(tmp_path, tiny_scenario(24, elec_kw=5.0, spot=[0.045] * 24))
     result = runner.invoke(app, ["solve", str(clean), "--out", str(tmp_path / "out2"), "-q"])
     assert result.exit_code == 0 and "plausibility" not in result.stderr
+
+
+# --------------------------------------------------------------------------- limits, layouts
+
+
+def test_a_sized_capacity_is_shown_as_its_limit(tmp_path):
+    s = _set(base(), "assets.batteries.0.capacity_kwh",
+             {"existing": 1000, "max": 5000, "capex_eur_per_unit": 250})  # fmt: skip
+    s = _set(s, "assets.thermal_stores.0.capacity_kwh", {"max": 5000, "capex_eur_per_unit": 5})
+    rows = {(r["unit"], r["field"]): r for r in summarise(inputs_of(s))["capacities"]}
+    bat, tank = rows[("bat", "capacity_kwh")], rows[("tank", "capacity_kwh")]
+    assert bat["text"] == "<= 5,000 kWh, sized, existing 1,000"
+    assert bat["sized"] and bat["value"] is None and (bat["max"], bat["existing"]) == (5000, 1000)
+    assert tank["text"] == "<= 5,000 kWh, sized"
+    assert rows[("bat", "power_kw")]["text"] == "100 kW"
+    assert rows[("bat", "power_kw")]["value"] == 100 and not rows[("bat", "power_kw")]["sized"]
+    result = runner.invoke(app, ["validate", str(write(tmp_path, s))])
+    assert result.exit_code == 0, result.output
+    assert "<= 5,000 kWh, sized, existing 1,000" in result.stdout
+    assert "<= 5,000 kWh, sized" in result.stdout and "100 kW" in result.stdout
+
+
+def layouts(tmp_path: Path, variants: dict[str, Any]) -> Path:
+    write(tmp_path, base())
+    path = tmp_path / "layouts.yaml"
+    doc = {"base": "scenario.yaml", "variants": variants}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_a_layouts_file_is_validated_variant_by_variant(tmp_path):
+    p = layouts(tmp_path, {
+        "big_tank": {"assets": {"thermal_stores": {"tank": {"capacity_kwh": 6000}}}},
+        "sized_tank": {"assets": {"thermal_stores": {"tank": {
+            "capacity_kwh": {"max": 9000, "capex_eur_per_unit": 5}}}}},
+        "mw_slip": {"assets": {"batteries": {"bat": {"power_kw": 1000}}}},
+    })  # fmt: skip
+    result = runner.invoke(app, ["validate", str(p)])
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.stdout.split())
+    assert "valid (base and 3 variants), 1 plausibility warning" in out
+    assert "6,000 kWh" in out and "<= 9,000 kWh, sized" in out
+    assert "assets.batteries[0].power_kw" in out and "(variant mw_slip)" in out
+    doc = json.loads(runner.invoke(app, ["validate", "--json", str(p)]).stdout)
+    assert list(doc["variants"]) == ["base", "big_tank", "sized_tank", "mw_slip"]
+    tanks = {
+        name: next(
+            r for r in v["capacities"] if (r["unit"], r["field"]) == ("tank", "capacity_kwh")
+        )
+        for name, v in doc["variants"].items()
+    }
+    assert [tanks[n]["text"] for n in doc["variants"]] == [
+        "2,000 kWh",
+        "6,000 kWh",
+        "<= 9,000 kWh, sized",
+        "2,000 kWh",
+    ]
+    (w,) = doc["warnings"]
+    assert w["file"] == str(p) and w["problem"].endswith("(variant mw_slip)")
+    strict = runner.invoke(app, ["validate", "--strict", str(p)])
+    assert strict.exit_code == 2 and "(variant mw_slip)" in strict.stderr
+
+
+def test_a_variant_with_a_missing_file_is_named(tmp_path):
+    p = layouts(tmp_path, {
+        "metered": {"buildings": {"office": {"archetype": None, "metered": {
+            "path": "missing.csv", "elec_column": "kw"}}}},
+    })  # fmt: skip
+    result = runner.invoke(app, ["validate", str(p)])
+    assert result.exit_code == 2
+    err = " ".join(result.stderr.split())
+    assert "missing.csv" in err and f"(variant metered of {p})" in err

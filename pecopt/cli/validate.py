@@ -1,5 +1,8 @@
 """``pecopt validate SCENARIO``: check without solving, print a summary and warnings.
 
+SCENARIO may be a layouts file (``base:`` and ``variants:``): the base and every variant
+are checked, each variant named in its messages.
+
 Exit 0 when the scenario is valid (plausibility warnings included), 2 when it is not, or
 with ``--strict`` when any plausibility warning was found.
 """
@@ -20,7 +23,9 @@ from pecopt.cli import edge
 
 @edge.guard()
 def validate(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    scenario: Annotated[
+        Path, typer.Argument(help="Scenario YAML file, or a layouts file (base and variants).")
+    ],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary and warnings as JSON.")
     ] = False,
@@ -30,29 +35,46 @@ def validate(
 ) -> None:
     """Check a scenario and every file it points to, without solving; sum it up (horizon,
     floor area, demand per m2, PV yield, mean prices, capacities) and warn about values
-    that look like unit slips."""
+    that look like unit slips. A layouts file: the base and every variant."""
     from pecopt.errors import ScenarioError
-    from pecopt.workflows.validate import validate_scenario
+    from pecopt.workflows.validate import Validation, validate_path
 
-    v = validate_scenario(scenario)
+    v = validate_path(scenario)
     if as_json:
         typer.echo(json.dumps(v.to_dict(), indent=2))
     else:
         console = Console()
-        _print_summary(console, v.summary, str(scenario))
+        if isinstance(v, Validation):
+            _print_summary(console, v.summary, str(scenario))
+            what = ""
+        else:
+            first = True
+            for name, one in v.variants.items():
+                _print_summary(console, one.summary, f"{scenario}, variant {name}", brief=not first)
+                first = False
+            others = len(v.variants) - ("base" in v.variants)
+            what = (
+                f" (base and {others} variants)"
+                if "base" in v.variants
+                else f" ({others} variants)"
+            )
         for f in v.findings:
             console.print(f"[bold yellow]warning:[/] {escape(str(f))}", soft_wrap=True)
         n = len(v.findings)
         console.print(
-            f"{escape(str(scenario))}: valid"
+            f"{escape(str(scenario))}: valid{what}"
             + (f", {n} plausibility warning{'s' if n > 1 else ''}" if n else ""),
             highlight=False,
         )
     if strict and v.findings:
-        first, n = v.findings[0], len(v.findings)
+        first_f, n = v.findings[0], len(v.findings)
         more = f" (--strict: {n} plausibility warnings are errors)" if n > 1 else " (--strict)"
         raise ScenarioError(
-            first.file, first.field, first.problem + more, line=first.line, column=first.column
+            first_f.file,
+            first_f.field,
+            first_f.problem + more,
+            line=first_f.line,
+            column=first_f.column,
         )
 
 
@@ -60,7 +82,12 @@ def _num(x: float | None, fmt: str = ",.0f") -> str:
     return "n/a" if x is None else format(x, fmt)
 
 
-def _print_summary(console: Console, s: dict[str, Any], title: str) -> None:
+def _print_summary(console: Console, s: dict[str, Any], title: str, brief: bool = False) -> None:
+    """The summary tables; ``brief``: the capacities only (another variant of a layouts
+    file, after the first's full summary)."""
+    if brief:
+        _print_capacities(console, s, f"capacities: {title}")
+        return
     h, b, pv, site = s["horizon"], s["buildings"], s["pv"], s["site"]
     full = abs(h["years"] - 1.0) < 1e-9
     per_year = "per year" if full else "per year, pro rata"
@@ -109,9 +136,15 @@ def _print_summary(console: Console, s: dict[str, Any], title: str) -> None:
             f"mean {p['mean']:.4f} (min {p['min']:.4f}, max {p['max']:.4f}) EUR/kWh",
         )
     console.print(t)
-    caps = Table(title="capacities", show_header=True)
-    for c in ("technology", "unit", "field", "value"):
-        caps.add_column(c, justify="right" if c == "value" else "left")
+    _print_capacities(console, s, "capacities")
+
+
+def _print_capacities(console: Console, s: dict[str, Any], title: str) -> None:
+    """Every capacity: a given one as its value, a sized one as its limit."""
+    caps = Table(title=escape(title), show_header=True)
+    for c in ("technology", "unit", "field"):
+        caps.add_column(c)
+    caps.add_column("value", justify="right", no_wrap=True)
     for r in s["capacities"]:
-        caps.add_row(r["technology"], escape(r["unit"]), r["field"], f"{r['value']:,.6g}")
+        caps.add_row(r["technology"], escape(r["unit"]), r["field"], escape(r["text"]))
     console.print(caps)

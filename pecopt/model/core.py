@@ -81,6 +81,8 @@ class DistrictModel:
     stages: list[Stage] = field(default_factory=list)
     targets: dict[str, tuple[tuple[Term, ...], float, float]] = field(default_factory=dict)
     """name -> (terms of the achieved value, constant, limit): ``value <= limit``."""
+    balances: dict[str, pyo.Constraint] = field(default_factory=dict)
+    """carrier -> its bus balance rows ``balance_<carrier>`` (one per step, in kW)."""
 
     @property
     def flows(self) -> list[Flow]:
@@ -186,7 +188,9 @@ def _balances(m: pyo.ConcreteModel, dm: DistrictModel) -> None:
             terms += f.terms
             if f.constant is not None:
                 rhs -= f.constant
-        add_rows(m, f"balance_{carrier}", n, terms, equal=rhs, what=f"{carrier} balance")
+        dm.balances[carrier] = add_rows(
+            m, f"balance_{carrier}", n, terms, equal=rhs, what=f"{carrier} balance"
+        )
 
 
 def _flat(terms: list[Term] | tuple[Term, ...], scale: float = 1.0) -> list[Term]:

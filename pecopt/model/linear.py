@@ -106,7 +106,12 @@ class Term:
 @dataclass(frozen=True)
 class RowsMeta:
     """A family of ``m`` rows: ``lo <= sum of terms <= up`` (``lo == up`` for equalities),
-    with the ConstraintData objects and the expression object each was built with."""
+    with the ConstraintData objects and the expression object each was built with.
+
+    ``scale`` is what :func:`add_rows` divided the family by (:func:`_unit_scale`: the rows
+    as given are ``scale`` times these), ``kept`` the row as given of each row here (None:
+    no row was dropped; empty rows are), so that a row's dual can be told per unit of the
+    row its builder wrote: ``d obj / d b_given = dual / scale``."""
 
     m: int
     terms: tuple[Term, ...]
@@ -114,6 +119,21 @@ class RowsMeta:
     up: FloatArray
     data: tuple[object, ...] = ()
     exprs: tuple[object, ...] = ()
+    scale: float = 1.0
+    kept: IntArray | None = None
+
+    def position(self, rows: IntArray) -> IntArray:
+        """Where each row as given (``0 .. m_given - 1``) is in this family: its index, or
+        -1 for a row that had no term and was dropped."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.kept is None:
+            return rows
+        where = np.full(int(self.kept[-1]) + 1 if self.kept.size else 0, -1, np.int64)
+        where[self.kept] = np.arange(self.kept.size)
+        inside = rows < where.size
+        out = np.full(rows.shape, -1, np.int64)
+        out[inside] = where[rows[inside]]
+        return out
 
 
 LB, UB, DOMAIN = attrgetter("_lb"), attrgetter("_ub"), attrgetter("_domain")
@@ -239,15 +259,17 @@ def add_rows(
             f"{what or block.name + '.' + name}: cannot be met at {int(bad.sum())} step(s) "
             f"(first row indices {first}): nothing can supply or absorb it there"
         )
+    kept = None
     if empty.any():  # renumber the rows that remain
         keep = ~empty
+        kept = np.flatnonzero(keep).astype(np.int64)
         new = np.cumsum(keep) - 1
         terms = [Term(t.var, t.index, t.coef, new[t.row]) for t in terms]
         lo, up, m = lo[keep], up[keep], int(keep.sum())
         rows = new[rows]
     terms = _merge_duplicates(terms)
     rows = np.concatenate([t.row for t in terms]) if terms else np.zeros(0, np.int64)
-    terms, lo, up = _unit_scale(terms, lo, up)
+    terms, lo, up, scale = _unit_scale(terms, lo, up)
     coefs = np.concatenate([t.coef for t in terms]) if terms else np.zeros(0)
     objs = np.empty(rows.size, dtype=object)
     pos = 0
@@ -281,7 +303,7 @@ def add_rows(
     con = pyo.Constraint(range(m), rule=rule)
     block.add_component(name, con)
     data = tuple(con.values())
-    con._pecopt = RowsMeta(m, tuple(terms), lo, up, data, tuple(map(EXPR, data)))
+    con._pecopt = RowsMeta(m, tuple(terms), lo, up, data, tuple(map(EXPR, data)), scale, kept)
     return con
 
 
@@ -322,22 +344,23 @@ def _merged(ts: list[Term]) -> Term | None:
 
 def _unit_scale(
     terms: list[Term], lo: FloatArray, up: FloatArray
-) -> tuple[list[Term], FloatArray, FloatArray]:
+) -> tuple[list[Term], FloatArray, FloatArray, float]:
     """Divide a row family by its most frequent coefficient ``c0``, so that most terms
     have coefficient 1 (cheap in Pyomo: a bare variable, no term object). An equivalent
     system: ``lo <= a x <= up`` becomes ``lo/c0 <= (a/c0) x <= up/c0`` (bounds swap when
-    ``c0 < 0``). Families whose commonest coefficient is already 1 are left as they are."""
+    ``c0 < 0``). Families whose commonest coefficient is already 1 are left as they are.
+    Returns the terms, the bounds and ``c0`` (1 when left as they are)."""
     if not terms:
-        return terms, lo, up
+        return terms, lo, up, 1.0
     coefs = np.concatenate([t.coef for t in terms])
     values, counts = np.unique(coefs, return_counts=True)
     c0 = float(values[np.argmax(counts)])
     if c0 in (1.0, 0.0):
-        return terms, lo, up
+        return terms, lo, up, 1.0
     scaled = [Term(t.var, t.index, t.coef / c0, t.row) for t in terms]
     if c0 > 0:
-        return scaled, lo / c0, up / c0
-    return scaled, up / c0, lo / c0
+        return scaled, lo / c0, up / c0, c0
+    return scaled, up / c0, lo / c0, c0
 
 
 def linear_sum(terms: Sequence[Term], constant: float = 0.0) -> LinearExpression:

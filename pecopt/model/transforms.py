@@ -21,6 +21,8 @@ so it applies to every technology, present or future:
                                 (deviations at a penalty)
 :func:`rule_bounds`             the rule-based controller: electricity stores charge only
                                 from the PV surplus and discharge only into the deficit
+:func:`attach_duals`            the import suffixes ``dual`` and ``rc``: the next solve
+                                fills them (marginal prices and capacity values)
 ==============================  ===========================================================
 """
 
@@ -55,6 +57,7 @@ __all__ = [
     "SLACK",
     "EpsilonConstraint",
     "add_co2_bound",
+    "attach_duals",
     "early_charging",
     "elastic",
     "follow",
@@ -75,6 +78,21 @@ SLACK = "dispatch_slack"
 def _flat(terms: Sequence[Term], scale: float = 1.0) -> list[Term]:
     """``terms`` summed into one row (row 0), times ``scale``."""
     return [Term(t.var, t.index, scale * t.coef, np.zeros_like(t.row)) for t in terms]
+
+
+# ------------------------------------------------------------------ duals
+
+
+def attach_duals(dm: DistrictModel) -> None:
+    """Declare the import suffixes ``m.dual`` (constraint duals) and ``m.rc`` (reduced
+    costs) on the model, unless it has them already, so that the next
+    :func:`pecopt.solver.solve` fills them (:mod:`pecopt.solver.duals`; a MILP: those of
+    the LP with its integers fixed at the plan). :mod:`pecopt.results.marginal` turns them
+    into marginal prices and capacity values."""
+    m = dm.model
+    for name in ("dual", "rc"):
+        if m.component(name) is None:
+            m.add_component(name, pyo.Suffix(direction=pyo.Suffix.IMPORT))
 
 
 # ------------------------------------------------------------------ objective stages

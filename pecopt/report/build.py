@@ -14,7 +14,7 @@ import pandas as pd
 from pecopt.report import figures as F
 from pecopt.report.data import HEADLINE, Folder, Run, load_folder, numeric_columns, unit_of
 from pecopt.report.html import NA, Figures, cell, esc, number, page, table
-from pecopt.report.tables import by_series, weeks
+from pecopt.report.tables import by_series, price_carriers, weeks
 
 REPORT = "report.html"
 _RATIOS = ("self_sufficiency", "self_consumption")
@@ -92,6 +92,16 @@ def run_sections(run: Run, figs: Figures, prefix: str) -> str:
         figs.div(f"{prefix}storage", F.storage(run)),
         "<h2>Carbon</h2>",
         figs.div(f"{prefix}carbon", F.carbon_waterfall(run)),
+        "<h2>Marginal prices (one more kWh of demand, from the duals)</h2>",
+    ]
+    carriers = price_carriers(run)
+    for carrier in carriers:
+        parts.append(figs.div(f"{prefix}price-{carrier}", F.price_heatmap(run, carrier)))
+    if not carriers:
+        parts.append(NA)
+    parts += [
+        "<h2>Value of one more unit of capacity</h2>",
+        figs.div(f"{prefix}capacity-values", F.capacity_values(run)),
     ]
     return "\n".join(parts)
 

@@ -11,7 +11,10 @@ Tables of a run (see :mod:`pecopt.units` for the vocabulary):
   ``conversion``, ``storage``, ``demand``); required.
 - ``storage.parquet``: ``timestamp``, ``asset``, ``soc_kwh`` (end of step); optional.
 - ``carbon.parquet``: ``timestamp``, ``source``, ``co2_kg`` (export credit < 0); optional.
-- ``kpis.json``, ``manifest.json``: read through :data:`HEADLINE` and the helpers below.
+- ``prices.parquet``: ``timestamp``, ``carrier``, ``bus``, ``eur_per_kwh`` (the marginal
+  price of one more kWh of demand); optional.
+- ``kpis.json``, ``manifest.json``: read through :data:`HEADLINE` and the helpers below
+  (``marginal_values.capacities``: the value of one more unit of each capacity).
 
 Multi-run folders: ``comparison.parquet`` (``variant`` + numeric KPI columns) with
 ``variants/<name>/``; ``pareto.parquet`` (``point``, ``cost_total_eur``, ``co2_net_kg``,
@@ -90,8 +93,10 @@ class PedVerdict:
 class Run:
     """One solve's results folder, loaded.
 
-    ``schedule`` always has a ``role`` column; ``storage``/``carbon`` are None when absent.
-    ``capacities`` holds every capacity, given or sized (``"asset what"`` -> value).
+    ``schedule`` always has a ``role`` column; ``storage``/``carbon``/``prices`` are None
+    when absent. ``capacities`` holds every capacity, given or sized (``"asset what"`` ->
+    value); ``capacity_values`` the value of one more unit of each capacity that was valued
+    (:class:`CapacityValue`).
     """
 
     path: Path
@@ -109,6 +114,22 @@ class Run:
     headline: dict[str, float | None]
     ped: tuple[PedVerdict, ...]
     capacities: dict[str, float]
+    prices: pd.DataFrame | None = None
+    capacity_values: tuple[CapacityValue, ...] = ()
+
+
+@dataclass(frozen=True)
+class CapacityValue:
+    """The value of one more unit of a capacity: ``eur_per_unit_yr`` [EUR/yr per
+    ``unit``]; ``break_even_eur_per_unit`` the capex at which one more unit would pay
+    (sized capacities, else None)."""
+
+    asset: str
+    key: str
+    unit: str
+    capacity: float | None
+    eur_per_unit_yr: float
+    break_even_eur_per_unit: float | None = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +239,27 @@ def _capacities(kpis: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def _capacity_values(kpis: dict[str, Any]) -> tuple[CapacityValue, ...]:
+    caps = get(kpis, ("marginal_values", "capacities"))
+    out = []
+    for asset, keys in caps.items() if isinstance(caps, dict) else ():
+        for key, v in keys.items() if isinstance(keys, dict) else ():
+            value = _number(v.get("value_eur_per_unit_yr")) if isinstance(v, dict) else None
+            if value is None:
+                continue
+            out.append(
+                CapacityValue(
+                    str(asset),
+                    str(key),
+                    str(v.get("unit", "unit")),
+                    _number(v.get("capacity")),
+                    value,
+                    _number(v.get("break_even_capex_eur_per_unit")),
+                )
+            )
+    return tuple(out)
+
+
 def load_run(path: Path, name: str = "") -> Run:
     """Load one solve's results folder; raises :class:`DataError` if it is not one."""
     path = Path(path)
@@ -240,6 +282,12 @@ def load_run(path: Path, name: str = "") -> Run:
         carbon = _utc(
             _read_parquet(path / "carbon.parquet", ("timestamp", "source", "co2_kg")),
             path / "carbon.parquet",
+        )
+    prices = None
+    if (path / "prices.parquet").is_file():
+        prices = _utc(
+            _read_parquet(path / "prices.parquet", ("timestamp", "carrier", "eur_per_kwh")),
+            path / "prices.parquet",
         )
     kpis = _read_json(path / "kpis.json")
     manifest = _read_json(path / "manifest.json")
@@ -273,6 +321,8 @@ def load_run(path: Path, name: str = "") -> Run:
         headline={n: _number(get(kpis, p)) for n, _, p in HEADLINE},
         ped=_ped(kpis),
         capacities=_capacities(kpis),
+        prices=prices,
+        capacity_values=_capacity_values(kpis),
     )
 
 

@@ -18,6 +18,7 @@ from pecopt.report.tables import (
     duration_curves,
     local,
     monthly_energy,
+    price_grid,
     series_order,
     storage_levels,
 )
@@ -210,6 +211,72 @@ def carbon_waterfall(run: Run) -> go.Figure | None:
         height=420,
         xaxis_title="source",
         yaxis_title="emissions [kg CO2e]",
+        showlegend=False,
+    )
+    return fig
+
+
+def price_heatmap(run: Run, carrier: str) -> go.Figure | None:
+    """The marginal price of one more kWh of ``carrier`` [EUR/kWh], local day against
+    local hour (:func:`~pecopt.report.tables.price_grid`)."""
+    grid = price_grid(run, carrier)
+    if grid is None:
+        return None
+    z = np.round(grid.to_numpy(dtype=float), 5)  # 0.01 EUR/MWh: enough, and a small page
+    fig = go.Figure(
+        go.Heatmap(
+            x=list(grid.index),
+            y=list(grid.columns),
+            z=z.T,
+            colorscale="Viridis",
+            colorbar={"title": {"text": "EUR/kWh"}},
+            hovertemplate="%{x} %{y}:00: %{z:.4f} EUR/kWh<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        _LAYOUT,
+        title=f"Marginal price of {carrier.replace('_', ' ')}: one more kWh of demand",
+        height=380,
+        xaxis_title=f"day ({run.timezone})",
+        yaxis_title="hour of the day",
+        yaxis={"dtick": 3},
+    )
+    return fig
+
+
+def capacity_values(run: Run) -> go.Figure | None:
+    """The value of one more unit of each capacity whose limit binds [EUR/yr per unit],
+    ranked; hover shows the capacity and, for sized ones, the break-even capex."""
+    vals = sorted(
+        (v for v in run.capacity_values if abs(v.eur_per_unit_yr) > 1e-6),
+        key=lambda v: v.eur_per_unit_yr,
+    )
+    if not vals:
+        return None
+    labels = [f"{v.asset} {v.key}" for v in vals]
+    notes = [f"{v.capacity:,.6g} {v.unit}" if v.capacity is not None else "n/a" for v in vals]
+    notes = [
+        n + ("" if v.break_even_eur_per_unit is None
+             else f"<br>break-even capex {v.break_even_eur_per_unit:,.0f} EUR/{v.unit}")
+        for n, v in zip(notes, vals, strict=True)
+    ]  # fmt: skip
+    fig = go.Figure(
+        go.Bar(
+            x=[v.eur_per_unit_yr for v in vals],
+            y=labels,
+            orientation="h",
+            text=[f"{v.eur_per_unit_yr:,.3g} per {v.unit}" for v in vals],
+            textposition="auto",
+            customdata=notes,
+            hovertemplate="%{y}: %{x:,.4g} EUR/yr per unit<br>%{customdata}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        _LAYOUT,
+        title="Value of one more unit of each binding capacity (EUR/yr per its unit)",
+        height=max(300, 26 * len(vals) + 120),
+        xaxis_title="value of one more unit [EUR/yr per unit]",
+        yaxis={"automargin": True},
         showlegend=False,
     )
     return fig

@@ -206,3 +206,30 @@ def carbon_by_source(run: Run) -> dict[str, float] | None:
     if isinstance(by_source, dict) and by_source:
         return {str(k): float(v) for k, v in by_source.items()}
     return None
+
+
+def price_grid(run: Run, carrier: str) -> pd.DataFrame | None:
+    """The marginal price of ``carrier`` [EUR/kWh] as a local day x hour grid: one row per
+    local date, one column per local hour 0-23, the mean over the hour's steps (a step of
+    15 minutes counts a quarter); a day without a given hour (the spring DST change) has
+    NaN there, and the repeated autumn hour holds the mean of both. None without prices."""
+    p = run.prices
+    if p is None:
+        return None
+    d = p[p["carrier"] == carrier]
+    v = d["eur_per_kwh"].to_numpy(dtype=float)
+    if not np.isfinite(v).any():
+        return None
+    t = pd.DatetimeIndex(d["timestamp"]).tz_convert(run.timezone)
+    frame = pd.DataFrame({"day": t.strftime("%Y-%m-%d"), "hour": t.hour, "price": v})
+    grid = frame.pivot_table(index="day", columns="hour", values="price", aggfunc="mean")
+    return grid.reindex(columns=range(24))
+
+
+def price_carriers(run: Run) -> list[str]:
+    """The carriers that have marginal prices, electricity first."""
+    if run.prices is None:
+        return []
+    present = [str(c) for c in dict.fromkeys(run.prices["carrier"])]
+    first = [c for c in (ELECTRICITY,) if c in present]
+    return first + [c for c in present if c not in first]

@@ -7,6 +7,8 @@ solution), so whatever a user did to the model through Pyomo is what is reported
 - schedule: ``timestamp, asset, carrier, role, flow_kw`` (> 0 supplies the bus)
 - storage: ``timestamp, asset, soc_kwh`` (end of step)
 - carbon: ``timestamp, source, co2_kg`` (imports > 0, export credit < 0)
+- prices: ``timestamp, carrier, bus, eur_per_kwh``, the marginal prices, when the model
+  has duals (:mod:`pecopt.results.marginal`)
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pyomo.common.gc_manager import PauseGC
 from pecopt.model.capacity import Amount
 from pecopt.model.core import DistrictModel
 from pecopt.model.linear import FloatArray, Term, values
+from pecopt.results.marginal import prices
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,9 @@ class Results:
     capacities: dict[str, dict[str, float]] = field(default_factory=dict)
     sized: dict[str, dict[str, float]] = field(default_factory=dict)
     """The capacities the optimiser chose (a subset of ``capacities``)."""
+    prices: pd.DataFrame | None = None
+    """Marginal prices ``timestamp, carrier, bus, eur_per_kwh`` when the model has duals
+    (:func:`pecopt.results.marginal.prices`), else None."""
 
 
 class ValueCache:
@@ -155,6 +161,7 @@ def _extract(dm: DistrictModel) -> Results:
         figures=figures,
         capacities=capacities,
         sized=sized,
+        prices=prices(dm),
     )
 
 

@@ -31,6 +31,7 @@ import pandas as pd
 
 from pecopt.model.core import DistrictModel
 from pecopt.results.extract import Results
+from pecopt.results.marginal import capacity_values, price_summary
 from pecopt.solver import SolveOutcome
 
 #: A horizon counts as a full year between 365 and 366 days (DST does not change UTC length).
@@ -261,6 +262,7 @@ def kpis(dm: DistrictModel, res: Results, out: SolveOutcome) -> dict[str, Any]:
         "capacities": res.capacities,
         "sized": res.sized,
         "unmet_kwh": res.unmet_kwh,
+        **marginal_values(dm, res),
         "balance": balance_residuals(sched),
         "solver": {
             "status": out.status.value,
@@ -271,6 +273,16 @@ def kpis(dm: DistrictModel, res: Results, out: SolveOutcome) -> dict[str, Any]:
             **out.size,
         },
     }
+
+
+def marginal_values(dm: DistrictModel, res: Results) -> dict[str, Any]:
+    """``{"marginal_values": ...}`` when the model has duals (else nothing): the mean,
+    lowest and highest marginal price of each carrier [EUR/kWh] and the value of one more
+    unit of every tagged capacity [EUR/yr per unit] (:mod:`pecopt.results.marginal`)."""
+    values = capacity_values(dm)
+    if values is None:
+        return {}
+    return {"marginal_values": {"prices": price_summary(res.prices), **values}}
 
 
 def target_status(dm: DistrictModel, res: Results) -> dict[str, dict[str, Any]]:

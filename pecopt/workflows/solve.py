@@ -36,7 +36,7 @@ from pecopt.errors import DataError, InfeasibleError, ScenarioError, SolverError
 from pecopt.ingest.district import ingest, to_inputs
 from pecopt.ingest.parquet import read_table, write_table
 from pecopt.inputs import DistrictInputs
-from pecopt.model.transforms import fix_sizes, sizes
+from pecopt.model.transforms import attach_duals, fix_sizes, sizes
 from pecopt.scenario import load_scenario
 from pecopt.scenario.schema import Scenario
 from pecopt.solver import Status
@@ -44,6 +44,8 @@ from pecopt.workflows.outputs import atomic_dir, check_output
 
 Progress = Callable[[str], None]
 SCENARIO_JSON = "scenario.json"
+#: the marginal prices of a run (:func:`pecopt.results.marginal.prices`)
+PRICES = "prices.parquet"
 T = TypeVar("T")
 
 
@@ -176,7 +178,7 @@ def size_on_typical_periods(
     )  # fmt: skip
     typical = to_inputs(inputs.scenario, inputs.tables, c.file, selection=sel)
     t_select = time.perf_counter() - t0
-    first = _run(typical, deadline=deadline, progress=progress)
+    first = _run(typical, deadline=deadline, progress=progress, duals=False)
     chosen = sizes(first.built.district)
     if not chosen:
         raise ScenarioError(
@@ -221,7 +223,10 @@ def _run(
     deadline: float | None = None,
     progress: Progress = _noop,
     edit: Callable[[Built], None] | None = None,
+    duals: bool = True,
 ) -> SolveRun:
+    """Build, (edit,) solve and extract; ``duals``: ask for the duals, for the marginal
+    prices and capacity values (:mod:`pecopt.results.marginal`)."""
     progress("build")
     built = before_deadline(deadline, "the model build", lambda: build(inputs))
     if deadline is not None:
@@ -235,6 +240,8 @@ def _run(
         deadline -= min(extraction_reserve_s(cols), 0.25 * left)
     if edit is not None:
         edit(built)
+    if duals:
+        attach_duals(built.district)
     progress("solve")
     solution = solve(built, deadline=deadline)
     seconds = {"build": built.seconds["build"], **solution.seconds}
@@ -345,6 +352,8 @@ def write_results(run: SolveRun, folder: Path, source: Path) -> None:
     write_table(run.results.schedule, folder / "schedule.parquet", src)
     write_table(run.results.storage, folder / "storage.parquet", src)
     write_table(run.results.carbon, folder / "carbon.parquet", src)
+    if run.results.prices is not None:
+        write_table(run.results.prices, folder / PRICES, src)
     run.seconds["write"] = time.perf_counter() - t0
     (folder / "kpis.json").write_text(json.dumps(run.kpis, indent=2, default=float))
     (folder / "manifest.json").write_text(json.dumps(manifest(source, run), indent=2, default=str))

@@ -9,12 +9,18 @@ the values that look like unit slips. Nothing is written.
 The summary is generic over the technologies of :mod:`pecopt.model.registry`: prices are
 every ``*eur_per_kwh`` column of every table and every technology's marginal import
 price; capacities are every field of a unit record whose name ends in ``_kw``,
-``_kwh``, ``_kw_el``, ``_kwp`` or ``_m2``.
+``_kwh``, ``_kw_el``, ``_kw_heat``, ``_kwp`` or ``_m2``: a given one as its value, one the
+optimiser sizes as the limit it is (``<= 5,000 kWh, sized``, with what exists already).
+
+A layouts file (``base:`` and ``variants:``, as ``pecopt compare`` takes) is validated
+whole (:func:`validate_layouts`): the base and every variant loaded, ingested and summed
+up; a problem found while reading a variant's files, and a plausibility warning only a
+variant has, name the variant.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +28,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from pecopt.errors import DataError, PecoptError, ScenarioError
 from pecopt.ingest.district import ingest, to_inputs
 from pecopt.inputs import DistrictInputs
 from pecopt.model.blocks.demand import LOADS
@@ -31,10 +38,22 @@ from pecopt.scenario import load_scenario
 from pecopt.scenario.plausibility import Finding, check, records
 from pecopt.scenario.types import Size, upper
 
-__all__ = ["CAPACITY_SUFFIXES", "Validation", "summarise", "validate_scenario"]
+__all__ = [
+    "CAPACITY_SUFFIXES",
+    "LayoutsValidation",
+    "Validation",
+    "capacity_text",
+    "summarise",
+    "validate_layouts",
+    "validate_path",
+    "validate_scenario",
+]
 
 #: record fields listed as capacities, by the unit at the end of their names
-CAPACITY_SUFFIXES = ("_kw", "_kwh", "_kw_el", "_kwp", "_m2")
+CAPACITY_SUFFIXES = ("_kw", "_kwh", "_kw_el", "_kw_heat", "_kwp", "_m2")
+#: the unit each capacity suffix stands for
+CAPACITY_UNITS = {"_kw": "kW", "_kwh": "kWh", "_kw_el": "kW el", "_kw_heat": "kW heat",
+                  "_kwp": "kWp", "_m2": "m2"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -56,6 +75,32 @@ class Validation:
         }
 
 
+@dataclass(frozen=True)
+class LayoutsValidation:
+    """A valid layouts file: each variant's validation (the base first), its findings
+    labelled with the variant; a finding the base has too is told once, for the base."""
+
+    file: Path
+    base: Path
+    variants: dict[str, Validation]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for v in self.variants.values() for f in v.findings]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "layouts": str(self.file),
+            "base": str(self.base),
+            "valid": True,
+            "variants": {
+                name: {**v.summary, "warnings": [f.to_dict() for f in v.findings]}
+                for name, v in self.variants.items()
+            },
+            "warnings": [f.to_dict() for f in self.findings],
+        }
+
+
 def validate_scenario(path: Path, overrides: dict[str, Any] | None = None) -> Validation:
     """Load, ingest and check ``path``; raises the usual input errors (exit 2)."""
     from pecopt.scenario.yaml_source import read_yaml
@@ -64,6 +109,69 @@ def validate_scenario(path: Path, overrides: dict[str, Any] | None = None) -> Va
     inputs = to_inputs(scenario, ingest(scenario, str(path)), str(path))
     doc = read_yaml(path)  # read again for the positions of the fields (milliseconds)
     return Validation(path, inputs, summarise(inputs), check(inputs, doc))
+
+
+def is_layouts(path: Path) -> bool:
+    """Whether ``path`` is a layouts file (a mapping with ``variants:``); False for
+    anything else, including a file that cannot be read (the scenario loader then says
+    what is wrong with it)."""
+    from pecopt.scenario.yaml_source import YamlProblem, read_yaml
+
+    try:
+        data = read_yaml(path).data
+    except YamlProblem:
+        return False
+    return isinstance(data, dict) and "variants" in data
+
+
+def validate_path(path: Path) -> Validation | LayoutsValidation:
+    """:func:`validate_layouts` for a layouts file, else :func:`validate_scenario`."""
+    return validate_layouts(path) if is_layouts(path) else validate_scenario(path)
+
+
+def _in_variant(exc: ScenarioError | DataError, name: str, layouts: Path) -> PecoptError:
+    """The same error, its problem naming the variant (unless its file already does)."""
+    if f"(variant {name})" in exc.file:
+        return exc
+    problem = f"{exc.problem} (variant {name} of {layouts})"
+    if isinstance(exc, ScenarioError):
+        return ScenarioError(exc.file, exc.field, problem, line=exc.line, column=exc.column)
+    return DataError(exc.file, exc.field, problem)
+
+
+def validate_layouts(path: Path) -> LayoutsValidation:
+    """Validate a layouts file whole: its keys and every variant's scenario
+    (:func:`pecopt.scenario.layouts.load_layouts`), then each variant ingested (every
+    file it names read and checked), summed up and checked for plausibility.
+
+    Raises
+    ------
+    ScenarioError, DataError
+        The first problem (exit 2); one found in a variant's files names the variant.
+    """
+    from pecopt.scenario.layouts import BASE, load_layouts
+    from pecopt.scenario.yaml_source import read_yaml
+
+    layouts = load_layouts(path)
+    out: dict[str, Validation] = {}
+    told: set[tuple[str, str]] = set()
+    for v in layouts.variants:
+        label = f"{layouts.path} (variant {v.name})"
+        try:
+            inputs = to_inputs(v.scenario, ingest(v.scenario, label), label)
+        except (ScenarioError, DataError) as exc:
+            raise _in_variant(exc, v.name, layouts.path) from None
+        base = v.name == BASE
+        found = []
+        for f in check(inputs, read_yaml(layouts.base) if base else None):
+            if (f.field, f.problem) in told:
+                continue  # the base's, told for the base
+            if base:
+                told.add((f.field, f.problem))
+            file = str(layouts.base if base else layouts.path)
+            found.append(replace(f, file=file, problem=f"{f.problem} (variant {v.name})"))
+        out[v.name] = Validation(path, inputs, summarise(inputs), found)
+    return LayoutsValidation(path, layouts.base, out)
 
 
 def _energy_kwh(df: pd.DataFrame, column: str, dt_h: float) -> float:
@@ -168,9 +276,32 @@ def _prices(inputs: DistrictInputs) -> dict[str, Any]:
     return {"import": imports, "columns": columns}
 
 
+def _number(x: float) -> str:
+    return f"{x:,.6g}"
+
+
+def capacity_text(value: float | Size, unit: str) -> str:
+    """How a capacity reads: a given one as its value (``1,000 kWh``), one the optimiser
+    sizes as its limit (``<= 5,000 kWh, sized``, and ``existing 1,000`` when some is built
+    already)."""
+    if not isinstance(value, Size):
+        return f"{_number(float(value))} {unit}"
+    out = f"<= {_number(value.max)} {unit}, sized"
+    if value.existing > 0:
+        out += f", existing {_number(value.existing)}"
+    return out
+
+
+def _unit_of(name: str) -> str:
+    ends = [s for s in CAPACITY_UNITS if f"_{name}".endswith(s)]
+    return CAPACITY_UNITS[max(ends, key=len)] if ends else ""
+
+
 def _capacities(inputs: DistrictInputs) -> list[dict[str, Any]]:
     """Every capacity-like field (:data:`CAPACITY_SUFFIXES`, not a rate such as
-    ``*_eur_per_kwh``) of every unit record."""
+    ``*_eur_per_kwh``) of every unit record: ``value`` (a given one; None when sized),
+    ``sized``, ``max`` and ``existing`` (sized ones), its ``field_unit`` and ``text``
+    (:func:`capacity_text`)."""
     rows = []
     for key, tech in TECHNOLOGIES.items():
         for unit in tech.units_of(inputs.scenario):
@@ -180,15 +311,19 @@ def _capacities(inputs: DistrictInputs) -> list[dict[str, Any]]:
                 value = getattr(unit, name)
                 capacity = f"_{name}".endswith(CAPACITY_SUFFIXES) and "_per_" not in name
                 if capacity and isinstance(value, int | float | Size):
-                    rows.append(
-                        {
-                            "technology": key,
-                            "unit": str(getattr(unit, "name", key)),
-                            "field": name,
-                            "value": upper(value),
-                            "sized": isinstance(value, Size),
-                        }
-                    )
+                    sized = isinstance(value, Size)
+                    row: dict[str, Any] = {
+                        "technology": key,
+                        "unit": str(getattr(unit, "name", key)),
+                        "field": name,
+                        "value": None if isinstance(value, Size) else float(value),
+                        "sized": sized,
+                        "field_unit": _unit_of(name),
+                        "text": capacity_text(value, _unit_of(name)),
+                    }
+                    if isinstance(value, Size):
+                        row |= {"max": upper(value), "existing": value.existing}
+                    rows.append(row)
     return rows
 
 

@@ -210,6 +210,7 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
     n, dt = common.n, common.dt_h
     conn = capacity(block, "import_max_kw", spec.import_max_kw)
     d = add_var(block, "imp", n, 0.0, conn.upper)
+    conn.bound(d)
     t = common.steps()
     vat = tariff.vat
     c = Contribution(
@@ -249,6 +250,8 @@ def build(block: pyo.Block, data: DistrictHeatData, common: Common) -> Contribut
     if tariff.power_fee_eur_per_kw_yr > 0 or reserve:
         floor = max(0.0, tariff.previous_peak_kw - so_far)
         peak = add_var(block, "peak", 1, floor, max(conn.upper, floor))  # above so_far
+        if conn.upper >= floor:
+            conn.bound(peak)
         starts = np.arange(n - k + 1)
         if common.periods is not None:  # typical periods: a window stays in its period
             L = common.periods.length

@@ -31,6 +31,7 @@ def build(block: pyo.Block, units: Sequence[ElectricBoiler], common: Common) -> 
         block.add_component(spec.name, b)
         cap = capacity(b, "power_kw", spec.capacity_kw)
         p = add_var(b, "p", common.n, 0.0, cap.upper)
+        cap.bound(p)
         if cap.sized:
             cap.limit(b, "max", [term(p, 1.0)], common.n)
             out.cost.setdefault("investment", []).extend(cap.cost(common))

@@ -333,6 +333,7 @@ def build(block: pyo.Block, d: GridData, common: Common) -> Contribution:
     n, dtw, g = common.n, common.dtw, d.spec
     conn = capacity(block, "import_max_kw", g.import_max_kw)
     imp = add_var(block, "imp", n, 0.0, conn.upper)
+    conn.bound(imp)
     exp = add_var(block, "exp", n, 0.0, g.export_max_kw)
     obj = common.objective
     cp = obj.carbon_price_eur_per_kg
@@ -343,6 +344,7 @@ def build(block: pyo.Block, d: GridData, common: Common) -> Contribution:
     if zs.size and g.export_max_kw > 0 and conn.upper > 0:
         z = add_var(block, "z", zs.size, binary=True)
         add_rows(block, "imp_on", zs.size, [term(imp, 1.0, zs), term(z, -conn.upper)], upper=0.0)
+        conn.not_valued("the import/export exclusivity binaries take it as their big-M")
         add_rows(
             block,
             "exp_off",

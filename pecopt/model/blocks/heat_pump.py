@@ -50,7 +50,7 @@ import pyomo.environ as pyo
 from pydantic import model_validator
 
 from pecopt.errors import DataError, ScenarioError
-from pecopt.model.capacity import Amount, Cap, capacity, need_binaries
+from pecopt.model.capacity import Amount, Cap, Uses, capacity, make_limit, need_binaries
 from pecopt.model.carry import Start, StateReader, given, with_start
 from pecopt.model.linear import FloatArray, Term, add_rows, add_var, term
 from pecopt.model.technology import (
@@ -271,21 +271,35 @@ def _unit(b: pyo.Block, hp: HeatPumpData, common: Common) -> Contribution:
         usable &= hp.capacity_factor[None, :] > 0
     ps = []
     for k, sink in enumerate(hp.sinks):
-        ub = np.where(usable[k], np.inf if el is None else el.upper, 0.0)
+        by_el = np.where(usable[k], np.inf if el is None else el.upper, 0.0)
+        ub = by_el
         if q is not None:  # a bound that also helps presolve
             cop = np.where(hp.cop[k] > 0, hp.cop[k], 1.0)
-            ub = np.minimum(ub, q.upper * hp.capacity_factor / cop)
-        ps.append(add_var(b, f"p_{sink}", n, 0.0, ub))
+            by_q = q.upper * hp.capacity_factor / cop
+            ub = np.minimum(by_el, by_q)
+        p = add_var(b, f"p_{sink}", n, 0.0, ub)
+        ps.append(p)
+        # the capacity that sets each step's bound (at a tie, one more unit of either
+        # leaves the bound where it is)
+        if q is None:
+            if el is not None:
+                el.bound(p, 1.0, np.flatnonzero(usable[k]))
+        else:
+            if el is not None:
+                el.bound(p, 1.0, np.flatnonzero(usable[k] & (by_el < by_q)))
+            by_cap = by_q < by_el
+            q.bound(p, (hp.capacity_factor / cop)[by_cap], np.flatnonzero(by_cap))
     elec = [term(p, 1.0) for p in ps]
     heat = [term(p, hp.cop[k]) for k, p in enumerate(ps)]
     if el is not None and (len(ps) > 1 or el.sized):
         el.limit(b, "max_el", elec, n)
     if q is not None and (len(ps) > 1 or q.sized):
         q.limit(b, "max_heat", heat, n, hp.capacity_factor)
+    field_m: Amount | None = None
     if spec.borehole is not None:
         bh = spec.borehole
         lift = [term(p, np.maximum(hp.cop[k] - 1.0, 0.0)) for k, p in enumerate(ps)]
-        add_rows(b, "borehole_power", n, lift, upper=bh.max_w_per_m * bh.length_m / 1000.0)
+        power = add_rows(b, "borehole_power", n, lift, upper=bh.max_w_per_m * bh.length_m / 1000.0)
         dtw = common.dtw
         total = [Term(x.var, x.index, x.coef * dtw[x.row], np.zeros_like(x.row)) for x in lift]
         # the annual cap times the horizon's share of a year (weighted steps under
@@ -296,11 +310,14 @@ def _unit(b: pyo.Block, hp: HeatPumpData, common: Common) -> Contribution:
             w = np.ones(n) if common.weight is None else common.weight
             share = float(hp.ground_share @ w)
         cap_kwh = bh.max_kwh_per_m_yr * bh.length_m
+        per_m = [make_limit(power, np.arange(n), bh.max_w_per_m / 1000.0)]
         if bh.extracted_so_far_kwh is None:
-            add_rows(b, "borehole_energy", 1, total, upper=cap_kwh * share)
+            energy = add_rows(b, "borehole_energy", 1, total, upper=cap_kwh * share)
+            per_m.append(make_limit(energy, [0], bh.max_kwh_per_m_yr * share))
             c_state = {}
-        else:
+        else:  # the cap on the year so far (nightly plans): valued by its power rows only
             c_state = _year_to_date(b, hp, lift, cap_kwh, common)
+        field_m = Amount((), float(bh.length_m), uses=Uses(rows=per_m))
     else:
         c_state = {}
     if spec.min_part_load > 0 or spec.min_on_h > 0 or spec.min_off_h > 0:
@@ -322,6 +339,8 @@ def _unit(b: pyo.Block, hp: HeatPumpData, common: Common) -> Contribution:
             caps[key] = cap.amount()
             if cap.sized:
                 c.cost.setdefault("investment", []).extend(cap.cost(common))
+    if field_m is not None:
+        caps["borehole_m"] = field_m  # the field's length: its rows' right-hand sides
     c.capacities[spec.name] = caps
     c.state.update(_carried(spec, ps, common.dt_h))
     c.state.update(c_state)
@@ -460,6 +479,7 @@ def _commitment(
 
     f = factor[us]
     big = cap.upper * f
+    cap.not_valued("the on/off binaries of the minimum part load take it as their big-M")
     m = spec.min_part_load
     u = add_var(b, "u", us.size, binary=True, commitment=True)
     if spec.min_on_h > 0 or spec.min_off_h > 0:

@@ -37,7 +37,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pydantic import Field, model_validator
 
-from pecopt.model.capacity import Amount, capacity, limit_rows
+from pecopt.model.capacity import Amount, Uses, capacity, limit_rows, make_limit
 from pecopt.model.linear import FloatArray, add_var, term
 from pecopt.model.technology import Common, Contribution, Flow, IngestContext, Tables, Technology
 from pecopt.scenario.types import Capacity, NonNeg, Positive, Series, Size, Strict
@@ -159,9 +159,10 @@ def build(block: pyo.Block, d: PVData, common: Common) -> Contribution | None:
             c.flows.append(
                 Flow(d.names[k], ELECTRICITY, "generation", (term(pv, share[j], t, t),))
             )  # fmt: skip
-        for k in fixed:
+        for k in fixed:  # one more kWp of array k raises the bound of pv[t] by its yield
             if d.rooftop[k]:
-                c.capacities[d.names[k]] = {"kwp": Amount((), float(d.sizes[k]))}  # type: ignore[arg-type]
+                uses = Uses(bounds=[make_limit(pv, t, d.per_kwp[k])])
+                c.capacities[d.names[k]] = {"kwp": Amount((), float(d.sizes[k]), uses=uses)}  # type: ignore[arg-type]
     sized = [k for k, s in enumerate(d.sizes) if isinstance(s, Size)]
     if sized:
         c.add(_sized(block, d, sized, common))
@@ -186,6 +187,8 @@ def _sized(block: pyo.Block, d: PVData, sized: list[int], common: Common) -> Con
         c.cost.setdefault("investment", []).extend(cap.cost(common))
     upper = sum(d.per_kwp[k] * cap.upper for k, (cap, _) in zip(sized, caps, strict=True))
     used = add_var(block, "used_sized", n, 0.0, upper)
+    for cap, per_kwp in caps:
+        cap.bound(used, per_kwp)
     limit_rows(block, "available_sized", [term(used, 1.0)], n, caps)
     asset = d.names[sized[0]] if len(sized) == 1 else SIZED
     c.flows.append(Flow(asset, ELECTRICITY, "generation", (term(used, 1.0),)))

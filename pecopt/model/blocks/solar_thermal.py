@@ -140,6 +140,7 @@ def build(block: pyo.Block, d: SolarThermalData, common: Common) -> Contribution
         block.add_component(name, b)
         area = capacity(b, "area_m2", d.areas[k])
         used = add_var(b, "used", common.n, 0.0, d.per_m2[k] * area.upper)
+        area.bound(used, d.per_m2[k])
         if area.sized:
             area.limit(b, "available", [term(used, 1.0)], common.n, d.per_m2[k])
             c.cost.setdefault("investment", []).extend(area.cost(common))

@@ -117,6 +117,8 @@ def _unit(
     power = capacity(b, "power_kw", spec.power_kw)
     ch = add_var(b, "ch", n, 0.0, power.upper)
     dis = add_var(b, "dis", n, 0.0, power.upper)
+    power.bound(ch)
+    power.bound(dis)
     s0 = spec.soc_initial_kwh
     keep = (1.0 - spec.loss_per_h) ** dt
     t = common.steps()
@@ -129,6 +131,7 @@ def _unit(
         if spec.end == "initial" and s0 is not None:
             soc_lb[-1] = s0
         soc = add_var(b, "soc", n, soc_lb, energy.upper)
+        energy.bound(soc)
         if energy.sized:
             energy.limit(b, "soc_max", [term(soc, 1.0)], n)
         terms.append(term(soc, 1.0))
@@ -148,6 +151,7 @@ def _unit(
     big = power.upper  # the largest power the store can have: a valid big-M
     if ys.size and big > 0:
         y = add_var(b, "y", ys.size, binary=True)
+        power.not_valued("the charge/discharge exclusivity binaries take it as their big-M")
         add_rows(b, "ch_on", ys.size, [term(ch, 1.0, ys), term(y, -big)], upper=0.0)
         add_rows(b, "dis_off", ys.size, [term(dis, 1.0, ys), term(y, big)], upper=big)
     eta_c, eta_d = spec.eta_charge, spec.eta_discharge
@@ -195,6 +199,7 @@ def _linked(
     per = common.periods
     assert per is not None
     n, big = common.n, energy.upper
+    energy.not_valued("typical periods: the linked levels are also bounded by it")
     length, k, order = per.length, per.k, np.asarray(per.order, np.int64)
     d = order.size
     t = common.steps()
@@ -227,10 +232,7 @@ def _linked(
     add_rows(b, "soc_below_hi", n, [term(soc, 1.0), term(hi, -1.0, p_of)], upper=0.0)
     add_rows(b, "soc_above_lo", n, [term(soc, 1.0), term(lo, -1.0, p_of)], lower=0.0)
     top = [term(level, 1.0, rows), term(hi, 1.0, order, rows)]
-    if energy.sized:
-        energy.limit(b, "level_max", top, d)
-    else:
-        add_rows(b, "level_max", d, top, upper=energy.value)
+    energy.limit(b, "level_max", top, d)
     add_rows(
         b, "level_min", d, [term(level, keep_l, rows), term(lo, 1.0, order, rows)], lower=0.0
     )  # fmt: skip

@@ -139,6 +139,7 @@ def build(block: pyo.Block, sources: tuple[SourceData, ...], common: Common) -> 
         cap = capacity(b, "booster_kw_el", w.booster_kw_el)
         if cap.upper > 0:
             p = add_var(b, "booster", n, 0.0, cap.upper)
+            cap.bound(p)
             if cap.sized:
                 cap.limit(b, "booster_max", [term(p, 1.0)], n)
                 out.cost.setdefault("investment", []).extend(cap.cost(common))
