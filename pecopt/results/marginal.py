@@ -17,8 +17,10 @@ stands for). A row that :func:`~pecopt.model.linear.add_rows` divided by its com
 coefficient ``s`` has the dual ``s y``: it is divided back. The sign is that of a cost:
 > 0 where one more kWh costs money, < 0 where it would save some (a surplus that must be
 exported at a loss or curtailed at a price). Under a staged objective (``objective.kind:
-emissions``) the duals are those of the last stage, money: the price of one more kWh with
-every earlier stage (penalties, emissions) kept within its tie tolerance of its optimum.
+emissions``) the duals are those of the last stage, money, with the rows that keep the
+earlier stages (penalties, emissions) within their tie tolerance as they are: the price of
+one more kWh whose emissions must be made up elsewhere (re-running every stage would let
+the kept emissions rise with the demand, and can cost less).
 A MILP's prices are those of the LP with its integers fixed at the plan. Where the
 optimum is degenerate at a step (a store exactly full, a plant exactly at its limit with
 nothing else at the margin), the dual is one of several: one more kWh and one less may
