@@ -370,3 +370,20 @@ def test_the_bulk_suffix_fill_holds_on_this_pyomo_and_matches_the_public_one():
     assert len(bulk) == len(public) == len(rows) + len(cols)
     assert all(bulk[c] == public[c] for c in rows + cols)
     assert bulk._dict == public._dict
+
+
+def test_get_many_reads_a_suffix_as_its_public_interface_does(monkeypatch):
+    m = random_lp(4)
+    rows = list(m.component_data_objects(pyo.Constraint, active=True))
+    cols = list(m.component_data_objects(pyo.Var))
+    s = pyo.Suffix(direction=pyo.Suffix.IMPORT)
+    duals_module.put(s, rows[1:], [0.25 * k for k in range(1, len(rows))])
+    duals_module.put(s, cols[:-1], [-1.0 - k for k in range(len(cols) - 1)])
+    for data in (rows, cols):  # the first row and the last variable have no entry
+        want = [s.get(d, -7.0) for d in data]
+        np.testing.assert_array_equal(duals_module.get_many(s, data, -7.0), want)
+    # a Pyomo that stores suffixes otherwise: the public interface, the same values
+    monkeypatch.setattr(duals_module, "bulk_ok", lambda: False)
+    np.testing.assert_array_equal(
+        duals_module.get_many(s, rows, -7.0), [s.get(d, -7.0) for d in rows]
+    )

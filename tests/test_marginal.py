@@ -166,6 +166,38 @@ def test_heat_pump_against_district_heat_by_hand():
     assert_resolved(-v["value_eur_per_unit_yr"] * years, up, down)
 
 
+def test_under_an_emissions_objective_the_prices_are_those_of_its_money_stage():
+    # Heat 30 kW for 2 h from a heat pump (0.04 EUR and 0.1 kg per kWh of heat) or district
+    # heat (0.05 EUR, 0.05 kg). The emissions optimum takes it all from district heat; the
+    # last stage, money, keeps emissions within the tie tolerance (1e-3) of that optimum,
+    # so the pump gives what the slack allows. With the kept row as it is, one more kWh of
+    # heat comes from district heat (0.05 EUR) and its 0.05 kg must be made up by moving a
+    # kWh from the pump to district heat (0.01 EUR): 0.06 EUR/kWh. (Re-running every stage
+    # would also move the kept emissions up with the demand: 0.04999 EUR.)
+    from pecopt.solver import solve as solve_model
+
+    s = tiny_scenario(
+        2, heat_kw=30.0, spot=0.12, export=0.0, grid_co2=0.3, dh_co2=0.05, district_heating={},
+        assets={"heat_pumps": [{"name": "hp", "capacity_kw_el": 20.0, "source": "series",
+                                "cop_series": 3.0}]},
+        objective={"kind": "emissions", "tie_tolerance": 1e-3},
+    )  # fmt: skip
+    built = build(inputs_of(s))
+    attach_duals(built.district)
+    sol = solve(built)
+    np.testing.assert_allclose(price(sol, "space_heat"), [0.06, 0.06], rtol=1e-6)
+    con = built.district.balances["space_heat"]
+    rm = con._pecopt
+
+    def held(kwh: float) -> float:  # the model as the stages left it, 1 h steps
+        con[1].set_value(con[1].body == rm.lo[1] + kwh / rm.scale)
+        return solve_model(built.model, built.inputs.common.solver).objective
+
+    # the slack holds 0.003 kg: up to 0.06 kWh of heat from the pump, so a step of 0.02
+    up, down = slope(held, 0.0, 0.02)
+    assert_resolved(price(sol, "space_heat")[1], up, down)
+
+
 # ---------------------------------------------------------------- capacities by re-solve
 
 

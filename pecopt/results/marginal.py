@@ -17,8 +17,10 @@ stands for). A row that :func:`~pecopt.model.linear.add_rows` divided by its com
 coefficient ``s`` has the dual ``s y``: it is divided back. The sign is that of a cost:
 > 0 where one more kWh costs money, < 0 where it would save some (a surplus that must be
 exported at a loss or curtailed at a price). Under a staged objective (``objective.kind:
-emissions``) the duals are those of the last stage, money: the price of one more kWh with
-every earlier stage (penalties, emissions) kept within its tie tolerance of its optimum.
+emissions``) the duals are those of the last stage, money, with the rows that keep the
+earlier stages (penalties, emissions) within their tie tolerance as they are: the price of
+one more kWh whose emissions must be made up elsewhere (re-running every stage would let
+the kept emissions rise with the demand, and can cost less).
 A MILP's prices are those of the LP with its integers fixed at the plan. Where the
 optimum is degenerate at a step (a store exactly full, a plant exactly at its limit with
 nothing else at the margin), the dual is one of several: one more kWh and one less may
@@ -65,7 +67,7 @@ import pyomo.environ as pyo
 from pecopt.model.capacity import Amount, Limit, annuity_factor
 from pecopt.model.core import DistrictModel
 from pecopt.model.linear import FloatArray, RowsMeta, VarMeta, values
-from pecopt.solver.duals import requested
+from pecopt.solver.duals import get_many, requested
 
 __all__ = ["capacity_values", "price_summary", "prices", "unit_of_key"]
 
@@ -85,7 +87,7 @@ def _row_duals(con: pyo.Constraint, dual: pyo.Suffix) -> FloatArray:
     """The duals of a row family per row as given (NaN for a dropped or unsolved row),
     divided by the family's scale: ``d obj / d b_i`` of the rows its builder wrote."""
     rm: RowsMeta = con._pecopt
-    got = np.array([dual.get(d, np.nan) for d in rm.data], dtype=np.float64)
+    got = get_many(dual, rm.data)
     n_given = rm.m if rm.kept is None else (int(rm.kept[-1]) + 1 if rm.kept.size else 0)
     out = np.full(max(n_given, rm.m), np.nan)
     at = rm.position(np.arange(out.size))
@@ -189,14 +191,14 @@ class _Duals:
     def _at_upper(self, var: pyo.Var) -> FloatArray:
         """Reduced costs of the elements at an active upper bound, 0 elsewhere."""
         vm: VarMeta = var._pecopt
-        data = vm.data.tolist()
+        out: FloatArray = np.zeros(vm.n)
         if self.rc is None:
-            return np.zeros(len(data))
-        rc = np.array([self.rc.get(v, 0.0) for v in data], dtype=np.float64)
-        ub = np.array([np.inf if v.ub is None else v.ub for v in data], dtype=np.float64)
+            return out
+        ub = vm.ub  # as built: the bound the capacity's Limit describes
         x = np.nan_to_num(values(var), nan=-np.inf)
-        at = x >= ub - 1e-7 * np.maximum(1.0, np.abs(ub))
-        out: FloatArray = np.where(at & (self.sense * rc < 0), rc, 0.0)
+        at = np.flatnonzero(x >= ub - 1e-7 * np.maximum(1.0, np.abs(ub)))
+        rc = get_many(self.rc, vm.data[at].tolist(), 0.0)  # only where a bound can hold
+        out[at] = np.where(self.sense * rc < 0, rc, 0.0)
         return out
 
 

@@ -136,6 +136,21 @@ def put(suffix: pyo.Suffix, data: Sequence[Any], values: list[float]) -> None:
         suffix.update(zip(data, values, strict=True))
 
 
+def get_many(suffix: pyo.Suffix, data: Sequence[Any], default: float = np.nan) -> FloatArray:
+    """``suffix[data[k]]`` for every k (``default`` where it has none), as an array: read
+    from the suffix's store in one pass where :func:`bulk_ok` holds (as :func:`put` writes
+    it), else through the public mapping interface."""
+    kinds = {_key_kind(cls) for cls in set(map(type, data))}
+    store = getattr(suffix, "_dict", None)
+    if bulk_ok() and len(kinds) == 1 and None not in kinds and isinstance(store, dict):
+        keys = map(id, data) if kinds == {"id"} else iter(data)
+        missing = (None, default)
+        return np.fromiter(
+            (store.get(k, missing)[1] for k in keys), dtype=np.float64, count=len(data)
+        )
+    return np.fromiter((suffix.get(d, default) for d in data), dtype=np.float64, count=len(data))
+
+
 def _store(
     store: dict[Any, tuple[Any, float]], data: Sequence[Any], values: list[float], by_id: bool
 ) -> None:

@@ -43,7 +43,9 @@ Points are numbered from the cost optimum (0) to the CO2 minimum (N - 1).
 soon as the point is solved, into the temporary folder that replaces ``--out`` at the end
 (:func:`pecopt.workflows.outputs.atomic_dir`). A ``deadline`` bounds the whole command:
 ingest and build stop at it (nothing written), each solve gets what is left less a
-reserve for writing that point, the table and the report. When the time limit (or a
+reserve for extracting and writing that point, the table and the report (``points + 2``
+times :func:`~pecopt.workflows.solve.extraction_reserve_s`, at most a quarter of the
+time left after the build: 13.5 s for 3 points of the Kera year). When the time limit (or a
 solver failure) stops a point after at least one point is done, the points done so far
 are the result: ``pareto.parquet`` holds them, ``manifest.json`` says ``complete: false``
 and why, and the command exits 10. A MILP point stopped by the limit keeps its best plan
@@ -284,9 +286,9 @@ def pareto(
     built = before_deadline(deadline, "the model build", lambda: build(inputs))
     attach_duals(built.district)  # each point's marginal prices and capacity values
     solve_by = deadline
-    if deadline is not None:  # kept back: writing a point, the table and the report
-        solve_by = deadline - min(3 * extraction_reserve_s(_columns(built)),
-                                  0.25 * max(deadline - time.perf_counter(), 0.0))  # fmt: skip
+    if deadline is not None:  # kept back: extracting and writing a point, the report
+        reserve = (points + 2) * extraction_reserve_s(_columns(built))
+        solve_by = deadline - min(reserve, 0.25 * max(deadline - time.perf_counter(), 0.0))
     rows: list[dict[str, Any]] = []
     with atomic_dir(out, "pareto", used) as tmp:
         t_write = 0.0
