@@ -170,11 +170,13 @@ def front(
     _check(points, tol)
     ec = add_co2_bound(built.district)
     found: dict[int, Point] = {}
+    doing = [""]  # the solve under way, to say where the front stopped
 
     def point(
         k: int, eps: float | None, role: str, warm: SolveOutcome | None, primal: bool = False
     ) -> Solution:
-        progress(f"point {k} ({role})")
+        doing[0] = f"point {k} ({role})"
+        progress(doing[0])
         ec.bound(eps)
         sol = _solve(built, warm, True, deadline, primal)
         p = Point(k, eps, role, sol, sol.seconds)
@@ -191,10 +193,13 @@ def front(
         best = point(0, None, "cost optimum", None)
         e_max = float(pyo.value(ec.co2[0]))
         ec.serve_as_much()
-        progress("CO2 minimum")
+        doing[0] = "the CO2 minimum"
+        progress(doing[0])
         ec.minimise("emissions")
         ec.bound(None)
         low = _run(built, best.outcome, False, deadline)  # another objective: module doc
+        if low.status is not Status.OPTIMAL:  # a MILP's plan: no E_min to place points by
+            raise _Stop("the time limit stopped the CO2 minimum before it was proven optimal")
         e_min = float(pyo.value(ec.co2[0]))
         ec.minimise("cost")
         last = e_min + tol * max(abs(e_min), abs(e_max), 1.0)
@@ -211,7 +216,7 @@ def front(
     except SolverError as exc:
         if not found:
             raise
-        stopped = str(exc)
+        stopped = f"{doing[0]}: {exc}"
     return Traced([found[k] for k in sorted(found)], stopped)
 
 
