@@ -131,7 +131,7 @@ def _money(items: Mapping[str, float]) -> tuple[float, float, float]:
     return float(billed), float(penalty), stored
 
 
-def _day(built: Any, sol: Any, lo: pd.Timestamp) -> Day:
+def _day(built: Any, sol: Any) -> Day:
     """A settled day's figures and end state, from its solved model."""
     from pecopt.workflows.carry import carried_states
 
@@ -239,7 +239,7 @@ def _settle(setup: _Setup, assets: dict[str, Any], lo: pd.Timestamp, hi: pd.Time
     dm = built.district
     if targets is not None:
         tf.follow(dm, targets, FOLLOW_EUR_PER_KWH)
-        return _day(built, solve(built), lo)
+        return _day(built, solve(built))
     tf.rule_bounds(dm)
     moving = [t for f in dm.flows if f.role == "storage" for t in f.terms]
     opts = built.inputs.common.solver
@@ -250,7 +250,7 @@ def _settle(setup: _Setup, assets: dict[str, Any], lo: pd.Timestamp, hi: pd.Time
         finally:
             tf.restore_binaries(relaxed)
     tf.fix_terms(terms, None)
-    return _day(built, solve(built), lo)
+    return _day(built, solve(built))
 
 
 # ------------------------------------------------------------------ the whole replay
@@ -313,7 +313,7 @@ def replay(
     lo = windows[0].start - pd.Timedelta(days=1)
     hi = windows[-1].horizon_end
     progress("ingest the truth")
-    from pecopt.workflows.carry import rolling_assets
+    from pecopt.workflows.carry import carried_states, rolling_assets
 
     doc = base.model_dump()
     doc["horizon"] = {"start": lo.isoformat(), "end": hi.isoformat(), "resolution": cfg.resolution}
@@ -354,8 +354,6 @@ def replay(
         rule_assets, _ = _assets(setup, rule_state, k == 0, w.start, horizon_truth)
         rule = _settle(setup, rule_assets, w.start, w.end, None)
         t4 = time.perf_counter()
-        from pecopt.workflows.carry import carried_states
-
         planned_start = {k: float(v[0]) for k, v in carried_states(plan.built.district).items()}
         gap = max(_gap(state, planned_start), _gap(state, real.start))
         rule_gap = _gap(rule_state, rule.start)
@@ -408,12 +406,12 @@ def replay(
     try:
         pf_built = build(to_inputs(pf_s, _slice(truth, *period, step), file))
         pf = solve(pf_built)
-        pf_day = _day(pf_built, pf, period[0])
+        pf_day = _day(pf_built, pf)
         table["perfect_foresight_co2_kg"] = _co2_per_day(pf.results, windows)
     except (SolverError, InfeasibleError) as exc:  # the nights stand without it
         pf_error = str(exc)
     seconds["perfect_foresight"] = time.perf_counter() - t5
-    kpis = _kpis(table, last_real, last_rule, pf_day, days, tz)
+    kpis = _kpis(table, last_real, last_rule, pf_day, days)
     if pf_error is not None:
         kpis["perfect_foresight"] = {"error": pf_error}
         kpis["reference_failed"] = True  # the nights stand; the run is degraded (exit 10)
@@ -470,8 +468,9 @@ def _monthly(table: pd.DataFrame, days: list[date]) -> dict[str, dict[str, float
     return out
 
 
-def _kpis(table: pd.DataFrame, real: Day, rule: Day, pf: Day | None, days: list[date],
-          tz: str) -> dict[str, Any]:  # fmt: skip
+def _kpis(
+    table: pd.DataFrame, real: Day, rule: Day, pf: Day | None, days: list[date]
+) -> dict[str, Any]:
     """The replay's totals [EUR, kg, kWh]: per controller the billed money, penalties and
     the value of what is left at the end; the net cost (billed + penalties - value left);
     the value of optimisation (rule-based - realised) and the cost of imperfect forecasts

@@ -371,7 +371,6 @@ def _year_to_date(
     terms = [term(used, 1.0), term(used, -1.0, t[:-1], t[1:])]
     terms += [Term(x.var, x.index, -x.coef * dt, x.row) for x in lift]
     rhs = np.zeros(n)
-    rhs[0] = 0.0
     add_rows(b, "ground_energy", n, terms, equal=rhs, what=f"{spec.name} ground energy")
 
     def energy(value: ValueOf) -> FloatArray:
