@@ -140,3 +140,53 @@ def test_a_fleet_that_changes_its_copies_keeps_each_cars_energy(tmp_path: Path) 
     for asset, e in per_car.items():
         assert got[asset]["soc_kwh"] == pytest.approx(3.0 * e, abs=1e-6), asset
     assert np.isfinite(list(per_car.values())).all() and max(per_car.values()) <= 60.0
+
+
+@pytest.mark.parametrize("copies", [1, 4])
+def test_a_session_across_midnight_gets_its_whole_wish_over_two_nights(
+    tmp_path: Path, copies: int
+) -> None:
+    """A street-charging session from 20:00 to 07:00 local (11 h) wanting 40 kWh per car
+    at 5 kW (at most 31.5 kWh fit after midnight): night 1 plans it whole (its 24 h
+    look-ahead covers it) and delivers part of it by midnight; night 2 starts from what
+    the car received (``session_kwh``, read back from night 2's model) and asks for the
+    rest, not for the pro-rata share of its 7 h after midnight (25.45 kWh): over the two
+    delivery days the car gets exactly its 40 kWh (and the 10 kWh of a second session)."""
+    doc = yaml.safe_load(_district(tmp_path, 1).read_text())
+    (tmp_path / "sessions.csv").write_text(
+        "vehicle,arrival,departure,energy_kwh\n"
+        "pole1,2025-01-14T20:00,2025-01-15T07:00,40\n"
+        "pole1,2025-01-15T18:00,2025-01-15T21:00,10\n"
+    )
+    doc["assets"]["ev_fleets"] = [
+        {"name": "street", "charger_kw": 5, "capacity_kwh": 60, "efficiency": 0.9,
+         "copies": copies, "timezone": TZ, "sessions": "sessions.csv",
+         "shortfall_penalty_eur_per_kwh": 5.0},
+    ]  # fmt: skip
+    scenario = tmp_path / "sessions.yaml"
+    scenario.write_text(yaml.safe_dump(doc, sort_keys=False))
+    state = tmp_path / "state"
+    first = dispatch(scenario, tmp_path / "n1", state, day=date(2025, 1, 14))
+    second = dispatch(scenario, tmp_path / "n2", state, day=date(2025, 1, 15))
+    assert first.exit_code == second.exit_code == 0, second.flags
+    with StateStore(state) as store:
+        got = {t.quantity: t for t in store.trajectories(first.run_id) if t.asset == "street/pole1"}
+    boundary = got["session_kwh"].at(second.window.start)
+    assert boundary is not None and 8.5 * copies - 1e-6 <= boundary < 40.0 * copies
+    model = second.start["model"]["street/pole1"]
+    assert model["session_kwh"] == pytest.approx(boundary, abs=1e-6)
+    assert _model_start(tmp_path / "n2")[("street/pole1", "session_kwh")] == pytest.approx(
+        boundary, abs=1e-6
+    )
+
+    def stored(out: Path) -> float:
+        """Energy the car took in on the delivery day [kWh] (set-points x 0.25 h x eta)."""
+        import pandas as pd
+
+        sp = pd.read_parquet(out / "setpoints.parquet")
+        return float(-sp.loc[sp["asset"] == "street/pole1", "setpoint_kw"].sum()) * 0.25 * 0.9
+
+    assert stored(tmp_path / "n1") == pytest.approx(boundary, abs=1e-6)
+    # 40 kWh across midnight and 10 kWh on the evening of day 2, per car
+    total = stored(tmp_path / "n1") + stored(tmp_path / "n2")
+    assert total == pytest.approx(50.0 * copies, abs=1e-6)

@@ -9,6 +9,7 @@ step [kWh]).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import holidays
 import numpy as np
@@ -16,6 +17,26 @@ import pandas as pd
 
 from pecopt.errors import DataError
 from pecopt.ingest.timeseries import parse_times, read_table, row_name, step_hours, zone_for
+
+
+class Placed(NamedTuple):
+    """Sessions laid on a horizon's steps (:func:`place_sessions`).
+
+    ``energy_kwh`` is what a session wants by the end of its steps inside the horizon
+    (pro rata to them when the horizon cuts it); ``before_kwh`` and ``after_kwh`` are
+    the shares of its wish, pro rata, that fall on its steps before the horizon's first
+    step and after its last (0 for a session wholly inside), so that a rolling horizon
+    can carry what a session has received so far (:mod:`pecopt.model.blocks.ev`)."""
+
+    vehicles: tuple[str, ...]
+    plugged: np.ndarray  # (vehicles, steps) bool
+    session_vehicle: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    energy_kwh: np.ndarray
+    before_kwh: np.ndarray
+    after_kwh: np.ndarray
+
 
 #: Cell values read as a plug state (compared in lower case; bool columns pass as they are).
 _TRUE, _FALSE = {"true", "1", "1.0"}, {"false", "0", "0.0"}
@@ -137,7 +158,7 @@ def read_sessions(
     *,
     capacity_kwh: float | None = None,
     max_store_kw: float | None = None,
-) -> tuple[tuple[str, ...], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> Placed:
     """Read ``vehicle, arrival, departure, energy_kwh`` sessions.
 
     A session is plugged over the steps that lie wholly inside [arrival, departure); a
@@ -157,7 +178,9 @@ def read_sessions(
 
     Returns
     -------
-    (vehicles, plugged[v,t], session_vehicle, first_step, last_step, energy_kwh)
+    Placed
+        vehicles, plugged[v,t], and per session its vehicle, first and last step, the
+        energy wanted inside the horizon and the shares before and after it.
     """
     df = _read(path, ("vehicle", "arrival", "departure", "energy_kwh"))
     names = _vehicles(df["vehicle"], path)
@@ -187,11 +210,12 @@ def place_sessions(
     *,
     path: Path | None = None,
     max_store_kw: float | None = None,
-) -> tuple[tuple[str, ...], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> Placed:
     """Lay sessions (vehicle, arrival, departure [UTC], energy wanted [kWh]) on ``index``:
     plugged over the steps wholly inside [arrival, departure); a session cut by the
-    horizon wants its energy pro rata to its steps inside. ``path`` names the sessions
-    file in errors (None: generated sessions). Returns as :func:`read_sessions`."""
+    horizon wants its energy pro rata to its steps inside, the shares of its steps
+    before and after the horizon are kept apart (:class:`Placed`). ``path`` names the
+    sessions file in errors (None: generated sessions)."""
 
     def row(k: int) -> str:
         return row_name(path, k) if path is not None else f"session {k + 1}"
@@ -204,8 +228,10 @@ def place_sessions(
     last_all = index.searchsorted(dep.floor(step)) - 1
     full = ((dep.floor(step) - arr.ceil(step)) / step).to_numpy(float)
     keep = (last_all >= first_all) & (full > 0)
+    n_before = np.maximum(0.0, ((index[0] - arr.ceil(step)) / step).to_numpy(float))
+    n_after = np.maximum(0.0, ((dep.floor(step) - (index[-1] + step)) / step).to_numpy(float))
     step_h = step / pd.Timedelta(hours=1)
-    sv, sf, sl, se = [], [], [], []
+    sv, sf, sl, se, sb, sa = [], [], [], [], [], []
     for k in np.flatnonzero(keep):
         f, last = int(first_all[k]), int(last_all[k])
         if plugged[vid[k], f : last + 1].any():
@@ -226,13 +252,17 @@ def place_sessions(
         sf.append(f)
         sl.append(last)
         se.append(want)
-    return (
+        sb.append(energy[k] * n_before[k] / full[k])
+        sa.append(energy[k] * n_after[k] / full[k])
+    return Placed(
         vehicles,
         plugged,
         np.asarray(sv, np.int64),
         np.asarray(sf, np.int64),
         np.asarray(sl, np.int64),
         np.asarray(se, float),
+        np.asarray(sb, float),
+        np.asarray(sa, float),
     )
 
 
@@ -335,6 +365,7 @@ def tidy(
 
 __all__ = [
     "read_availability",
+    "Placed",
     "place_sessions",
     "read_sessions",
     "step_hours",

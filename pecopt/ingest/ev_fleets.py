@@ -28,14 +28,16 @@ def fleet_tables(
     file: str | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tables ``ev_fleets_availability`` (``timestamp, fleet, vehicle, plugged, drive_kwh``)
-    and ``ev_fleets_sessions`` (``fleet, vehicle, first_utc, last_utc, energy_kwh``: the
-    first and last plugged step of each session and the energy wanted)."""
+    and ``ev_fleets_sessions`` (``fleet, vehicle, first_utc, last_utc, energy_kwh,
+    energy_before_kwh, energy_after_kwh``: the first and last plugged step of each
+    session inside the horizon, the energy wanted by the last, and the shares of the
+    session's wish before and after the horizon: :class:`pecopt.ingest.ev.Placed`)."""
     ev_frames, sess_frames = [], []
     for f in units:
         strict = f.shortfall_penalty_eur_per_kwh is None  # no unmet energy allowed
         if f.session_mode:
             if f.sessions is not None:
-                names, plugged, sv, sf, sl, se = ev_io.read_sessions(
+                placed = ev_io.read_sessions(
                     f.sessions,
                     index,
                     f.timezone,
@@ -52,25 +54,28 @@ def fleet_tables(
                     capacity_kwh=f.capacity_kwh,
                     tz=tz,
                 )
-                names, plugged, sv, sf, sl, se = ev_io.place_sessions(
+                placed = ev_io.place_sessions(
                     table["vehicle"].to_numpy(object),
                     pd.DatetimeIndex(table["arrival"]),
                     pd.DatetimeIndex(table["departure"]),
                     table["energy_kwh"].to_numpy(float),
                     index,
                 )
-                if not names:  # no session touches the horizon: keep the chargers
-                    names = gen.charger_names(f.public_chargers.chargers)
-                    plugged = np.zeros((len(names), len(index)), bool)
+            names, plugged = placed.vehicles, placed.plugged
+            if not names and f.public_chargers is not None:  # no session in the horizon
+                names = gen.charger_names(f.public_chargers.chargers)
+                plugged = np.zeros((len(names), len(index)), bool)
             drive = np.zeros(plugged.shape)
             sess_frames.append(
                 pd.DataFrame(
                     {
                         "fleet": f.name,
-                        "vehicle": np.asarray(names, object)[sv],
-                        "first_utc": index[sf],
-                        "last_utc": index[sl],
-                        "energy_kwh": se,
+                        "vehicle": np.asarray(names, object)[placed.session_vehicle],
+                        "first_utc": index[placed.first],
+                        "last_utc": index[placed.last],
+                        "energy_kwh": placed.energy_kwh,
+                        "energy_before_kwh": placed.before_kwh,
+                        "energy_after_kwh": placed.after_kwh,
                     }
                 )
             )
@@ -112,7 +117,8 @@ def fleet_tables(
                 problem,
             )
         ev_frames.append(ev_io.tidy(index, f.name, names, plugged, drive))
-    sess_cols = ["fleet", "vehicle", "first_utc", "last_utc", "energy_kwh"]
+    sess_cols = ["fleet", "vehicle", "first_utc", "last_utc", "energy_kwh",
+                 "energy_before_kwh", "energy_after_kwh"]  # fmt: skip
     sessions = (
         pd.concat(sess_frames, ignore_index=True)
         if sess_frames

@@ -370,7 +370,7 @@ def follow(
     dm: DistrictModel,
     targets: Mapping[tuple[str, str, str], np.ndarray],
     weight_eur_per_kwh: float,
-) -> dict[tuple[str, str, str], pyo.Var]:
+) -> dict[tuple[str, str, str], int]:
     r"""Settle a plan on the day that happened: every decided flow (roles ``storage``,
     ``conversion``, ``demand`` with decisions) named in ``targets`` by (asset, carrier,
     role) tracks its set-point ``x*[t]`` [kW] as far as the day allows,
@@ -380,31 +380,37 @@ def follow(
     with the deviation ``u + d`` at ``weight`` EUR per kWh (``w dt (u_t + d_t)``) added to
     the objective: a weight far above any price makes the day follow the plan where it
     can, and its cost decides only what the plan left open (the grid and district heat
-    balance the rest, PV is curtailed where it must be). Returns the deviation
-    variables ``(u, d)`` stacked per flow (``2n`` elements)."""
+    balance the rest, PV is curtailed where it must be). One block ``settle`` holds
+    one deviation variable and one family of rows for all tracked flows, rows only at
+    the steps where a flow has decisions (an EV's plugged steps). Returns, per tracked
+    flow, how many steps it tracks."""
     n, dt = dm.inputs.n, dm.inputs.dt_h
-    blk = pyo.Block()
-    dm.model.add_component("settle", blk)
-    extra: list[Term] = []
-    out: dict[tuple[str, str, str], pyo.Var] = {}
-    for k, f in enumerate(dm.flows):
+    terms: list[Term] = []
+    rhs: list[np.ndarray] = []
+    out: dict[tuple[str, str, str], int] = {}
+    m = 0
+    for f in dm.flows:
         key = (f.asset, f.carrier, f.role)
         if f.role not in DECIDED or not f.terms or key not in targets:
             continue
         target = np.asarray(targets[key], dtype=np.float64)
         if target.shape != (n,):
             raise ValueError(f"{key}: {target.size} set-points for {n} steps")
-        dev = add_var(blk, f"dev_{k}", 2 * n, 0.0)
-        rhs = target - (0.0 if f.constant is None else f.constant)
-        steps = np.arange(n)
-        add_rows(
-            blk, f"track_{k}", n,
-            [*f.terms, term(dev, -1.0, steps, steps), term(dev, 1.0, steps + n, steps)],
-            equal=rhs, what=f"{f.asset} {f.carrier} set-point",
-        )  # fmt: skip
-        extra.append(term(dev, weight_eur_per_kwh * dt))
-        out[key] = dev
-    _extend_objective(dm, extra, "objective_settle")
+        steps = np.unique(np.concatenate([t.row for t in f.terms]))
+        row_of = np.full(n, -1, np.int64)
+        row_of[steps] = m + np.arange(steps.size)
+        terms += [Term(t.var, t.index, t.coef, row_of[t.row]) for t in f.terms]
+        rhs.append(target[steps] - (0.0 if f.constant is None else f.constant[steps]))
+        out[key] = int(steps.size)
+        m += steps.size
+    blk = pyo.Block()
+    dm.model.add_component("settle", blk)
+    dev = add_var(blk, "dev", 2 * m, 0.0)  # (u, d): below and above the set-point
+    rows = np.arange(m)
+    if m:
+        terms += [term(dev, -1.0, rows, rows), term(dev, 1.0, rows + m, rows)]
+        add_rows(blk, "track", m, terms, equal=np.concatenate(rhs), what="settled set-points")
+    _extend_objective(dm, [term(dev, weight_eur_per_kwh * dt)], "objective_settle")
     return out
 
 

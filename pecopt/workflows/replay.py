@@ -93,10 +93,18 @@ class ReplayRun:
 
 
 def _slice(
-    tables: Mapping[str, pd.DataFrame], lo: pd.Timestamp, hi: pd.Timestamp, step: pd.Timedelta
+    tables: Mapping[str, pd.DataFrame],
+    lo: pd.Timestamp,
+    hi: pd.Timestamp,
+    step: pd.Timedelta,
+    open_end: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """The tables on ``[lo, hi)``: rows by ``timestamp``; EV sessions clipped to it, a cut
-    session wanting its energy pro rata to its steps inside (as a horizon cuts it)."""
+    session wanting its energy pro rata to its steps inside (as a horizon cuts it), the
+    shares before ``lo`` and after ``hi`` kept apart (``energy_before_kwh``,
+    ``energy_after_kwh``). ``open_end``: a session that goes on after ``hi`` wants
+    nothing by then (a settled day: its deadline is later, and the plan may have
+    charged it after midnight)."""
     out: dict[str, pd.DataFrame] = {}
     for name, t in tables.items():
         if "timestamp" in t.columns:
@@ -109,11 +117,23 @@ def _slice(
             f0, l0 = first[keep], last[keep]
             f1 = f0.where(f0 >= lo, lo)
             l1 = l0.where(l0 <= hi - step, hi - step)
-            inside = (l1 - f1) / step + 1
-            whole = (l0 - f0) / step + 1
+            whole = np.asarray((l0 - f0) / step + 1, dtype=float)
+            inside = np.asarray((l1 - f1) / step + 1, dtype=float) / whole
+            ahead = np.asarray((f1 - f0) / step, dtype=float) / whole
+            energy = s["energy_kwh"].to_numpy(float)
+            zero = pd.Series(np.zeros(len(s)), index=s.index)
+            was_before = s.get("energy_before_kwh", zero).to_numpy(float)
+            was_after = s.get("energy_after_kwh", zero).to_numpy(float)
+            before = was_before + energy * ahead
+            after = was_after + energy * (1.0 - inside - ahead)
+            wanted = energy * inside
+            if open_end:
+                goes_on = after > 0
+                after = np.where(goes_on, after + wanted, after)
+                wanted = np.where(goes_on, 0.0, wanted)
             s["first_utc"], s["last_utc"] = f1, l1
-            share = np.asarray(inside, dtype=float) / np.asarray(whole, dtype=float)
-            s["energy_kwh"] = s["energy_kwh"].to_numpy(float) * share
+            s["energy_kwh"] = wanted
+            s["energy_before_kwh"], s["energy_after_kwh"] = before, after
             out[name] = s.reset_index(drop=True)
         else:
             out[name] = t
@@ -235,7 +255,7 @@ def _settle(setup: _Setup, assets: dict[str, Any], lo: pd.Timestamp, hi: pd.Time
     from pecopt.solver import solve as solve_model
 
     s = _scenario(setup, assets, lo, hi)
-    built = build(to_inputs(s, _slice(setup.truth, lo, hi, setup.step), setup.file))
+    built = build(to_inputs(s, _slice(setup.truth, lo, hi, setup.step, True), setup.file))
     dm = built.district
     if targets is not None:
         tf.follow(dm, targets, FOLLOW_EUR_PER_KWH)
@@ -332,6 +352,7 @@ def replay(
     parts: dict[str, list[pd.DataFrame]] = {"schedule": [], "storage": [], "carbon": []}
     seconds = {"plan": 0.0, "settle": 0.0, "rule": 0.0}
     start_used: dict[str, dict[str, float]] = {}
+    items: dict[str, dict[str, float]] = {"realised": {}, "rule_based": {}}
     last_real = last_rule = None
     for k, (d, w) in enumerate(zip(days, windows, strict=True)):
         progress(f"night {k + 1}/{len(days)} ({d})")
@@ -362,6 +383,9 @@ def replay(
         seconds["rule"] += t4 - t3
         state, rule_state = real.end, rule.end
         last_real, last_rule = real, rule
+        for who, day in (("realised", real), ("rule_based", rule)):
+            for item, eur in day.items.items():
+                items[who][item] = items[who].get(item, 0.0) + eur
         flags = [f for f in start.flags if f.level == DEGRADED]
         if plan.mode != "optimal":
             flags.append(Flag(DEGRADED, plan.mode, plan.why or plan.mode))
@@ -412,6 +436,10 @@ def replay(
         pf_error = str(exc)
     seconds["perfect_foresight"] = time.perf_counter() - t5
     kpis = _kpis(table, last_real, last_rule, pf_day, days)
+    for who, got in items.items():
+        kpis[who]["items_eur"] = got
+    if pf_day is not None:
+        kpis["perfect_foresight"]["items_eur"] = pf_day.items
     if pf_error is not None:
         kpis["perfect_foresight"] = {"error": pf_error}
         kpis["reference_failed"] = True  # the nights stand; the run is degraded (exit 10)

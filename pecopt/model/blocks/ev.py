@@ -28,11 +28,19 @@ carried from last night's run, else the fleet's ``soc_initial_kwh``);
 
 Session mode (arrival, departure, energy wanted): for each session k of vehicle v,
 
-    wanted_k - u_k <= eta dt sum_{t in session k} c[v,t] <= E,    0 <= u_k <= wanted_k
+    W_k - d_k - u_k <= eta dt sum_{t in session k} c[v,t] <= min(E, W_k + A_k - d_k),
+    0 <= u_k <= W_k - d_k
 
-(a session never takes in more than the battery holds: a wish above ``E`` is met only up
-to ``E`` and the rest is reported unmet). Shortfall costs ``penalty * u`` [EUR];
-``shortfall_penalty_eur_per_kwh: null`` forbids it.
+with ``W_k`` the energy the session wants by its last step in the horizon plus the share
+of its wish before the horizon (pro rata to its steps: a horizon that cuts a session
+asks for its energy pro rata), ``A_k`` the share after the horizon and ``d_k`` what the
+session received before the horizon's start: carried from the previous night
+(``session_delivered_kwh``), else taken as its pro-rata share. A session thus never takes
+in more than it wants, nor more than the battery holds (a wish above ``E`` is met only up
+to ``E`` and the rest is reported unmet), and a session the previous day left short gets
+the rest. Shortfall costs ``penalty * u`` [EUR]; ``shortfall_penalty_eur_per_kwh: null``
+forbids it. The state carried is ``session_kwh``: what the session in progress at the end
+of a step has received so far, 0 for a vehicle between sessions.
 
 Sources: files (``sessions``, ``availability``) or the synthetic district fleets of
 :mod:`pecopt.ingest.ev_synthetic` (``residents`` and ``workplace`` per vehicle,
@@ -127,6 +135,9 @@ class EVFleet(Strict):
     #: per-vehicle energy at the start [kWh] (e.g. from last night's run); overrides
     #: soc_initial_kwh for the vehicles it names
     initial_energy_kwh: dict[str, NonNeg] = {}
+    #: session mode: per vehicle (charger), the energy one car already received [kWh] in
+    #: the session in progress at the horizon's start (carried by dispatch)
+    session_delivered_kwh: dict[str, NonNeg] = {}
     end: End = "cyclic"
     shortfall_penalty_eur_per_kwh: NonNeg | None = 1.0
     copies: Annotated[int, Field(ge=1)] = 1
@@ -201,6 +212,11 @@ class FleetData:
     session_first: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     session_last: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     session_energy_kwh: FloatArray = field(default_factory=lambda: np.zeros(0))
+    #: the shares of each session's wish before and after the horizon [kWh]
+    session_before_kwh: FloatArray = field(default_factory=lambda: np.zeros(0))
+    session_after_kwh: FloatArray = field(default_factory=lambda: np.zeros(0))
+    #: what each session received before the horizon [kWh]: carried, else its pro-rata share
+    session_done_kwh: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def charger_kw(self) -> float:
@@ -260,13 +276,20 @@ def prepare(units: Sequence[EVFleet], tables: Tables, common: Common) -> tuple[F
         if f.session_mode:
             ss = sessions[sessions["fleet"] == f.name]
             vid = np.searchsorted(np.asarray(vehicles, dtype=object), ss["vehicle"].to_numpy())
+            first = common.index.searchsorted(pd.DatetimeIndex(ss["first_utc"])).astype(np.int64)
+            zero = np.zeros(len(ss))
+            before = ss["energy_before_kwh"].to_numpy(float) if "energy_before_kwh" in ss else zero
+            after = ss["energy_after_kwh"].to_numpy(float) if "energy_after_kwh" in ss else zero
+            done = before.copy()
+            for i in np.flatnonzero((first == 0) & (before > 0)):
+                got = f.session_delivered_kwh.get(vehicles[vid[i]])
+                done[i] = before[i] if got is None else got
             fleets.append(
                 FleetData(
                     f, vehicles, plugged, drive, "sessions", initial,
-                    vid.astype(np.int64),
-                    common.index.searchsorted(pd.DatetimeIndex(ss["first_utc"])).astype(np.int64),
+                    vid.astype(np.int64), first,
                     common.index.searchsorted(pd.DatetimeIndex(ss["last_utc"])).astype(np.int64),
-                    ss["energy_kwh"].to_numpy(float) * k,
+                    ss["energy_kwh"].to_numpy(float) * k, before * k, after * k, done * k,
                 )
             )  # fmt: skip
         else:
@@ -444,10 +467,15 @@ def _sessions(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
     rows = np.concatenate(sess_rows) if sess_rows else np.zeros(0, np.int64)
     idx = np.concatenate(sess_vars) if sess_vars else np.zeros(0, np.int64)
     terms = [term(c, spec.efficiency * dt, idx, rows)]
+    done = ev.session_done_kwh if ev.session_done_kwh.size == ns else np.zeros(ns)
+    before = ev.session_before_kwh if ev.session_before_kwh.size == ns else np.zeros(ns)
+    after = ev.session_after_kwh if ev.session_after_kwh.size == ns else np.zeros(ns)
+    wanted = np.maximum(0.0, ev.session_energy_kwh + before - done)
+    most = np.minimum(ev.capacity_kwh, wanted + after)
     penalty: dict[str, list[Term]] = {}
     unmet: dict[str, list[Term]] = {spec.name: []}
     if spec.shortfall_penalty_eur_per_kwh is not None:
-        u = add_var(b, "shortfall", ns, 0.0, ev.session_energy_kwh)
+        u = add_var(b, "shortfall", ns, 0.0, wanted)
         terms.append(term(u, 1.0))
         # under typical periods a session counts as often as its start step
         w = 1.0 if common.weight is None else common.weight[ev.session_first]
@@ -458,7 +486,7 @@ def _sessions(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
         "session_energy",
         ns,
         terms,
-        lower=ev.session_energy_kwh,
+        lower=wanted,
         what=f"EV fleet {spec.name} session energy",
     )
     add_rows(
@@ -466,7 +494,7 @@ def _sessions(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
         "session_capacity",
         ns,
         terms[:1],
-        upper=ev.capacity_kwh,
+        upper=most,
         what=f"EV fleet {spec.name} session capacity",
     )
     flows = []
@@ -482,7 +510,37 @@ def _sessions(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
                     (term(c, -1.0, np.arange(a, z), pt_idx[a:z]),),
                 )
             )
-    return Contribution(flows=flows, penalty=penalty, unmet=unmet)
+    n = common.n
+    # what the session in progress at the end of each step has received, if it goes on
+    # after the step (into the next horizon when it is cut at the end)
+    goes_on = np.zeros((len(ev.vehicles), n + 1), bool)
+    base = np.zeros((len(ev.vehicles), n + 1))
+    for k in range(ns):
+        v, f0, l0 = ev.session_vehicle[k], ev.session_first[k], ev.session_last[k]
+        goes_on[v, f0 + 1 : l0 + 1] = True
+        goes_on[v, l0 + 1] = after[k] > 0
+        if f0 == 0 and before[k] > 0:
+            goes_on[v, 0] = True
+            base[v, 0] = done[k]
+
+    def delivered(v: int) -> Callable[[ValueOf], FloatArray]:
+        def read(value: ValueOf) -> FloatArray:
+            got = np.zeros(n + 1)
+            a, z = starts[v], starts[v + 1]
+            got[pt_idx[a:z] + 1] = spec.efficiency * dt * value(c)[a:z]
+            out = np.zeros(n + 1)
+            for k in np.flatnonzero(ev.session_vehicle == v):
+                f0, l0 = ev.session_first[k], ev.session_last[k]
+                out[f0 + 1 : l0 + 2] = base[v, f0] + np.cumsum(got[f0 + 1 : l0 + 2])
+            out[0] = base[v, 0]
+            return np.where(goes_on[v], out, 0.0)
+
+        return read
+
+    state = {
+        (f"{spec.name}/{name}", "session_kwh"): delivered(v) for v, name in enumerate(ev.vehicles)
+    }
+    return Contribution(flows=flows, penalty=penalty, unmet=unmet, state=state)
 
 
 def build(block: pyo.Block, fleets: tuple[FleetData, ...], common: Common) -> Contribution:
@@ -563,6 +621,8 @@ def start(rec: dict[str, Any], st: Start) -> None:
         e = energy.get(v, default)
         if e is not None and not sessions:
             st.use(f"{name}/{v}", "soc_kwh", e * k_now)
+    if sessions:
+        rec["session_delivered_kwh"] = _delivered(rec, st, vehicles, k_now)
     if rows is not None and len(rows):
         first = rows[pd.DatetimeIndex(rows["timestamp"]) == st.at]
         differ = [
@@ -580,6 +640,32 @@ def start(rec: dict[str, Any], st: Start) -> None:
                     f"start than the availability now says (e.g. {differ[0]})",
                 )
             )
+
+
+def _delivered(
+    rec: dict[str, Any], st: Start, vehicles: Sequence[str], k_now: int
+) -> dict[str, float]:
+    """Per vehicle (charger) of a session fleet whose session goes on from before the
+    horizon: what one car received so far [kWh] (carried ``session_kwh`` over the row's
+    copies then, clipped to the battery)."""
+    name, cap = rec["name"], float(rec["capacity_kwh"])
+    out = {str(k): float(v) for k, v in rec.get("session_delivered_kwh", {}).items()}
+    sess = st.tables.get(SESSIONS)
+    if sess is None or not len(sess) or "energy_before_kwh" not in sess:
+        return out
+    mine = sess[(sess["fleet"] == name) & (sess["energy_before_kwh"] > 0)]
+    going_on = set(mine.loc[pd.DatetimeIndex(mine["first_utc"]) == st.at, "vehicle"].astype(str))
+    for v in vehicles:
+        if v not in going_on:
+            continue
+        asset = f"{name}/{v}"
+        total = st.get(asset, "session_kwh")
+        if total is None:
+            continue
+        k_then = st.get(asset, "copies") or float(k_now)
+        out[v] = st.clip(total / k_then, cap, f"{asset} energy received in its session")
+        st.use(asset, "session_kwh", out[v] * k_now)
+    return out
 
 
 TECHNOLOGY = Technology(
