@@ -181,3 +181,109 @@ def test_a_failed_reference_keeps_the_nights_and_exits_10(tmp_path: Path) -> Non
     assert k["reference_failed"] and "error" in k["perfect_foresight"]
     assert k["value_of_optimisation_eur"] is not None
     assert (out / "report.html").is_file()
+
+
+def _forecast_file(folder: Path, issued: str, truth: dict[str, pd.DataFrame], factor: float,
+                   suffix: str = "parquet") -> None:  # fmt: skip
+    """A forecast file: every load of ``truth`` times ``factor``, the spot price + 0.01."""
+    loads = truth["loads"].melt(id_vars=["timestamp", "building"], value_vars=["elec_kw"])
+    rows = pd.DataFrame(
+        {"timestamp": loads["timestamp"],
+         "series": "loads/" + loads["building"] + "/" + loads["variable"],
+         "value": loads["value"] * factor}
+    )  # fmt: skip
+    p = truth["grid_prices"]
+    spot = pd.DataFrame({"timestamp": p["timestamp"], "series": "grid_prices/spot_eur_per_kwh",
+                         "value": p["spot_eur_per_kwh"] + 0.01})  # fmt: skip
+    table = pd.concat([rows, spot], ignore_index=True)
+    folder.mkdir(exist_ok=True)
+    if suffix == "csv":
+        table.to_csv(folder / f"{issued}.csv", index=False)
+    else:
+        table.to_parquet(folder / f"{issued}.parquet")
+
+
+def test_a_folder_of_issued_forecasts_is_read_as_it_was_issued(tmp_path: Path) -> None:
+    """Each night takes the latest file issued before its window; what the file does not
+    cover is filled by persistence and counted; the delivery day's prices are known."""
+    truth, idx = _truth()
+    step = pd.Timedelta("15min")
+    folder = tmp_path / "fc"
+    _forecast_file(folder, "2025-03-03T1000Z", truth, 2.0)
+    # issued the evening before delivery (UTC 12:00), covering only up to 12:00 next day
+    late = {"loads": truth["loads"][pd.DatetimeIndex(truth["loads"]["timestamp"]) < idx[96 + 56]],
+            "grid_prices": truth["grid_prices"]}  # fmt: skip
+    _forecast_file(folder, "2025-03-03T1200Z", late, 1.1, "csv")
+    _forecast_file(folder, "2025-03-04T1200Z", truth, 3.0)  # after the window starts: unused
+    fc = Forecaster(parse_mode(str(folder)), truth, idx, step, "Europe/Helsinki")
+    start, end, horizon_end = idx[96], idx[192], idx[-1] + step
+    horizon = {k: v[pd.DatetimeIndex(v["timestamp"]) >= start] for k, v in truth.items()}
+    got, info = fc.forecast(horizon, start, end, horizon_end, date(2025, 3, 3))
+    assert info["issued_h_before"] == pytest.approx(10.0)  # 12:00Z to 22:00Z
+    a = got["loads"][got["loads"]["building"] == "a"]["elec_kw"].to_numpy()
+    truth_a = np.arange(96.0, 288.0)
+    np.testing.assert_allclose(a[:56], 1.1 * truth_a[:56])  # from the file
+    np.testing.assert_allclose(a[56:], np.r_[np.arange(56.0, 96.0), np.arange(96.0)])  # persistence
+    assert info["filled_steps"] == 2 * (192 - 56)
+    p = got["grid_prices"]
+    day = np.asarray(pd.DatetimeIndex(p["timestamp"]) < end)
+    np.testing.assert_allclose(
+        p["spot_eur_per_kwh"][day], horizon["grid_prices"]["spot_eur_per_kwh"][day]
+    )
+    np.testing.assert_allclose(
+        p["spot_eur_per_kwh"][~day], horizon["grid_prices"]["spot_eur_per_kwh"][~day] + 0.01
+    )
+    assert info["grid_prices_spot_eur_per_kwh"] == pytest.approx(0.005)  # 0.01 on half the steps
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [("tomorrow.parquet", None, "is not an issue time"),
+     ("2025-03-02T1200Z.csv", "timestamp,series\n2025-03-03T00:00Z,loads/a/elec_kw\n", "value"),
+     ("2025-03-02T1200Z.csv", "timestamp,series,value\n2025-03-03T00:00Z,loads/zz/elec_kw,1\n",
+      "no such building"),
+     ("2025-03-02T1200Z.csv", "timestamp,series,value\n2025-03-03T00:00Z,loads/a/tax_kw,1\n",
+      "is not a forecast input")],
+)  # fmt: skip
+def test_a_bad_forecast_file_is_named(tmp_path: Path, name: str, content: str | None,
+                                      needle: str) -> None:  # fmt: skip
+    from pecopt.errors import DataError
+
+    truth, idx = _truth()
+    folder = tmp_path / "fc"
+    folder.mkdir()
+    if content is None:
+        _forecast_file(folder, "x", truth, 1.0)
+        (folder / "x.parquet").rename(folder / name)
+    else:
+        (folder / name).write_text(content)
+    fc = Forecaster(parse_mode(str(folder)), truth, idx, pd.Timedelta("15min"), "UTC")
+    horizon = {k: v[pd.DatetimeIndex(v["timestamp"]) >= idx[96]] for k, v in truth.items()}
+    with pytest.raises(DataError) as err:
+        fc.forecast(horizon, idx[96], idx[192], idx[-1] + pd.Timedelta("15min"), date(2025, 3, 3))
+    assert name in str(err.value) and needle in str(err.value)
+
+
+def test_replay_reads_a_forecast_folder(tmp_path: Path) -> None:
+    """Kera's two nights on issued forecasts of the look-ahead's spot price (a flat
+    0.08 EUR/kWh): the nights run, say which file each used and how far it was off."""
+    folder = tmp_path / "issued"
+    folder.mkdir()
+    for day in ("2025-03-02", "2025-03-03"):
+        ts = pd.date_range(f"{day}T22:00Z", periods=48 * 4, freq="15min")
+        pd.DataFrame({"timestamp": ts, "series": "grid_prices/spot_eur_per_kwh",
+                      "value": 0.08}).to_parquet(folder / f"{day}T1100Z.parquet")  # fmt: skip
+    out = tmp_path / "out"
+    res = runner.invoke(
+        app,
+        ["replay", str(SCENARIO), "--from", "2025-03-03", "--to", "2025-03-04",
+         "--forecast", str(folder), "--out", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    table = pd.read_parquet(out / "replay.parquet")
+    assert table["forecast_issued_h_before"].tolist() == [11.0, 11.0]
+    assert (table["forecast_error_grid_prices_spot_eur_per_kwh"] > 0).all()
+    assert (table["forecast_filled_steps"] == 0).all()
+    k = json.loads((out / "kpis.json").read_text())
+    assert k["forecast"]["files"] == ["2025-03-02T1100Z.parquet", "2025-03-03T1100Z.parquet"]
+    assert k["realised"]["net_cost_eur"] >= k["perfect_foresight"]["net_cost_eur"] * (1 - 1e-9)

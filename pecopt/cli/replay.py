@@ -28,7 +28,10 @@ def replay(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced atomically).")],
     forecast: Annotated[
         str,
-        typer.Option(help="Forecast mode: perfect, persistence or noisy:SIZE (e.g. noisy:0.1)."),
+        typer.Option(
+            help="Forecast mode: perfect, persistence, noisy:SIZE (e.g. noisy:0.1), or a "
+            "folder of forecast files, one per issue time (YYYY-MM-DDTHHMMZ.parquet)."
+        ),
     ] = "perfect",
     seed: Annotated[int, typer.Option(help="Seed of the noisy forecasts.")] = 0,
     reference_time_limit: Annotated[

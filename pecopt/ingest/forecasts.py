@@ -23,20 +23,33 @@ Modes (``--forecast``):
     ``p_t + SIZE mean|p| e_t`` (the day-ahead prices are known); ``e`` an AR(1) series of
     unit variance, ``e_t = rho e_{t-1} + sqrt(1 - rho^2) z_t``, ``rho = exp(-dt / 6 h)``
     [assumption: a 6-hour error memory], one stream per series, seeded by
-    ``(seed, delivery day, series)``.
+    ``(seed, delivery day, series)``;
+``DIR`` (a folder)
+    forecasts as they were issued: one file per issue time, named by it in UTC,
+    ``YYYY-MM-DDTHHMMZ.parquet`` (or ``.csv``), e.g. ``2025-03-02T1200Z.parquet``, with
+    columns ``timestamp`` (UTC), ``series`` and ``value``. A series names an input table,
+    the entity and the column, as in a run's ``inputs/`` folder:
+    ``loads/<building>/elec_kw`` (also ``space_heat_kw``, ``hot_water_kw``),
+    ``pv_available/<array>/kw_per_kwp``, ``grid_prices/spot_eur_per_kwh``. Each night
+    uses the latest file issued before its delivery window starts; a series' steps the
+    file does not cover are filled by persistence (and counted,
+    ``forecast_filled_steps``); series no file names are taken as known (the truth),
+    and the delivery day's spot prices are known (day-ahead) whatever the file says.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pecopt.errors import OptionError
+from pecopt.errors import DataError, OptionError
 
 __all__ = ["ERROR_MEMORY_H", "Forecaster", "Mode", "parse_mode"]
 
@@ -52,12 +65,20 @@ class Mode:
 
     kind: str
     size: float = 0.0
+    folder: Path | None = None
+
+
+#: a forecast file's name: its issue time in UTC
+ISSUED = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2})(\d{2})Z\.(parquet|csv)$")
 
 
 def parse_mode(text: str) -> Mode:
-    """``perfect``, ``persistence`` or ``noisy:SIZE`` (0 <= SIZE <= 2)."""
+    """``perfect``, ``persistence``, ``noisy:SIZE`` (0 <= SIZE <= 2) or a folder of
+    forecast files."""
     if text in ("perfect", "persistence"):
         return Mode(text)
+    if Path(text).is_dir():
+        return Mode("folder", folder=Path(text))
     if text.startswith("noisy:"):
         try:
             size = float(text.split(":", 1)[1])
@@ -67,8 +88,62 @@ def parse_mode(text: str) -> Mode:
             raise OptionError("--forecast", f"noisy:SIZE needs 0 <= SIZE <= 2, got {text!r}")
         return Mode("noisy", size)
     raise OptionError(
-        "--forecast", f"{text!r} is not a mode: give perfect, persistence or noisy:SIZE"
+        "--forecast",
+        f"{text!r} is not a mode or a folder: give perfect, persistence, noisy:SIZE or a "
+        "folder of forecast files",
     )
+
+
+def issued_files(folder: Path) -> list[tuple[pd.Timestamp, Path]]:
+    """The forecast files of ``folder`` by issue time (UTC), oldest first."""
+    out = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix not in (".parquet", ".csv"):
+            continue
+        m = ISSUED.match(path.name)
+        if m is None:
+            raise DataError(
+                path, "file name", "is not an issue time YYYY-MM-DDTHHMMZ (UTC), e.g. "
+                "2025-03-02T1200Z.parquet",
+            )  # fmt: skip
+        try:
+            at = pd.Timestamp(f"{m[1]}T{m[2]}:{m[3]}", tz="UTC")
+        except ValueError as exc:
+            raise DataError(path, "file name", f"is not a valid time ({exc})") from None
+        out.append((at, path))
+    if not out:
+        raise DataError(folder, "--forecast", "holds no forecast file YYYY-MM-DDTHHMMZ.parquet")
+    return sorted(out, key=lambda x: x[0])
+
+
+def read_forecast(path: Path) -> dict[tuple[str, str, str], pd.Series]:
+    """A forecast file's series by (table, entity, column): values indexed by UTC
+    timestamp. Errors name the file, the field and the problem."""
+    from pecopt.ingest.timeseries import parse_times
+
+    try:
+        raw = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except Exception as exc:  # noqa: BLE001 - a user's file
+        raise DataError(path, "file", f"cannot be read ({type(exc).__name__}: {exc})") from None
+    missing = [c for c in ("timestamp", "series", "value") if c not in raw.columns]
+    if missing:
+        raise DataError(path, missing[0], "missing column (give timestamp, series, value)")
+    ts = parse_times(raw["timestamp"], path, "timestamp", "UTC")
+    value = pd.to_numeric(raw["value"], errors="coerce").to_numpy(float)
+    if not np.isfinite(value).all():
+        row = int(np.flatnonzero(~np.isfinite(value))[0])
+        raise DataError(path, "value", f"row {row + 2}: not a finite number")
+    out: dict[tuple[str, str, str], pd.Series] = {}
+    for name, rows in raw.groupby("series", sort=False).indices.items():
+        parts = str(name).split("/")
+        key = (parts[0], "/".join(parts[1:-1]), parts[-1]) if len(parts) >= 2 else None
+        if key is None:
+            raise DataError(path, "series", f"{name!r}: give TABLE/ENTITY/COLUMN or TABLE/COLUMN")
+        s = pd.Series(value[rows], index=pd.DatetimeIndex(ts[rows]))
+        if s.index.has_duplicates:
+            raise DataError(path, "timestamp", f"{name!r} has a timestamp twice")
+        out[key] = s.sort_index()
+    return out
 
 
 def _forecast_columns(name: str, table: pd.DataFrame) -> list[str]:
@@ -113,6 +188,10 @@ class Forecaster:
     tz: str
     seed: int = 0
     _history: dict[tuple[str, str], pd.Series] = field(default_factory=dict)
+    #: folder mode: the names of the files the nights used
+    used_files: set[str] = field(default_factory=set)
+    _files: list[tuple[pd.Timestamp, Path]] = field(default_factory=list)
+    _read: dict[Path, dict[tuple[str, str, str], pd.Series]] = field(default_factory=dict)
 
     def _series(self, name: str, column: str) -> pd.Series:
         """The truth's column as one series keyed by (timestamp, entity...)."""
@@ -141,6 +220,8 @@ class Forecaster:
         errors: dict[str, float] = {}
         if self.mode.kind == "perfect":
             return out, errors
+        if self.mode.kind == "folder":
+            return self._from_file(tables, start, end, day)
         for name, table in tables.items():
             cols = _forecast_columns(name, table)
             if not cols:
@@ -164,9 +245,92 @@ class Forecaster:
             out[name] = t
         return out, errors
 
+    def issue(self, start: pd.Timestamp) -> tuple[pd.Timestamp, Path]:
+        """The latest forecast file issued before ``start`` (folder mode)."""
+        assert self.mode.folder is not None
+        if not self._files:
+            self._files = issued_files(self.mode.folder)
+        before = [(at, p) for at, p in self._files if at < start]
+        if not before:
+            first = self._files[0]
+            raise DataError(
+                first[1], "file name", f"no forecast issued before {start} (UTC): the first "
+                f"is {first[0]}",
+            )  # fmt: skip
+        return before[-1]
+
+    def _from_file(
+        self, tables: Mapping[str, pd.DataFrame], start: pd.Timestamp, end: pd.Timestamp,
+        day: date,
+    ) -> tuple[dict[str, pd.DataFrame], dict[str, float]]:  # fmt: skip
+        at, path = self.issue(start)
+        self.used_files.add(path.name)
+        if path not in self._read:
+            self._read = {path: read_forecast(path)}
+        given = self._read[path]
+        out = dict(tables)
+        errors: dict[str, float] = {"issued_h_before": float((start - at) / pd.Timedelta(hours=1))}
+        filled = 0
+        used: set[tuple[str, str, str]] = set()
+        for name, table in tables.items():
+            cols = _forecast_columns(name, table)
+            mine = {k: v for k, v in given.items() if k[0] == name}
+            if not cols or not mine:
+                continue
+            t = table.copy()
+            ts = pd.DatetimeIndex(t["timestamp"])
+            keys = _keys(t)
+            entity = t[keys[0]].astype(str).to_numpy() if keys else np.full(len(t), "")
+            window = np.asarray(ts < end)
+            for col in cols:
+                series = {k[1]: v for k, v in mine.items() if k[2] == col}
+                if not series:
+                    continue
+                truth = t[col].to_numpy(float)
+                if (name, col) == SPOT:
+                    fc = self._price(t, ts, truth, start, end, day, Mode("persistence"))
+                else:
+                    fc = self._power(name, col, t, ts, truth, start, day, Mode("persistence"))
+                for who, values in series.items():
+                    rows = np.flatnonzero(entity == who)
+                    if rows.size == 0:
+                        known = sorted(set(entity.tolist()))
+                        what = keys[0] if keys else "entity"
+                        raise DataError(
+                            path, "series", f"{name}/{who}/{col}: no such {what} (the "
+                            f"horizon has {known[:5]})",
+                        )  # fmt: skip
+                    used.add((name, who, col))
+                    got = values.reindex(ts[rows]).to_numpy(float)
+                    if (name, col) == SPOT:  # the delivery day's day-ahead prices are known
+                        got = np.where(np.asarray(ts[rows] < end), truth[rows], got)
+                    filled += int(np.isnan(got).sum())
+                    fc[rows] = np.where(np.isnan(got), fc[rows], got)
+                if (name, col) == SPOT:
+                    if EXPORT[1] in t.columns:
+                        t[EXPORT[1]] = t[EXPORT[1]].to_numpy(float) + (fc - truth)
+                    errors[f"{name}_{col}"] = float(np.mean(np.abs(fc - truth)))
+                else:
+                    scale = float(np.abs(truth[window]).sum())
+                    err = float(np.abs(fc - truth)[window].sum())
+                    errors[f"{name}_{col}"] = err / scale if scale > 0 else 0.0
+                t[col] = fc
+            out[name] = t
+        unknown = sorted(set(given) - used)
+        if unknown:
+            bad = "/".join(x for x in unknown[0] if x)
+            raise DataError(
+                path, "series", f"{bad!r} is not a forecast input of this scenario (give "
+                "loads/<building>/elec_kw, space_heat_kw, hot_water_kw, "
+                "pv_available/<array>/kw_per_kwp or grid_prices/spot_eur_per_kwh)",
+            )  # fmt: skip
+        errors["filled_steps"] = float(filled)
+        return out, errors
+
     def _power(self, name: str, col: str, t: pd.DataFrame, ts: pd.DatetimeIndex,
-               truth: np.ndarray, start: pd.Timestamp, day: date) -> np.ndarray:  # fmt: skip
-        if self.mode.kind == "persistence":
+               truth: np.ndarray, start: pd.Timestamp, day: date,
+               mode: Mode | None = None) -> np.ndarray:  # fmt: skip
+        if (mode or self.mode).kind == "persistence":
             day_h = pd.Timedelta(hours=24)
             back = day_h * (1 + ((ts - start) // day_h))
             src = ts - back
@@ -187,11 +351,12 @@ class Forecaster:
         return out
 
     def _price(self, t: pd.DataFrame, ts: pd.DatetimeIndex, truth: np.ndarray,
-               start: pd.Timestamp, end: pd.Timestamp, day: date) -> np.ndarray:  # fmt: skip
+               start: pd.Timestamp, end: pd.Timestamp, day: date,
+               mode: Mode | None = None) -> np.ndarray:  # fmt: skip
         ahead = np.asarray(ts >= end)  # beyond the day-ahead prices known at planning time
         if not ahead.any():
-            return truth
-        if self.mode.kind == "persistence":
+            return truth.copy()
+        if (mode or self.mode).kind == "persistence":
             from pecopt.ingest.spot import fill_missing_prices
 
             known = np.where(ahead, np.nan, truth)

@@ -54,6 +54,8 @@ FOLLOW_EUR_PER_KWH = 10.0
 GIVEN = ("plugged", "copies")
 Progress = Callable[[str], None]
 STORED_VALUE = "stored_energy_value"
+#: what a forecast reports that is not an error: how old the file was [h], steps filled
+FORECAST_META = ("issued_h_before", "filled_steps")
 
 
 def _noop(_: str) -> None:
@@ -408,7 +410,10 @@ def replay(
                 "rule_based_penalty_eur": rule.penalty_eur,
                 "rule_based_co2_kg": rule.co2_kg,
                 "rule_based_ev_charged_kwh": rule.ev_charged_kwh,
-                **{f"forecast_error_{k_}": v for k_, v in errors.items()},
+                **{
+                    (f"forecast_{k_}" if k_ in FORECAST_META else f"forecast_error_{k_}"): v
+                    for k_, v in errors.items()
+                },
             }
         )
         for name in parts:
@@ -445,6 +450,9 @@ def replay(
         kpis["reference_failed"] = True  # the nights stand; the run is degraded (exit 10)
     kpis["start_state"] = start_used
     kpis["forecast"] = {"mode": forecast, "seed": seed}
+    if mode.folder is not None:
+        kpis["forecast"] = {"mode": "folder", "folder": str(mode.folder.resolve()),
+                            "files": sorted(fc.used_files)}  # fmt: skip
     kpis["seconds"] = {**seconds, "ingest": t_ingest, "total": time.perf_counter() - t0}
     with atomic_dir(out, "replay", used) as tmp:
         from pecopt.ingest.parquet import write_table
