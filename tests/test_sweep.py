@@ -530,3 +530,50 @@ def test_sweep_on_a_local_cluster_with_shipped_inputs(tmp_path):
     # a grown sweep in the same folder: only the new variant runs
     text = invoke("sweep", s, "--out", out, f"--vary={CAP}=0,40,80", "--workers", "1")
     assert "3 variants: 1 solved, 2 already done" in text.replace("\n", " ")
+
+
+REPLAY = Path(__file__).resolve().parents[1] / "scenarios" / "kera_replay.yaml"
+
+
+@pytest.mark.slow
+def test_a_sweep_of_replays_on_a_dask_cluster(tmp_path, scheduler):
+    """Replays of Kera's 3 March (forecast modes x seeds, a perfect forecast's seeds being
+    one replay) run as tasks on the real cluster; each variant's figures are those of
+    ``pecopt replay`` run alone, and ``query`` reads the per-day table too."""
+    from datetime import date
+
+    from pecopt.workflows.replay import flat_kpis, replay
+
+    out = tmp_path / "replays"
+    args = ["--replay-from", "2025-03-03", "--replay-to", "2025-03-03",
+            "--vary", "replay.forecast=perfect,noisy:0.1", "--vary", "replay.seed=1,2"]  # fmt: skip
+    text = invoke("sweep", REPLAY, "--out", out, *args, "--scheduler", scheduler)
+    assert "3 variants: 3 solved" in text.replace("\n", " ")
+    kpis = pd.concat([pd.read_parquet(f) for f in (out / "kpis").glob("*.parquet")])
+    assert (kpis["status"] == "ok").all() and len(kpis) == 3
+    assert (kpis["realised_net_cost_eur"] >= kpis["perfect_foresight_net_cost_eur"] - 1e-6).all()
+    noisy = kpis[(kpis["replay.forecast"] == "noisy:0.1") & (kpis["replay.seed"] == 2)].iloc[0]
+    alone = replay(REPLAY, tmp_path / "alone", first=date(2025, 3, 3), last=date(2025, 3, 3),
+                   forecast="noisy:0.1", seed=2)  # fmt: skip
+    for name, v in flat_kpis(alone.kpis).items():
+        if isinstance(v, float):
+            assert noisy[name] == pytest.approx(v, rel=1e-9, abs=1e-6), name
+    shown = invoke(
+        "query", out, "SELECT count(*) AS n, count(DISTINCT variant_id) AS v FROM replay"
+    )
+    assert "│ 3 " in shown
+    # a sweep of solves cannot grow a sweep of replays
+    bigger = "--vary=assets.batteries[0].capacity_kwh=2000"
+    assert "not of solves" in invoke("sweep", REPLAY, "--out", out, bigger, code=2)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [(["--vary", "replay.seed=1,2"], "give --replay-from"),
+     (["--replay-from", "2025-03-03", "--vary", "replay.seed=1"], "give both"),
+     (["--replay-from", "2025-03-03", "--replay-to", "2025-03-03",
+       "--vary", "replay.forecast=sunny"], "replay.forecast")],
+)  # fmt: skip
+def test_bad_replay_sweeps_exit_2(tmp_path, args, words):
+    text = invoke("sweep", REPLAY, "--out", tmp_path / "out", *args, code=2)
+    assert words in text.replace("\n", " ") and not (tmp_path / "out").exists()

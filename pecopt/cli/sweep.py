@@ -65,8 +65,24 @@ def sweep(
             "--ship-inputs", help="Send input files with the tasks (no shared filesystem)."
         ),
     ] = False,
+    replay_from: Annotated[
+        str | None,
+        typer.Option(
+            "--replay-from",
+            help="Replay every variant from this delivery day (YYYY-MM-DD) instead of "
+            "solving it; vary replay.forecast and replay.seed like any path.",
+        ),
+    ] = None,
+    replay_to: Annotated[
+        str | None, typer.Option("--replay-to", help="Last delivery day of the replays.")
+    ] = None,
 ) -> None:
-    """Solve every variant of a scenario on Dask; results as a Parquet dataset in --out."""
+    """Solve (or, with --replay-from/--replay-to, replay) every variant of a scenario on
+    Dask; results as a Parquet dataset in --out.
+
+    Example: pecopt sweep scenarios/kera_replay.yaml --out runs/replays --replay-from
+    2025-03-03 --replay-to 2025-03-09 --vary replay.forecast=perfect,noisy:0.1
+    --vary replay.seed=1,2"""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from pecopt.workflows.sweep import sweep as run
@@ -93,6 +109,7 @@ def sweep(
         )
 
     try:
+        job = _replay_job(replay_from, replay_to)
         counts = run(
             scenario,
             out,
@@ -103,6 +120,7 @@ def sweep(
             threads=threads,
             ship_inputs=ship_inputs,
             progress=progress,
+            replay=job,
         )
     except PecoptError as exc:
         _fail(exc)
@@ -110,6 +128,29 @@ def sweep(
     finally:
         bar.stop()
     _report(counts, out)
+
+
+def _replay_job(first: str | None, last: str | None) -> Any:
+    """The replay options of a sweep of replays, or None (a sweep of solves)."""
+    from datetime import date
+
+    from pecopt.errors import OptionError
+    from pecopt.workflows.sweep_plan import ReplayJob
+
+    if first is None and last is None:
+        return None
+    if first is None or last is None:
+        raise OptionError("--replay-from" if first is None else "--replay-to",
+                          "give both --replay-from and --replay-to")  # fmt: skip
+    days = []
+    for option, text in (("--replay-from", first), ("--replay-to", last)):
+        try:
+            days.append(date.fromisoformat(text))
+        except ValueError:
+            raise OptionError(option, f"{text!r} is not a date YYYY-MM-DD") from None
+    if days[1] < days[0]:
+        raise OptionError("--replay-to", f"{last} is before --replay-from {first}")
+    return ReplayJob(days[0], days[1])
 
 
 def _report(c: SweepCounts, out: Path) -> None:
@@ -129,7 +170,9 @@ def _report(c: SweepCounts, out: Path) -> None:
 
 def query(
     folder: Annotated[Path, typer.Argument(help="A sweep dataset folder (pecopt sweep --out).")],
-    sql: Annotated[str, typer.Argument(help="SQL over the views kpis, schedule, storage.")],
+    sql: Annotated[
+        str, typer.Argument(help="SQL over the views kpis, schedule, storage (and replay).")
+    ],
     to: Annotated[
         Path | None, typer.Option(help="Write the whole answer to FILE.csv or FILE.parquet.")
     ] = None,

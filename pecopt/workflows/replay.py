@@ -45,7 +45,7 @@ from pecopt.errors import InfeasibleError, OptionError, SolverError
 from pecopt.model.carry import DEGRADED, Flag, Start
 from pecopt.scenario.schema import Dispatch, Scenario
 
-__all__ = ["FOLLOW_EUR_PER_KWH", "ReplayRun", "replay"]
+__all__ = ["FOLLOW_EUR_PER_KWH", "ReplayRun", "flat_kpis", "replay"]
 
 #: weight of a settled flow's deviation from its set-point [EUR/kWh]: far above any price,
 #: so that the day follows the plan wherever it can
@@ -304,11 +304,13 @@ def replay(
     seed: int = 0,
     reference_time_limit_s: float = 3600.0,
     progress: Progress = _noop,
+    scenario: Scenario | None = None,
 ) -> ReplayRun:
     """The ``pecopt replay`` job (see the module docstring), written atomically to
     ``out``: ``replay.parquet`` (a row per day), the realised ``schedule.parquet``,
     ``storage.parquet`` and ``carbon.parquet``, ``kpis.json``, ``manifest.json`` and
-    ``report.html``."""
+    ``report.html``. ``scenario``: the scenario already read from ``scenario_file`` (a
+    sweep's variant), else it is read from the file."""
     from pecopt.api import build, solve
     from pecopt.ingest.district import horizon_index, ingest, to_inputs
     from pecopt.ingest.forecasts import Forecaster, parse_mode
@@ -323,7 +325,7 @@ def replay(
     days = _days(first, last)
     file = str(scenario_file)
     progress("read scenario")
-    base = load_scenario(scenario_file, {"horizon": _UNUSED_HORIZON})
+    base = scenario or load_scenario(scenario_file, {"horizon": _UNUSED_HORIZON})
     cfg = base.dispatch or Dispatch()
     tz = base.site.timezone
     used = [scenario_file, *input_files(base)]
@@ -568,3 +570,20 @@ def _kpis(
         "monthly": monthly,
         "nights_degraded": int((table["exit_code"] != 0).sum()),
     }
+
+
+def flat_kpis(k: Mapping[str, Any]) -> dict[str, Any]:
+    """A replay's ``kpis.json`` as one flat row, units last (a sweep's ``kpis`` columns):
+    ``realised_net_cost_eur``, ``rule_based_co2_kg``, ``perfect_foresight_billed_eur``,
+    ``value_of_optimisation_eur``, ``cost_of_forecast_errors_eur``, ``days`` ..."""
+    out: dict[str, Any] = {"days": k["days"], "nights_degraded": k["nights_degraded"]}
+    for who in ("realised", "rule_based", "perfect_foresight"):
+        for name, v in (k.get(who) or {}).items():
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                out[f"{who}_{name}"] = float(v)
+    for name in ("value_of_optimisation_eur", "cost_of_forecast_errors_eur",
+                 "realised_over_perfect"):  # fmt: skip
+        v = k.get(name)
+        out[name] = None if v is None else float(v)
+    out["reference_failed"] = bool(k.get("reference_failed", False))
+    return out

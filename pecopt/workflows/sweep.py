@@ -36,6 +36,7 @@ from pecopt.ingest.parquet import table_bytes
 from pecopt.scenario import Scenario
 from pecopt.workflows import sweep_dataset as ds
 from pecopt.workflows.sweep_plan import (
+    ReplayJob,
     SweepPlan,
     Variant,
     column_values,
@@ -57,6 +58,9 @@ class VariantResult:
     schedule: pd.DataFrame
     storage: pd.DataFrame
     seconds: dict[str, float]
+    #: more tables of the dataset (a replay's ``replay``: one row per day)
+    extra: dict[str, pd.DataFrame] = field(default_factory=dict)
+    flat: bool = False  # kpis are one flat row already (a replay's)
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class TaskOutcome:
     worker: str
     task_s: float
     task_cpu_s: float = math.nan  # CPU time of the worker process during the task
+    flat: bool = False  # kpis are one flat row already (a replay's)
 
     @property
     def ok(self) -> bool:
@@ -124,10 +129,42 @@ def _solve_variant(scenario: Scenario, file: str) -> VariantResult:
     )
 
 
+def _replay_variant(scenario: Scenario, file: str, job: dict[str, Any]) -> VariantResult:
+    """Replay one variant (a sweep of replays): its days, forecast mode and seed."""
+    from datetime import date
+
+    from pecopt.ingest.parquet import read_table
+    from pecopt.workflows.replay import flat_kpis, replay
+
+    tmp = Path(tempfile.mkdtemp(prefix="pecopt-replay-"))
+    try:
+        out = tmp / "replay"
+        run = replay(
+            Path(file), out, first=date.fromisoformat(job["from"]),
+            last=date.fromisoformat(job["to"]), forecast=job["forecast"], seed=job["seed"],
+            reference_time_limit_s=job["reference_time_limit_s"], scenario=scenario,
+        )  # fmt: skip
+        return VariantResult(
+            kpis=flat_kpis(run.kpis),
+            schedule=read_table(out / "schedule.parquet"),
+            storage=read_table(out / "storage.parquet"),
+            seconds={k: float(v) for k, v in run.seconds.items()},
+            extra={"replay": run.table},
+            flat=True,
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def run_variant(
-    scenario: Scenario, file: str, version: str, shipped: dict[str, bytes] | None = None
+    scenario: Scenario,
+    file: str,
+    version: str,
+    shipped: dict[str, bytes] | None = None,
+    job: dict[str, Any] | None = None,
 ) -> TaskOutcome:
-    """One Dask task: solve a variant; any error becomes the outcome's ``error``.
+    """One Dask task: solve a variant (or, with ``job``, replay it); any error becomes
+    the outcome's ``error``.
 
     With ``shipped`` (path -> bytes), the files are written to a worker-local temporary
     folder and the scenario's paths are pointed there.
@@ -141,11 +178,14 @@ def run_variant(
         if shipped:
             tmp = Path(tempfile.mkdtemp(prefix="pecopt-sweep-"))
             scenario = _localise(scenario, shipped, tmp)
-        result = _solve_variant(scenario, file)
+        result = (
+            _solve_variant(scenario, file) if job is None else _replay_variant(scenario, file, job)
+        )
         source = f"pecopt sweep of {Path(file).name}"
         tables = {
             "schedule": table_bytes(result.schedule, source),
             "storage": table_bytes(result.storage, source),
+            **{name: table_bytes(t, source) for name, t in result.extra.items()},
         }
         return TaskOutcome(
             result.kpis,
@@ -155,6 +195,7 @@ def run_variant(
             worker,
             time.perf_counter() - t0,
             time.process_time() - c0,
+            result.flat,
         )
     except Exception as exc:  # recorded with the variant, never stops the sweep
         error = f"{type(exc).__name__}: {exc}".strip()
@@ -255,7 +296,7 @@ def _row(v: Variant, columns: dict[str, Any], outcome: TaskOutcome) -> dict[str,
         "task_cpu_s": outcome.task_cpu_s,
     }
     if outcome.kpis is not None:
-        row |= ds.flatten_kpis(outcome.kpis)
+        row |= outcome.kpis if outcome.flat else ds.flatten_kpis(outcome.kpis)
     row |= {f"{phase}_s": s for phase, s in outcome.seconds.items()}
     return row
 
@@ -274,6 +315,11 @@ def run_sweep(
     from distributed import as_completed
 
     previous = ds.prepare_out(out, plan.scenario_file)
+    if previous is not None and previous.get("job", "solve") != plan.job:
+        raise DataError(
+            out, "--out", f"a sweep of {previous.get('job', 'solve')}s, not of {plan.job}s: "
+            "give another folder",
+        )  # fmt: skip
     ds.write_manifest(out, manifest_body(plan, previous))
     done = ds.done_hashes(out)
     todo = [v for v in plan.variants if v.hash not in done]
@@ -289,8 +335,14 @@ def run_sweep(
     file = str(plan.scenario_file)
     futures = {
         client.submit(
-            run_variant, v.scenario, file, __version__, shipped, key=f"pecopt-variant-{v.hash}"
-        ): v
+            run_variant,
+            v.scenario,
+            file,
+            __version__,
+            shipped,
+            v.job,
+            key=f"pecopt-variant-{v.hash}",
+        ): v  # fmt: skip
         for v in todo
     }
     source = f"pecopt sweep of {plan.scenario_file.name}"
@@ -381,9 +433,11 @@ def sweep(
     threads: int = 1,
     ship_inputs: bool = False,
     progress: Progress = _noop,
+    replay: ReplayJob | None = None,
 ) -> SweepCounts:
-    """The ``pecopt sweep`` job: plan and validate, then run on a Dask cluster."""
-    plan = plan_sweep(scenario_file, vary, grid, threads)
+    """The ``pecopt sweep`` job: plan and validate, then run on a Dask cluster (every
+    variant solved, or with ``replay`` replayed over its days)."""
+    plan = plan_sweep(scenario_file, vary, grid, threads, replay)
     ds.check_out(out, scenario_file)  # before a cluster starts
     with open_client(scheduler, workers) as client:
         return run_sweep(plan, out, client, ship_inputs=ship_inputs, progress=progress)

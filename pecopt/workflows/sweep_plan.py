@@ -14,6 +14,7 @@ import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +30,32 @@ from pecopt.scenario.loader import scenario_from_data
 from pecopt.scenario.overrides import apply_overrides, check_path, parse_path, parse_value
 from pecopt.scenario.overrides import parse_vary as _parse_vary
 
+#: override paths of a sweep of replays that set the replay's options (not scenario
+#: fields), with their defaults
+REPLAY_OPTIONS: dict[str, Any] = {"replay.forecast": "perfect", "replay.seed": 0}
+
+
+@dataclass(frozen=True)
+class ReplayJob:
+    """A sweep of replays (``pecopt sweep --replay-from D --replay-to D``): every variant
+    is a replay of these days (:func:`pecopt.workflows.replay.replay`), its forecast mode
+    and seed set by the override paths ``replay.forecast`` and ``replay.seed``."""
+
+    first: date
+    last: date
+    reference_time_limit_s: float = 3600.0
+
 
 @dataclass(frozen=True)
 class Variant:
-    """One scenario of a sweep: its overrides and the validated scenario they give."""
+    """One scenario of a sweep: its overrides and the validated scenario they give; for a
+    sweep of replays, the replay's options (``job``)."""
 
     variant_id: str
     hash: str
     overrides: dict[str, Any]
     scenario: Scenario
+    job: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,7 @@ class SweepPlan:
     paths: list[str]
     variants: list[Variant]
     input_files: dict[str, str]  # absolute path -> SHA-256
+    job: str = "solve"  # or "replay"
 
 
 def sha256_file(path: Path) -> str:
@@ -100,7 +119,7 @@ def variant_hash(scenario: Scenario, file_sha: dict[str, str]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def read_grid(path: Path) -> list[dict[str, Any]]:
+def read_grid(path: Path, replay: bool = False) -> list[dict[str, Any]]:
     """Variants from a CSV or Parquet file: one row a variant, one column an override path.
 
     CSV cells are read by YAML scalar rules (as ``--vary`` values); an empty cell (or a
@@ -122,6 +141,8 @@ def read_grid(path: Path) -> list[dict[str, Any]]:
     except (ValueError, OSError) as exc:
         raise DataError(path, "--grid", f"cannot read: {exc}".splitlines()[0]) from None
     for col in frame.columns:
+        if replay and str(col) in REPLAY_OPTIONS:
+            continue
         check_path(parse_path(str(col), path), path)
     if not rows:
         raise DataError(path, "--grid", "no rows")
@@ -133,12 +154,20 @@ def _py(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else v
 
 
-def _combine(vary: list[str], grid: Path | None) -> tuple[list[str], list[dict[str, Any]]]:
+def _combine(
+    vary: list[str], grid: Path | None, replay: bool = False
+) -> tuple[list[str], list[dict[str, Any]]]:
     axes = [_parse_vary(spec) for spec in vary]
-    rows = read_grid(grid) if grid is not None else [{}]
+    rows = read_grid(grid, replay) if grid is not None else [{}]
     paths = [p for p, _ in axes]
     grid_cols = list(dict.fromkeys(c for r in rows for c in r))
     for p in paths:
+        if p in REPLAY_OPTIONS:
+            if not replay:
+                raise ScenarioError(
+                    "--vary", p, "a replay option: give --replay-from and --replay-to"
+                )
+            continue
         check_path(parse_path(p, "--vary"), "--vary")
         if paths.count(p) > 1 or p in grid_cols:
             raise ScenarioError("--vary", p, "given twice (in --vary or in --grid)")
@@ -151,7 +180,11 @@ def _combine(vary: list[str], grid: Path | None) -> tuple[list[str], list[dict[s
 
 
 def plan_sweep(
-    scenario_file: Path, vary: list[str], grid: Path | None = None, threads: int = 1
+    scenario_file: Path,
+    vary: list[str],
+    grid: Path | None = None,
+    threads: int = 1,
+    replay: ReplayJob | None = None,
 ) -> SweepPlan:
     """Read and validate every variant of a sweep (nothing is solved or written).
 
@@ -165,30 +198,67 @@ def plan_sweep(
         A CSV or Parquet file, one row a variant, columns override paths.
     threads
         HiGHS threads per task (``solver.threads``; a ``--vary`` of it wins).
+    replay
+        Make every variant a replay of these days (``replay.forecast`` and
+        ``replay.seed`` may then be varied too).
 
     Raises
     ------
     ScenarioError, DataError
         A bad path, value or file, naming the path (and the variant); exit 2.
     """
-    load_scenario(scenario_file)  # the base alone must be valid (clear messages)
+    base = load_scenario(scenario_file)  # the base alone must be valid (clear messages)
     raw = yaml.safe_load(scenario_file.read_text(encoding="utf-8")) or {}
+    if isinstance(raw, dict) and "base" in raw:  # it starts from another file: the merge
+        raw = base.model_dump(mode="json")
     raw = apply_overrides(raw, {"solver.threads": threads})
-    paths, combos = _combine(vary, grid)
+    paths, combos = _combine(vary, grid, replay is not None)
     if not paths:
         raise ScenarioError("--vary", "<none>", "give at least one --vary PATH=... or --grid")
     shas: dict[str, str] = {}
     variants: dict[str, Variant] = {}
     for overrides in combos:
-        scenario = _validated(scenario_file, raw, overrides)
+        changes = {k: v for k, v in overrides.items() if k not in REPLAY_OPTIONS}
+        scenario = _validated(scenario_file, raw, changes)
         for where, p in scenario_paths(scenario):
             if str(p) not in shas:
                 if not p.is_file():
                     raise DataError(p, where, f"input file not found ({describe(overrides)})")
                 shas[str(p)] = sha256_file(p)
         h = variant_hash(scenario, shas)
-        variants.setdefault(h, Variant(h[:12], h, overrides, scenario))
-    return SweepPlan(scenario_file, paths, list(variants.values()), shas)
+        job = None if replay is None else _replay_job(replay, overrides)
+        if job is not None:
+            text = json.dumps(job, sort_keys=True)
+            h = hashlib.sha256(f"{h}:replay:{text}".encode()).hexdigest()
+        variants.setdefault(h, Variant(h[:12], h, overrides, scenario, job))
+    kind = "solve" if replay is None else "replay"
+    return SweepPlan(scenario_file, paths, list(variants.values()), shas, kind)
+
+
+def _replay_job(replay: ReplayJob, overrides: dict[str, Any]) -> dict[str, Any]:
+    """A variant's replay options, checked (a bad one names the path and the variant)."""
+    from pecopt.errors import OptionError
+    from pecopt.ingest.forecasts import parse_mode
+
+    opts = {**REPLAY_OPTIONS, **{k: v for k, v in overrides.items() if k in REPLAY_OPTIONS}}
+    forecast, seed = str(opts["replay.forecast"]), opts["replay.seed"]
+    try:
+        mode = parse_mode(forecast)
+    except OptionError as exc:
+        raise ScenarioError(
+            "--vary", "replay.forecast", f"{exc.problem} ({describe(overrides)})"
+        ) from None
+    if mode.folder is not None:
+        forecast = str(mode.folder.resolve())
+    if mode.kind != "noisy":
+        seed = 0  # only noisy forecasts draw: their seeds are one replay otherwise
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ScenarioError(
+            "--vary", "replay.seed", f"{seed!r} is not a whole number ({describe(overrides)})"
+        )
+    return {"from": replay.first.isoformat(), "to": replay.last.isoformat(),
+            "forecast": forecast, "seed": seed,
+            "reference_time_limit_s": replay.reference_time_limit_s}  # fmt: skip
 
 
 def describe(overrides: dict[str, Any]) -> str:
@@ -221,19 +291,26 @@ def manifest_body(plan: SweepPlan, previous: dict[str, Any] | None) -> dict[str,
     old = previous or {}
     table = {v["variant_id"]: v for v in old.get("variants", [])}
     for v in plan.variants:
-        table[v.variant_id] = {"variant_id": v.variant_id, "hash": v.hash, "overrides": v.overrides}
+        table[v.variant_id] = {"variant_id": v.variant_id, "hash": v.hash, "overrides": v.overrides,
+                               **({"replay": v.job} if v.job else {})}  # fmt: skip
     return {
         "pecopt": __version__,
         "base_scenario": {
             "path": str(plan.scenario_file.resolve()),
             "sha256": sha256_file(plan.scenario_file),
         },
+        "job": plan.job,
         "override_paths": list(dict.fromkeys([*old.get("override_paths", []), *plan.paths])),
         "input_files": {**old.get("input_files", {}), **plan.input_files},
         "layout": {
             "kpis": "kpis/<variant_id>.parquet",
             "schedule": "schedule/variant_id=<variant_id>/part.parquet",
             "storage": "storage/variant_id=<variant_id>/part.parquet",
+            **(
+                {"replay": "replay/variant_id=<variant_id>/part.parquet"}
+                if plan.job == "replay"
+                else {}
+            ),
         },
         "variants": list(table.values()),
     }

@@ -1,8 +1,10 @@
-"""SQL over a sweep dataset with DuckDB: views ``kpis``, ``schedule`` and ``storage``.
+"""SQL over a sweep dataset with DuckDB: views ``kpis``, ``schedule``, ``storage`` and
+``replay``.
 
 ``kpis`` holds one row per variant (failed ones too, with ``status`` and ``error`` and no
-KPI values); ``schedule`` and ``storage`` hold the rows of the variants whose status is
-``ok``, with their ``variant_id`` (from the Hive partition folder). Timestamps are shown
+KPI values); ``schedule``, ``storage`` and (a sweep of replays) ``replay``, one row per
+variant and day, hold the rows of the variants whose status is ``ok``, with their
+``variant_id`` (from the Hive partition folder). Timestamps are shown
 in UTC. See :mod:`pecopt.workflows.sweep_dataset` for the layout.
 """
 
@@ -32,6 +34,7 @@ _EMPTY = {
     "schedule": "timestamp TIMESTAMPTZ, asset VARCHAR, carrier VARCHAR, role VARCHAR, "
     "flow_kw DOUBLE, variant_id VARCHAR",
     "storage": "timestamp TIMESTAMPTZ, asset VARCHAR, soc_kwh DOUBLE, variant_id VARCHAR",
+    "replay": "day VARCHAR, variant_id VARCHAR",
 }
 
 
@@ -79,7 +82,7 @@ def connect(folder: Path) -> duckdb.DuckDBPyConnection:
         con.execute(f"CREATE VIEW kpis AS SELECT * FROM read_parquet({glob}, union_by_name=true)")
     else:
         con.execute(_empty_view("kpis"))
-    for name in ("schedule", "storage"):
+    for name in ("schedule", "storage", "replay"):
         if any((root / name).glob("variant_id=*/*.parquet")):
             glob = _sql_str(root / name / "*" / "*.parquet")
             con.execute(
