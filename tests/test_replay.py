@@ -287,3 +287,29 @@ def test_replay_reads_a_forecast_folder(tmp_path: Path) -> None:
     k = json.loads((out / "kpis.json").read_text())
     assert k["forecast"]["files"] == ["2025-03-02T1100Z.parquet", "2025-03-03T1100Z.parquet"]
     assert k["realised"]["net_cost_eur"] >= k["perfect_foresight"]["net_cost_eur"] * (1 - 1e-9)
+
+
+REAL = REPO / "scenarios" / "kera_replay_2024.yaml"
+SHARED = REPO.parent / "shared" / "data"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED / "spot_fi_npf").is_dir(), reason="../shared/data is not here")
+def test_a_real_week_of_2024(tmp_path: Path) -> None:
+    """Kera on the 2024 FI spot prices and the IWEC weather, 5-11 February 2024 (a cold
+    week): no night runs on stand-ins (they would be degraded, exit 10, in this file);
+    with perfect forecasts the 48-hour look-ahead comes within 2 % of perfect foresight
+    and beats the rules; day-old loads and PV (persistence) cost more than perfect ones."""
+    first, last = date(2024, 2, 5), date(2024, 2, 11)
+    perfect = replay(REAL, tmp_path / "perfect", first=first, last=last, forecast="perfect")
+    table = perfect.table
+    assert (table["exit_code"] == 0).all() and (table["plan"] == "optimal").all()
+    assert table["start_gap"].max() <= 1e-6 and table["rule_based_start_gap"].max() <= 1e-6
+    k = perfect.kpis
+    real, pf = k["realised"]["net_cost_eur"], k["perfect_foresight"]["net_cost_eur"]
+    assert pf * (1 - 1e-9) <= real <= 1.02 * pf
+    assert k["rule_based"]["net_cost_eur"] > real
+    assert k["realised"]["unmet_kwh"] == pytest.approx(0.0, abs=1e-6)
+    late = replay(REAL, tmp_path / "late", first=first, last=last, forecast="persistence")
+    assert late.kpis["realised"]["net_cost_eur"] > real
+    assert (late.table["forecast_error_loads_space_heat_kw"] > 0).all()
