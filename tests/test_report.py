@@ -414,9 +414,9 @@ def test_missing_figures_are_na(tmp_path):
                  "prices.parquet"):  # fmt: skip
         (folder / name).unlink()
     text = build_report(folder).read_text()
-    # PED verdict, storage, carbon, prices, capacity values
-    assert text.count('<p class="na">n/a</p>') == 5
-    assert "n/a (nothing was sized in this run)" in text
+    # cost by item, PED verdict, storage, carbon, prices, capacity values
+    assert text.count('<p class="na">n/a</p>') == 6
+    assert "n/a (the folder lists no capacities)" in text
 
 
 @pytest.mark.parametrize(
