@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pecopt.report import figures as F
@@ -193,15 +194,18 @@ def _comparison_table(t: pd.DataFrame, key: str, base: str = "base") -> str:
         return f"{esc(H.words(c))} <code class='col'>{esc(c)}</code>"
 
     for c in numeric:
-        v = t[c].to_numpy(dtype=float)
+        raw = t[c].to_numpy(dtype=float)
+        scale = float(np.nanmax(np.abs(raw))) if np.isfinite(raw).any() else 0.0
+        v = [H.denoise(float(x), scale) for x in raw]
+        v = [v[0] if H.difference(x, v[0], scale) == 0.0 else x for x in v]
         row = [label(c), esc(_unit(c)), number(v[0], _unit(c))]
         for x in v[1:]:
-            d = H.difference(float(x), float(v[0]))
+            d = H.difference(x, v[0], scale)
             if d is None or d != d:  # a missing value on either side: no difference to show
                 row.append(number(x, _unit(c)))
                 continue
             sign = "+" if d > 0 else ""
-            rel = f", {sign}{number(d / abs(v[0]), '%')}" if v[0] != 0.0 else ""
+            rel = f", {sign}{number(d / abs(v[0]), '%')}" if v[0] else ""
             row.append(
                 f"{number(x, _unit(c))} <span class='delta'>"
                 f"({'+' if d > 0 else ''}{number(d, _unit(c))}{rel})</span>"

@@ -127,17 +127,25 @@ def fmt(v: float | None, unit: str = "", missing: str = "n/a") -> str:
     return number(v)
 
 
-def difference(x: float | None, base: float | None) -> float | None:
-    """``x - base``, 0 where it is below :data:`NOISE` of the larger value (rounding)."""
+def denoise(v: float | None, scale: float = 0.0) -> float | None:
+    """``v``, or 0 where it is below :data:`NOISE` of ``scale`` (the largest value it is
+    shown with) or below 1e-9: the solver's rounding, not a quantity."""
+    if v is None or v != v:
+        return v
+    return 0.0 if abs(v) <= max(NOISE * scale, 1e-9) else v
+
+
+def difference(x: float | None, base: float | None, scale: float = 0.0) -> float | None:
+    """``x - base``, 0 where it is below :data:`NOISE` of the larger value or of ``scale``
+    (rounding)."""
     if x is None or base is None:
         return None
-    d = x - base
-    return 0.0 if abs(d) <= NOISE * max(abs(x), abs(base)) else d
+    return denoise(x - base, max(abs(x), abs(base), scale))
 
 
-def delta_text(x: float | None, base: float | None, unit: str = "") -> str:
+def delta_text(x: float | None, base: float | None, unit: str = "", scale: float = 0.0) -> str:
     """``(+1,234, +5.6%)``: the difference to the base, absolute and relative."""
-    d = difference(x, base)
+    d = difference(x, base, scale)
     if d is None:
         return ""
     if unit == "%":  # a difference of percentages is in percentage points
@@ -176,7 +184,7 @@ def run_table(row: Row, full_year: bool) -> str:
         if not _shown(f, [row]):
             continue
         unit = unit_label(f, full_year)
-        value = _status(row, f) + fmt(f.value(row), f.unit, f.missing)
+        value = _status(row, f) + fmt(denoise(f.value(row)), f.unit, f.missing)
         rows.append([esc(f.label), value, esc(unit)])
     return table(["key figure", "value", "unit"], rows, numeric_from=1)
 
@@ -193,13 +201,17 @@ def compare_table(t: pd.DataFrame, key: str, base: str) -> str:
         if not _shown(f, records):
             continue
         unit = unit_label(f, full)
-        vals = [f.value(r) for r in records]
+        raw = [f.value(r) for r in records]
+        scale = max((abs(v) for v in raw if v is not None and v == v), default=0.0)
+        vals = [denoise(v, scale) for v in raw]
+        # a value that differs from the first by noise only is shown as the first
+        vals = [vals[0] if difference(v, vals[0], scale) == 0.0 else v for v in vals]
         label = f"{esc(f.label)} [{esc(unit)}]"
         if f.status:
             label += " <span class='note'>(\u2713 PED, \u2717 not)</span>"
         row = [label, _status(records[0], f, True) + fmt(vals[0], f.unit, "none")]
         for r, v in zip(records[1:], vals[1:], strict=True):
-            d = delta_text(v, vals[0], f.unit)
+            d = delta_text(v, vals[0], f.unit, scale)
             text = _status(r, f, True) + fmt(v, f.unit, "none")
             row.append(text + (f"<br><span class='delta'>{d}</span>" if d else ""))
         out.append(row)

@@ -51,7 +51,8 @@ def delta_panels(t: pd.DataFrame, key: str, base: str) -> go.Figure | None:
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.22)
     for i, f in enumerate(figs):
         first = f.value(records[0])
-        d = [difference(f.value(r), first) for r in records[1:]]
+        scale = max((abs(v) for r in records if (v := f.value(r)) is not None), default=0.0)
+        d = [difference(f.value(r), first, scale) for r in records[1:]]
         y = np.array([np.nan if v is None else v for v in d], dtype=float)
         fig.add_trace(
             go.Bar(
@@ -197,7 +198,8 @@ def kpi_detail(t: pd.DataFrame, key: str, base: str) -> go.Figure | None:
 
     def deltas(c: str) -> list[float]:
         v = t[c].to_numpy(dtype=float)
-        d = [difference(float(x), float(v[0])) for x in v[1:]]
+        scale = float(np.nanmax(np.abs(v))) if np.isfinite(v).any() else 0.0
+        d = [difference(float(x), float(v[0]), scale) for x in v[1:]]
         return [np.nan if x is None else x for x in d]
 
     fig = go.Figure(
