@@ -22,6 +22,8 @@ from pecopt.units import label_of, unit_of
 
 #: A difference below this share of the larger of the two values is numerical noise.
 NOISE = 1e-7
+#: Below this a value is noise whatever it is compared with (1e-6 kWh of unmet energy).
+FLOOR = 1e-4
 #: Hours of a year, less a little: a row or run of at least this long is a full year.
 YEAR_H = 8760 - 1e-6
 
@@ -129,10 +131,10 @@ def fmt(v: float | None, unit: str = "", missing: str = "n/a") -> str:
 
 def denoise(v: float | None, scale: float = 0.0) -> float | None:
     """``v``, or 0 where it is below :data:`NOISE` of ``scale`` (the largest value it is
-    shown with) or below 1e-9: the solver's rounding, not a quantity."""
+    shown with) or below :data:`FLOOR`: the solver's rounding, not a quantity."""
     if v is None or v != v:
         return v
-    return 0.0 if abs(v) <= max(NOISE * scale, 1e-9) else v
+    return 0.0 if abs(v) <= max(NOISE * scale, FLOOR) else v
 
 
 def difference(x: float | None, base: float | None, scale: float = 0.0) -> float | None:
