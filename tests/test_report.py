@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -111,7 +112,8 @@ def write_run(folder: Path, start: str = "2025-03-20", days: int = 21) -> Path:
     imp, exp = float(np.clip(grid, 0, None).sum()), float(np.clip(-grid, 0, None).sum())
     kpis = {
         "horizon": {"start_utc": t[0].isoformat(), "steps": n, "step_h": 1.0},
-        "cost_eur": {"total": 1234.5},
+        "cost_eur": {"total": 1234.5, "items": {"electricity_spot": 1000.0, "dh_energy": 300.0,
+                                                "export_revenue": -65.5}},
         "co2_kg": {"gross": 1.0, "net": 1.0},
         "ped": {
             "final_energy": {"surplus_kwh": exp - imp - float(dh.sum()), "is_ped": False},
@@ -140,13 +142,17 @@ def write_run(folder: Path, start: str = "2025-03-20", days: int = 21) -> Path:
     return folder
 
 
-#: Figures of a synthetic run: monthly, load duration, 2 weeks, storage, carbon, the
-#: price heat maps of electricity and heat, and the capacity values.
-RUN_FIGURES = 9
+#: Figures of a synthetic run: cost by item, monthly, load duration, 2 weeks, storage,
+#: carbon, the price heat maps of electricity and heat, and the capacity values.
+RUN_FIGURES = 10
 #: the figures a real Kera run of a few days has: one dispatch window (< a week), prices
 #: of its three carriers and the capacity values
-KERA_FIGURES = ["monthly", "duration", "week0", "storage", "carbon", "price-electricity",
-                "price-space_heat", "price-hot_water", "capacity-values"]  # fmt: skip
+KERA_FIGURES = ["costs", "monthly", "duration", "week0", "storage", "carbon",
+                "price-electricity", "price-space_heat", "price-hot_water",
+                "capacity-values"]  # fmt: skip
+#: The overview of a comparison: cost against CO2, differences to the base, cost by item
+#: per variant and the menu of every key figure
+OVERVIEW = ["cost-co2", "deltas", "costs", "kpi-detail"]
 
 
 def write_comparison(folder: Path) -> Path:
@@ -155,6 +161,8 @@ def write_comparison(folder: Path) -> Path:
         {
             "variant": ["base", "more_pv", "no_battery"],
             "cost_total_eur": [100.0, 90.0, 120.0],
+            "cost_electricity_spot_eur": [100.0, 80.0, 120.0],
+            "cost_investment_eur": [0.0, 10.0, 0.0],
             "co2_net_kg": [50.0, 40.0, 55.0],
             "pv_kwp": [10.0, 20.0, 10.0],
         }
@@ -170,6 +178,7 @@ def write_pareto(folder: Path) -> Path:
         {
             "point": [0, 1, 2],
             "cost_total_eur": [100.0, 110.0, 130.0],
+            "cost_electricity_spot_eur": [100.0, 110.0, 130.0],
             "co2_net_kg": [60.0, 45.0, 40.0],
             "pv_kwp": [5.0, 12.0, 20.0],
         }
@@ -414,9 +423,87 @@ def test_missing_figures_are_na(tmp_path):
                  "prices.parquet"):  # fmt: skip
         (folder / name).unlink()
     text = build_report(folder).read_text()
-    # PED verdict, storage, carbon, prices, capacity values
-    assert text.count('<p class="na">n/a</p>') == 5
-    assert "n/a (nothing was sized in this run)" in text
+    # cost by item, PED verdict, storage, carbon, prices, capacity values
+    assert text.count('<p class="na">n/a</p>') == 6
+    assert "n/a (the folder lists no capacities)" in text
+
+
+def test_headline_rounds_noise_to_zero_and_never_shows_minus_zero(tmp_path):
+    folder = tmp_path / "cmp"
+    folder.mkdir()
+    pd.DataFrame(
+        {
+            "variant": ["base", "same", "cheaper"],
+            "cost_total_eur": [797812.5, 797812.5 + 2.274e-13 * 4e5, 743443.0],
+            "co2_net_kg": [-0.0, 1e-12, -5.0],
+            "unmet_total_kwh": [0.0, -1e-9, 0.0],
+            "horizon_h": [8760.0] * 3,
+        }
+    ).to_parquet(folder / "comparison.parquet")
+    text = build_report(folder).read_text()
+    page = text.split("<script", 1)[0]
+    assert "e-1" not in page  # no 2.274e-13 anywhere on the page
+    assert re.search(r"-0(?![.,\d])", page) is None  # no -0, -0 kWh, (-0, ...)
+    assert "Total cost incl. annualised investment [EUR/yr]" in text
+    # the noise is a difference of 0; a real one has its sign, thousands and percent
+    assert "797,812<br><span class='delta'>(0, 0.0%)</span>" in text
+    assert "743,443<br><span class='delta'>(-54,370, -6.8%)</span>" in text
+    assert "<details><summary>Every column" in text  # the full table, folded
+
+
+def test_winter_week_holds_the_peak_heat_demand(tmp_path):
+    """The coldest week by mean is the first; the year's peak is a cold snap in the third:
+    the winter week is the one around the peak (space heat and hot water together)."""
+    days = 28
+    t = pd.date_range(pd.Timestamp("2025-01-01", tz=TZ), periods=days * 24, freq="h")
+    heat = np.where(np.arange(len(t)) < 7 * 24, 150.0, 100.0)
+    peak = 17 * 24 + 5  # 18 January, 05:00 local
+    heat[peak] = 900.0
+    folder = tmp_path / "r"
+    folder.mkdir()
+    _frame(
+        list(t.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M")),
+        [
+            ("district_heat", "space_heat", list(0.7 * heat)),
+            ("demand", "space_heat", list(-0.7 * heat)),
+            ("district_heat", "hot_water", list(0.3 * heat)),
+            ("demand", "hot_water", list(-0.3 * heat)),
+            ("pv", "electricity", [1.0] * len(t)),
+            ("demand", "electricity", [-1.0] * len(t)),
+        ],
+    ).to_parquet(folder / "schedule.parquet")
+    run = load_run(folder)
+    title, start, end = weeks(run)[0]
+    assert title.startswith("Winter week")
+    assert start <= t[peak] < end and end - start == pd.Timedelta(days=7)
+    assert "heat demand" in duration_curves(run)
+    assert duration_curves(run)["heat demand"][0] == pytest.approx(900.0)
+
+
+def test_compare_names_capacities_without_investment_cost_data(tmp_path):
+    folder = write_comparison(tmp_path / "cmp")
+    caps = {"base": {"battery": {"energy_kwh": 100.0}},
+            "more_pv": {"battery": {"energy_kwh": 100.0}, "pv_roof": {"kwp": 20.0},
+                        "gshp_2": {"power_kw_heat": 600.0}}}  # fmt: skip
+    for name, c in caps.items():
+        f = folder / "variants" / name / "kpis.json"
+        kpis = json.loads(f.read_text())
+        kpis["capacities"] = c
+        if name == "more_pv":  # pv_roof was sized, with its investment
+            kpis["sized"] = {"pv_roof": {"kwp": 20.0}}
+        f.write_text(json.dumps(kpis))
+    text = build_report(folder).read_text()
+    assert "<b>base</b>: all capacities given: no investment cost data" in text
+    assert "<b>more_pv</b>: no investment cost data for: gshp_2 power_kw_heat (600)" in text
+    assert "pv_roof kwp (20)" not in text  # sized: its investment is in the total
+    assert "of which annualised investment (with fixed O&amp;M)" in text
+
+
+def test_a_year_long_report_stays_under_5_mb(tmp_path):
+    path = build_report(write_run(tmp_path / "year", start="2025-01-01", days=365))
+    assert path.stat().st_size < 5e6
+    text = path.read_text()
+    assert "window.pecoptReady" in text and "<script src" not in text  # self-contained
 
 
 @pytest.mark.parametrize(
@@ -484,7 +571,7 @@ def browser(tmp_path_factory):
             executable_path=str(CHROMIUM),
             headless=True,
             args=ARGS,
-            viewport={"width": 1300, "height": 900},
+            viewport={"width": 1400, "height": 900},
         )
         yield ctx
         ctx.close()
@@ -523,13 +610,29 @@ class Opened:
         assert self.requests == [self.url]
 
 
+HEADLINE_BOX = """() => { const t = document.querySelector("main table");
+  const r = t.getBoundingClientRect();
+  return [r.top, r.bottom, t.querySelectorAll("tbody tr").length,
+          document.documentElement.scrollWidth]; }"""
+
+
+def first_screen(o: Opened, rows: int) -> None:
+    """The headline table (the page's first) has ``rows`` rows, at most a dozen, starts
+    within the first screen of 1400 x 900 px, and the page is no wider than 1400 px."""
+    top, _bottom, n, width = o.page.evaluate(HEADLINE_BOX)
+    assert n == rows <= 12
+    assert 0 < top < 900
+    assert width <= 1400
+
+
 @pytest.mark.slow
 def test_run_report_in_chromium(browser, tmp_path):
     path = build_report(write_run(tmp_path / "run"))
     o = Opened(browser, path)
     ids = o.drawn()
     assert o.ready == len(ids) == RUN_FIGURES
-    assert ids == ["monthly", "duration", "week0", "week1", "storage", "carbon",
+    first_screen(o, rows=6)
+    assert ids == ["costs", "monthly", "duration", "week0", "week1", "storage", "carbon",
                    "price-electricity", "price-heat", "capacity-values"]  # fmt: skip
     o.check_clean()
     o.page.close()
@@ -539,14 +642,16 @@ def test_run_report_in_chromium(browser, tmp_path):
 def test_comparison_report_in_chromium(browser, tmp_path):
     path = build_report(write_comparison(tmp_path / "cmp"))
     o = Opened(browser, path)
-    assert len(o.drawn()) == o.ready == 3 + RUN_FIGURES  # a bar chart per KPI + the base
+    ids = o.drawn()
+    assert ids[: len(OVERVIEW)] == OVERVIEW  # the overview, then the base's figures
+    assert len(ids) == o.ready == len(OVERVIEW) + RUN_FIGURES
     o.page.select_option("#pecopt-member", label="more_pv")
     assert o.page.evaluate("window.pecoptReady") == RUN_FIGURES
     ids = o.drawn()
-    assert len(ids) == 3 + RUN_FIGURES and all(not i.startswith("m0-") for i in ids)
+    assert len(ids) == len(OVERVIEW) + RUN_FIGURES and all(not i.startswith("m0-") for i in ids)
     o.page.select_option("#pecopt-member", label="no_battery")
     assert o.page.evaluate("window.pecoptReady") == 0
-    assert len(o.drawn()) == 3
+    assert len(o.drawn()) == len(OVERVIEW)
     assert o.page.is_visible("text=no results folder at variants/no_battery/")
     o.check_clean()
     o.page.close()
@@ -556,7 +661,8 @@ def test_comparison_report_in_chromium(browser, tmp_path):
 def test_pareto_report_in_chromium(browser, tmp_path):
     path = build_report(write_pareto(tmp_path / "front"))
     o = Opened(browser, path)
-    assert len(o.drawn()) == o.ready == 1 + RUN_FIGURES
+    # the front, differences to the cost optimum, cost by item, the menu; the first point's
+    assert len(o.drawn()) == o.ready == 4 + RUN_FIGURES
     o.page.evaluate(
         "Plotly.Fx.hover(document.getElementById('fig-pareto'), [{curveNumber: 0, pointNumber: 1}])"
     )
@@ -579,6 +685,7 @@ def test_real_kera_report_in_chromium(browser, tmp_path):
     assert result.exit_code == 0, result.output
     o = Opened(browser, out / "report.html")
     assert o.drawn() == KERA_FIGURES
+    first_screen(o, rows=12)
     images = "document.getElementById('fig-price-hot_water').querySelectorAll('g.hm image')"
     assert o.page.evaluate(images + ".length") == 1  # the heat map is drawn
     bars = o.page.evaluate(
@@ -621,12 +728,15 @@ def test_real_compare_report_in_chromium(browser, tmp_path):
     assert all(r is not None for r in folder.members.values())
     text = (out / "report.html").read_text()
     assert "solver_status" in text and "ped_final_energy_status" in text  # text rows
+    # every variant's capacities are given: none carries investment cost data, and the
+    # report says which capacities each one adds without it
+    assert "no investment cost data for: hot_water_store energy_kwh (36,000)" in text
+    assert "market_condensers_booster power_kw_el (60)" in text
     o = Opened(browser, out / "report.html")
     ids = o.drawn()
-    bars = [i for i in ids if i.startswith("kpi-")]
-    assert "kpi-cost_total_eur" in bars and "kpi-co2_net_kg" in bars
-    assert len(bars) <= 16 and "kpi-wall_s" not in bars  # key figures only
-    assert len(ids) == o.ready == len(bars) + len(KERA_FIGURES)  # and the base's figures
+    assert ids[: len(OVERVIEW)] == OVERVIEW
+    assert len(ids) == o.ready == len(OVERVIEW) + len(KERA_FIGURES)  # and the base's figures
+    first_screen(o, rows=12)
     o.page.select_option("#pecopt-member", label="market_waste_heat")
     assert o.page.evaluate("window.pecoptReady") == len(KERA_FIGURES)
     o.check_clean()
@@ -643,8 +753,8 @@ def test_real_pareto_report_in_chromium(browser, tmp_path):
     folder = load_folder(out)
     assert folder.kind == "pareto" and list(folder.members) == ["0", "1", "2"]
     o = Opened(browser, out / "report.html")
-    # the front and the cost optimum's figures
-    assert len(o.drawn()) == o.ready == 1 + len(KERA_FIGURES)
+    # the front, its three overview charts and the cost optimum's figures
+    assert len(o.drawn()) == o.ready == 4 + len(KERA_FIGURES)
     o.page.evaluate(
         "Plotly.Fx.hover(document.getElementById('fig-pareto'), [{curveNumber: 0, pointNumber: 2}])"
     )

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pecopt.report import figures as F
-from pecopt.report.data import HEADLINE, Folder, Run, load_folder, numeric_columns, unit_of
+from pecopt.report import headline as H
+from pecopt.report import variants as V
+from pecopt.report.data import Folder, Run, load_folder, numeric_columns, unit_of
 from pecopt.report.html import NA, Figures, cell, esc, number, page, table
 from pecopt.report.tables import by_series, price_carriers, weeks
+from pecopt.results.summary import flat_kpis
 
 REPORT = "report.html"
 _RATIOS = ("self_sufficiency", "self_consumption")
@@ -35,11 +39,7 @@ def _horizon(run: Run) -> str:
 
 
 def _kpi_table(run: Run) -> str:
-    rows = [
-        [esc(label), number(run.headline[name], _unit(name)), esc(_unit(name))]
-        for name, label, _ in HEADLINE
-    ]
-    return table(["KPI", "value", "unit"], rows, numeric_from=1)
+    return H.run_table(flat_kpis(run.kpis), run.is_full_year)
 
 
 def _ped_table(run: Run) -> str:
@@ -62,12 +62,74 @@ def _ped_table(run: Run) -> str:
 
 
 def _capacities(run: Run) -> str:
-    if not run.capacities:
-        return "<p class='na'>n/a (nothing was sized in this run)</p>"
-    rows = [
-        [esc(k), number(v), esc(unit_of(k.replace(" ", "_")))] for k, v in run.capacities.items()
-    ]
-    return table(["capacity", "value", "unit"], rows)
+    """Every capacity, those the optimiser chose first, with their limits; EV fleets with
+    their copies."""
+    if not run.capacities and not run.fleets:
+        return "<p class='na'>n/a (the folder lists no capacities)</p>"
+    limits = {f"{v.asset} {v.key}": v for v in run.capacity_values}
+    rows = []
+    order = sorted(run.capacities, key=lambda k: (k not in run.sized, run.capacities[k] <= 0))
+    for k in order:
+        v = run.capacities[k]
+        asset, _, what = k.partition(" ")
+        unit = limits[k].unit if k in limits else unit_of(what, "")
+        lim = limits.get(k)
+        if k in run.sized:
+            how = cell("chosen" if v > 0 else "chosen: none", "yes")
+            upto = f"\u2264 {number(lim.max)}" if lim and lim.max is not None else "n/a"
+            capex = number(lim.capex_eur_per_unit) if lim else "n/a"
+        else:
+            how, upto, capex = "given", "", ""
+        rows.append([esc(asset), esc(_what(what)), number(v), esc(unit), how, upto, capex])
+    fleet_rows = {f.name: f for f in run.fleets}
+    if run.storage is not None and fleet_rows:
+        assets = pd.Series(run.storage["asset"].astype(str).unique())
+        rows_per = assets.str.split("/").str[0].value_counts()
+        for name, f in fleet_rows.items():
+            n = int(rows_per.get(name, 0))
+            what = "chargers" if f.chargers else "trip profiles"
+            cars = f"{n} {what} \u00d7 {f.copies} = {n * f.copies}" if n else "n/a"
+            rows.append([esc(name), "EV fleet", cars, "vehicles", "given", "", ""])
+    header = ["asset", "capacity", "value", "unit", "", "limit", "capex [EUR/unit]"]
+    return table(header, rows, numeric_from=2)
+
+
+def _what(key: str) -> str:
+    """A capacity's key in words: ``power_kw_heat`` -> "power (heat)", ``kwp`` -> "peak
+    power", ``energy_kwh`` -> "energy"."""
+    words = [w for w in key.split("_") if w not in ("kw", "kwh", "kwp")]
+    if key == "kwp":
+        return "peak power"
+    if words and words[-1] in ("heat", "el"):
+        return " ".join(words[:-1]) + f" ({'heat' if words[-1] == 'heat' else 'electric'})"
+    return " ".join(words) or key
+
+
+def _typical(run: Run) -> str:
+    """The typical periods a design was sized on (``kpis.json`` ``aggregation``), or ""."""
+    agg = run.kpis.get("aggregation")
+    if not isinstance(agg, dict) or not agg.get("representatives_start_utc"):
+        return ""
+    starts = pd.DatetimeIndex(agg["representatives_start_utc"]).tz_convert(run.timezone)
+    weights = agg.get("weight") or [None] * len(starts)
+    period_h = float(agg.get("period_h", 0))
+    items = ", ".join(
+        f"{s:%d %b}" + (f" (\u00d7{w:.1f})" if isinstance(w, int | float) else "")
+        for s, w in zip(starts, weights, strict=False)
+    )
+    est, full = agg.get("typical_objective"), agg.get("full_objective")
+    diff = agg.get("difference_pct")
+    tail = (
+        f" The sizes were found on these periods (objective {number(est)} EUR); the whole "
+        f"horizon was then dispatched with them: {number(full)} EUR"
+        + (f" ({diff:+.1f} %)." if isinstance(diff, int | float) else ".")
+        if isinstance(est, int | float) and isinstance(full, int | float)
+        else ""
+    )
+    return (
+        f"<p class='note'><b>Sized on {len(starts)} typical periods of {period_h:g} h</b>, "
+        f"starting (local time, weight in periods of the year): {esc(items)}.{esc(tail)}</p>"
+    )
 
 
 def run_sections(run: Run, figs: Figures, prefix: str) -> str:
@@ -76,8 +138,13 @@ def run_sections(run: Run, figs: Figures, prefix: str) -> str:
     parts = [
         "<div class='row'>",
         f"<div><h2>Key figures</h2>{_kpi_table(run)}</div>",
+        "<div class='wide'><h2>Cost by item</h2>"
+        f"{figs.div(f'{prefix}costs', F.cost_breakdown(run))}</div>",
+        "</div>",
+        _typical(run),
+        "<div class='row'>",
+        f"<div class='headline'><h2>Capacities: chosen and given</h2>{_capacities(run)}</div>",
         f"<div><h2>PED verdict per basis</h2>{_ped_table(run)}</div>",
-        f"<div><h2>Capacities (given and sized)</h2>{_capacities(run)}</div>",
         "</div>",
         "<h2>Monthly energy balance</h2>",
         figs.div(f"{prefix}monthly", F.monthly_balance(run, t)),
@@ -116,33 +183,83 @@ def _run_header(run: Run) -> str:
 
 
 def _comparison_table(t: pd.DataFrame, key: str, base: str = "base") -> str:
-    """KPIs as rows, members as columns: the first member's value, then each other's
-    with its difference to the first; text columns (statuses, errors) as they are."""
+    """Every column: KPIs as rows (in words, the column's name beside), members as
+    columns: the first member's value, then each other's with its difference to the first
+    (rounding noise shown as 0); text columns (statuses, errors) as they are."""
     names = t[key].astype(str).tolist()
     numeric = numeric_columns(t, key)
     rows = []
+
+    def label(c: str) -> str:
+        return f"{esc(H.words(c))} <code class='col'>{esc(c)}</code>"
+
     for c in numeric:
-        v = t[c].to_numpy(dtype=float)
-        row = [esc(c), esc(_unit(c)), number(v[0], _unit(c))]
+        raw = t[c].to_numpy(dtype=float)
+        scale = float(np.nanmax(np.abs(raw))) if np.isfinite(raw).any() else 0.0
+        v = [H.denoise(float(x), scale) for x in raw]
+        v = [v[0] if H.difference(x, v[0], scale) == 0.0 else x for x in v]
+        row = [label(c), esc(_unit(c)), number(v[0], _unit(c))]
         for x in v[1:]:
-            d = x - v[0]
-            if d != d:  # a missing value on either side: no difference to show
+            d = H.difference(x, v[0], scale)
+            if d is None or d != d:  # a missing value on either side: no difference to show
                 row.append(number(x, _unit(c)))
                 continue
-            rel = f", {d / abs(v[0]):+.1%}" if v[0] != 0.0 else ""
+            sign = "+" if d > 0 else ""
+            rel = f", {sign}{number(d / abs(v[0]), '%')}" if v[0] else ""
             row.append(
                 f"{number(x, _unit(c))} <span class='delta'>"
-                f"({'+' if d >= 0 else ''}{number(d, _unit(c))}{rel})</span>"
+                f"({'+' if d > 0 else ''}{number(d, _unit(c))}{rel})</span>"
             )
         rows.append(row)
     for c in t.columns:
         if c == key or c in numeric or t[c].isna().all():
             continue
-        rows.append([esc(c), ""] + [esc(x) if isinstance(x, str) else "n/a" for x in t[c].tolist()])
+        rows.append(
+            [label(c), ""] + [esc(x) if isinstance(x, str) else "n/a" for x in t[c].tolist()]
+        )
     header = ["KPI", "unit", f"{names[0]} ({base})"] + [
         f"{n} (difference to {base})" for n in names[1:]
     ]
     return table(header, rows, numeric_from=2)
+
+
+def _overview(folder: Folder, figs: Figures, base: str) -> str:
+    """The first screen of a comparison or front: the headline table beside cost against
+    CO2; then the differences to the first member, the cost by item, a menu of every key
+    figure's differences, and the full table folded."""
+    assert folder.table is not None
+    t, key = folder.table, folder.key
+    lacking = V.lacking_cost_data(folder.members) if folder.kind == "comparison" else {}
+    word = "variant" if folder.kind == "comparison" else "point"
+    scatter = (
+        figs.div("pareto", F.pareto_front(t))
+        if folder.kind == "pareto"
+        else figs.div("cost-co2", V.cost_co2(t, key, base))
+    )
+    return "\n".join(
+        [
+            "<div class='row'>",
+            f"<div class='headline'><h2>Key figures, with differences to the {esc(base)}</h2>"
+            f"{H.compare_table(t, key, base)}"
+            + (
+                "<p class='note'>Investment counts every capacity the scenario gives cost "
+                "data for (sized ones); these are left out:</p>"
+                if lacking
+                else ""
+            )
+            + f"{H.notes_list(lacking)}</div>",
+            f"<div class='wide'><h2>Cost against CO2</h2>{scatter}</div>",
+            "</div>",
+            f"<h2>Differences to the {esc(base)}</h2>",
+            figs.div("deltas", V.delta_panels(t, key, base)),
+            f"<h2>Cost by item per {word}</h2>",
+            figs.div("costs", V.cost_stack(t, key)),
+            f"<h2>Any key figure, as a difference to the {esc(base)}</h2>",
+            figs.div("kpi-detail", V.kpi_detail(t, key, base)),
+            "<details><summary>Every column of the table, with differences to the "
+            f"{esc(base)}</summary>{_comparison_table(t, key, base)}</details>",
+        ]
+    )
 
 
 def _members(folder: Folder, figs: Figures) -> str:
@@ -186,25 +303,12 @@ def render(folder: Folder, name: str | None = None) -> str:
         assert folder.table is not None
         n = len(folder.table)
         header = f"<h1>pecopt comparison: {esc(name)}</h1><p>{n} variants; base = first</p>"
-        bars = "".join(figs.div(f"kpi-{c}", f) for c, f in F.kpi_bars(folder.table, "variant"))
-        body = (
-            "<h2>Key figures, with differences to the base</h2>"
-            + _comparison_table(folder.table, "variant")
-            + f"<h2>KPIs by variant</h2><div class='grid'>{bars}</div>"
-            + _members(folder, figs)
-        )
+        body = _overview(folder, figs, "base") + _members(folder, figs)
     else:
         assert folder.table is not None
         n = len(folder.table)
         header = f"<h1>pecopt Pareto front: {esc(name)}</h1><p>{n} points</p>"
-        t = folder.table
-        body = (
-            "<h2>Pareto front</h2>"
-            + figs.div("pareto", F.pareto_front(t))
-            + "<h2>Points, with differences to the cost optimum</h2>"
-            + _comparison_table(t, "point", "cost optimum")
-            + _members(folder, figs)
-        )
+        body = _overview(folder, figs, "cost optimum") + _members(folder, figs)
     return page(f"pecopt report: {name}", header, body, figs)
 
 

@@ -14,7 +14,10 @@ Tables of a run (see :mod:`pecopt.units` for the vocabulary):
 - ``prices.parquet``: ``timestamp``, ``carrier``, ``bus``, ``eur_per_kwh`` (the marginal
   price of one more kWh of demand); optional.
 - ``kpis.json``, ``manifest.json``: read through :data:`HEADLINE` and the helpers below
-  (``marginal_values.capacities``: the value of one more unit of each capacity).
+  (``marginal_values.capacities``: the value of one more unit of each capacity and, for a
+  sized one, its limits; ``sized``: what the optimiser chose; ``aggregation``: the typical
+  periods a design was sized on).
+- ``inputs/scenario.json``: the scenario as solved (EV fleets and their copies); optional.
 
 Multi-run folders: ``comparison.parquet`` (``variant`` + numeric KPI columns) with
 ``variants/<name>/``; ``pareto.parquet`` (``point``, ``cost_total_eur``, ``co2_net_kg``,
@@ -116,6 +119,20 @@ class Run:
     capacities: dict[str, float]
     prices: pd.DataFrame | None = None
     capacity_values: tuple[CapacityValue, ...] = ()
+    sized: frozenset[str] = frozenset()
+    fleets: tuple[Fleet, ...] = ()
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """An EV fleet of the scenario: each of its rows (``fleet/row`` in the schedule) stands
+    for ``copies`` identical vehicles of ``capacity_kwh`` each; ``chargers`` when its rows
+    are public chargers rather than vehicles."""
+
+    name: str
+    copies: int
+    capacity_kwh: float | None
+    chargers: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,6 +147,8 @@ class CapacityValue:
     capacity: float | None
     eur_per_unit_yr: float
     break_even_eur_per_unit: float | None = None
+    max: float | None = None
+    capex_eur_per_unit: float | None = None
 
 
 @dataclass(frozen=True)
@@ -255,8 +274,37 @@ def _capacity_values(kpis: dict[str, Any]) -> tuple[CapacityValue, ...]:
                     _number(v.get("capacity")),
                     value,
                     _number(v.get("break_even_capex_eur_per_unit")),
+                    _number(v.get("max")),
+                    _number(v.get("capex_eur_per_unit")),
                 )
             )
+    return tuple(out)
+
+
+def _sized(kpis: dict[str, Any]) -> frozenset[str]:
+    """The capacities the optimiser chose (``"asset what"``, as in :attr:`Run.capacities`)."""
+    sized = get(kpis, ("sized",))
+    out = set()
+    for asset, keys in sized.items() if isinstance(sized, dict) else ():
+        for key in keys if isinstance(keys, dict) else ():
+            out.add(f"{asset} {key}")
+    return frozenset(out)
+
+
+def _fleets(scenario: dict[str, Any]) -> tuple[Fleet, ...]:
+    out = []
+    for f in get(scenario, ("assets", "ev_fleets")) or ():
+        if not isinstance(f, dict) or "name" not in f:
+            continue
+        copies = f.get("copies")
+        out.append(
+            Fleet(
+                str(f["name"]),
+                int(copies) if isinstance(copies, int) and copies >= 1 else 1,
+                _number(f.get("capacity_kwh")),
+                bool(f.get("public_chargers")),
+            )
+        )
     return tuple(out)
 
 
@@ -291,6 +339,7 @@ def load_run(path: Path, name: str = "") -> Run:
         )
     kpis = _read_json(path / "kpis.json")
     manifest = _read_json(path / "manifest.json")
+    scenario = _read_json(path / "inputs" / "scenario.json")
     for c in ("asset", "carrier", "role"):
         schedule[c] = schedule[c].astype("category")
 
@@ -323,6 +372,8 @@ def load_run(path: Path, name: str = "") -> Run:
         capacities=_capacities(kpis),
         prices=prices,
         capacity_values=_capacity_values(kpis),
+        sized=_sized(kpis),
+        fleets=_fleets(scenario),
     )
 
 

@@ -15,6 +15,9 @@ from plotly.subplots import make_subplots
 from pecopt.report.data import Run, key_columns, unit_of
 from pecopt.report.tables import (
     carbon_by_source,
+    cost_items,
+    cost_label,
+    daily,
     duration_curves,
     local,
     monthly_energy,
@@ -88,6 +91,18 @@ def monthly_balance(run: Run, table: pd.DataFrame) -> go.Figure:
     return fig
 
 
+#: A duration curve is drawn through at most this many points (it is sorted, so a sample
+#: of a year's 8,760 or 35,040 steps draws the same line).
+CURVE_POINTS = 600
+
+
+def _sample(n: int, points: int = CURVE_POINTS) -> np.ndarray:
+    """Indices ``0 .. n-1``: all of them, or ``points`` evenly spread with both ends."""
+    if n <= points:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, points).round().astype(np.int64))
+
+
 def load_duration(run: Run, table: pd.DataFrame) -> go.Figure | None:
     """Load-duration curves of the imports and the heat demand [kW] against hours [h]."""
     curves = duration_curves(run, table)
@@ -95,20 +110,21 @@ def load_duration(run: Run, table: pd.DataFrame) -> go.Figure | None:
         return None
     fig = go.Figure()
     for name, v in curves.items():
-        hours = (np.arange(len(v)) + 1) * run.step_h
+        i = _sample(len(v))
+        hours = (i + 1) * run.step_h
         fig.add_trace(
             go.Scatter(
                 x=hours,
-                y=v,
+                y=v[i],
                 name=name,
                 mode="lines",
-                line_shape="hv",
+                line_shape="hv" if len(i) == len(v) else "linear",
                 hovertemplate=f"{name}<br>%{{y:,.1f}} kW or more for %{{x:,.0f}} h<extra></extra>",
             )
         )
     fig.update_layout(
         _LAYOUT,
-        title="Load-duration curves",
+        title="Load-duration curves: imports and the heat demand (space heat and hot water)",
         height=420,
         xaxis_title="hours at or above the power [h]",
         yaxis_title="power [kW]",
@@ -161,28 +177,108 @@ def dispatch(
     return fig
 
 
+#: A horizon longer than this many days shows stored levels per local day (min to max).
+DAILY_AFTER_DAYS = 21
+
+
 def storage(run: Run) -> go.Figure | None:
-    """Stored energy per store at the end of each step [kWh]."""
-    levels = storage_levels(run)
-    if levels is None:
+    """Stored energy per store at the end of each step, in % of its capacity (of its
+    highest level when the folder does not tell the capacity); an EV fleet is one store
+    (:func:`~pecopt.report.tables.storage_levels`). Over more than three weeks, each
+    local day's range (min to max) and mean."""
+    stores = storage_levels(run)
+    if not stores:
         return None
+    per_day = run.end_utc - run.start_utc > pd.Timedelta(days=DAILY_AFTER_DAYS)
+    col = colours([s.label for s in stores])
     fig = go.Figure()
-    for name, d in levels.groupby("store", sort=True):
+    for s in stores:
+        top = s.capacity_kwh or float(s.soc_kwh.max()) or 1.0
+        pct = (100.0 * s.soc_kwh / top).astype(np.float32)
+        of = f"{s.capacity_kwh:,.0f} kWh" if s.capacity_kwh else "its highest level"
+        if not per_day:
+            fig.add_trace(
+                go.Scatter(
+                    x=local(pd.DatetimeIndex(s.soc_kwh.index), run.timezone),
+                    y=pct.to_numpy(),
+                    name=s.label,
+                    mode="lines",
+                    line={"shape": "hv", "color": col[s.label]},
+                    hovertemplate=f"{s.label}: %{{y:.0f}} % of {of}<extra></extra>",
+                )
+            )
+            continue
+        d = daily(pct, run.timezone)
+        x = list(d.index) + list(d.index[::-1])
         fig.add_trace(
             go.Scatter(
-                x=local(d["timestamp"], run.timezone),
-                y=d["soc_kwh"].to_numpy(),
-                name=str(name),
+                x=x,
+                y=np.concatenate([d["max"].to_numpy(), d["min"].to_numpy()[::-1]]),
+                fill="toself",
+                fillcolor=col[s.label],
+                opacity=0.25,
+                line={"width": 0},
+                name=f"{s.label}: daily range",
+                legendgroup=s.label,
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=d.index,
+                y=d["mean"].to_numpy(),
+                name=s.label,
+                legendgroup=s.label,
                 mode="lines",
-                hovertemplate=f"{name}: %{{y:,.0f}} kWh<extra></extra>",
+                line={"color": col[s.label]},
+                customdata=d[["min", "max"]].to_numpy(),
+                hovertemplate=f"{s.label}: %{{y:.0f}} % of {of} on average, "
+                "%{customdata[0]:.0f} to %{customdata[1]:.0f} %<extra>%{x|%d %b}</extra>",
             )
         )
     fig.update_layout(
         _LAYOUT,
-        title="Storage levels (end of step)",
+        title="Storage levels in % of capacity"
+        + (" (per day: mean, shaded from the lowest to the highest)" if per_day else ""),
         height=420,
-        xaxis_title=f"time ({run.timezone})",
-        yaxis_title="stored energy [kWh]",
+        xaxis_title=f"{'day' if per_day else 'time'} ({run.timezone})",
+        yaxis_title="stored energy [% of capacity]",
+        yaxis_range=[0, 105],
+    )
+    return fig
+
+
+def cost_breakdown(run: Run) -> go.Figure | None:
+    """The run's cost items, investment included, down to the total [EUR over the
+    horizon] (:func:`~pecopt.report.tables.cost_items`)."""
+    items = cost_items(run.kpis)
+    if not items:
+        return None
+    ranked = sorted(items.items(), key=lambda kv: (kv[1] < 0, -abs(kv[1])))
+    names = [cost_label(k) for k, _ in ranked] + ["total"]
+    values = [v for _, v in ranked] + [sum(items.values())]
+    per = "EUR/yr" if run.is_full_year else "EUR"
+    fig = go.Figure(
+        go.Waterfall(
+            y=names,
+            x=values,
+            orientation="h",
+            measure=["relative"] * len(ranked) + ["total"],
+            text=[f"{v:,.0f}" for v in values],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate=f"%{{y}}: %{{x:,.0f}} {per}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        _LAYOUT,
+        title="Cost by item, investment included, to the total",
+        height=max(300, 28 * len(names) + 110),
+        xaxis_title=f"cost [{per}]" if run.is_full_year else "cost over the horizon [EUR]",
+        yaxis={"autorange": "reversed", "automargin": True},
+        margin={"l": 70, "r": 80, "t": 60, "b": 50},
+        showlegend=False,
     )
     return fig
 

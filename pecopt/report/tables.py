@@ -6,13 +6,18 @@ time zone), timestamps stay UTC until :func:`local` turns them into the axis val
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from pecopt.report.data import ROLES, Run
+from pecopt.report.data import ROLES, Fleet, Run
+from pecopt.units import HEAT_CARRIERS
 
-HEAT = "heat"
 ELECTRICITY = "electricity"
+#: Carriers whose demand is heat: pecopt's space heat and hot water, and a plain ``heat``
+#: (a results folder written by other tools, or by the tests).
+HEAT = ("heat", *HEAT_CARRIERS)
 
 
 def series_label(asset: str, role: str) -> str:
@@ -106,9 +111,10 @@ def _per_step(run: Run, table: pd.DataFrame, mask: pd.Series, column: str) -> pd
 
 
 def heat_demand_kw(run: Run, table: pd.DataFrame | None = None) -> pd.Series:
-    """Heat demand per step [kW] (>= 0), 0 when the run has no heat demand."""
+    """Heat demand per step [kW] (>= 0): space heat and hot water together (:data:`HEAT`),
+    0 when the run has no heat demand."""
     t = by_series(run) if table is None else table
-    return -_per_step(run, t, t["carrier"].eq(HEAT) & t["series"].eq("demand"), "draw_kw")
+    return -_per_step(run, t, t["carrier"].isin(HEAT) & t["series"].eq("demand"), "draw_kw")
 
 
 def generation_kw(run: Run, table: pd.DataFrame | None = None) -> pd.Series:
@@ -131,13 +137,17 @@ def duration_curves(run: Run, table: pd.DataFrame | None = None) -> dict[str, np
     for name in imports:
         v = _per_step(run, t, t["series"].eq(name), "supply_kw")
         out[name] = np.sort(v.to_numpy())[::-1]
-    if (t["carrier"].eq(HEAT) & t["series"].eq("demand")).any():
+    if (t["carrier"].isin(HEAT) & t["series"].eq("demand")).any():
         out["heat demand"] = np.sort(heat_demand_kw(run, t).to_numpy())[::-1]
     return out
 
 
-def pick_week(values: pd.Series, tz: str, step_h: float) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The 7 local days with the largest mean of ``values`` (UTC-indexed, one per step).
+def pick_week(
+    values: pd.Series, tz: str, step_h: float, peak: bool = False
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The 7 local days with the largest mean of ``values`` (UTC-indexed, one per step);
+    with ``peak``, of the weeks that hold the step of the highest value (the first such
+    step), so that the week shows the peak itself.
 
     Candidate weeks start at a local midnight (or at the first step) and must lie wholly
     inside the horizon; a week across a DST change has 167 or 169 hourly steps, hence the
@@ -149,11 +159,13 @@ def pick_week(values: pd.Series, tz: str, step_h: float) -> tuple[pd.Timestamp, 
     loc = idx.tz_convert(tz)
     starts = idx[(loc.hour == 0) & (loc.minute == 0)]
     cands = [idx[0]] + [s for s in starts if s != idx[0]]
-    cum = np.concatenate([[0.0], np.cumsum(values.to_numpy(dtype=float))])
+    v = values.to_numpy(dtype=float)
+    cum = np.concatenate([[0.0], np.cumsum(v)])
+    top = idx[int(np.argmax(v))] if peak and len(v) else None
     best: tuple[float, pd.Timestamp, pd.Timestamp] | None = None
     for s in cands:
         e = (s.tz_convert(tz) + pd.DateOffset(days=7)).tz_convert("UTC")
-        if e > end_all:
+        if e > end_all or (top is not None and not s <= top < e):
             continue
         i, j = idx.searchsorted(s), idx.searchsorted(e)
         total = (cum[j] - cum[i]) / (j - i)
@@ -167,34 +179,76 @@ def weeks(
 ) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
     """The dispatch windows to show: ``(title, start, end)`` in UTC.
 
-    A winter week (highest heat demand) and a summer week (highest generation); one
-    window when they coincide, the whole horizon when it is a week or shorter.
+    A winter week (the highest heat demand among the weeks that hold its peak step) and a
+    summer week (highest generation); one window when they coincide, the whole horizon
+    when it is a week or shorter.
     """
     t = by_series(run) if table is None else table
     if run.end_utc - run.start_utc <= pd.Timedelta(days=7):
         return [("Dispatch over the whole horizon", run.start_utc, run.end_utc)]
-    w = pick_week(heat_demand_kw(run, t), run.timezone, run.step_h)
+    w = pick_week(heat_demand_kw(run, t), run.timezone, run.step_h, peak=True)
     s = pick_week(generation_kw(run, t), run.timezone, run.step_h)
     if w == s:
         return [("Dispatch in the week of highest heat demand and generation", *w)]
     return [
-        ("Winter week: dispatch in the week of highest heat demand", *w),
+        ("Winter week: dispatch in the week of the peak heat demand", *w),
         ("Summer week: dispatch in the week of highest generation", *s),
     ]
 
 
-def storage_levels(run: Run) -> pd.DataFrame | None:
-    """Stored energy [kWh] per store (an EV fleet's vehicles summed) and step, or None."""
+@dataclass(frozen=True)
+class Store:
+    """One store of the storage view: ``label`` for people (an EV fleet's rows together,
+    named with their copies), ``capacity_kwh`` (None when the folder does not tell) and
+    the stored energy at the end of each step, ``soc_kwh`` [kWh] (UTC-indexed)."""
+
+    label: str
+    capacity_kwh: float | None
+    soc_kwh: pd.Series
+
+
+def _fleet_label(fleet: Fleet | None, name: str, rows: int) -> str:
+    if fleet is None:
+        return f"{name} ({rows} stores)"
+    what = "chargers" if fleet.chargers else "profiles"
+    if fleet.copies == 1:
+        return f"{name} ({rows} {'chargers' if fleet.chargers else 'vehicles'})"
+    return f"{name} ({rows} {what} \u00d7 {fleet.copies} cars = {rows * fleet.copies} cars)"
+
+
+def storage_levels(run: Run) -> list[Store]:
+    """The stores of the run, an EV fleet's rows (``fleet/row``) summed into one store;
+    empty when the folder has no ``storage.parquet``.
+
+    A store's capacity is its ``energy_kwh`` in ``kpis.json`` ``capacities``; a fleet's is
+    rows x copies x one vehicle's battery (``inputs/scenario.json``)."""
     if run.storage is None or run.storage.empty:
-        return None
+        return []
     st = run.storage
-    assets = pd.Series(st["asset"].astype(str).unique())
-    group_of = dict(zip(assets, assets.str.split("/").str[0], strict=True))
-    count = pd.Series(group_of).value_counts()
-    names = {a: g if count[g] == 1 else f"{g} ({count[g]} stores)" for a, g in group_of.items()}
-    store = st["asset"].astype("category").map(names)
-    out = st.assign(store=store).groupby(["store", "timestamp"], observed=True, as_index=False)
-    return out["soc_kwh"].sum().assign(store=lambda d: d["store"].astype(str))
+    group = st["asset"].astype(str).str.split("/").str[0]
+    fleets = {f.name: f for f in run.fleets}
+    out = []
+    for key, d in st.assign(group=group).groupby("group", sort=False):
+        name = str(key)
+        assets = d["asset"].astype(str).unique()
+        soc = d.groupby("timestamp")["soc_kwh"].sum().reindex(steps(run)).astype(float)
+        if len(assets) == 1 and assets[0] == name:
+            cap = run.capacities.get(f"{name} energy_kwh")
+            out.append(Store(name, cap if cap else None, soc))
+            continue
+        fleet = fleets.get(name)
+        cap = None
+        if fleet is not None and fleet.capacity_kwh:
+            cap = fleet.capacity_kwh * fleet.copies * len(assets)
+        out.append(Store(_fleet_label(fleet, name, len(assets)), cap, soc))
+    return out
+
+
+def daily(values: pd.Series, tz: str) -> pd.DataFrame:
+    """``values`` (UTC-indexed) per local day: ``min``, ``mean`` and ``max``, indexed by
+    the local date (naive midnight)."""
+    day = pd.DatetimeIndex(values.index).tz_convert(tz).tz_localize(None).normalize()
+    return values.groupby(day).agg(["min", "mean", "max"])
 
 
 def carbon_by_source(run: Run) -> dict[str, float] | None:
@@ -233,3 +287,34 @@ def price_carriers(run: Run) -> list[str]:
     present = [str(c) for c in dict.fromkeys(run.prices["carrier"])]
     first = [c for c in (ELECTRICITY,) if c in present]
     return first + [c for c in present if c not in first]
+
+
+#: Words for the parts of cost item names (``dh_power_fee`` -> "district heat power fee").
+_COST_WORDS = {"dh": "district heat", "ev": "EV", "vat": "VAT", "pv": "PV"}
+
+
+def cost_label(item: str) -> str:
+    """A cost item's name in words: ``dh_power_fee`` -> "district heat power fee";
+    ``investment`` -> "investment (annualised, with fixed O&M)"."""
+    if item == "investment":
+        return "investment (annualised, with fixed O&M)"
+    return " ".join(_COST_WORDS.get(w, w) for w in item.split("_"))
+
+
+def cost_items(kpis: dict[str, object]) -> dict[str, float]:
+    """The cost items of a run [EUR over the horizon] that are not zero (to the cent),
+    investment included, with the carbon price's share when the total holds it."""
+    cost = kpis.get("cost_eur")
+    if not isinstance(cost, dict):
+        return {}
+    items = cost.get("items")
+    out = {
+        str(k): float(v)
+        for k, v in (items.items() if isinstance(items, dict) else ())
+        if isinstance(v, int | float) and not isinstance(v, bool) and abs(v) >= 0.005
+    }
+    carbon, total = cost.get("carbon_cost"), cost.get("total")
+    if isinstance(carbon, int | float) and isinstance(total, int | float) and abs(carbon) >= 0.005:
+        if abs(sum(out.values()) + carbon - total) <= 1e-6 * max(1.0, abs(total)):
+            out["carbon price"] = float(carbon)
+    return out

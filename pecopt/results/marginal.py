@@ -216,8 +216,9 @@ def capacity_values(dm: DistrictModel) -> dict[str, Any] | None:
 
     Each entry: ``unit``, ``capacity`` [unit], ``sized``, ``value_eur_per_unit_yr`` (what
     one more unit saves per year: > 0 where the limit binds), ``binding``; sized ones also
-    ``capex_eur_per_unit``, ``break_even_capex_eur_per_unit``, ``at_max`` and
-    ``max_value_eur_per_unit_yr`` (None where not told)."""
+    ``capex_eur_per_unit``, ``break_even_capex_eur_per_unit``, ``at_max``,
+    ``max_value_eur_per_unit_yr`` (None where not told) and their limits ``existing`` and
+    ``max`` [unit]."""
     got = _suffixes(dm)
     if got is None:
         return None
@@ -272,6 +273,8 @@ def _value(amount: Amount, d: _Duals, years: float, sense: int, rate: float) -> 
     at_max = room is not None and (new.value or 0.0) >= room - 1e-7 * max(1.0, abs(room))
     entry |= {
         "capex_eur_per_unit": float(spec.capex_eur_per_unit),
+        "existing": float(spec.existing),
+        "max": float(spec.max),
         "break_even_capex_eur_per_unit": v / recovery if recovery > 0 else None,
         "at_max": bool(at_max),
         "max_value_eur_per_unit_yr": None,
