@@ -575,12 +575,15 @@ def _kpis(
 def flat_kpis(k: Mapping[str, Any]) -> dict[str, Any]:
     """A replay's ``kpis.json`` as one flat row, units last (a sweep's ``kpis`` columns):
     ``realised_net_cost_eur``, ``rule_based_co2_kg``, ``perfect_foresight_billed_eur``,
-    ``value_of_optimisation_eur``, ``cost_of_forecast_errors_eur``, ``days`` ..."""
+    ``value_of_optimisation_eur``, ``cost_of_forecast_errors_eur``, ``days``, and each
+    controller's cost items (``realised_dh_power_fee_eur``) ..."""
     out: dict[str, Any] = {"days": k["days"], "nights_degraded": k["nights_degraded"]}
     for who in ("realised", "rule_based", "perfect_foresight"):
         for name, v in (k.get(who) or {}).items():
             if isinstance(v, int | float) and not isinstance(v, bool):
                 out[f"{who}_{name}"] = float(v)
+        for item, v in ((k.get(who) or {}).get("items_eur") or {}).items():
+            out[f"{who}_{item}_eur"] = float(v)  # cost items: realised_dh_power_fee_eur
     for name in ("value_of_optimisation_eur", "cost_of_forecast_errors_eur",
                  "realised_over_perfect"):  # fmt: skip
         v = k.get(name)
