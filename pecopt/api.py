@@ -92,12 +92,13 @@ def build(scenario: Scenario | DistrictInputs, file: str | Path | None = None) -
     return Built(inputs.scenario, inputs, dm, {"ingest": t1 - t0, "build": t2 - t1})
 
 
-def solve(built: Built, *, deadline: float | None = None) -> Solution:
+def solve(built: Built, *, deadline: float | None = None, kpis: bool = True) -> Solution:
     """Solve the model as it is now (with HiGHS, in memory), load the solution into its
     variables and extract the results and KPIs.
 
     ``deadline``: ``time.perf_counter()`` value by which to return (default: the
-    scenario's ``solver.time_limit_s`` from now).
+    scenario's ``solver.time_limit_s`` from now). ``kpis=False``: the results only
+    (``Solution.kpis`` empty), for a caller that reads the tables alone.
     """
     from dataclasses import replace
 
@@ -106,17 +107,18 @@ def solve(built: Built, *, deadline: float | None = None) -> Solution:
     primary = stages.get(
         "emissions" if kind == "emissions" else "cost", next(iter(stages.values()))
     )
-    return solution_of(built, replace(outcome, objective=primary, stages=stages))
+    return solution_of(built, replace(outcome, objective=primary, stages=stages), kpis)
 
 
-def solution_of(built: Built, outcome: SolveOutcome) -> Solution:
-    """The results and KPIs of the solution ``outcome`` loaded into ``built``'s model."""
+def solution_of(built: Built, outcome: SolveOutcome, with_kpis: bool = True) -> Solution:
+    """The results and KPIs (unless ``with_kpis`` is false) of the solution ``outcome``
+    loaded into ``built``'s model."""
     from pecopt.results.extract import extract
     from pecopt.results.kpis import kpis
 
     t0 = time.perf_counter()
     results = extract(built.district)
-    k = kpis(built.district, results, outcome)
+    k = kpis(built.district, results, outcome) if with_kpis else {}
     seconds = {
         "handoff": outcome.seconds["handoff"],
         "mip_start": outcome.seconds["mip_start"],

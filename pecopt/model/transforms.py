@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
 
 from pecopt.model.capacity import Amount
 from pecopt.model.linear import (
@@ -384,6 +385,15 @@ def follow(
     one deviation variable and one family of rows for all tracked flows, rows only at
     the steps where a flow has decisions (an EV's plugged steps). Returns, per tracked
     flow, how many steps it tracks."""
+    with PauseGC():  # many small objects: no collector passes over the whole heap
+        return _follow(dm, targets, weight_eur_per_kwh)
+
+
+def _follow(
+    dm: DistrictModel,
+    targets: Mapping[tuple[str, str, str], np.ndarray],
+    weight_eur_per_kwh: float,
+) -> dict[tuple[str, str, str], int]:
     n, dt = dm.inputs.n, dm.inputs.dt_h
     terms: list[Term] = []
     rhs: list[np.ndarray] = []

@@ -261,7 +261,7 @@ def _settle(setup: _Setup, assets: dict[str, Any], lo: pd.Timestamp, hi: pd.Time
     dm = built.district
     if targets is not None:
         tf.follow(dm, targets, FOLLOW_EUR_PER_KWH)
-        return _day(built, solve(built))
+        return _day(built, solve(built, kpis=False))
     tf.rule_bounds(dm)
     moving = [t for f in dm.flows if f.role == "storage" for t in f.terms]
     opts = built.inputs.common.solver
@@ -272,7 +272,7 @@ def _settle(setup: _Setup, assets: dict[str, Any], lo: pd.Timestamp, hi: pd.Time
         finally:
             tf.restore_binaries(relaxed)
     tf.fix_terms(terms, None)
-    return _day(built, solve(built))
+    return _day(built, solve(built, kpis=False))
 
 
 # ------------------------------------------------------------------ the whole replay
