@@ -765,3 +765,22 @@ def test_real_pareto_report_in_chromium(browser, tmp_path):
     assert o.page.evaluate("window.pecoptReady") == len(KERA_FIGURES)
     o.check_clean()
     o.page.close()
+
+
+@pytest.mark.slow
+def test_replay_report_in_chromium(browser, tmp_path):
+    """A replay's report (two Kera nights, noisy forecasts): every figure draws, offline,
+    with no console error; the key figures come first."""
+    from datetime import date
+
+    from pecopt.workflows.replay import replay
+
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "kera_replay.yaml"
+    out = tmp_path / "replay"
+    replay(scenario, out, first=date(2025, 3, 3), last=date(2025, 3, 4), forecast="noisy:0.1")
+    o = Opened(browser, out / "report.html")
+    ids = o.drawn()
+    assert "cumulative" in ids and o.ready == len(ids)
+    assert "What the nightly job is worth" in o.page.content()
+    o.check_clean()
+    o.page.close()
