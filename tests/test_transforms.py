@@ -107,3 +107,35 @@ def test_keep_stage_holds_the_first_stage_within_its_tolerance(tol: float) -> No
         assert imported == pytest.approx(2.0, abs=1e-6)
     else:
         assert imported > 2.0 + 1e-3
+
+
+@pytest.mark.parametrize(
+    ("spread", "imports", "short_long_kwh"),
+    [(0.5, [3.0, 0.0], 0.0), (0.01, [0.0, 0.0], 3.0)],
+)
+def test_imbalance_bills_the_deviation_from_the_day_ahead_position(
+    spread: float, imports: list[float], short_long_kwh: float
+) -> None:
+    """Two hours, a 1 kW load, import at 0.1 EUR/kWh, a lossless battery holding 2 kWh
+    whose energy is worth nothing at the end; the day-ahead position bought 3 kWh in
+    hour 1 and nothing in hour 2. At a 0.5 EUR/kWh spread the day follows the position
+    (import 3 kWh, 2 of them into the battery: 0.3 EUR, no imbalance); at 0.01 it uses the
+    battery and imports nothing, 3 kWh long in hour 1: 0.03 EUR of imbalance."""
+    from pecopt.model.transforms import IMBALANCE, imbalance
+    from pecopt.results.extract import ValueCache, per_row
+
+    s = tiny_scenario(2, elec_kw=1.0, spot=0.1, export=0.0)
+    s["assets"]["batteries"] = [
+        {"name": "bat", "eta_charge": 1.0, "eta_discharge": 1.0, "power_kw": 10.0,
+         "capacity_kwh": 10.0, "soc_initial_kwh": 2.0, "end": "free"}
+    ]  # fmt: skip
+    built = build(inputs_of(s))
+    imbalance(built.district, np.array([3.0, 0.0]), spread)
+    sol = solve(built)
+    grid = [t for f in built.district.flows if f.role == "import" for t in f.terms]
+    got = per_row(grid, ValueCache(), 2)
+    np.testing.assert_allclose(got, imports, atol=1e-6)
+    assert sol.results.cost_items_eur[IMBALANCE] == pytest.approx(spread * short_long_kwh)
+    energy = sum(v for k, v in sol.results.cost_items_eur.items() if k != IMBALANCE)
+    assert sol.objective == pytest.approx(energy + spread * short_long_kwh, abs=1e-9)
+    assert energy == pytest.approx(0.1 * sum(imports), abs=1e-9)

@@ -424,6 +424,53 @@ def _follow(
     return out
 
 
+#: the cost item of a settled day's deviation from its day-ahead position
+IMBALANCE = "electricity_imbalance"
+
+
+def grid_terms(dm: DistrictModel) -> tuple[list[Term], np.ndarray]:
+    """The district's net electricity import [kW] per step: the terms and constant of
+    every electricity flow with role ``import`` or ``export`` (exports are negative)."""
+    terms: list[Term] = []
+    const = np.zeros(dm.inputs.n)
+    for f in dm.flows:
+        if f.carrier == "electricity" and f.role in ("import", "export"):
+            terms += f.terms
+            if f.constant is not None:
+                const += f.constant
+    return terms, const
+
+
+def imbalance(dm: DistrictModel, position_kw: np.ndarray, spread_eur_per_kwh: float) -> None:
+    r"""Bill a day's deviation from its day-ahead position (single-price imbalance,
+    taken against the district: an assumption while no imbalance price series is given):
+
+    .. math:: g_t - \pi_t = s^+_t - s^-_t, \quad
+              C_{imb} = \sigma \Delta t \sum_t (s^+_t + s^-_t)
+
+    with ``g`` the net grid import [kW] (:func:`grid_terms`), ``pi`` the position [kW]
+    (the plan's net import), ``s+``/``s-`` short and long [kW] and ``sigma`` the spread
+    [EUR/kWh]; the cost item ``electricity_imbalance`` joins the objective and the
+    results."""
+    n, dt = dm.inputs.n, dm.inputs.dt_h
+    position = np.asarray(position_kw, dtype=np.float64)
+    if position.shape != (n,):
+        raise ValueError(f"{position.size} positions for {n} steps")
+    with PauseGC():
+        blk = pyo.Block()
+        dm.model.add_component("imbalance", blk)
+        short = add_var(blk, "short", n, 0.0)
+        long = add_var(blk, "long", n, 0.0)
+        terms, const = grid_terms(dm)
+        add_rows(
+            blk, "deviation", n, [*terms, term(short, -1.0), term(long, 1.0)],
+            equal=position - const, what="day-ahead position",
+        )  # fmt: skip
+        cost = [term(short, spread_eur_per_kwh * dt), term(long, spread_eur_per_kwh * dt)]
+        dm.contributions["imbalance"] = Contribution(cost={IMBALANCE: cost})
+        _extend_objective(dm, cost, "objective_imbalance")
+
+
 def rule_bounds(dm: DistrictModel) -> None:
     """The rule-based controller's stores: an electricity store charges only from the PV
     surplus and discharges only into the deficit of each step,

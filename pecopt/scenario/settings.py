@@ -251,3 +251,9 @@ class Dispatch(Strict):
     #: fresh install): an operator who forgot the price file must not get plans on
     #: made-up prices night after night with exit 0
     stand_ins: Literal["degraded", "allowed"] = "degraded"
+    #: imbalance settlement of a replayed day [EUR/kWh]: the plan's net grid import on the
+    #: delivery day is the day-ahead position; a settled day's deviation from it, short or
+    #: long, costs this spread over the day-ahead price (the single-price imbalance price
+    #: taken against the district: an assumption while no FI imbalance price series is at
+    #: hand; 0: no imbalance is billed)
+    imbalance_spread_eur_per_kwh: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0

@@ -43,6 +43,7 @@ import pandas as pd
 from pecopt import __version__
 from pecopt.errors import InfeasibleError, OptionError, SolverError
 from pecopt.model.carry import DEGRADED, Flag, Start
+from pecopt.model.transforms import IMBALANCE
 from pecopt.scenario.schema import Dispatch, Scenario
 
 __all__ = ["FOLLOW_EUR_PER_KWH", "ReplayRun", "flat_kpis", "replay"]
@@ -247,10 +248,24 @@ def _targets(
     }
 
 
+def _position(plan: Any, lo: pd.Timestamp, hi: pd.Timestamp) -> np.ndarray:
+    """The plan's net grid import on ``[lo, hi)`` [kW]: its day-ahead position."""
+    from pecopt.model.transforms import grid_terms
+    from pecopt.results.extract import ValueCache, per_row
+
+    dm = plan.built.district
+    index = dm.inputs.index
+    terms, const = grid_terms(dm)
+    net = per_row(terms, ValueCache(), dm.inputs.n) + const
+    return np.asarray(net[np.asarray((index >= lo) & (index < hi))], dtype=np.float64)
+
+
 def _settle(setup: _Setup, assets: dict[str, Any], lo: pd.Timestamp, hi: pd.Timestamp,
-            targets: Mapping[tuple[str, str, str], np.ndarray] | None) -> Day:  # fmt: skip
-    """The day ``[lo, hi)`` on the truth: tracking ``targets``, or (None) the rule-based
-    controller."""
+            targets: Mapping[tuple[str, str, str], np.ndarray] | None,
+            position: np.ndarray | None = None) -> Day:  # fmt: skip
+    """The day ``[lo, hi)`` on the truth: tracking ``targets`` (billing the deviation
+    from ``position`` at ``dispatch.imbalance_spread_eur_per_kwh``), or (None) the
+    rule-based controller."""
     from pecopt.api import build, solve
     from pecopt.ingest.district import to_inputs
     from pecopt.model import transforms as tf
@@ -261,6 +276,9 @@ def _settle(setup: _Setup, assets: dict[str, Any], lo: pd.Timestamp, hi: pd.Time
     dm = built.district
     if targets is not None:
         tf.follow(dm, targets, FOLLOW_EUR_PER_KWH)
+        spread = setup.cfg.imbalance_spread_eur_per_kwh
+        if position is not None and spread > 0:
+            tf.imbalance(dm, position, spread)
         return _day(built, solve(built, kpis=False))
     tf.rule_bounds(dm)
     moving = [t for f in dm.flows if f.role == "storage" for t in f.terms]
@@ -374,7 +392,8 @@ def replay(
             penalty=cfg.slack_penalty_eur_per_unit,
         )  # fmt: skip
         t2 = time.perf_counter()
-        real = _settle(setup, assets, w.start, w.end, _targets(plan, w.start, w.end))
+        real = _settle(setup, assets, w.start, w.end, _targets(plan, w.start, w.end),
+                       _position(plan, w.start, w.end))  # fmt: skip
         t3 = time.perf_counter()
         rule_assets, _ = _assets(setup, rule_state, k == 0, w.start, horizon_truth)
         rule = _settle(setup, rule_assets, w.start, w.end, None)
@@ -405,6 +424,7 @@ def replay(
                 "planned_cost_eur": billed_plan,
                 "realised_cost_eur": real.billed_eur,
                 "realised_penalty_eur": real.penalty_eur,
+                "realised_imbalance_eur": real.items.get(IMBALANCE, 0.0),
                 "realised_co2_kg": real.co2_kg,
                 "realised_unmet_kwh": real.unmet_kwh,
                 "realised_ev_charged_kwh": real.ev_charged_kwh,
