@@ -270,7 +270,7 @@ def test_replay_reads_a_forecast_folder(tmp_path: Path) -> None:
     folder = tmp_path / "issued"
     folder.mkdir()
     for day in ("2025-03-02", "2025-03-03"):
-        ts = pd.date_range(f"{day}T22:00Z", periods=48 * 4, freq="15min")
+        ts = pd.date_range(f"{day}T22:00Z", periods=72 * 4, freq="15min")  # day + 48 h
         pd.DataFrame({"timestamp": ts, "series": "grid_prices/spot_eur_per_kwh",
                       "value": 0.08}).to_parquet(folder / f"{day}T1100Z.parquet")  # fmt: skip
     out = tmp_path / "out"
