@@ -16,6 +16,30 @@ from pecopt.ingest.parquet import table_bytes
 from pecopt.workflows import sweep_dataset as ds
 
 runner = CliRunner()
+CAP = "assets.batteries[0].capacity_kwh"
+
+SCENARIO = """site: {{name: t, timezone: UTC}}
+horizon: {{start: "2025-03-01T00:00", end: "{end}", resolution: 1h}}
+buildings:
+  - name: b1
+    metered: {{path: load.csv, elec_column: elec_kw}}
+assets:
+  grid: {{import_max_kw: 100.0, tariff: {{spot: {{source: typical_year}}}}}}
+  batteries: [{{name: bat, capacity_kwh: 20, power_kw: 5}}]
+"""
+
+
+def tiny(folder: Path, days: int = 2) -> Path:
+    """A metered load with an evening peak, a battery and spot prices (as in test_sweep)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    t = pd.date_range("2025-03-01", periods=24 * (days + 1), freq="h", tz="UTC")
+    load = pd.DataFrame({"timestamp": t.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    load["elec_kw"] = 5.0 + 10.0 * (t.hour > 16)
+    load.to_csv(folder / "load.csv", index=False)
+    end = (pd.Timestamp("2025-03-01") + pd.Timedelta(days=days)).strftime("%Y-%m-%dT%H:%M")
+    path = folder / "scenario.yaml"
+    path.write_text(SCENARIO.format(end=end))
+    return path
 
 
 def invoke(*args: str | Path, code: int = 0) -> str:
@@ -138,3 +162,99 @@ def test_query_names_a_damaged_kpi_file(tmp_path):
     assert f"{bad.resolve()}: kpis: not a readable Parquet file" in text
     assert "run the sweep again" in text
     assert snapshot(tmp_path) == before
+
+
+# ---------------------------------------------------------------- the error guard, bounds
+
+
+def test_resume_rewrites_a_damaged_kpi_file(tmp_path):
+    from distributed import Client
+
+    from pecopt.workflows.sweep import run_sweep
+    from pecopt.workflows.sweep_plan import plan_sweep
+
+    s = tiny(tmp_path)
+    out = tmp_path / "out"
+    plan = plan_sweep(s, [f"{CAP}=0,10"], None)
+    messages: list[str] = []
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as c:
+        first = run_sweep(plan, out, c)
+        assert first.done == 2
+        bad = sorted((out / "kpis").glob("*.parquet"))[1]
+        bad.write_bytes(bad.read_bytes()[:100])
+        before = snapshot(out)
+        text = invoke("query", out, "SELECT count(*) FROM kpis", code=2)
+        assert f"{bad}: kpis: not a readable Parquet file" in text
+        assert snapshot(out) == before  # a refused query changes nothing
+        again = run_sweep(plan, out, c, progress=lambda _, m: m and messages.append(m))
+    assert (again.done, again.skipped) == (1, 1)
+    assert any(str(bad) in m and "runs again" in m for m in messages)
+    assert "2" in invoke("query", out, "SELECT count(*) AS n FROM kpis WHERE status = 'ok'")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--scheduler", "nonsense"], ["--scheduler", "nonsense", "cannot connect"]),
+        (["--scheduler", "foo://x"], ["--scheduler", "unknown address scheme"]),
+        (["--workers", "100000"], ["--workers", "from 1 to 256"]),
+        (["--threads", "100000"], ["threads", "less than or equal to 1024"]),
+    ],
+)
+def test_bad_sweep_options_exit_2(tmp_path, args, words):
+    s = tiny(tmp_path)
+    out = tmp_path / "out"
+    text = invoke("sweep", s, "--out", out, f"--vary={CAP}=0,10", *args, code=2)
+    for w in words:
+        assert w in text, (w, text)
+    assert not out.exists()
+
+
+def test_query_limit_and_pareto_points_have_upper_bounds(tmp_path):
+    out = sweep_dataset(tmp_path)
+    assert "--limit: from 1 to 100000" in invoke(
+        "query", out, "SELECT 1", "--limit", "1000000000", code=2
+    )
+    s = tiny(tmp_path / "p")
+    text = invoke("pareto", s, "--out", tmp_path / "front", "--points", "1000000000", code=2)
+    assert "--points: at most 1000 points" in text
+    assert not (tmp_path / "front").exists()
+
+
+def test_sweep_and_query_run_inside_the_error_guard(tmp_path, monkeypatch):
+    import pecopt.workflows.sweep as sweep_workflow
+    import pecopt.workflows.sweep_query as sq
+
+    out = sweep_dataset(tmp_path)
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(sq, "run_query", interrupted)
+    assert "interrupted" in invoke("query", out, "SELECT 1", code=130)
+    monkeypatch.setattr(sq, "run_query", broken)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert "internal error: RuntimeError: a bug" in invoke("query", out, "SELECT 1", code=1)
+    monkeypatch.setattr(sweep_workflow, "sweep", broken)
+    s = tiny(tmp_path / "s")
+    text = invoke("sweep", s, "--out", tmp_path / "o", f"--vary={CAP}=0", code=1)
+    assert "internal error: RuntimeError: a bug" in text
+
+
+def test_a_name_that_collides_with_an_ev_after_joining_is_refused(tmp_path):
+    s = tiny(tmp_path)
+    s.write_text(s.read_text().replace("name: bat", "name: ev/v1"))
+    text = invoke("validate", s, code=2)
+    assert "scenario.yaml" in text and "name" in text and "'ev/v1'" in text
+    assert "fleet/vehicle" in text
+
+
+def test_replay_seed_out_of_range(tmp_path):
+    s = tiny(tmp_path)
+    text = invoke("replay", s, "--out", tmp_path / "r", "--from", "2025-03-01", "--to",
+                  "2025-03-01", "--seed", "-1", code=2)  # fmt: skip
+    assert "--seed: must be from 0" in text
+    assert not (tmp_path / "r").exists()

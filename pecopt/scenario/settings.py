@@ -199,7 +199,7 @@ class Objective(Strict):
 class SolverOptions(Strict):
     time_limit_s: Positive = 600.0
     mip_rel_gap: NonNeg = 1e-4
-    threads: Annotated[int, Field(ge=0)] = 0
+    threads: Annotated[int, Field(ge=0, le=1024)] = 0
     binaries: Literal["auto", "always", "never"] = "auto"
     presolve: Literal["on", "off", "choose"] = "choose"
     #: MILPs only: ``lp_rounding`` hands HiGHS a feasible start from the LP relaxation,

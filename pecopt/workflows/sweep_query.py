@@ -21,16 +21,15 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from pecopt.errors import DataError
+from pecopt.errors import DataError, OptionError
 from pecopt.units import KPIS
-from pecopt.workflows.sweep_dataset import KIND
+from pecopt.workflows.sweep_dataset import KIND, damaged_kpi_files
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -66,6 +65,9 @@ def _empty_view(name: str) -> str:
     return f"CREATE VIEW {name} AS SELECT {select} WHERE false"
 
 
+#: the most rows ``--limit`` prints (``--to FILE`` writes any number)
+MAX_LIMIT = 100_000
+
 #: statement types a query may run: reading ones only
 _READING = ("SELECT", "EXPLAIN")
 
@@ -80,18 +82,6 @@ def _manifest(folder: Path) -> dict[str, Any]:
     if kind != KIND:
         raise DataError(folder, "manifest.json", "not a pecopt sweep folder")
     return dict(manifest)
-
-
-def damaged_kpi_files(folder: Path) -> Iterator[tuple[Path, str]]:
-    """The KPI files of ``folder`` that are not readable Parquet, with the reason."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    for f in sorted((folder / "kpis").glob("*.parquet")):
-        try:
-            pq.read_metadata(f)
-        except (OSError, pa.ArrowException) as exc:
-            yield f, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def connect(folder: Path) -> duckdb.DuckDBPyConnection:
@@ -170,6 +160,8 @@ def run_query(folder: Path, sql: str, limit: int = 50) -> QueryResult | None:
     """
     import duckdb
 
+    if not 1 <= limit <= MAX_LIMIT:
+        raise OptionError("--limit", f"from 1 to {MAX_LIMIT} rows (--to FILE writes them all)")
     con = connect(folder)
     query = _statement(con, folder, sql)
     try:
