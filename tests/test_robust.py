@@ -4,11 +4,17 @@ problem (no traceback) before anything is written, or as documented."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import sqlite3
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from pecopt.cli.main import app
@@ -258,3 +264,157 @@ def test_replay_seed_out_of_range(tmp_path):
                   "2025-03-01", "--seed", "-1", code=2)  # fmt: skip
     assert "--seed: must be from 0" in text
     assert not (tmp_path / "r").exists()
+
+
+# ---------------------------------------------------------------- the state store
+
+
+def dispatch_scenario(folder: Path, **dispatch: object) -> Path:
+    """A one-bus district planned hourly with no look-ahead (as in test_dispatch_fallbacks)."""
+    doc = {
+        "site": {"name": "tiny", "timezone": "Europe/Helsinki"},
+        "dispatch": {"resolution": "1h", "lookahead_h": 0, "time_limit_s": 30,
+                     "stand_ins": "allowed", **dispatch},
+        "demand": {"elec": 100.0, "heat": 50.0},
+        "assets": {
+            "grid": {"import_max_kw": 1000.0, "export_max_kw": 1000.0,
+                     "tariff": {"spot": {"source": "series", "series": 0.08},
+                                "tax_class": "none"}},
+            "batteries": [{"name": "battery", "capacity_kwh": 50, "power_kw": 25}],
+            "district_heating": {"import_max_kw": 1000,
+                                 "tariff": {"energy_eur_per_kwh": 0.06}},
+        },
+    }  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "tiny.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def night(tmp_path: Path, scenario: Path, day: str, code: int = 0) -> str:
+    out = tmp_path / f"plan-{day}"
+    return invoke("dispatch", scenario, "--day", day, "--state", tmp_path / "state",
+                  "--out", out, code=code)  # fmt: skip
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """``path`` read-only: by its mode, or for root (who writes whatever the mode) by the
+    immutable attribute; skips the test when neither holds."""
+    if os.geteuid() != 0:
+        mode = path.stat().st_mode
+        path.chmod(0o555 if path.is_dir() else 0o444)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+        return
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+        pytest.skip("root, and no chattr +i here: nothing is read-only to root")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def _sql(store: Path, *statements: str) -> None:
+    with contextlib.closing(sqlite3.connect(store)) as db:
+        for s in statements:
+            db.execute(s)
+        db.commit()
+
+
+def _damage_pages(store: Path) -> None:
+    data = bytearray(store.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    k = len(data) - page  # the last page: the header and the table list read well
+    data[k + 8 : k + page] = b"\xa5" * (page - 8)
+    store.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("spoil", "words"),
+    [
+        (
+            lambda p: _sql(p, "UPDATE meta SET value = 'two' WHERE key = 'schema'"),
+            ["meta.schema", "version 'two'"],
+        ),
+        (
+            lambda p: _sql(p, "UPDATE trajectories SET values_json = substr(values_json, 1, 9)"),
+            ["trajectories (run 1, battery, soc_kwh)", "not a JSON array"],
+        ),
+        (_damage_pages, ["damaged (SQLite quick_check:", "restore it from a backup"]),
+        (lambda p: p.write_text("my notes\n" * 100), ["not a usable state store"]),
+        (
+            lambda p: (
+                p.unlink(),
+                _sql(p, "CREATE TABLE notes (x)", "INSERT INTO notes VALUES (1)"),
+            ),
+            ["not a pecopt state store", "left as it is"],
+        ),
+    ],
+    ids=["schema-two", "cut-json", "damaged-pages", "text-file", "foreign-sqlite"],
+)
+def test_a_bad_store_stops_the_night_before_a_plan(tmp_path, spoil, words):
+    s = dispatch_scenario(tmp_path)
+    night(tmp_path, s, "2025-03-10")
+    store = tmp_path / "state" / "pecopt-state.sqlite"
+    spoil(store)
+    before = snapshot(tmp_path / "state")
+    text = night(tmp_path, s, "2025-03-11", code=2)
+    assert text.startswith("error: ") and str(store) in text, text
+    for w in words:
+        assert w in text, (w, text)
+    assert not (tmp_path / "plan-2025-03-11").exists()  # no plan written
+    after = snapshot(tmp_path / "state")
+    assert {k: v for k, v in after.items() if k != "pecopt-state.lock"} == {
+        k: v for k, v in before.items() if k != "pecopt-state.lock"
+    }  # the store is as it was
+
+
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_a_read_only_store_stops_the_night_before_a_plan(tmp_path, what):
+    s = dispatch_scenario(tmp_path)
+    night(tmp_path, s, "2025-03-10")
+    store = tmp_path / "state" / "pecopt-state.sqlite"
+    before = snapshot(tmp_path / "state")
+    with read_only(store if what == "file" else store.parent):
+        text = night(tmp_path, s, "2025-03-11", code=2)
+    assert "--state" in text and ("not writable" in text or "cannot be used" in text), text
+    assert not (tmp_path / "plan-2025-03-11").exists()
+    assert snapshot(tmp_path / "state")["pecopt-state.sqlite"] == before["pecopt-state.sqlite"]
+
+
+def test_runs_prune_and_the_keep_days_key(tmp_path):
+    s = dispatch_scenario(tmp_path)
+    for day in ("2025-03-10", "2025-03-11", "2025-03-12"):
+        night(tmp_path, s, day)
+    state = tmp_path / "state"
+    assert "3 runs" not in invoke("runs", "prune", "--state", state, "--keep-days", "5")
+    text = invoke("runs", "prune", "--state", state, "--keep-days", "1")
+    assert "1 runs deleted" in text
+    listed = invoke("runs", "list", "--state", state)
+    assert "2025-03-11" in listed and "2025-03-12" in listed and "2025-03-10" not in listed
+    night(tmp_path, s, "2025-03-13")  # the next night starts from the kept state
+    assert "-1" in invoke("runs", "prune", "--state", state, "--keep-days", "-1", code=2)
+    assert "no state store" in invoke(
+        "runs", "prune", "--state", tmp_path / "nowhere", "--keep-days", "1", code=2
+    )
+    assert not (tmp_path / "nowhere").exists()
+
+    kept = tmp_path / "kept"
+    s = dispatch_scenario(kept, keep_days=1)
+    for day in ("2025-03-10", "2025-03-11", "2025-03-12"):
+        night(kept, s, day)
+    with contextlib.closing(sqlite3.connect(kept / "state" / "pecopt-state.sqlite")) as db:
+        days = [r[0] for r in db.execute("SELECT day FROM runs ORDER BY id")]
+        assert days == ["2025-03-11", "2025-03-12"]
+        assert db.execute("SELECT count(DISTINCT run_id) FROM trajectories").fetchone()[0] == 2
+
+
+def test_runs_list_changes_no_foreign_file(tmp_path):
+    store = tmp_path / "pecopt-state.sqlite"
+    _sql(store, "CREATE TABLE notes (x)")
+    before = store.read_bytes()
+    assert "not a pecopt state store" in invoke("runs", "list", "--state", tmp_path, code=2)
+    assert store.read_bytes() == before

@@ -251,3 +251,6 @@ class Dispatch(Strict):
     #: fresh install): an operator who forgot the price file must not get plans on
     #: made-up prices night after night with exit 0
     stand_ins: Literal["degraded", "allowed"] = "degraded"
+    #: after each run, delete the runs whose delivery window ended more than this many
+    #: days before the newest one's (``pecopt runs prune --keep-days``); None keeps all
+    keep_days: Annotated[float, Field(gt=0, le=36500)] | None = None
