@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import sqlite3
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -418,3 +420,99 @@ def test_runs_list_changes_no_foreign_file(tmp_path):
     before = store.read_bytes()
     assert "not a pecopt state store" in invoke("runs", "list", "--state", tmp_path, code=2)
     assert store.read_bytes() == before
+
+
+# ---------------------------------------------------------------- solve --inputs DIR
+
+
+def ingested(tmp_path: Path) -> Path:
+    """``pecopt ingest`` of the tiny scenario, with a second building."""
+    s = tiny(tmp_path / "src")
+    text = s.read_text().replace(
+        "assets:", "  - name: b2\n    metered: {path: load.csv, elec_column: elec_kw}\nassets:"
+    )
+    s.write_text(text)
+    invoke("ingest", s, "--out", tmp_path / "inputs")
+    return tmp_path / "inputs"
+
+
+def _edit(folder: Path, table: str, change: Callable[[pd.DataFrame], pd.DataFrame]) -> Path:
+    path = folder / f"{table}.parquet"
+    change(pd.read_parquet(path)).to_parquet(path, index=False)
+    return path
+
+
+def _cost(out: Path) -> float:
+    return float(json.loads((out / "kpis.json").read_text())["cost_eur"]["total"])
+
+
+def _nan_spot(df: pd.DataFrame) -> pd.DataFrame:
+    df.loc[7, "spot_eur_per_kwh"] = float("nan")
+    return df
+
+
+def _shift(df: pd.DataFrame) -> pd.DataFrame:
+    return df.assign(timestamp=df["timestamp"] + pd.Timedelta(days=30))
+
+
+def _third_building(df: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([df, df[df["building"] == "b1"].assign(building="b3")], ignore_index=True)
+
+
+@pytest.mark.parametrize(
+    ("table", "change", "words"),
+    [
+        ("grid_prices", _nan_spot, ["spot_eur_per_kwh", "row 8", "not a finite number"]),
+        ("grid_prices", lambda d: d.assign(spot_eur_per_kwh=np.inf), ["not a finite number"]),
+        ("loads", _third_building, ["building", "row 97", "b3", "not a name"]),
+        ("loads", _shift, ["timestamp", "row 1", "2025-03-31T00:00Z", "not a time step"]),
+        ("loads", lambda d: d.drop(columns="elec_kw"), ["elec_kw", "missing column [kW]"]),
+        ("loads", lambda d: d.rename(columns={"elec_kw": "elec_mw"}), ["elec_kw", "missing"]),
+        ("loads", lambda d: d.assign(extra_kw=1.0), ["extra_kw", "not a column"]),
+        ("loads", lambda d: d.drop(index=[5, 6]), ["timestamp", "no row for", "2 rows missing"]),
+        ("loads", lambda d: pd.concat([d, d.iloc[[3]]]), ["a second row"]),
+        ("loads", lambda d: d.assign(elec_kw="5"), ["elec_kw", "expected numbers [kW]"]),
+        ("loads", lambda d: d.assign(timestamp=d["timestamp"].dt.tz_localize(None)),
+         ["timestamps without a time zone"]),
+    ],
+    ids=["nan-spot", "inf-spot", "unnamed-building", "shifted-30-days", "missing-column",
+         "unit-renamed", "added-column", "missing-rows", "duplicated-row", "text-numbers",
+         "naive-times"],
+)  # fmt: skip
+def test_an_edited_inputs_table_exits_2_naming_file_column_row(tmp_path, table, change, words):
+    inputs = ingested(tmp_path)
+    path = _edit(inputs, table, change)
+    before = snapshot(inputs)
+    text = invoke("solve", "--inputs", inputs, "--out", tmp_path / "out", code=2)
+    assert text.startswith(f"error: {path}: "), text
+    for w in words:
+        assert w in text, (w, text)
+    assert not (tmp_path / "out").exists()
+    assert snapshot(inputs) == before
+
+
+def test_a_missing_table_or_a_csv_named_parquet_exits_2(tmp_path):
+    inputs = ingested(tmp_path)
+    (inputs / "loads.parquet").unlink()
+    text = invoke("solve", "--inputs", inputs, "--out", tmp_path / "out", code=2)
+    assert "loads.parquet: file: missing" in text
+    pd.DataFrame({"a": [1]}).to_csv(inputs / "loads.parquet")
+    text = invoke("solve", "--inputs", inputs, "--out", tmp_path / "out", code=2)
+    assert "loads.parquet: file: not a readable Parquet file" in text
+    (inputs / "loads.parquet").unlink()
+    pd.DataFrame({"a": [1]}).to_parquet(inputs / "notes.parquet")
+    text = invoke("solve", "--inputs", inputs, "--out", tmp_path / "out", code=2)
+    assert "notes.parquet: file: not a table of these inputs" in text
+    assert not (tmp_path / "out").exists()
+
+
+def test_rows_in_another_order_are_aligned_by_timestamp_and_name(tmp_path):
+    inputs = ingested(tmp_path)
+    invoke("solve", "--inputs", inputs, "--out", tmp_path / "a", "-q")
+    _edit(inputs, "loads", lambda d: d.sample(frac=1.0, random_state=1))
+    _edit(inputs, "grid_prices", lambda d: d.iloc[::-1])
+    invoke("solve", "--inputs", inputs, "--out", tmp_path / "b", "-q")
+    assert _cost(tmp_path / "b") == pytest.approx(_cost(tmp_path / "a"), rel=1e-9)
+    # and the solve's own inputs/ folder solves again
+    invoke("solve", "--inputs", tmp_path / "b" / "inputs", "--out", tmp_path / "c", "-q")
+    assert _cost(tmp_path / "c") == pytest.approx(_cost(tmp_path / "a"), rel=1e-9)
