@@ -516,3 +516,16 @@ def test_rows_in_another_order_are_aligned_by_timestamp_and_name(tmp_path):
     # and the solve's own inputs/ folder solves again
     invoke("solve", "--inputs", tmp_path / "b" / "inputs", "--out", tmp_path / "c", "-q")
     assert _cost(tmp_path / "c") == pytest.approx(_cost(tmp_path / "a"), rel=1e-9)
+
+
+def test_every_command_runs_inside_the_error_guard():
+    from pecopt.cli.dispatch import runs_app
+
+    commands = [*app.registered_commands, *runs_app.registered_commands]
+    unguarded = [
+        c.name or getattr(c.callback, "__name__", "?")
+        for c in commands
+        if c.callback is None or not hasattr(c.callback, "__wrapped__")
+    ]
+    assert len(commands) >= 12
+    assert unguarded == []
