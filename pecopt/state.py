@@ -184,34 +184,105 @@ def _ts(text: str) -> pd.Timestamp:
     return pd.Timestamp(text).tz_convert("UTC")
 
 
-class StateStore:
-    """The SQLite state store in ``folder`` (created on first use)."""
+#: pecopt's tables and the columns each must have (a foreign file lacks them)
+_TABLES = {
+    "meta": {"key", "value"},
+    "runs": {"id", "day", "window_start_utc", "window_end_utc", "horizon_end_utc", "status"},
+    "trajectories": {"run_id", "asset", "quantity", "start_utc", "step_s", "values_json"},
+}
 
-    def __init__(self, folder: Path) -> None:
+
+class StateStore:
+    """The SQLite state store in ``folder`` (created on first use).
+
+    Before anything is read or written the store is checked (:meth:`_check`): an
+    existing file must be pecopt's (its tables and ``meta.schema`` =
+    :data:`SCHEMA_VERSION`) and pass SQLite's ``PRAGMA quick_check``; with ``write``
+    (a dispatch run, ``runs prune``) the file and its folder must take a write (a
+    transaction that is rolled back). A file that fails any check is left exactly as it
+    was. ``write=False`` (``runs list``) opens the file read-only and creates nothing.
+
+    Raises
+    ------
+    DataError
+        The store is missing (``write=False``), not pecopt's, damaged, of another schema
+        version, or not writable: one message naming the file and the problem (exit 2).
+    """
+
+    def __init__(self, folder: Path, *, write: bool = True) -> None:
         self.folder = Path(folder)
         self.path = self.folder / STORE_FILE
+        existed = self.path.is_file() and self.path.stat().st_size > 0
+        if not write and not existed:
+            raise DataError(
+                self.folder, "--state", f"no state store here ({STORE_FILE} is missing)"
+            )
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=DELETE")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-            self._check_version()
+            if write:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            else:
+                uri = self.path.resolve().as_uri() + "?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
         except sqlite3.DatabaseError as exc:
-            raise DataError(self.path, "--state", f"not a usable state store ({exc})") from None
+            raise DataError(self.path, "--state", f"cannot be opened ({exc})") from None
         except OSError as exc:
             raise DataError(self.folder, "--state", f"cannot be used ({exc.strerror})") from None
+        try:
+            self._check(existed, write)
+            if write:
+                self._db.execute("PRAGMA journal_mode=DELETE")
+                self._db.execute("PRAGMA synchronous=FULL")
+                if not existed:
+                    self._db.executescript(_SCHEMA)
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                    )
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise DataError(self.path, "--state", f"not a usable state store ({exc})") from None
+        except BaseException:
+            self._db.close()
+            raise
 
-    def _check_version(self) -> None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None:
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-            )
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise DataError(
-                self.path, "schema", f"version {row[0]}, this pecopt reads {SCHEMA_VERSION}"
-            )
+    def _check(self, existed: bool, write: bool) -> None:
+        """The checks of the class docstring; nothing is changed (see there)."""
+        db = self._db
+        if existed:
+            tables = {
+                str(r[0]): {str(c[1]) for c in db.execute(f"PRAGMA table_info('{r[0]}')")}
+                for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            missing = [t for t, cols in _TABLES.items() if not cols <= tables.get(t, set())]
+            if missing:
+                raise DataError(
+                    self.path, "--state", f"not a pecopt state store (no table {missing[0]!r} "
+                    "with pecopt's columns); it was left as it is: give another --state folder",
+                )  # fmt: skip
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if row is None or str(row[0]) != str(SCHEMA_VERSION):
+                found = "none" if row is None else repr(row[0])
+                raise DataError(
+                    self.path, "meta.schema", f"version {found}, this pecopt reads "
+                    f"{SCHEMA_VERSION}; the store was left as it is",
+                )  # fmt: skip
+            check = [" ".join(str(r[0]).split()) for r in db.execute("PRAGMA quick_check(3)")]
+            if check != ["ok"]:
+                raise DataError(
+                    self.path, "--state", f"damaged (SQLite quick_check: {'; '.join(check)}); "
+                    "restore it from a backup or give another --state folder",
+                )  # fmt: skip
+        if write:
+            try:  # a write that is rolled back: the file and the folder (its journal) take it
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("CREATE TABLE pecopt_write_check (x)")
+            except sqlite3.DatabaseError as exc:
+                raise DataError(
+                    self.path, "--state", f"not writable ({exc}); nothing was planned"
+                ) from None
+            finally:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
 
     def close(self) -> None:
         self._db.close()
@@ -267,10 +338,19 @@ class StateStore:
             "WHERE run_id = ?",
             (run_id,),
         )
-        return [
-            Trajectory(a, q, _ts(s), pd.Timedelta(seconds=int(st)), np.asarray(json.loads(v)))
-            for a, q, s, st, v in cur.fetchall()
-        ]
+        out = []
+        for a, q, s, st, v in cur.fetchall():
+            try:
+                values = np.asarray(json.loads(v), dtype=float)
+                if values.ndim != 1:
+                    raise ValueError("not a flat array")
+                out.append(Trajectory(a, q, _ts(s), pd.Timedelta(seconds=int(st)), values))
+            except (ValueError, TypeError) as exc:
+                raise DataError(
+                    self.path, f"trajectories (run {run_id}, {a}, {q})", "not a JSON array of "
+                    f"numbers ({str(exc).splitlines()[0][:80]}); the store was left as it is",
+                ) from None  # fmt: skip
+        return out
 
     def has_runs(self) -> bool:
         return self._db.execute("SELECT 1 FROM runs LIMIT 1").fetchone() is not None
@@ -321,6 +401,34 @@ class StateStore:
             db.execute("ROLLBACK")
             raise
         return run_id
+
+    def prune(self, keep_days: float) -> tuple[int, int]:
+        """Delete the runs (and their trajectories) whose delivery window ended more than
+        ``keep_days`` days before the newest run's; the newest run is always kept (the
+        next night starts from it). The file is then compacted (``VACUUM``).
+
+        Returns
+        -------
+        (runs deleted, bytes freed)
+        """
+        newest = self._db.execute("SELECT max(window_end_utc), max(id) FROM runs").fetchone()
+        if newest is None or newest[0] is None:
+            return 0, 0
+        cut = _iso(_ts(newest[0]) - pd.Timedelta(days=keep_days))
+        before = self.path.stat().st_size
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            old = "SELECT id FROM runs WHERE window_end_utc < ? AND id <> ?"
+            db.execute(f"DELETE FROM trajectories WHERE run_id IN ({old})", (cut, newest[1]))
+            n = db.execute(f"DELETE FROM runs WHERE id IN ({old})", (cut, newest[1])).rowcount
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        if n:
+            db.execute("VACUUM")
+        return int(n), max(0, before - self.path.stat().st_size)
 
 
 def _num(x: float | None) -> float | None:

@@ -101,13 +101,10 @@ def runs_list(
     from rich.console import Console
     from rich.table import Table
 
-    from pecopt.errors import DataError
-    from pecopt.state import STORE_FILE, StateStore
+    from pecopt.state import StateStore
     from pecopt.workflows.flags import grouped
 
-    if not (state / STORE_FILE).is_file():
-        raise DataError(state, "--state", f"no state store here ({STORE_FILE} is missing)")
-    with StateStore(state) as store:
+    with StateStore(state, write=False) as store:
         runs = store.runs(limit=last)
     t = Table(title=f"pecopt runs: {state}")
     for col in ("run", "day", "from", "finished (UTC)", "status", "exit", "plan", "cost EUR",
@@ -128,3 +125,18 @@ def runs_list(
             "" if r.state_from is None else str(r.state_from),
         )
     Console(width=160).print(t)
+
+
+@runs_app.command("prune")
+@edge.guard()
+def runs_prune(
+    state: StateOpt,
+    keep_days: Annotated[
+        float, typer.Option("--keep-days", help="Keep the runs of the last N days.")
+    ],
+) -> None:
+    """Delete runs whose window ended over N days before the newest run's; compact."""
+    from pecopt.workflows.dispatch import prune_runs
+
+    n, freed = prune_runs(state, keep_days)
+    typer.echo(f"{state}: {n} runs deleted, {freed / 1024:,.0f} KiB freed")

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pecopt.cli import edge
 from pecopt.errors import PecoptError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,6 +32,7 @@ def _fail(exc: PecoptError) -> None:
     raise typer.Exit(exc.exit_code)
 
 
+@edge.guard()
 def sweep(
     scenario: Annotated[Path, typer.Argument(help="Base scenario YAML file.")],
     out: Annotated[
@@ -168,6 +170,7 @@ def _report(c: SweepCounts, out: Path) -> None:
         raise typer.Exit(EXIT_INTERRUPTED)
 
 
+@edge.guard()
 def query(
     folder: Annotated[Path, typer.Argument(help="A sweep dataset folder (pecopt sweep --out).")],
     sql: Annotated[

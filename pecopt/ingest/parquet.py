@@ -47,6 +47,18 @@ def read_table(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
+def read_parquet_checked(path: Path) -> pd.DataFrame:
+    """:func:`read_table`, with a file that is not Parquet (a CSV renamed, a cut file) as
+    :class:`~pecopt.errors.DataError`."""
+    from pecopt.errors import DataError
+
+    try:
+        return read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        why = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise DataError(path, "file", f"not a readable Parquet file ({why})") from None
+
+
 def units(path: Path) -> dict[str, str]:
     """The per-column units stored in a pecopt Parquet file."""
     meta = pq.read_schema(path).metadata or {}

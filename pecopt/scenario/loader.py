@@ -342,15 +342,24 @@ def _check_names(s: Scenario, path: Path, doc: YamlDocument) -> None:
     ]
     seen: set[str] = set()
     for n in names:
+        if "/" in n:  # "fleet/vehicle" names an EV: "ev/v1" would share its rows and state
+            line, column = _last_spot(doc, n)
+            raise ScenarioError(
+                path, "name", f"asset name {n!r} holds '/', which joins an EV fleet and its "
+                "vehicles (fleet/vehicle): choose a name without it", line=line, column=column,
+            )  # fmt: skip
         if n in seen:
-            spots = sorted(
-                m for p, m in doc.values.items() if p[-1:] == ("name",) and _is(doc, p, n)
-            )
-            line, column = spots[-1] if spots else (None, None)
+            line, column = _last_spot(doc, n)
             raise ScenarioError(
                 path, "name", f"asset name {n!r} is used twice", line=line, column=column
             )
         seen.add(n)
+
+
+def _last_spot(doc: YamlDocument, name: str) -> tuple[int | None, int | None]:
+    """Line and column of the last ``name:`` key whose value is ``name``."""
+    spots = sorted(m for p, m in doc.values.items() if p[-1:] == ("name",) and _is(doc, p, name))
+    return spots[-1] if spots else (None, None)
 
 
 def _is(doc: YamlDocument, path: DataPath, value: str) -> bool:

@@ -199,7 +199,7 @@ class Objective(Strict):
 class SolverOptions(Strict):
     time_limit_s: Positive = 600.0
     mip_rel_gap: NonNeg = 1e-4
-    threads: Annotated[int, Field(ge=0)] = 0
+    threads: Annotated[int, Field(ge=0, le=1024)] = 0
     binaries: Literal["auto", "always", "never"] = "auto"
     presolve: Literal["on", "off", "choose"] = "choose"
     #: MILPs only: ``lp_rounding`` hands HiGHS a feasible start from the LP relaxation,
@@ -257,3 +257,6 @@ class Dispatch(Strict):
     #: taken against the district: an assumption while no FI imbalance price series is at
     #: hand; 0: no imbalance is billed)
     imbalance_spread_eur_per_kwh: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+    #: after each run, delete the runs whose delivery window ended more than this many
+    #: days before the newest one's (``pecopt runs prune --keep-days``); None keeps all
+    keep_days: Annotated[float, Field(gt=0, le=36500)] | None = None

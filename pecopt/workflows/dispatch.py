@@ -273,10 +273,36 @@ def dispatch(
             pecopt_version=__version__,
         )
         run_id = store.record(record, trajs, before_commit=lambda: progress("commit state"))
+        if cfg.keep_days is not None:
+            progress("prune old runs")
+            store.prune(cfg.keep_days)
     seconds["total"] = time.perf_counter() - t0
     return DispatchRun(
         window, plan.mode, status, code, flags, kpis, run_id, out, seconds, start_info
     )
+
+
+def prune_runs(state_dir: Path, keep_days: float) -> tuple[int, int]:
+    """``pecopt runs prune``: under the store's lock, delete the runs whose delivery window
+    ended more than ``keep_days`` days before the newest run's (the newest is kept) and
+    compact the file. Returns (runs deleted, bytes freed).
+
+    Raises
+    ------
+    OptionError
+        ``keep_days`` is not from 0 to 36500.
+    DataError
+        No usable, writable state store in ``state_dir``.
+    """
+    from pecopt.errors import DataError
+    from pecopt.state import STORE_FILE
+
+    if not 0 <= keep_days <= 36500:
+        raise OptionError("--keep-days", f"from 0 to 36500 days (got {keep_days})")
+    if not (Path(state_dir) / STORE_FILE).is_file():
+        raise DataError(state_dir, "--state", f"no state store here ({STORE_FILE} is missing)")
+    with locked(state_dir), StateStore(state_dir) as store:
+        return store.prune(keep_days)
 
 
 def _inputs(

@@ -142,9 +142,15 @@ def _solve(
     return solution_of(built, _run(built, warm, basis, deadline, primal))
 
 
+#: the most points a front may have: each is a solve (Kera's year: about 20 s a point)
+MAX_POINTS = 1000
+
+
 def _check(points: int, tol: float) -> None:
     if points < 2:
         raise OptionError("--points", f"a front needs at least 2 points (got {points})")
+    if points > MAX_POINTS:
+        raise OptionError("--points", f"at most {MAX_POINTS} points (got {points})")
     if not tol >= 0:
         raise OptionError("--tol", f"must be >= 0 (got {tol})")
 

@@ -340,6 +340,8 @@ def replay(
 
     t0 = time.perf_counter()
     mode = parse_mode(forecast)
+    if not 0 <= seed < 2**63:
+        raise OptionError("--seed", f"must be from 0 to 2**63 - 1 (got {seed})")
     days = _days(first, last)
     file = str(scenario_file)
     progress("read scenario")

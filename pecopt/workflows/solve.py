@@ -33,8 +33,9 @@ from pydantic import BaseModel
 from pecopt import __version__
 from pecopt.api import Built, Solution, build, solve
 from pecopt.errors import DataError, InfeasibleError, ScenarioError, SolverError
-from pecopt.ingest.district import ingest, to_inputs
-from pecopt.ingest.parquet import read_table, write_table
+from pecopt.ingest.district import horizon_index, ingest, to_inputs
+from pecopt.ingest.layout import read_checked, write_layout
+from pecopt.ingest.parquet import write_table
 from pecopt.inputs import DistrictInputs
 from pecopt.model.transforms import attach_duals, fix_sizes, sizes
 from pecopt.scenario import load_scenario
@@ -281,7 +282,7 @@ def read_inputs(folder: Path, overrides: dict[str, Any] | None = None) -> Distri
     except YamlProblem as exc:
         raise DataError(spec, exc.field, exc.problem) from None
     scenario = validate_document(Scenario, doc, spec, overrides)
-    tables = {p.stem: read_table(p) for p in sorted(folder.glob("*.parquet"))}
+    tables = read_checked(folder, horizon_index(scenario, str(spec)))
     return to_inputs(scenario, tables, str(spec))
 
 
@@ -334,12 +335,14 @@ def manifest(source: Path, run: SolveRun) -> dict[str, Any]:
 def write_inputs(
     scenario: Scenario, tables: Mapping[str, pd.DataFrame], folder: Path, source: str
 ) -> None:
-    """The canonical inputs: ``scenario.json`` (resolved, absolute paths) and one Parquet
-    file per table, units in the schema metadata."""
+    """The canonical inputs: ``scenario.json`` (resolved, absolute paths), one Parquet
+    file per table, units in the schema metadata, and ``tables.json`` (their layout,
+    checked when they are solved again: :mod:`pecopt.ingest.layout`)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / SCENARIO_JSON).write_text(scenario.model_dump_json(indent=2), encoding="utf-8")
     for name, df in tables.items():
         write_table(df, folder / f"{name}.parquet", source)
+    write_layout(tables, folder, horizon_index(scenario, source))
 
 
 def write_results(run: SolveRun, folder: Path, source: Path) -> None:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from pecopt import __version__
-from pecopt.errors import DataError
+from pecopt.errors import DataError, OptionError
 from pecopt.ingest.parquet import table_bytes
 from pecopt.scenario import Scenario
 from pecopt.workflows import sweep_dataset as ds
@@ -243,6 +243,10 @@ def dask_setup(worker: object) -> None:
         pass
 
 
+#: the most LocalCluster worker processes ``--workers`` may start
+MAX_WORKERS = 256
+
+
 def default_workers() -> int:
     """The cores this process may use."""
     try:
@@ -260,8 +264,8 @@ def open_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     if scheduler:
         try:
             client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise DataError("--scheduler", scheduler, f"cannot connect ({exc})") from None
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            raise OptionError("--scheduler", f"{scheduler}: cannot connect ({exc})") from None
         with client:
             yield client
         return
@@ -321,9 +325,13 @@ def run_sweep(
             "give another folder",
         )  # fmt: skip
     ds.write_manifest(out, manifest_body(plan, previous))
-    done = ds.done_hashes(out)
+    done = ds.done_hashes(out)  # a damaged KPI file is not done
     todo = [v for v in plan.variants if v.hash not in done]
     counts = SweepCounts(total=len(plan.variants), skipped=len(plan.variants) - len(todo))
+    rerun = {ds.kpi_file(out, v.variant_id) for v in todo}
+    for f, why in ds.damaged_kpi_files(out):
+        then = "its variant runs again" if f in rerun else "not a variant of this sweep: delete it"
+        progress(counts, f"{f} is damaged ({why}): {then}")
     progress(counts, None)
     if not todo:
         return counts
@@ -437,6 +445,8 @@ def sweep(
 ) -> SweepCounts:
     """The ``pecopt sweep`` job: plan and validate, then run on a Dask cluster (every
     variant solved, or with ``replay`` replayed over its days)."""
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise OptionError("--workers", f"from 1 to {MAX_WORKERS} worker processes (got {workers})")
     plan = plan_sweep(scenario_file, vary, grid, threads, replay)
     ds.check_out(out, scenario_file)  # before a cluster starts
     with open_client(scheduler, workers) as client:

@@ -18,12 +18,14 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pecopt.errors import DataError
 from pecopt.ingest.parquet import read_table, write_table
@@ -117,12 +119,26 @@ def _bytes_writer(data: bytes) -> Callable[[Path], int]:
     return lambda path: path.write_bytes(data)
 
 
+def damaged_kpi_files(out: Path) -> Iterator[tuple[Path, str]]:
+    """The KPI files of ``out`` that are not readable Parquet, with the reason (a footer
+    read each: cheap)."""
+    for f in sorted((out / "kpis").glob("*.parquet")):
+        try:
+            pq.read_metadata(f)
+        except (OSError, pa.ArrowException) as exc:
+            yield f, (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
 def done_hashes(out: Path) -> set[str]:
-    """Hashes of the variants whose KPI row says ``status = ok``."""
+    """Hashes of the variants whose KPI row says ``status = ok`` (a KPI file that cannot
+    be read, or lacks those columns, is not done: its variant runs again and rewrites it)."""
     done: set[str] = set()
     for f in sorted((out / "kpis").glob("*.parquet")):
-        df = read_table(f)
-        done.update(df.loc[df["status"] == "ok", "hash"].astype(str))
+        try:
+            df = read_table(f)
+            done.update(df.loc[df["status"] == "ok", "hash"].astype(str))
+        except (OSError, ValueError, KeyError, pa.ArrowException):
+            continue
     return done
 
 

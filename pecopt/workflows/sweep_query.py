@@ -6,6 +6,14 @@ KPI values); ``schedule``, ``storage`` and (a sweep of replays) ``replay``, one 
 variant and day, hold the rows of the variants whose status is ``ok``, with their
 ``variant_id`` (from the Hive partition folder). Timestamps are shown
 in UTC. See :mod:`pecopt.workflows.sweep_dataset` for the layout.
+
+A query only reads. DuckDB runs in memory with external access switched off except for
+the dataset's own folder (``allowed_directories``), extensions neither installed nor
+loaded, and its configuration locked once the views exist; a statement must be one
+``SELECT`` (``WITH``, ``FROM``, ``DESCRIBE``, ``SUMMARIZE`` ...) or ``EXPLAIN``, so
+``COPY``, ``ATTACH``, ``INSTALL``, ``LOAD``, ``SET`` and ``CREATE`` are refused before
+they run. ``--to`` is written by pecopt (pyarrow), never into the dataset, over its base
+scenario or over one of its input files.
 """
 
 from __future__ import annotations
@@ -19,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from pecopt.errors import DataError
+from pecopt.errors import DataError, OptionError
 from pecopt.units import KPIS
-from pecopt.workflows.sweep_dataset import KIND
+from pecopt.workflows.sweep_dataset import KIND, damaged_kpi_files
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -57,26 +65,49 @@ def _empty_view(name: str) -> str:
     return f"CREATE VIEW {name} AS SELECT {select} WHERE false"
 
 
-def connect(folder: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the dataset's views.
+#: the most rows ``--limit`` prints (``--to FILE`` writes any number)
+MAX_LIMIT = 100_000
 
-    Raises
-    ------
-    DataError
-        ``folder`` is not a pecopt sweep dataset.
-    """
-    import duckdb
+#: statement types a query may run: reading ones only
+_READING = ("SELECT", "EXPLAIN")
 
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    """The dataset's manifest, or :class:`DataError` when ``folder`` is not a sweep."""
     try:
-        marker = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        kind = marker["pecopt_output"]["kind"]
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        kind = manifest["pecopt_output"]["kind"]
     except (OSError, ValueError, KeyError, TypeError):
         kind = None
     if kind != KIND:
         raise DataError(folder, "manifest.json", "not a pecopt sweep folder")
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
+    return dict(manifest)
+
+
+def connect(folder: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the dataset's views, that can read nothing but the
+    dataset and write nothing at all (see the module docstring).
+
+    Raises
+    ------
+    DataError
+        ``folder`` is not a pecopt sweep dataset, or one of its KPI files is damaged.
+    """
+    import duckdb
+
+    _manifest(folder)
     root = folder.resolve()
+    for f, why in damaged_kpi_files(root):
+        raise DataError(
+            f, "kpis", f"not a readable Parquet file ({why}); run the sweep again to rewrite "
+            "it, or delete it",
+        )  # fmt: skip
+    con = duckdb.connect(
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET allowed_directories = [{_sql_str(root)}]")
+    con.execute("SET enable_external_access = false")
     if any((root / "kpis").glob("*.parquet")):
         glob = _sql_str(root / "kpis" / "*.parquet")
         con.execute(f"CREATE VIEW kpis AS SELECT * FROM read_parquet({glob}, union_by_name=true)")
@@ -93,17 +124,29 @@ def connect(folder: Path) -> duckdb.DuckDBPyConnection:
             )
         else:
             con.execute(_empty_view(name))
+    con.execute("SET lock_configuration = true")
     return con
 
 
-def _relation(con: duckdb.DuckDBPyConnection, folder: Path, sql: str) -> Any:
+def _statement(con: duckdb.DuckDBPyConnection, folder: Path, sql: str) -> str:
+    """``sql`` when it is one reading statement; else :class:`DataError` (nothing ran)."""
     import duckdb
 
     try:
-        rel = con.sql(sql.strip().rstrip(";"))
+        statements = con.extract_statements(sql)
     except duckdb.Error as exc:
         raise DataError(folder, "SQL", str(exc).splitlines()[0]) from None
-    return rel
+    if not statements:
+        raise DataError(folder, "SQL", "empty statement: give one SELECT")
+    if len(statements) > 1:
+        raise DataError(folder, "SQL", f"{len(statements)} statements: give one SELECT")
+    kind = statements[0].type.name
+    if kind not in _READING:
+        raise DataError(
+            folder, "SQL", f"a {kind} statement: a query only reads the dataset (one SELECT; "
+            "--to FILE writes its answer)",
+        )  # fmt: skip
+    return str(statements[0].query)
 
 
 def run_query(folder: Path, sql: str, limit: int = 50) -> QueryResult | None:
@@ -112,13 +155,17 @@ def run_query(folder: Path, sql: str, limit: int = 50) -> QueryResult | None:
     Raises
     ------
     DataError
-        Not a sweep folder, or the SQL fails (DuckDB's first message line).
+        Not a sweep folder, a statement that is not one SELECT, or the SQL fails
+        (DuckDB's first message line).
     """
     import duckdb
 
+    if not 1 <= limit <= MAX_LIMIT:
+        raise OptionError("--limit", f"from 1 to {MAX_LIMIT} rows (--to FILE writes them all)")
     con = connect(folder)
+    query = _statement(con, folder, sql)
     try:
-        cursor = con.execute(sql.strip().rstrip(";"))
+        cursor = con.execute(query)
         if cursor.description is None:
             return None
         columns = [str(d[0]) for d in cursor.description]
@@ -128,42 +175,80 @@ def run_query(folder: Path, sql: str, limit: int = 50) -> QueryResult | None:
     return QueryResult(columns, rows[:limit], len(rows) > limit)
 
 
-def write_query(folder: Path, sql: str, to: Path) -> int:
-    """Write the whole answer of ``sql`` to ``to`` (``.csv`` or ``.parquet``), atomically;
-    returns the number of rows.
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_to(folder: Path, to: Path) -> None:
+    """Refuse a ``--to`` file that would change the dataset or what it was made from.
 
     Raises
     ------
     DataError
-        Not a sweep folder, bad SQL, or an unknown file type.
+        ``to`` is not ``.csv``/``.parquet``, is a folder, lies under a file, inside the
+        dataset, or is its base scenario or one of its input files.
+    """
+    manifest = _manifest(folder)
+    if to.suffix.lower() not in (".csv", ".parquet"):
+        raise DataError(to, "--to", "expected a .csv or .parquet file name")
+    if to.is_dir():
+        raise DataError(to, "--to", "is a folder")
+    for parent in to.parents:
+        if parent.exists() and not parent.is_dir():
+            raise DataError(to, "--to", f"{parent} is a file, not a folder")
+    target = to.resolve()
+    if _inside(target, folder.resolve()):
+        raise DataError(to, "--to", f"inside the dataset {folder}: write the answer elsewhere")
+    base = manifest.get("base_scenario", {}).get("path")
+    sources = [base, *manifest.get("input_files", {})]
+    if any(s and Path(s).resolve() == target for s in sources):
+        raise DataError(to, "--to", "an input of the sweep (its scenario or a data file)")
+
+
+def write_query(folder: Path, sql: str, to: Path) -> int:
+    """Write the whole answer of ``sql`` to ``to`` (``.csv`` or ``.parquet``), atomically;
+    returns the number of rows. DuckDB streams the answer as Arrow batches; pyarrow
+    writes them (DuckDB itself may not write files, see the module docstring).
+
+    Raises
+    ------
+    DataError
+        Not a sweep folder, bad SQL, or a ``--to`` that :func:`check_to` refuses.
     """
     import duckdb
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
 
-    kind = to.suffix.lower()
-    if kind not in (".csv", ".parquet"):
-        raise DataError(to, "--to", "expected a .csv or .parquet file name")
-    if to.exists() and to.is_dir():
-        raise DataError(to, "--to", "is a folder")
+    check_to(folder, to)
     con = connect(folder)
-    rel = _relation(con, folder, sql)
-    if rel is None:
-        raise DataError(folder, "SQL", "the statement returns no table")
+    query = _statement(con, folder, sql)
+    try:
+        rel = con.sql(query)
+        if rel is None:
+            raise DataError(folder, "SQL", "the statement returns no table")
+        batches = rel.to_arrow_reader(100_000)
+    except duckdb.Error as exc:
+        raise DataError(folder, "SQL", str(exc).splitlines()[0]) from None
     to.parent.mkdir(parents=True, exist_ok=True)
     tmp = to.parent / f".{to.name}.{uuid.uuid4().hex}.tmp"
+    count = 0
     try:
-        if kind == ".csv":
-            rel.write_csv(str(tmp), header=True)
-            reader = f"read_csv({_sql_str(tmp)}, header=true)"
-        else:
-            rel.write_parquet(str(tmp))
-            reader = f"read_parquet({_sql_str(tmp)})"
-        count = con.execute(f"SELECT count(*) FROM {reader}").fetchone()
+        writer: Any = (
+            pacsv.CSVWriter(str(tmp), batches.schema)
+            if to.suffix.lower() == ".csv"
+            else pq.ParquetWriter(str(tmp), batches.schema)
+        )
+        with writer:
+            for batch in batches:
+                writer.write_batch(batch)
+                count += batch.num_rows
         os.replace(tmp, to)
-    except duckdb.Error as exc:
+    except (duckdb.Error, pa.ArrowException) as exc:
         raise DataError(folder, "SQL", str(exc).splitlines()[0]) from None
     finally:
         tmp.unlink(missing_ok=True)
-    return int(count[0]) if count else 0
+    return count
 
 
 def read_kpis(folder: Path) -> pd.DataFrame:
