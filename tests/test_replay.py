@@ -58,7 +58,9 @@ def test_perfect_forecasts_come_close_to_perfect_foresight(perfect: tuple[Path, 
     assert k["value_of_optimisation_eur"] == pytest.approx(
         rule["net_cost_eur"] - real["net_cost_eur"]
     )
-    assert real["ev_charged_kwh"] == pytest.approx(pf["ev_charged_kwh"], rel=0.01)
+    # every car and session gets its energy; the nights, looking 48 h past the week, leave
+    # more in the cars at its end than the week's perfect foresight (which ends there)
+    assert real["ev_charged_kwh"] >= pf["ev_charged_kwh"] * (1 - 1e-6)
     assert real["unmet_kwh"] <= 1e-6
 
 
