@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 
 from pecopt.cli import edge
+from pecopt.cli.options import SetOpt, sets_of
 
 runs_app = typer.Typer(no_args_is_help=True, help="Past dispatch runs in a state store.")
 
@@ -55,6 +56,7 @@ def dispatch(
         typer.Option(help="Time limit for the planning, seconds (default: dispatch.time_limit_s)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+    sets: SetOpt = None,
 ) -> None:
     """Plan a delivery day (plus a look-ahead) from the state the last run left.
 
@@ -69,7 +71,13 @@ def dispatch(
     gc.disable()
     try:
         run = run_dispatch(
-            scenario, out, state, day=_day(day), from_local=from_, time_limit_s=time_limit
+            scenario,
+            out,
+            state,
+            day=_day(day),
+            from_local=from_,
+            time_limit_s=time_limit,
+            sets=sets_of(sets),
         )
     finally:
         gc.enable()

@@ -18,6 +18,7 @@ from pecopt.cli import edge
 from pecopt.cli import sweep as sweep_cli  # imports no dask or duckdb
 from pecopt.cli.compare import compare
 from pecopt.cli.dispatch import dispatch, runs_app
+from pecopt.cli.options import SetOpt, sets_of
 from pecopt.cli.pareto import pareto
 from pecopt.cli.replay import replay
 from pecopt.cli.report import report
@@ -91,6 +92,7 @@ def solve(
     mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap.")] = None,
     threads: Annotated[int | None, typer.Option(help="HiGHS threads (0 = automatic).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
+    sets: SetOpt = None,
 ) -> None:
     """Ingest, build, solve and write schedule, storage, carbon, KPIs and manifest.
 
@@ -115,6 +117,7 @@ def solve(
             inputs_dir=inputs,
             deadline=deadline,
             progress=lambda phase: status.update(f"{phase} ..."),
+            sets=sets_of(sets),
         )
     if not quiet:
         _summary(console, run.kpis, run.seconds, out)
@@ -182,11 +185,11 @@ def _summary(console: Console, k: dict[str, Any], seconds: dict[str, float], out
 
 @app.command()
 @edge.guard()
-def ingest(scenario: ScenarioArg, out: OutOpt) -> None:
+def ingest(scenario: ScenarioArg, out: OutOpt, sets: SetOpt = None) -> None:
     """Write the scenario's canonical input tables as Parquet (UTC, units in names)."""
     from pecopt.workflows.solve import ingest_scenario
 
-    tables = ingest_scenario(scenario, out)
+    tables = ingest_scenario(scenario, out, sets=sets_of(sets))
     for name, df in tables.items():
         typer.echo(f"{out / (name + '.parquet')}: {len(df)} rows")
 

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pecopt.cli.options import SetOpt, sets_of
 from pecopt.errors import PecoptError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,7 +28,7 @@ EXIT_INTERRUPTED = 130
 
 
 def _fail(exc: PecoptError) -> None:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(exc.exit_code)
 
 
@@ -43,8 +44,9 @@ def sweep(
         list[str] | None,
         typer.Option(
             "--vary",
-            help="PATH=V1,V2,... e.g. assets.batteries[0].capacity_kwh=0,500 "
-            "(repeat: cartesian product).",
+            metavar="PATH=V1,V2",
+            help="Variants of one value, e.g. assets.batteries.shared_battery.capacity_kwh="
+            "0,500 (paths as --set; repeat: cartesian product).",
         ),
     ] = None,
     grid: Annotated[
@@ -76,6 +78,7 @@ def sweep(
     replay_to: Annotated[
         str | None, typer.Option("--replay-to", help="Last delivery day of the replays.")
     ] = None,
+    sets: SetOpt = None,
 ) -> None:
     """Solve (or, with --replay-from/--replay-to, replay) every variant of a scenario on
     Dask; results as a Parquet dataset in --out.
@@ -121,6 +124,7 @@ def sweep(
             ship_inputs=ship_inputs,
             progress=progress,
             replay=job,
+            sets=sets_of(sets),
         )
     except PecoptError as exc:
         _fail(exc)

@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pecopt.cli import edge
+from pecopt.cli.options import SetOpt, sets_of
 
 
 @edge.guard()
@@ -32,6 +33,7 @@ def validate(
     strict: Annotated[
         bool, typer.Option("--strict", help="Plausibility warnings are errors (exit 2).")
     ] = False,
+    sets: SetOpt = None,
 ) -> None:
     """Check a scenario and every file it points to, without solving; sum it up (horizon,
     floor area, demand per m2, PV yield, mean prices, capacities) and warn about values
@@ -39,7 +41,7 @@ def validate(
     from pecopt.errors import ScenarioError
     from pecopt.workflows.validate import Validation, validate_path
 
-    v = validate_path(scenario)
+    v = validate_path(scenario, sets_of(sets))
     if as_json:
         typer.echo(json.dumps(v.to_dict(), indent=2))
     else:

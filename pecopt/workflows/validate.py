@@ -101,11 +101,14 @@ class LayoutsValidation:
         }
 
 
-def validate_scenario(path: Path, overrides: dict[str, Any] | None = None) -> Validation:
-    """Load, ingest and check ``path``; raises the usual input errors (exit 2)."""
+def validate_scenario(
+    path: Path, overrides: dict[str, Any] | None = None, sets: tuple[str, ...] = ()
+) -> Validation:
+    """Load (with the ``--set PATH=VALUE`` options ``sets``), ingest and check ``path``;
+    raises the usual input errors (exit 2)."""
     from pecopt.scenario.yaml_source import read_yaml
 
-    scenario = load_scenario(path, overrides)
+    scenario = load_scenario(path, overrides, sets)
     inputs = to_inputs(scenario, ingest(scenario, str(path)), str(path))
     doc = read_yaml(path)  # read again for the positions of the fields (milliseconds)
     return Validation(path, inputs, summarise(inputs), check(inputs, doc))
@@ -124,9 +127,11 @@ def is_layouts(path: Path) -> bool:
     return isinstance(data, dict) and "variants" in data
 
 
-def validate_path(path: Path) -> Validation | LayoutsValidation:
+def validate_path(path: Path, sets: tuple[str, ...] = ()) -> Validation | LayoutsValidation:
     """:func:`validate_layouts` for a layouts file, else :func:`validate_scenario`."""
-    return validate_layouts(path) if is_layouts(path) else validate_scenario(path)
+    if is_layouts(path):
+        return validate_layouts(path, sets)
+    return validate_scenario(path, sets=sets)
 
 
 def _in_variant(exc: ScenarioError | DataError, name: str, layouts: Path) -> PecoptError:
@@ -139,7 +144,7 @@ def _in_variant(exc: ScenarioError | DataError, name: str, layouts: Path) -> Pec
     return DataError(exc.file, exc.field, problem)
 
 
-def validate_layouts(path: Path) -> LayoutsValidation:
+def validate_layouts(path: Path, sets: tuple[str, ...] = ()) -> LayoutsValidation:
     """Validate a layouts file whole: its keys and every variant's scenario
     (:func:`pecopt.scenario.layouts.load_layouts`), then each variant ingested (every
     file it names read and checked), summed up and checked for plausibility.
@@ -152,7 +157,7 @@ def validate_layouts(path: Path) -> LayoutsValidation:
     from pecopt.scenario.layouts import BASE, load_layouts
     from pecopt.scenario.yaml_source import read_yaml
 
-    layouts = load_layouts(path)
+    layouts = load_layouts(path, sets)
     out: dict[str, Validation] = {}
     told: set[tuple[str, str]] = set()
     for v in layouts.variants:
