@@ -20,7 +20,9 @@ Merge rules (a variant's value over the base's, after ``common``):
 
 - a mapping over a mapping merges key by key, recursively;
 - any other value replaces the base's (numbers, text, ``null``, a list over a list, a
-  file column over an inline series);
+  file column over an inline series); but a list of named records that replaces the
+  base's list must not drop fields of an item it names again (they would fall back to
+  their defaults): that is refused, saying how to change the item by name;
 - a **mapping over a list of named records** (items with a ``name``: buildings, their
   ``pv`` arrays, every ``assets`` list) merges by name: ``NAME: {...}`` merges into the
   item called NAME, or appends a new item called NAME when there is none;
@@ -227,8 +229,39 @@ def _merge(
             "the base holds a list whose items have no 'name', so it cannot be changed "
             "by name: give the whole list",
         )
+    if _named(old) and _named(change):
+        _check_replacement(old, change, out, src)
     _walk(change, out, src, after)
     return change
+
+
+def _check_replacement(
+    old: list[dict[str, Any]], new: list[dict[str, Any]], out: DataPath, src: Origin
+) -> None:
+    """Refuse a list of named records that replaces the base's list and drops fields of
+    an item it names again (they would silently fall back to their defaults).
+
+    Raises
+    ------
+    MergeProblem
+        Naming the item, the fields it would lose, and how to change it by name.
+    """
+    before = {item["name"]: item for item in old}
+    for item in new:
+        base = before.get(item["name"])
+        lost = [k for k in base or {} if k not in item]
+        if base is None or not lost:
+            continue
+        key = str(out[-1]) if out else "items"
+        changed = [k for k in item if k != "name" and item[k] != base.get(k)]
+        example = ", ".join(f"{k}: {item[k]!r}" for k in changed[:2]) or "KEY: VALUE"
+        raise MergeProblem(
+            src,
+            f"this list replaces the base's, and its item {item['name']!r} would lose "
+            f"{', '.join(map(str, lost))} (back to their defaults): change items by name "
+            f"instead, {key}: {{{item['name']}: {{{example}}}}} (other items are kept; "
+            "NAME: null removes one), or repeat every field",
+        )
 
 
 def _by_name(
