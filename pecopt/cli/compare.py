@@ -30,7 +30,10 @@ def compare(
     sets: SetOpt = None,
 ) -> None:
     """Solve every variant of LAYOUTS in parallel; write comparison.parquet, a results
-    folder per variant and report.html. Exit 10 if some variant failed."""
+    folder per variant and report.html. Exit 10 if some variant failed.
+
+    Example: pecopt compare scenarios/kera_layouts.yaml --out runs/layouts --set
+    horizon.end=2025-01-08"""
     from pecopt.workflows.pool import context
 
     context(start=True)  # the workers' server imports pecopt while this process does

@@ -45,7 +45,9 @@ def pareto(
     constraint, warm-started); write points/<k>/, pareto.parquet and report.html.
 
     Exit 10: the time limit (or a solver failure) stopped the front after its first point;
-    the points done are written."""
+    the points done are written.
+
+    Example: pecopt pareto scenarios/kera.yaml --points 6 --out runs/front"""
     started = time.perf_counter()
     from pecopt.errors import EXIT_NOT_OPTIMAL
     from pecopt.workflows.pareto import pareto as run

@@ -17,7 +17,9 @@ def report(
         typer.Argument(help="Results folder of a solve, a comparison or a Pareto front."),
     ],
 ) -> None:
-    """Write RUN_DIR/report.html: a self-contained HTML report that works offline."""
+    """Write RUN_DIR/report.html: a self-contained HTML report that works offline.
+
+    Example: pecopt report runs/kera"""
     from pecopt.report import build_report
 
     typer.echo(str(build_report(run_dir)))

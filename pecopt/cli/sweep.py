@@ -83,6 +83,9 @@ def sweep(
     """Solve (or, with --replay-from/--replay-to, replay) every variant of a scenario on
     Dask; results as a Parquet dataset in --out.
 
+    Example: pecopt sweep scenarios/kera.yaml --out runs/batteries --vary
+    assets.batteries.shared_battery.capacity_kwh=0,500,1000
+
     Example: pecopt sweep scenarios/kera_replay.yaml --out runs/replays --replay-from
     2025-03-03 --replay-to 2025-03-09 --vary replay.forecast=perfect,noisy:0.1
     --vary replay.seed=1,2"""
@@ -182,7 +185,10 @@ def query(
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="Rows to print.")] = 50,
 ) -> None:
-    """Run DuckDB SQL over a sweep dataset; print a table or write a file."""
+    """Run DuckDB SQL over a sweep dataset; print a table or write a file.
+
+    Example: pecopt query runs/batteries "SELECT variant_id, cost_total_eur FROM kpis"
+    """
     from pecopt.workflows.sweep_query import run_query, write_query
 
     try:

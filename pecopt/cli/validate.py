@@ -37,7 +37,10 @@ def validate(
 ) -> None:
     """Check a scenario and every file it points to, without solving; sum it up (horizon,
     floor area, demand per m2, PV yield, mean prices, capacities) and warn about values
-    that look like unit slips. A layouts file: the base and every variant."""
+    that look like unit slips. A layouts file: the base and every variant.
+
+    Example: pecopt validate scenarios/kera.yaml --set
+    assets.batteries.shared_battery.capacity_kwh=500"""
     from pecopt.errors import ScenarioError
     from pecopt.workflows.validate import Validation, validate_path
 
