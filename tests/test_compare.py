@@ -453,3 +453,42 @@ def test_layouts_over_a_scenario_that_extends_another(tmp_path):
         match=r"bad.yaml:3:16: variants.v.solver.thread: unknown key; did you mean .threads.\?",
     ):
         load_layouts(f)
+
+
+def test_a_list_that_drops_fields_of_a_base_item_is_refused(tmp_path):
+    """A list of named records over the base's list: an item named again must keep every
+    field it had (else they fall back to their defaults); a list of new items, or the
+    same item with every field, replaces the list; by name, unnamed fields stay."""
+    from pecopt.scenario import load_scenario
+
+    base = base_scenario()
+    base["assets"]["batteries"][0] |= {"wear_eur_per_kwh": 0.01, "loss_per_h": 0.0002}
+    write(tmp_path / "base.yaml", base)
+    f = write(
+        tmp_path / "d.yaml",
+        "base: base.yaml\nassets:\n  batteries:\n    - {name: bat, capacity_kwh: 500, "
+        "power_kw: 5}\n",
+    )
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(f)
+    e = info.value
+    assert (Path(e.file).name, e.line, e.field) == ("d.yaml", 3, "assets.batteries")
+    for words in ("'bat' would lose", "wear_eur_per_kwh", "loss_per_h",
+                  "batteries: {bat: {capacity_kwh: 500}}"):  # fmt: skip
+        assert words in e.problem, e.problem
+    write(f, "base: base.yaml\nassets:\n  batteries:\n    bat: {capacity_kwh: 500}\n")
+    bat = load_scenario(f).assets.batteries[0]
+    assert (bat.capacity_kwh, bat.wear_eur_per_kwh, bat.loss_per_h) == (500, 0.01, 0.0002)
+    full = {**base["assets"]["batteries"][0], "capacity_kwh": 500}
+    write(f, yaml.safe_dump({"base": "base.yaml", "assets": {"batteries": [full]}}))
+    assert load_scenario(f).assets.batteries[0].wear_eur_per_kwh == 0.01
+    other = "[{name: other, capacity_kwh: 1, power_kw: 1}]"
+    write(f, f"base: base.yaml\nassets:\n  batteries: {other}\n")
+    assert [b.name for b in load_scenario(f).assets.batteries] == ["other"]
+    # the same rule in a layouts variant
+    lay = write(
+        tmp_path / "l.yaml",
+        "base: base.yaml\nvariants:\n  v: {assets: {batteries: [{name: bat, capacity_kwh: 1}]}}\n",
+    )
+    with pytest.raises(ScenarioError, match="would lose"):
+        load_layouts(lay)

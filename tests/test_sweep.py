@@ -577,3 +577,38 @@ def test_a_sweep_of_replays_on_a_dask_cluster(tmp_path, scheduler):
 def test_bad_replay_sweeps_exit_2(tmp_path, args, words):
     text = invoke("sweep", REPLAY, "--out", tmp_path / "out", *args, code=2)
     assert words in text.replace("\n", " ") and not (tmp_path / "out").exists()
+
+
+def test_report_of_a_sweep_folder(tmp_path):
+    """``pecopt report SWEEP_DIR``: the KPI table and the effect of each varied parameter,
+    from a sweep folder written by the sweep's own code (variants run in this process)."""
+    from pecopt import __version__
+    from pecopt.report.sweep import effects
+    from pecopt.workflows.sweep import _row
+    from pecopt.workflows.sweep_plan import column_values, manifest_body
+
+    s = tiny(tmp_path)
+    out = tmp_path / "sweep"
+    plan = plan_sweep(s, ["assets.batteries.bat.capacity_kwh=0,40", f"{IMAX}=100,1"])
+    ds.prepare_out(out, s)
+    ds.write_manifest(out, manifest_body(plan, None))
+    columns = column_values(plan)
+    for v in plan.variants:
+        outcome = run_variant(v.scenario, str(s), __version__)
+        ds.write_variant(out, _row(v, columns[v.variant_id], outcome), outcome.tables, "test")
+    text = invoke("report", out)
+    assert "report.html" in text
+    html = (out / "report.html").read_text()
+    assert "pecopt sweep: sweep" in html and "4 variants (2 solved, 2 failed)" in html
+    assert "Effect of each varied parameter" in html and "Key figures per variant" in html
+    assert "assets.batteries.bat.capacity_kwh" in html
+    # the effect: a battery lowers the cost of a load with an evening peak
+    kpis = pd.concat([pd.read_parquet(f) for f in (out / "kpis").glob("*.parquet")])
+    found = effects(kpis, plan.paths, ["cost_total_eur"])
+    assert list(found) == ["assets.batteries.bat.capacity_kwh"]  # the import limit: 1 value solved
+    frame = found["assets.batteries.bat.capacity_kwh"]
+    assert frame["variants"].tolist() == [1, 1]
+    assert frame["cost_total_eur"].iloc[1] < frame["cost_total_eur"].iloc[0]
+    invoke("report", out)  # written again (a grown sweep)
+    (out / "report.html").write_text("mine")
+    assert "pecopt did not write it" in invoke("report", out, code=2)

@@ -102,13 +102,24 @@ def test_summary_pv_prices_and_capacities(year):
     assert not [k for k in caps if "_per_" in k[1]]  # prices and rates are not capacities
 
 
-def test_a_short_horizon_is_annualised_pro_rata():
+def test_a_short_horizon_states_its_totals_not_an_annual_rate():
     week = summarise(inputs_of(district("2025-03-03T00:00", "2025-03-10T00:00")))
     assert week["horizon"]["steps"] == 168
+    area = week["buildings"]["floor_area_m2"]
     for d in week["buildings"]["demand"].values():
-        assert d["mwh_per_year"] == pytest.approx(d["horizon_mwh"] * 8760 / 168)
+        assert d["mwh_per_year"] is None and d["kwh_per_m2_yr"] is None
+        assert d["horizon_kwh_per_m2"] == pytest.approx(d["horizon_mwh"] * 1000 / area)
     pv = week["pv"]
-    assert pv["kwh_per_kwp_yr"] == pytest.approx(pv["horizon_kwh_per_kwp"] * 8760 / 168)
+    assert pv["kwh_per_kwp_yr"] is None and pv["horizon_kwh_per_kwp"] > 0
+
+
+def test_validate_prints_a_short_horizon_as_its_totals(tmp_path):
+    p = write(tmp_path, district("2025-01-06T00:00", "2025-01-13T00:00"))
+    result = runner.invoke(app, ["validate", str(p)], env={"COLUMNS": "200"})
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert "kWh/m2 over the horizon (7.00 days)" in text
+    assert "/yr" not in text and "per year" not in text
 
 
 # --------------------------------------------------------------------------- warnings

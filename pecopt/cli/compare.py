@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pecopt.cli import edge
+from pecopt.cli.options import SetOpt, sets_of
 
 
 @edge.guard()
@@ -26,9 +27,13 @@ def compare(
         typer.Option(help="Variants solved at once, one process each (default: the cores)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
+    sets: SetOpt = None,
 ) -> None:
     """Solve every variant of LAYOUTS in parallel; write comparison.parquet, a results
-    folder per variant and report.html. Exit 10 if some variant failed."""
+    folder per variant and report.html. Exit 10 if some variant failed.
+
+    Example: pecopt compare scenarios/kera_layouts.yaml --out runs/layouts --set
+    horizon.end=2025-01-08"""
     from pecopt.workflows.pool import context
 
     context(start=True)  # the workers' server imports pecopt while this process does
@@ -42,6 +47,7 @@ def compare(
             out,
             workers=workers,
             progress=lambda text: status.update(text),
+            sets=sets_of(sets),
         )
     if not quiet:
         _summary(Console(), result.table, out)

@@ -18,8 +18,10 @@ from typing import Annotated
 import typer
 
 from pecopt.cli import edge
+from pecopt.cli.help import Command, Group
+from pecopt.cli.options import SetOpt, sets_of
 
-runs_app = typer.Typer(no_args_is_help=True, help="Past dispatch runs in a state store.")
+runs_app = typer.Typer(cls=Group, no_args_is_help=True, help="Past dispatch runs in a state store.")
 
 StateOpt = Annotated[
     Path, typer.Option("--state", help="State store folder (carried from run to run).")
@@ -55,11 +57,15 @@ def dispatch(
         typer.Option(help="Time limit for the planning, seconds (default: dispatch.time_limit_s)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+    sets: SetOpt = None,
 ) -> None:
     """Plan a delivery day (plus a look-ahead) from the state the last run left.
 
     Exit 0: a plan; 10: a plan made in degraded mode; 2: bad input; 3: no plan possible;
     4: solver failure; 75: the state store is locked by another run.
+
+    Example: pecopt dispatch scenarios/kera_dispatch.yaml --state state --day 2025-03-04
+    --out runs/night
     """
     from pecopt.workflows.dispatch import dispatch as run_dispatch
 
@@ -69,7 +75,13 @@ def dispatch(
     gc.disable()
     try:
         run = run_dispatch(
-            scenario, out, state, day=_day(day), from_local=from_, time_limit_s=time_limit
+            scenario,
+            out,
+            state,
+            day=_day(day),
+            from_local=from_,
+            time_limit_s=time_limit,
+            sets=sets_of(sets),
         )
     finally:
         gc.enable()
@@ -91,13 +103,15 @@ def dispatch(
         raise typer.Exit(run.exit_code)
 
 
-@runs_app.command("list")
+@runs_app.command("list", cls=Command)
 @edge.guard()
 def runs_list(
     state: StateOpt,
     last: Annotated[int, typer.Option("--last", help="Show the last N runs.")] = 30,
 ) -> None:
-    """Past runs: day, window, status, plan, cost and flags (newest first)."""
+    """Past runs: day, window, status, plan, cost and flags (newest first).
+
+    Example: pecopt runs list --state state --last 7"""
     from rich.console import Console
     from rich.table import Table
 

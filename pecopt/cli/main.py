@@ -18,14 +18,18 @@ from pecopt.cli import edge
 from pecopt.cli import sweep as sweep_cli  # imports no dask or duckdb
 from pecopt.cli.compare import compare
 from pecopt.cli.dispatch import dispatch, runs_app
+from pecopt.cli.help import Command, Group
+from pecopt.cli.options import SetOpt, sets_of
 from pecopt.cli.pareto import pareto
 from pecopt.cli.replay import replay
 from pecopt.cli.report import report
 from pecopt.cli.validate import validate
 
 app = typer.Typer(
+    cls=Group,
     add_completion=False,
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Positive-energy district optimisation with Pyomo and HiGHS.",
 )
 
@@ -73,7 +77,7 @@ def _solver_overrides(
     return {"solver": solver} if solver else {}
 
 
-@app.command()
+@app.command(cls=Command)
 @edge.guard(options=_SOLVER_OPTIONS)
 def solve(
     out: OutOpt,
@@ -91,11 +95,15 @@ def solve(
     mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap.")] = None,
     threads: Annotated[int | None, typer.Option(help="HiGHS threads (0 = automatic).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
+    sets: SetOpt = None,
 ) -> None:
     """Ingest, build, solve and write schedule, storage, carbon, KPIs and manifest.
 
     Exit 10: the plan was written but the time limit stopped the solver before it was
-    proven optimal (its gap is in kpis.json)."""
+    proven optimal (its gap is in kpis.json).
+
+    Example: pecopt solve scenarios/kera.yaml --out runs/kera --set
+    horizon.end=2025-01-08"""
     import time
 
     started = time.perf_counter()
@@ -115,6 +123,7 @@ def solve(
             inputs_dir=inputs,
             deadline=deadline,
             progress=lambda phase: status.update(f"{phase} ..."),
+            sets=sets_of(sets),
         )
     if not quiet:
         _summary(console, run.kpis, run.seconds, out)
@@ -180,25 +189,23 @@ def _summary(console: Console, k: dict[str, Any], seconds: dict[str, float], out
     console.print(t)
 
 
-@app.command()
+@app.command(cls=Command)
 @edge.guard()
-def ingest(scenario: ScenarioArg, out: OutOpt) -> None:
-    """Write the scenario's canonical input tables as Parquet (UTC, units in names)."""
+def ingest(scenario: ScenarioArg, out: OutOpt, sets: SetOpt = None) -> None:
+    """Write the scenario's canonical input tables as Parquet (UTC, units in names).
+
+    Example: pecopt ingest scenarios/kera.yaml --out runs/kera_inputs, then pecopt solve
+    --inputs runs/kera_inputs --out runs/kera"""
     from pecopt.workflows.solve import ingest_scenario
 
-    tables = ingest_scenario(scenario, out)
+    tables = ingest_scenario(scenario, out, sets=sets_of(sets))
     for name, df in tables.items():
         typer.echo(f"{out / (name + '.parquet')}: {len(df)} rows")
 
 
-app.command()(validate)
-app.command()(report)
-app.command()(dispatch)
-app.command()(replay)
-app.command()(compare)
-app.command()(pareto)
-app.command()(sweep_cli.sweep)
-app.command()(sweep_cli.query)
+for command in (validate, report, dispatch, replay, compare, pareto, sweep_cli.sweep,
+                sweep_cli.query):  # fmt: skip
+    app.command(cls=Command)(command)
 app.add_typer(runs_app, name="runs")
 
 

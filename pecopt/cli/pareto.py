@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pecopt.cli import edge
+from pecopt.cli.options import SetOpt, sets_of
 
 
 @edge.guard()
@@ -38,12 +39,15 @@ def pareto(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
+    sets: SetOpt = None,
 ) -> None:
     """Trace the cost-CO2 front from the cost optimum to the CO2 minimum (epsilon
     constraint, warm-started); write points/<k>/, pareto.parquet and report.html.
 
     Exit 10: the time limit (or a solver failure) stopped the front after its first point;
-    the points done are written."""
+    the points done are written.
+
+    Example: pecopt pareto scenarios/kera.yaml --points 6 --out runs/front"""
     started = time.perf_counter()
     from pecopt.errors import EXIT_NOT_OPTIMAL
     from pecopt.workflows.pareto import pareto as run
@@ -58,6 +62,7 @@ def pareto(
             tol=tol,
             deadline=deadline,
             progress=lambda t: status.update(f"{t} ..."),
+            sets=sets_of(sets),
         )
     if not quiet:
         t = Table(title=f"pecopt pareto: {out}")

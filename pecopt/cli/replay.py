@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from pecopt.cli import edge
+from pecopt.cli.options import SetOpt, sets_of
 
 
 def _date(value: str, option: str) -> date:
@@ -39,6 +40,7 @@ def replay(
         typer.Option(help="Time limit of the perfect-foresight solve of the whole period, s."),
     ] = 3600.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+    sets: SetOpt = None,
 ) -> None:
     """Plan every night from --from to --to on forecasts, settle each day against the
     scenario's data, and compare with a rule-based controller and perfect foresight.
@@ -54,6 +56,7 @@ def replay(
         scenario, out, first=_date(first, "--from"), last=_date(last, "--to"),
         forecast=forecast, seed=seed, reference_time_limit_s=reference_time_limit,
         progress=(lambda _: None) if quiet else (lambda s: typer.echo(s, err=True)),
+        sets=sets_of(sets),
     )  # fmt: skip
     k = run.kpis
     if not quiet and k.get("reference_failed"):

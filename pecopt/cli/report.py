@@ -1,4 +1,5 @@
-"""``pecopt report RUN_DIR``: write ``RUN_DIR/report.html`` (exit 2 for a bad folder)."""
+"""``pecopt report RUN_DIR``: write ``RUN_DIR/report.html`` (exit 2 for a bad folder); a
+sweep folder gets its KPI table and the effect of each varied parameter."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from pecopt.cli import edge
 def report(
     run_dir: Annotated[
         Path,
-        typer.Argument(help="Results folder of a solve, a comparison or a Pareto front."),
+        typer.Argument(help="Results folder of a solve, a comparison, a Pareto front or a sweep."),
     ],
 ) -> None:
-    """Write RUN_DIR/report.html: a self-contained HTML report that works offline."""
+    """Write RUN_DIR/report.html: a self-contained HTML report that works offline.
+
+    Example: pecopt report runs/kera"""
     from pecopt.report import build_report
 
     typer.echo(str(build_report(run_dir)))

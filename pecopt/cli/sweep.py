@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pecopt.cli import edge
+from pecopt.cli.options import SetOpt, sets_of
 from pecopt.errors import PecoptError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,7 +29,7 @@ EXIT_INTERRUPTED = 130
 
 
 def _fail(exc: PecoptError) -> None:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(exc.exit_code)
 
 
@@ -45,8 +46,9 @@ def sweep(
         list[str] | None,
         typer.Option(
             "--vary",
-            help="PATH=V1,V2,... e.g. assets.batteries[0].capacity_kwh=0,500 "
-            "(repeat: cartesian product).",
+            metavar="PATH=V1,V2",
+            help="Variants of one value, e.g. assets.batteries.shared_battery.capacity_kwh="
+            "0,500 (paths as --set; repeat: cartesian product).",
         ),
     ] = None,
     grid: Annotated[
@@ -78,9 +80,13 @@ def sweep(
     replay_to: Annotated[
         str | None, typer.Option("--replay-to", help="Last delivery day of the replays.")
     ] = None,
+    sets: SetOpt = None,
 ) -> None:
     """Solve (or, with --replay-from/--replay-to, replay) every variant of a scenario on
     Dask; results as a Parquet dataset in --out.
+
+    Example: pecopt sweep scenarios/kera.yaml --out runs/batteries --vary
+    assets.batteries.shared_battery.capacity_kwh=0,500,1000
 
     Example: pecopt sweep scenarios/kera_replay.yaml --out runs/replays --replay-from
     2025-03-03 --replay-to 2025-03-09 --vary replay.forecast=perfect,noisy:0.1
@@ -123,6 +129,7 @@ def sweep(
             ship_inputs=ship_inputs,
             progress=progress,
             replay=job,
+            sets=sets_of(sets),
         )
     except PecoptError as exc:
         _fail(exc)
@@ -181,7 +188,10 @@ def query(
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="Rows to print.")] = 50,
 ) -> None:
-    """Run DuckDB SQL over a sweep dataset; print a table or write a file."""
+    """Run DuckDB SQL over a sweep dataset; print a table or write a file.
+
+    Example: pecopt query runs/batteries "SELECT variant_id, cost_total_eur FROM kpis"
+    """
     from pecopt.workflows.sweep_query import run_query, write_query
 
     try:

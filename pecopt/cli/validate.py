@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pecopt.cli import edge
+from pecopt.cli.options import SetOpt, sets_of
 
 
 @edge.guard()
@@ -32,14 +33,18 @@ def validate(
     strict: Annotated[
         bool, typer.Option("--strict", help="Plausibility warnings are errors (exit 2).")
     ] = False,
+    sets: SetOpt = None,
 ) -> None:
     """Check a scenario and every file it points to, without solving; sum it up (horizon,
     floor area, demand per m2, PV yield, mean prices, capacities) and warn about values
-    that look like unit slips. A layouts file: the base and every variant."""
+    that look like unit slips. A layouts file: the base and every variant.
+
+    Example: pecopt validate scenarios/kera.yaml --set
+    assets.batteries.shared_battery.capacity_kwh=500"""
     from pecopt.errors import ScenarioError
     from pecopt.workflows.validate import Validation, validate_path
 
-    v = validate_path(scenario)
+    v = validate_path(scenario, sets_of(sets))
     if as_json:
         typer.echo(json.dumps(v.to_dict(), indent=2))
     else:
@@ -90,7 +95,9 @@ def _print_summary(console: Console, s: dict[str, Any], title: str, brief: bool 
         return
     h, b, pv, site = s["horizon"], s["buildings"], s["pv"], s["site"]
     full = abs(h["years"] - 1.0) < 1e-9
+    part = h["years"] < 1.0 - 1e-9  # less than a year: the horizon's totals, no rate
     per_year = "per year" if full else "per year, pro rata"
+    days = f"over the horizon ({h['hours'] / 24:,.2f} days)"
     t = Table(title=f"pecopt validate: {escape(title)}", show_header=False)
     t.add_column("figure")
     t.add_column("value")
@@ -113,14 +120,16 @@ def _print_summary(console: Console, s: dict[str, Any], title: str, brief: bool 
     for name, d in b["demand"].items():
         t.add_row(
             f"  {name.replace('_', ' ')}",
-            f"{d['mwh_per_year']:,.0f} MWh {per_year}, {_num(d['kwh_per_m2_yr'], '.1f')} "
+            f"{d['horizon_mwh']:,.1f} MWh, {_num(d['horizon_kwh_per_m2'], '.1f')} kWh/m2 {days}"
+            if part
+            else f"{d['mwh_per_year']:,.0f} MWh {per_year}, {_num(d['kwh_per_m2_yr'], '.1f')} "
             f"kWh/m2/yr ({d['horizon_mwh']:,.1f} MWh over the horizon)",
         )
     t.add_row(
         "rooftop PV",
         f"{pv['arrays']} arrays, {pv['kwp']:,.0f} kWp, "
-        f"{_num(pv['horizon_kwh_per_kwp'])} kWh/kWp over the horizon "
-        f"({_num(pv['kwh_per_kwp_yr'])} {per_year})"
+        f"{_num(pv['horizon_kwh_per_kwp'])} kWh/kWp over the horizon"
+        + ("" if part else f" ({_num(pv['kwh_per_kwp_yr'])} {per_year})")
         + (f"; PV series {pv['series_horizon_mwh']:,.1f} MWh" if pv["series_horizon_mwh"] else ""),
     )
     for key, p in s["prices"]["import"].items():

@@ -318,7 +318,8 @@ def report_text(run_dir: Path, name: str | None = None) -> str:
 
 
 def build_report(run_dir: Path, name: str | None = None) -> Path:
-    """Write ``run_dir/report.html`` for a run, comparison or Pareto folder; return its path.
+    """Write ``run_dir/report.html`` for a run, comparison, Pareto or sweep folder (a
+    sweep: :mod:`pecopt.report.sweep`); return its path.
     ``name`` titles the report (default: the folder's name; a job writing into a temporary
     folder gives the name of its ``--out``).
 
@@ -334,7 +335,10 @@ def build_report(run_dir: Path, name: str | None = None) -> Path:
         ``run_dir`` is missing, not a results folder, has malformed tables, holds a
         ``report.html`` pecopt did not write, or the report cannot be written.
     """
+    from pecopt.report.sweep import is_sweep, write_sweep_report
     from pecopt.workflows.outputs import add_file
 
     run_dir = Path(run_dir)
+    if is_sweep(run_dir):
+        return write_sweep_report(run_dir, name)
     return add_file(run_dir, REPORT, lambda: report_text(run_dir, name))

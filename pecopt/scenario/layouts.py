@@ -20,7 +20,9 @@ Merge rules (a variant's value over the base's, after ``common``):
 
 - a mapping over a mapping merges key by key, recursively;
 - any other value replaces the base's (numbers, text, ``null``, a list over a list, a
-  file column over an inline series);
+  file column over an inline series); but a list of named records that replaces the
+  base's list must not drop fields of an item it names again (they would fall back to
+  their defaults): that is refused, saying how to change the item by name;
 - a **mapping over a list of named records** (items with a ``name``: buildings, their
   ``pv`` arrays, every ``assets`` list) merges by name: ``NAME: {...}`` merges into the
   item called NAME, or appends a new item called NAME when there is none;
@@ -36,7 +38,7 @@ wrote them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_origin
@@ -56,6 +58,7 @@ from pecopt.scenario.loader import (
     scenario_of,
     validate_document,
 )
+from pecopt.scenario.overrides import SET, apply_sets
 from pecopt.scenario.schema import Scenario
 from pecopt.scenario.types import Strict
 from pecopt.scenario.yaml_source import DataPath, YamlDocument, YamlProblem, read_yaml
@@ -226,8 +229,39 @@ def _merge(
             "the base holds a list whose items have no 'name', so it cannot be changed "
             "by name: give the whole list",
         )
+    if _named(old) and _named(change):
+        _check_replacement(old, change, out, src)
     _walk(change, out, src, after)
     return change
+
+
+def _check_replacement(
+    old: list[dict[str, Any]], new: list[dict[str, Any]], out: DataPath, src: Origin
+) -> None:
+    """Refuse a list of named records that replaces the base's list and drops fields of
+    an item it names again (they would silently fall back to their defaults).
+
+    Raises
+    ------
+    MergeProblem
+        Naming the item, the fields it would lose, and how to change it by name.
+    """
+    before = {item["name"]: item for item in old}
+    for item in new:
+        base = before.get(item["name"])
+        lost = [k for k in base or {} if k not in item]
+        if base is None or not lost:
+            continue
+        key = str(out[-1]) if out else "items"
+        changed = [k for k in item if k != "name" and item[k] != base.get(k)]
+        example = ", ".join(f"{k}: {item[k]!r}" for k in changed[:2]) or "KEY: VALUE"
+        raise MergeProblem(
+            src,
+            f"this list replaces the base's, and its item {item['name']!r} would lose "
+            f"{', '.join(map(str, lost))} (back to their defaults): change items by name "
+            f"instead, {key}: {{{item['name']}: {{{example}}}}} (other items are kept; "
+            "NAME: null removes one), or repeat every field",
+        )
 
 
 def _by_name(
@@ -385,14 +419,17 @@ def _variant(
     docs: list[YamlDocument],
     files: list[Path],
     overrides: dict[str, Any] | None = None,
+    sets: Sequence[str] = (),
 ) -> Variant:
     last = len(docs) - 1
     layouts = files[last]
     merged = _merge_located(base, change or {}, (last, at), docs, files)
-    doc = _doc(merged, docs)
+    doc, landed = apply_sets(_doc(merged, docs), sets)
     try:
-        scenario = validate_document(Scenario, doc, layouts, overrides)
+        scenario = validate_document(Scenario, doc, layouts, overrides, landed)
     except ScenarioError as exc:
+        if exc.file == SET:
+            raise
         raise _located(exc, merged, docs, files, name) from None
 
     def folder(p: DataPath) -> Path:
@@ -407,11 +444,12 @@ def _variant(
         raise ScenarioError(
             layouts, f"variants.{name}", exc.problem, line=exc.line, column=exc.column
         ) from None
-    return Variant(name, resolved, dict(change or {}))
+    return Variant(name, resolved.with_set_options(tuple(sets)), dict(change or {}))
 
 
-def load_layouts(path: str | Path) -> Layouts:
-    """Read a layouts file and validate the base and every variant in full.
+def load_layouts(path: str | Path, sets: Sequence[str] = ()) -> Layouts:
+    """Read a layouts file and validate the base and every variant in full, each with
+    the ``--set PATH=VALUE`` options ``sets`` applied after its changes.
 
     Raises
     ------
@@ -449,9 +487,9 @@ def load_layouts(path: str | Path) -> Layouts:
     base = _merge_located(base, spec.common, (len(docs) - 1, ("common",)), docs, files)
     out = []
     if spec.include_base:
-        out.append(_variant(BASE, base, {}, ("common",), docs, files))
+        out.append(_variant(BASE, base, {}, ("common",), docs, files, sets=sets))
     for name, change in spec.variants.items():
-        out.append(_variant(name, base, change, ("variants", name), docs, files))
+        out.append(_variant(name, base, change, ("variants", name), docs, files, sets=sets))
     return Layouts(path, base_file, tuple(out))
 
 
@@ -485,7 +523,9 @@ def _chain(
     return _merge_located(merged, change, (len(docs) - 1, ()), docs, files), docs, files
 
 
-def load_extending(path: Path, doc: YamlDocument, overrides: dict[str, Any] | None) -> Scenario:
+def load_extending(
+    path: Path, doc: YamlDocument, overrides: dict[str, Any] | None, sets: Sequence[str] = ()
+) -> Scenario:
     """A scenario file that starts from another: ``base: FILE`` (relative to this file;
     that file may start from another in turn) and the changes to it, merged as a layouts
     variant's are (named records by name; ``NAME: null`` removes one). Problems are told
@@ -500,19 +540,27 @@ def load_extending(path: Path, doc: YamlDocument, overrides: dict[str, Any] | No
     base_file = Path(ref) if Path(ref).is_absolute() else path.parent / ref
     base, docs, files = _chain(base_file, (path.resolve(),))
     change = {k: v for k, v in doc.data.items() if k != "base"}
-    v = _variant(path.stem, base, change, (), [*docs, doc], [*files, path], overrides)
+    v = _variant(path.stem, base, change, (), [*docs, doc], [*files, path], overrides, sets)
     return v.scenario
 
 
-def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+def load_scenario(
+    path: str | Path, overrides: dict[str, Any] | None = None, sets: Sequence[str] = ()
+) -> Scenario:
     """Read, merge and validate a scenario file.
+
+    ``sets``: ``--set PATH=VALUE`` options, applied in order to the file's data (merged
+    over its ``base:`` files) before validation (:mod:`pecopt.scenario.overrides`); the
+    scenario records them (:attr:`~pecopt.scenario.schema.Scenario.set_options`).
+    ``overrides`` (command-line flags such as ``--threads``) are merged over that.
 
     Raises
     ------
     ScenarioError
         The file cannot be read (missing, a folder, a symbolic-link loop, not UTF-8), is
         not valid YAML, repeats a key, or holds an unknown key or an invalid value; the
-        message names the file, the key and, where known, the line and column.
+        message names the file, the key and, where known, the line and column. A bad
+        ``--set`` is named as ``--set: PATH: problem``.
     """
     path = Path(path)
     try:
@@ -521,5 +569,6 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         field = field_name(exc.path) if exc.path else exc.field
         raise ScenarioError(path, field, exc.problem, line=exc.line, column=exc.column) from None
     if isinstance(doc.data, dict) and "base" in doc.data:  # starts from another scenario
-        return load_extending(path, doc, overrides)
-    return scenario_of(doc, path, overrides)
+        return load_extending(path, doc, overrides, sets)
+    changed, landed = apply_sets(doc, sets)
+    return scenario_of(changed, path, overrides, landed).with_set_options(tuple(sets))

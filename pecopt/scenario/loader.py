@@ -26,12 +26,14 @@ from pecopt.errors import ScenarioError
 from pecopt.scenario.schema import Scenario
 from pecopt.scenario.yaml_source import DataPath, Mark, YamlDocument
 
-__all__ = ["OVERRIDES", "scenario_from_data", "scenario_of", "validate_document"]
+__all__ = ["OVERRIDES", "SET", "scenario_from_data", "scenario_of", "validate_document"]
 
 M = TypeVar("M", bound=BaseModel)
 
 #: The ``file`` of an error in a value given by the caller (CLI flag), not by the file.
 OVERRIDES = "<overrides>"
+#: The ``file`` of an error in a value given by ``--set PATH=VALUE``.
+SET = "--set"
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -239,14 +241,20 @@ def validate_document(
     doc: YamlDocument,
     file: str | Path,
     overrides: Mapping[str, Any] | None = None,
+    sets: Mapping[DataPath, str] | None = None,
 ) -> M:
     """Validate YAML ``doc`` (merged with ``overrides``) against any pydantic ``model``.
+
+    ``sets``: where ``--set PATH=VALUE`` options changed ``doc`` (their data path -> the
+    option, :func:`pecopt.scenario.overrides.apply_sets`).
 
     Raises
     ------
     ScenarioError
         The first problem in file order, with its line and column, and how many more
-        there are. A problem in an override is reported with ``file`` = :data:`OVERRIDES`.
+        there are. A problem in an override is reported with ``file`` = :data:`OVERRIDES`;
+        one in a value given by ``--set`` first, with ``file`` = :data:`SET` and the
+        option's own path.
     """
     data = doc.data
     if data is None:
@@ -261,14 +269,30 @@ def validate_document(
         return model.model_validate(data)
     except ValidationError as exc:
         problems = _problems(exc, doc, model, data, overrides)
+    if sets:
+        _raise_set(problems, sets)
     first = problems[0]
     text = first.problem
+    if sets:  # a value given by --set made the mapping around it invalid
+        inside = [spec for at, spec in sets.items() if at[: len(first.path)] == first.path]
+        text += "".join(f" (with --set {spec})" for spec in inside)
     if len(problems) > 1:
         more = len(problems) - 1
         text += f" (and {more} more problem{'s' if more > 1 else ''})"
     line, column = first.mark if first.mark else (None, None)
     where = OVERRIDES if first.from_override else file
     raise ScenarioError(where, field_name(first.path), text, line=line, column=column)
+
+
+def _raise_set(problems: list[Problem], sets: Mapping[DataPath, str]) -> None:
+    """Raise the first problem in a value given by ``--set``, named by its option's path."""
+    for p in problems:
+        for at, spec in sets.items():
+            if p.path[: len(at)] == at:
+                rest = p.path[len(at) :]
+                tail = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in rest)
+                field = spec.partition("=")[0] + tail
+                raise ScenarioError(SET, field, f"{p.problem} (--set {spec})")
 
 
 # --- the scenario ---------------------------------------------------------------------------
@@ -296,10 +320,16 @@ def scenario_from_data(raw: dict[str, Any], path: str | Path) -> Scenario:
     return scenario_of(YamlDocument(raw), Path(path), None)
 
 
-def scenario_of(doc: YamlDocument, path: Path, overrides: dict[str, Any] | None) -> Scenario:
-    """Validate a scenario document read from ``path`` (one without ``base:``)."""
+def scenario_of(
+    doc: YamlDocument,
+    path: Path,
+    overrides: dict[str, Any] | None,
+    sets: Mapping[DataPath, str] | None = None,
+) -> Scenario:
+    """Validate a scenario document read from ``path`` (one without ``base:``); ``sets``
+    as for :func:`validate_document`."""
     _check_moved(doc, path)
-    scenario = validate_document(Scenario, doc, path, overrides)
+    scenario = validate_document(Scenario, doc, path, overrides, sets)
     resolved = _resolve_paths(scenario, path.resolve().parent)
     assert isinstance(resolved, Scenario)
     _check_names(resolved, path, doc)

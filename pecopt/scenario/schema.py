@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import create_model
+from pydantic import PrivateAttr, create_model
 
 from pecopt.model.blocks.demand import Building, SeriesDemand
 from pecopt.model.registry import TECHNOLOGIES
@@ -97,3 +97,18 @@ class Scenario(Strict):
     objective: Objective = Objective()
     solver: SolverOptions = SolverOptions()
     dispatch: Dispatch | None = None
+
+    #: the ``--set PATH=VALUE`` options the scenario was loaded with (not a file key)
+    _set: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def set_options(self) -> tuple[str, ...]:
+        """The ``--set PATH=VALUE`` options this scenario was loaded with, in order
+        (recorded in ``inputs/scenario.json`` and ``manifest.json`` of its runs)."""
+        return self._set
+
+    def with_set_options(self, sets: tuple[str, ...]) -> Scenario:
+        """A copy that records ``sets`` as :attr:`set_options`."""
+        out = self.model_copy()
+        out._set = tuple(sets)
+        return out

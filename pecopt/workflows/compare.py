@@ -238,6 +238,7 @@ def compare(
     *,
     workers: int | None = None,
     progress: Progress = _noop,
+    sets: tuple[str, ...] = (),
 ) -> Comparison:
     """The ``pecopt compare`` job: solve every variant of ``layouts_file`` and write
     ``out`` (atomically: all or nothing).
@@ -245,12 +246,13 @@ def compare(
     ``workers``: processes solving at once (default: the machine's cores, at most one per
     variant). Raises :class:`~pecopt.errors.ScenarioError` or
     :class:`~pecopt.errors.DataError` (nothing written) for a bad layouts file, variant or
-    ``out``; a variant that fails to solve is a row of the table instead.
+    ``out``; a variant that fails to solve is a row of the table instead. ``sets``:
+    ``--set PATH=VALUE`` options applied to every variant (the base included).
     """
     t0 = time.perf_counter()
     check_output(out, [layouts_file])
     context(start=True)  # already running when the CLI started it
-    layouts = load_layouts(layouts_file)
+    layouts = load_layouts(layouts_file, sets)
     used = check_files(layouts)
     check_output(out, used)
     n = len(layouts.variants)
@@ -270,6 +272,7 @@ def compare(
         table = write_rows(rows, tmp / COMPARISON, f"pecopt compare of {layouts_file.name}")
         manifest = header("compare", {"layouts": layouts.path, "base": layouts.base})
         manifest |= {
+            "--set": list(sets),
             "workers": workers,
             "variants": {
                 r["variant"]: {

@@ -151,8 +151,10 @@ def dispatch(
     from_local: str | None = None,
     time_limit_s: float | None = None,
     progress: Progress = _noop,
+    sets: tuple[str, ...] = (),
 ) -> DispatchRun:
-    """Plan a delivery day from the carried state (see the module docstring)."""
+    """Plan a delivery day from the carried state (see the module docstring); ``sets``:
+    ``--set PATH=VALUE`` options applied to the scenario file."""
     t0 = time.perf_counter()
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     from pecopt.scenario import load_scenario
@@ -160,7 +162,7 @@ def dispatch(
     from pecopt.workflows.solve import input_files
 
     progress("read scenario")
-    base = load_scenario(scenario_file, {"horizon": _UNUSED_HORIZON})  # each run sets its own
+    base = load_scenario(scenario_file, {"horizon": _UNUSED_HORIZON}, sets)  # each run sets its own
     cfg = base.dispatch or Dispatch()
     tz = base.site.timezone
     if day is None:
@@ -371,7 +373,7 @@ def _inputs(
     )
     apply_start(assets, start)
     doc["assets"] = assets
-    final = _validate(doc, file)
+    final = _validate(doc, file).with_set_options(base.set_options)
     inputs = to_inputs(final, tables, file)
     flags += price_flags(final, tables, in_window, index, window.tz, stand_in)
     return final, inputs, start, flags

@@ -259,11 +259,13 @@ def pareto(
     tol: float = TOL,
     deadline: float | None = None,
     progress: Progress = _noop,
+    sets: tuple[str, ...] = (),
 ) -> Front:
     """The ``pecopt pareto`` job: the front of ``scenario_file`` into ``out`` (atomically):
     ``points/<k>/`` (a full results folder each, written as the point is solved),
     ``pareto.parquet``, ``manifest.json`` and ``report.html``. The scenario's
-    ``objective.kind`` is set to ``cost`` (its carbon price, if any, stays in the cost).
+    ``objective.kind`` is set to ``cost`` (its carbon price, if any, stays in the cost),
+    after the ``--set PATH=VALUE`` options ``sets``.
 
     ``deadline`` (``time.perf_counter()`` seconds) bounds the whole job (module
     docstring): a front stopped by it after its first point is written as far as it got
@@ -282,7 +284,7 @@ def pareto(
     t0 = time.perf_counter()
     _check(points, tol)
     check_output(out, [scenario_file])
-    scenario: Scenario = load_scenario(scenario_file, {"objective": {"kind": "cost"}})
+    scenario: Scenario = load_scenario(scenario_file, {"objective": {"kind": "cost"}}, sets)
     used = [scenario_file, *input_files(scenario)]
     check_output(out, used)
     progress("ingest")
@@ -342,6 +344,7 @@ def pareto(
         }
         manifest = header("pareto", {"scenario": scenario_file})
         manifest |= {
+            "--set": list(sets),
             "points": points,
             "points_written": [int(r["point"]) for r in rows],
             "complete": traced.stopped is None,

@@ -323,12 +323,14 @@ def replay(
     reference_time_limit_s: float = 3600.0,
     progress: Progress = _noop,
     scenario: Scenario | None = None,
+    sets: tuple[str, ...] = (),
 ) -> ReplayRun:
     """The ``pecopt replay`` job (see the module docstring), written atomically to
     ``out``: ``replay.parquet`` (a row per day), the realised ``schedule.parquet``,
     ``storage.parquet`` and ``carbon.parquet``, ``kpis.json``, ``manifest.json`` and
     ``report.html``. ``scenario``: the scenario already read from ``scenario_file`` (a
-    sweep's variant), else it is read from the file."""
+    sweep's variant), else it is read from the file with the ``--set PATH=VALUE`` options
+    ``sets``."""
     from pecopt.api import build, solve
     from pecopt.ingest.district import horizon_index, ingest, to_inputs
     from pecopt.ingest.forecasts import Forecaster, parse_mode
@@ -345,7 +347,7 @@ def replay(
     days = _days(first, last)
     file = str(scenario_file)
     progress("read scenario")
-    base = scenario or load_scenario(scenario_file, {"horizon": _UNUSED_HORIZON})
+    base = scenario or load_scenario(scenario_file, {"horizon": _UNUSED_HORIZON}, sets)
     cfg = base.dispatch or Dispatch()
     tz = base.site.timezone
     used = [scenario_file, *input_files(base)]
@@ -493,6 +495,7 @@ def replay(
             "to": last.isoformat(),
             "forecast": forecast,
             "seed": seed,
+            "--set": list(base.set_options),
             "seconds": kpis["seconds"],
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))

@@ -32,7 +32,7 @@ from pydantic import BaseModel
 
 from pecopt import __version__
 from pecopt.api import Built, Solution, build, solve
-from pecopt.errors import DataError, InfeasibleError, ScenarioError, SolverError
+from pecopt.errors import DataError, InfeasibleError, OptionError, ScenarioError, SolverError
 from pecopt.ingest.district import horizon_index, ingest, to_inputs
 from pecopt.ingest.layout import read_checked, write_layout
 from pecopt.ingest.parquet import write_table
@@ -45,6 +45,8 @@ from pecopt.workflows.outputs import atomic_dir, check_output
 
 Progress = Callable[[str], None]
 SCENARIO_JSON = "scenario.json"
+#: the key of ``scenario.json`` (and ``manifest.json``) that lists the ``--set`` options
+SET_KEY = "--set"
 #: the marginal prices of a run (:func:`pecopt.results.marginal.prices`)
 PRICES = "prices.parquet"
 T = TypeVar("T")
@@ -281,7 +283,10 @@ def read_inputs(folder: Path, overrides: dict[str, Any] | None = None) -> Distri
         doc = read_yaml(spec)  # JSON is YAML: the same positions and checks
     except YamlProblem as exc:
         raise DataError(spec, exc.field, exc.problem) from None
+    sets = doc.data.pop(SET_KEY, None) if isinstance(doc.data, dict) else None
     scenario = validate_document(Scenario, doc, spec, overrides)
+    if isinstance(sets, list):
+        scenario = scenario.with_set_options(tuple(map(str, sets)))
     tables = read_checked(folder, horizon_index(scenario, str(spec)))
     return to_inputs(scenario, tables, str(spec))
 
@@ -324,6 +329,7 @@ def manifest(source: Path, run: SolveRun) -> dict[str, Any]:
         "input_files": {
             str(p): _sha256(p) for p in dict.fromkeys(input_files(run.scenario)) if p.is_file()
         },
+        SET_KEY: list(run.scenario.set_options),
         "site": {"name": run.scenario.site.name, "timezone": run.scenario.site.timezone},
         "solver_options": run.scenario.solver.model_dump(),
         "seconds": run.seconds,
@@ -335,11 +341,15 @@ def manifest(source: Path, run: SolveRun) -> dict[str, Any]:
 def write_inputs(
     scenario: Scenario, tables: Mapping[str, pd.DataFrame], folder: Path, source: str
 ) -> None:
-    """The canonical inputs: ``scenario.json`` (resolved, absolute paths), one Parquet
+    """The canonical inputs: ``scenario.json`` (resolved, absolute paths; its ``--set``
+    key lists the ``--set PATH=VALUE`` options it was loaded with, if any), one Parquet
     file per table, units in the schema metadata, and ``tables.json`` (their layout,
     checked when they are solved again: :mod:`pecopt.ingest.layout`)."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / SCENARIO_JSON).write_text(scenario.model_dump_json(indent=2), encoding="utf-8")
+    data = json.loads(scenario.model_dump_json())
+    if scenario.set_options:
+        data = {SET_KEY: list(scenario.set_options), **data}
+    (folder / SCENARIO_JSON).write_text(json.dumps(data, indent=2), encoding="utf-8")
     for name, df in tables.items():
         write_table(df, folder / f"{name}.parquet", source)
     write_layout(tables, folder, horizon_index(scenario, source))
@@ -370,11 +380,15 @@ def solve_scenario(
     inputs_dir: Path | None = None,
     deadline: float | None = None,
     progress: Progress = _noop,
+    sets: tuple[str, ...] = (),
 ) -> SolveRun:
     """The ``pecopt solve`` job: writes schedule, storage, carbon, KPIs, manifest and the
     canonical inputs to ``out`` (atomically: all or nothing). Solves the scenario file,
     or (``inputs_dir``) a folder written by ``pecopt ingest``. Nothing is done if ``out``
-    cannot take the result (see :mod:`pecopt.workflows.outputs`)."""
+    cannot take the result (see :mod:`pecopt.workflows.outputs`). ``sets``: ``--set
+    PATH=VALUE`` options applied to the scenario file (not to an ingested folder)."""
+    if inputs_dir is not None and sets:
+        raise OptionError("--set", "changes a scenario file: give the scenario, not --inputs")
     if inputs_dir is not None:
         check_output(out, [inputs_dir])
         t0 = time.perf_counter()
@@ -391,7 +405,7 @@ def solve_scenario(
     else:
         assert scenario_file is not None
         check_output(out, [scenario_file])
-        scenario = load_scenario(scenario_file, overrides)
+        scenario = load_scenario(scenario_file, overrides, sets)
         used = [scenario_file, *input_files(scenario)]
         check_output(out, used)
         run = run_scenario(scenario, str(scenario_file), deadline=deadline, progress=progress)
@@ -403,11 +417,15 @@ def solve_scenario(
 
 
 def ingest_scenario(
-    scenario_file: Path, out: Path, overrides: dict[str, Any] | None = None
+    scenario_file: Path,
+    out: Path,
+    overrides: dict[str, Any] | None = None,
+    sets: tuple[str, ...] = (),
 ) -> dict[str, pd.DataFrame]:
-    """The ``pecopt ingest`` job: the resolved scenario and canonical Parquet inputs."""
+    """The ``pecopt ingest`` job: the resolved scenario (with the ``--set`` options
+    ``sets``) and canonical Parquet inputs."""
     check_output(out, [scenario_file])
-    scenario = load_scenario(scenario_file, overrides)
+    scenario = load_scenario(scenario_file, overrides, sets)
     used = [scenario_file, *input_files(scenario)]
     check_output(out, used)
     tables = ingest(scenario, str(scenario_file))

@@ -442,12 +442,13 @@ def sweep(
     ship_inputs: bool = False,
     progress: Progress = _noop,
     replay: ReplayJob | None = None,
+    sets: tuple[str, ...] = (),
 ) -> SweepCounts:
     """The ``pecopt sweep`` job: plan and validate, then run on a Dask cluster (every
     variant solved, or with ``replay`` replayed over its days)."""
     if workers is not None and not 1 <= workers <= MAX_WORKERS:
         raise OptionError("--workers", f"from 1 to {MAX_WORKERS} worker processes (got {workers})")
-    plan = plan_sweep(scenario_file, vary, grid, threads, replay)
+    plan = plan_sweep(scenario_file, vary, grid, threads, replay, sets)
     ds.check_out(out, scenario_file)  # before a cluster starts
     with open_client(scheduler, workers) as client:
         return run_sweep(plan, out, client, ship_inputs=ship_inputs, progress=progress)

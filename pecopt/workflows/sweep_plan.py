@@ -27,8 +27,15 @@ from pecopt.errors import DataError, ScenarioError
 from pecopt.ingest.district import horizon_index
 from pecopt.scenario import Scenario, load_scenario
 from pecopt.scenario.loader import scenario_from_data
-from pecopt.scenario.overrides import apply_overrides, check_path, parse_path, parse_value
+from pecopt.scenario.overrides import (
+    apply_overrides,
+    apply_sets,
+    check_path,
+    parse_path,
+    parse_value,
+)
 from pecopt.scenario.overrides import parse_vary as _parse_vary
+from pecopt.scenario.yaml_source import YamlDocument
 
 #: override paths of a sweep of replays that set the replay's options (not scenario
 #: fields), with their defaults
@@ -67,6 +74,7 @@ class SweepPlan:
     variants: list[Variant]
     input_files: dict[str, str]  # absolute path -> SHA-256
     job: str = "solve"  # or "replay"
+    sets: tuple[str, ...] = ()  # --set PATH=VALUE options applied to the base
 
 
 def sha256_file(path: Path) -> str:
@@ -185,6 +193,7 @@ def plan_sweep(
     grid: Path | None = None,
     threads: int = 1,
     replay: ReplayJob | None = None,
+    sets: tuple[str, ...] = (),
 ) -> SweepPlan:
     """Read and validate every variant of a sweep (nothing is solved or written).
 
@@ -201,16 +210,21 @@ def plan_sweep(
     replay
         Make every variant a replay of these days (``replay.forecast`` and
         ``replay.seed`` may then be varied too).
+    sets
+        ``--set PATH=VALUE`` options applied to the base scenario before the variants'
+        overrides (a ``--vary`` or ``--grid`` of the same path wins).
 
     Raises
     ------
     ScenarioError, DataError
         A bad path, value or file, naming the path (and the variant); exit 2.
     """
-    base = load_scenario(scenario_file)  # the base alone must be valid (clear messages)
+    base = load_scenario(scenario_file, sets=sets)  # the base must be valid (clear messages)
     raw = yaml.safe_load(scenario_file.read_text(encoding="utf-8")) or {}
     if isinstance(raw, dict) and "base" in raw:  # it starts from another file: the merge
         raw = base.model_dump(mode="json")
+    else:
+        raw = apply_sets(YamlDocument(raw), sets)[0].data
     raw = apply_overrides(raw, {"solver.threads": threads})
     paths, combos = _combine(vary, grid, replay is not None)
     if not paths:
@@ -232,7 +246,7 @@ def plan_sweep(
             h = hashlib.sha256(f"{h}:replay:{text}".encode()).hexdigest()
         variants.setdefault(h, Variant(h[:12], h, overrides, scenario, job))
     kind = "solve" if replay is None else "replay"
-    return SweepPlan(scenario_file, paths, list(variants.values()), shas, kind)
+    return SweepPlan(scenario_file, paths, list(variants.values()), shas, kind, tuple(sets))
 
 
 def _replay_job(replay: ReplayJob, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -300,6 +314,7 @@ def manifest_body(plan: SweepPlan, previous: dict[str, Any] | None) -> dict[str,
             "sha256": sha256_file(plan.scenario_file),
         },
         "job": plan.job,
+        "--set": list(plan.sets),
         "override_paths": list(dict.fromkeys([*old.get("override_paths", []), *plan.paths])),
         "input_files": {**old.get("input_files", {}), **plan.input_files},
         "layout": {

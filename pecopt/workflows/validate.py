@@ -101,11 +101,14 @@ class LayoutsValidation:
         }
 
 
-def validate_scenario(path: Path, overrides: dict[str, Any] | None = None) -> Validation:
-    """Load, ingest and check ``path``; raises the usual input errors (exit 2)."""
+def validate_scenario(
+    path: Path, overrides: dict[str, Any] | None = None, sets: tuple[str, ...] = ()
+) -> Validation:
+    """Load (with the ``--set PATH=VALUE`` options ``sets``), ingest and check ``path``;
+    raises the usual input errors (exit 2)."""
     from pecopt.scenario.yaml_source import read_yaml
 
-    scenario = load_scenario(path, overrides)
+    scenario = load_scenario(path, overrides, sets)
     inputs = to_inputs(scenario, ingest(scenario, str(path)), str(path))
     doc = read_yaml(path)  # read again for the positions of the fields (milliseconds)
     return Validation(path, inputs, summarise(inputs), check(inputs, doc))
@@ -124,9 +127,11 @@ def is_layouts(path: Path) -> bool:
     return isinstance(data, dict) and "variants" in data
 
 
-def validate_path(path: Path) -> Validation | LayoutsValidation:
+def validate_path(path: Path, sets: tuple[str, ...] = ()) -> Validation | LayoutsValidation:
     """:func:`validate_layouts` for a layouts file, else :func:`validate_scenario`."""
-    return validate_layouts(path) if is_layouts(path) else validate_scenario(path)
+    if is_layouts(path):
+        return validate_layouts(path, sets)
+    return validate_scenario(path, sets=sets)
 
 
 def _in_variant(exc: ScenarioError | DataError, name: str, layouts: Path) -> PecoptError:
@@ -139,7 +144,7 @@ def _in_variant(exc: ScenarioError | DataError, name: str, layouts: Path) -> Pec
     return DataError(exc.file, exc.field, problem)
 
 
-def validate_layouts(path: Path) -> LayoutsValidation:
+def validate_layouts(path: Path, sets: tuple[str, ...] = ()) -> LayoutsValidation:
     """Validate a layouts file whole: its keys and every variant's scenario
     (:func:`pecopt.scenario.layouts.load_layouts`), then each variant ingested (every
     file it names read and checked), summed up and checked for plausibility.
@@ -152,7 +157,7 @@ def validate_layouts(path: Path) -> LayoutsValidation:
     from pecopt.scenario.layouts import BASE, load_layouts
     from pecopt.scenario.yaml_source import read_yaml
 
-    layouts = load_layouts(path)
+    layouts = load_layouts(path, sets)
     out: dict[str, Validation] = {}
     told: set[tuple[str, str]] = set()
     for v in layouts.variants:
@@ -192,9 +197,10 @@ def _horizon(inputs: DistrictInputs) -> dict[str, Any]:
 
 
 def _buildings(inputs: DistrictInputs) -> dict[str, Any]:
-    """Count, heated floor area and demand from the ``loads`` table: over the horizon, per
-    year (pro rata: x 8760 h / the horizon's hours) and per m2 of the buildings that have
-    a floor area (archetypes)."""
+    """Count, heated floor area and demand from the ``loads`` table: over the horizon and
+    per m2 of the buildings that have a floor area (archetypes); per year only for a
+    horizon of a year or more (pro rata beyond a year: x 8760 h / the horizon's hours),
+    None for a shorter one (a cold week is not a year's rate)."""
     s, c = inputs.scenario, inputs.common
     area = {
         b.name: sum(float(getattr(r, "floor_area_m2", 0.0)) for _, r in records(b))
@@ -206,11 +212,12 @@ def _buildings(inputs: DistrictInputs) -> dict[str, Any]:
     demand: dict[str, dict[str, float | None]] = {}
     for col in (str(x) for x in loads.columns if str(x).endswith("_kw")):
         kwh = _energy_kwh(loads, col, c.dt_h)
-        per_m2 = _energy_kwh(with_area, col, c.dt_h) / total_area / c.years if total_area else None
+        per_m2 = _energy_kwh(with_area, col, c.dt_h) / total_area if total_area else None
         demand[col.removesuffix("_kw")] = {
             "horizon_mwh": kwh / 1000.0,
-            "mwh_per_year": kwh / 1000.0 / c.years,
-            "kwh_per_m2_yr": per_m2,
+            "horizon_kwh_per_m2": per_m2,
+            "mwh_per_year": _per_year(kwh / 1000.0, c.years),
+            "kwh_per_m2_yr": _per_year(per_m2, c.years),
         }
     return {
         "count": len(s.buildings),
@@ -219,6 +226,13 @@ def _buildings(inputs: DistrictInputs) -> dict[str, Any]:
         "district_series": s.demand is not None,
         "demand": demand,
     }
+
+
+def _per_year(total: float | None, years: float) -> float | None:
+    """``total`` over a horizon of ``years`` as an annual rate; None for less than a year."""
+    if total is None or years < 1.0 - 1e-9:
+        return None
+    return total / years
 
 
 def _pv(inputs: DistrictInputs) -> dict[str, Any]:
@@ -244,7 +258,7 @@ def _pv(inputs: DistrictInputs) -> dict[str, Any]:
         "arrays": len(kwp),
         "kwp": total,
         "horizon_kwh_per_kwp": per_kwp,
-        "kwh_per_kwp_yr": None if per_kwp is None else per_kwp / c.years,
+        "kwh_per_kwp_yr": _per_year(per_kwp, c.years),
         "horizon_mwh": rooftop_kwh / 1000.0,
         "series_horizon_mwh": other_kwh / 1000.0,
     }
