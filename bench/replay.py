@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--forecast", default="perfect")
     ap.add_argument("--scenario", type=Path, default=SCENARIO)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "replay.json")
+    ap.add_argument("--keep", type=Path, help="keep the replay's output folder here")
     args = ap.parse_args(argv)
 
     from pecopt.workflows.replay import replay
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         run = replay(
-            args.scenario, Path(tmp) / "replay", first=date.fromisoformat(args.first),
+            args.scenario, args.keep or Path(tmp) / "replay", first=date.fromisoformat(args.first),
             last=date.fromisoformat(args.last), forecast=args.forecast,
             progress=lambda s: print(s, file=sys.stderr) if "night" not in s or
             s.split("/")[0].endswith("0") else None,
@@ -70,6 +71,16 @@ def main(argv: list[str] | None = None) -> int:
             if isinstance(k.get(w), dict) and "net_cost_eur" in k[w]
         },
         "realised_over_perfect": k.get("realised_over_perfect"),
+        "items_eur": {
+            w: {i: round(v, 2) for i, v in k[w].get("items_eur", {}).items()}
+            for w in ("realised", "rule_based", "perfect_foresight")
+            if isinstance(k.get(w), dict)
+        },
+        "ev_charged_kwh": {
+            w: round(k[w]["ev_charged_kwh"], 1)
+            for w in ("realised", "rule_based", "perfect_foresight")
+            if isinstance(k.get(w), dict) and "ev_charged_kwh" in k[w]
+        },
         "loadavg_before": [round(x, 2) for x in load0],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         "cores": len(os.sched_getaffinity(0)),

@@ -74,7 +74,7 @@ def test_stand_ins_not_allowed_make_the_night_degraded(tmp_path: Path) -> None:
 def test_kera_dispatch_on_real_files(tmp_path: Path) -> None:
     from pecopt.ingest.weather import read_weather_file
 
-    days = pd.date_range("2024-01-14", "2024-01-18", freq="15min", tz="UTC", inclusive="left")
+    days = pd.date_range("2024-01-14", "2024-01-20", freq="15min", tz="UTC", inclusive="left")
     wx = read_weather_file(EPW, "epw", days)
     real = pd.read_csv(SPOT)
     temp = pd.Series(
