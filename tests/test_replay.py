@@ -62,6 +62,9 @@ def test_perfect_forecasts_come_close_to_perfect_foresight(perfect: tuple[Path, 
     # more in the cars at its end than the week's perfect foresight (which ends there)
     assert real["ev_charged_kwh"] >= pf["ev_charged_kwh"] * (1 - 1e-6)
     assert real["unmet_kwh"] <= 1e-6
+    # each controller's cost items add up to its net cost (what is left counted once)
+    for who in (real, pf, rule):
+        assert sum(who["items_eur"].values()) == pytest.approx(who["net_cost_eur"], abs=1e-6)
 
 
 @pytest.mark.slow

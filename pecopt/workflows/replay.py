@@ -411,8 +411,9 @@ def replay(
         state, rule_state = real.end, rule.end
         last_real, last_rule = real, rule
         for who, day in (("realised", real), ("rule_based", rule)):
-            for item, eur in day.items.items():
-                items[who][item] = items[who].get(item, 0.0) + eur
+            for item, eur in day.items.items():  # what is left counts at the end only
+                if item != STORED_VALUE:
+                    items[who][item] = items[who].get(item, 0.0) + eur
         flags = [f for f in start.flags if f.level == DEGRADED]
         if plan.mode != "optimal":
             flags.append(Flag(DEGRADED, plan.mode, plan.why or plan.mode))
@@ -467,6 +468,8 @@ def replay(
         pf_error = str(exc)
     seconds["perfect_foresight"] = time.perf_counter() - t5
     kpis = _kpis(table, last_real, last_rule, pf_day, days)
+    items["realised"][STORED_VALUE] = last_real.stored_value_eur
+    items["rule_based"][STORED_VALUE] = last_rule.stored_value_eur
     for who, got in items.items():
         kpis[who]["items_eur"] = got
     if pf_day is not None:
