@@ -190,3 +190,36 @@ def test_a_session_across_midnight_gets_its_whole_wish_over_two_nights(
     # 40 kWh across midnight and 10 kWh on the evening of day 2, per car
     total = stored(tmp_path / "n1") + stored(tmp_path / "n2")
     assert total == pytest.approx(50.0 * copies, abs=1e-6)
+
+
+@pytest.mark.parametrize("reserve", [True, False])
+def test_a_workplace_car_leaves_on_friday_with_its_monday_commute(
+    tmp_path: Path, reserve: bool
+) -> None:
+    """Friday 17 January 2025 with a 24-hour look-ahead: the horizon ends on Saturday
+    night, the workplace cars are away until Monday morning and drive to work before they
+    plug in again. The plan keeps that commute in each car (``ev_fleets_reserve``, from
+    the fleet drawn past the horizon); without ``dispatch.ev_reserve`` nothing values
+    energy left in a car at the end and, starting empty, they charge at work just for the
+    drive home and end empty (the Monday shortfall a year's replay found)."""
+    import pandas as pd
+
+    doc = yaml.safe_load(_district(tmp_path, 1).read_text())
+    doc["dispatch"]["ev_reserve"] = reserve
+    doc["dispatch"]["initial_share"] = 0.0  # the cars start Friday empty
+    scenario = tmp_path / "friday.yaml"
+    scenario.write_text(yaml.safe_dump(doc, sort_keys=False))
+    run = dispatch(scenario, tmp_path / "fri", tmp_path / "state", day=date(2025, 1, 17))
+    assert run.exit_code == 0, run.flags
+    need = pd.read_parquet(tmp_path / "fri" / "inputs" / "ev_fleets_reserve.parquet")
+    need = need[need["fleet"] == "workplace"].set_index("vehicle")["reserve_kwh"]
+    assert len(need) == 3 and (need > 0).all()  # Monday's commute, before work
+    st = pd.read_parquet(tmp_path / "fri" / "storage.parquet")
+    end = st[pd.DatetimeIndex(st["timestamp"]) == pd.DatetimeIndex(st["timestamp"]).max()]
+    left = end.set_index("asset")["soc_kwh"]
+    for vehicle, kwh in need.items():
+        got = left[f"workplace/{vehicle}"]
+        if reserve:
+            assert got >= min(kwh, 60.0) - 1e-6, vehicle
+        else:
+            assert got <= 1e-6, vehicle

@@ -119,7 +119,13 @@ def test_ingest_writes_the_canonical_tables(tmp_path):
     names = sorted(p.name for p in out.iterdir() if p.suffix == ".parquet")
     assert names == sorted(
         f"{n}.parquet"
-        for n in ("loads", "grid_prices", "ev_fleets_availability", "ev_fleets_sessions")
+        for n in (
+            "loads",
+            "grid_prices",
+            "ev_fleets_availability",
+            "ev_fleets_sessions",
+            "ev_fleets_reserve",
+        )
     )
     assert (out / "scenario.json").is_file()
     assert f"{out / 'ev_fleets_sessions.parquet'}: 2 rows" in result.stdout

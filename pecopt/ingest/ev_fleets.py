@@ -20,19 +20,61 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["fleet_tables"]
 
 
+#: how far beyond a horizon a vehicle's next plug-in is looked for [days]
+RESERVE_DAYS = 7
+RESERVE_COLUMNS = ["fleet", "vehicle", "reserve_kwh"]
+
+
+def next_trips_kwh(plugged: np.ndarray, drive: np.ndarray) -> np.ndarray:
+    """Per vehicle, the energy it drives from the first step given until it is next
+    plugged in [kWh] (all of it when it is not plugged in again): what it must hold at a
+    horizon's end that these steps follow. ``plugged``, ``drive``: (vehicles, steps)."""
+    out = np.zeros(plugged.shape[0])
+    for v in range(plugged.shape[0]):
+        at = np.flatnonzero(plugged[v])
+        stop = int(at[0]) if at.size else plugged.shape[1]
+        out[v] = float(drive[v, :stop].sum())
+    return out
+
+
+def reserve_table(availability: pd.DataFrame, after: pd.Timestamp) -> pd.DataFrame:
+    """``ev_fleets_reserve`` from an availability table that goes on past ``after``: per
+    fleet and vehicle, the energy driven from ``after`` until the vehicle next plugs in
+    (within the rows given) [kWh, one vehicle of the row]."""
+    ts = pd.DatetimeIndex(availability["timestamp"])
+    later = availability[ts >= after]
+    rows = []
+    for (fleet, vehicle), grp in later.groupby(["fleet", "vehicle"], sort=False):
+        g = grp.sort_values("timestamp")
+        need = next_trips_kwh(g["plugged"].to_numpy(bool)[None, :],
+                              g["drive_kwh"].to_numpy(float)[None, :])[0]  # fmt: skip
+        rows.append((fleet, vehicle, need))
+    return pd.DataFrame(rows, columns=RESERVE_COLUMNS).astype({"reserve_kwh": float})
+
+
 def fleet_tables(
     units: Sequence[EVFleet],
     index: pd.DatetimeIndex,
     tz: str,
     step: pd.Timedelta,
     file: str | None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Tables ``ev_fleets_availability`` (``timestamp, fleet, vehicle, plugged, drive_kwh``)
     and ``ev_fleets_sessions`` (``fleet, vehicle, first_utc, last_utc, energy_kwh,
     energy_before_kwh, energy_after_kwh``: the first and last plugged step of each
     session inside the horizon, the energy wanted by the last, and the shares of the
-    session's wish before and after the horizon: :class:`pecopt.ingest.ev.Placed`)."""
+    session's wish before and after the horizon: :class:`pecopt.ingest.ev.Placed`), and
+    ``ev_fleets_reserve`` (``fleet, vehicle, reserve_kwh``: for the residents' and
+    workplace fleets, what a vehicle drives after the horizon before it next plugs in,
+    :func:`next_trips_kwh`)."""
     ev_frames, sess_frames = [], []
+    reserves: list[pd.DataFrame] = []
+    n = len(index)
+    # the district fleets are drawn day by day: drawn a week further, their next trips
+    # after the horizon are known (the horizon's own days are drawn the same)
+    beyond = pd.date_range(index[-1] + step, periods=int(pd.Timedelta(days=RESERVE_DAYS) / step),
+                           freq=step)  # fmt: skip
+    longer = pd.DatetimeIndex(index.append(beyond))
     for f in units:
         strict = f.shortfall_penalty_eur_per_kwh is None  # no unmet energy allowed
         if f.session_mode:
@@ -82,9 +124,13 @@ def fleet_tables(
         elif f.availability is not None:
             names, plugged, drive = ev_io.read_availability(f.availability, index, f.timezone)
         elif f.residents is not None:
-            names, plugged, drive = gen.residents(index, f.residents, f.capacity_kwh, tz=tz)
+            names, plugged, drive = gen.residents(longer, f.residents, f.capacity_kwh, tz=tz)
+            reserves.append(_reserve(f.name, names, plugged[:, n:], drive[:, n:]))
+            plugged, drive = plugged[:, :n], drive[:, :n]
         elif f.workplace is not None:
-            names, plugged, drive = gen.workplace(index, f.workplace, tz=tz)
+            names, plugged, drive = gen.workplace(longer, f.workplace, tz=tz)
+            reserves.append(_reserve(f.name, names, plugged[:, n:], drive[:, n:]))
+            plugged, drive = plugged[:, :n], drive[:, :n]
         else:
             g = f.synthetic
             assert g is not None
@@ -124,4 +170,18 @@ def fleet_tables(
         if sess_frames
         else pd.DataFrame({c: pd.Series(dtype=object) for c in sess_cols})
     )
-    return pd.concat(ev_frames, ignore_index=True), sessions
+    reserve = (
+        pd.concat(reserves, ignore_index=True)
+        if reserves
+        else pd.DataFrame(
+            {c: pd.Series(dtype=float if c == "reserve_kwh" else object) for c in RESERVE_COLUMNS}
+        )  # fmt: skip
+    )
+    return pd.concat(ev_frames, ignore_index=True), sessions, reserve
+
+
+def _reserve(
+    fleet: str, names: Sequence[str], plugged: np.ndarray, drive: np.ndarray
+) -> pd.DataFrame:
+    return pd.DataFrame({"fleet": fleet, "vehicle": list(names),
+                         "reserve_kwh": next_trips_kwh(plugged, drive)})  # fmt: skip

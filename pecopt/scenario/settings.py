@@ -239,6 +239,10 @@ class Dispatch(Strict):
         "space_heat": 0.02,
     }
     ev_end: Literal["free", "initial"] = "free"
+    #: each residents' or workplace car ends the horizon holding what it drives before it
+    #: next plugs in (the Monday commute of a car that leaves work on Friday), short at
+    #: the fleet's shortfall penalty (the penalty item ``ev_reserve_penalty``)
+    ev_reserve: bool = True
     initial_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     missing_prices: Literal["fill", "error"] = "fill"
     price_history_days: Annotated[int, Field(ge=1, le=60)] = 7

@@ -42,6 +42,7 @@ import pandas as pd
 
 from pecopt import __version__
 from pecopt.errors import InfeasibleError, OptionError, SolverError
+from pecopt.model.blocks.ev import RESERVE_PENALTY
 from pecopt.model.carry import DEGRADED, Flag, Start
 from pecopt.model.transforms import IMBALANCE
 from pecopt.scenario.schema import Dispatch, Scenario
@@ -108,9 +109,15 @@ def _slice(
     ``energy_after_kwh``). ``open_end``: a session that goes on after ``hi`` wants
     nothing by then (a settled day: its deadline is later, and the plan may have
     charged it after midnight)."""
+    from pecopt.ingest.ev_fleets import RESERVE_COLUMNS, reserve_table
+
     out: dict[str, pd.DataFrame] = {}
     for name, t in tables.items():
-        if "timestamp" in t.columns:
+        if list(t.columns) == RESERVE_COLUMNS:  # the cars' next trips after hi
+            avail = next((a for a in tables.values() if {"plugged", "drive_kwh"} <= set(a)), None)
+            later = None if avail is None else avail[pd.DatetimeIndex(avail["timestamp"]) >= hi]
+            out[name] = t if later is None or later.empty else reserve_table(later, hi)
+        elif "timestamp" in t.columns:
             ts = pd.DatetimeIndex(t["timestamp"])
             out[name] = t[(ts >= lo) & (ts < hi)].reset_index(drop=True)
         elif {"first_utc", "last_utc", "energy_kwh"} <= set(t.columns):
@@ -147,7 +154,9 @@ def _slice(
 
 
 def _money(items: Mapping[str, float]) -> tuple[float, float, float]:
-    """(billed, penalties, value of the energy left) [EUR] of a solution's cost items."""
+    """(billed, penalties, value of the energy left) [EUR] of a solution's cost items
+    (without the anticipation of cars' next trips after a horizon, which is no money)."""
+    items = {k: v for k, v in items.items() if k != RESERVE_PENALTY}
     penalty = sum(v for k, v in items.items() if k.endswith("_penalty"))
     stored = float(items.get(STORED_VALUE, 0.0))
     billed = sum(v for k, v in items.items() if not k.endswith("_penalty") and k != STORED_VALUE)
@@ -175,7 +184,7 @@ def _day(built: Any, sol: Any) -> Day:
         grid_import_kwh=float(grid["flow_kw"].sum() * dt),
         start={k: float(v[0]) for k, v in states.items()},
         end={k: float(v[-1]) for k, v in states.items()},
-        items={k: float(v) for k, v in res.cost_items_eur.items()},
+        items={k: float(v) for k, v in res.cost_items_eur.items() if k != RESERVE_PENALTY},
         schedule=sched,
         storage=res.storage,
         carbon=res.carbon,

@@ -139,6 +139,9 @@ class EVFleet(Strict):
     #: the session in progress at the horizon's start (carried by dispatch)
     session_delivered_kwh: dict[str, NonNeg] = {}
     end: End = "cyclic"
+    #: a rolling horizon (set by dispatch): each vehicle should end holding what it
+    #: drives after the horizon before it next plugs in, short at the shortfall penalty
+    end_reserve: bool = False
     shortfall_penalty_eur_per_kwh: NonNeg | None = 1.0
     copies: Annotated[int, Field(ge=1)] = 1
     sessions: Path | None = None
@@ -190,6 +193,9 @@ class EVFleet(Strict):
 
 AVAILABILITY = "ev_fleets_availability"
 SESSIONS = "ev_fleets_sessions"
+RESERVE = "ev_fleets_reserve"
+#: the penalty item of a vehicle that ends a rolling horizon short of its next trips
+RESERVE_PENALTY = "ev_reserve_penalty"
 
 
 @dataclass(frozen=True)
@@ -217,6 +223,8 @@ class FleetData:
     session_after_kwh: FloatArray = field(default_factory=lambda: np.zeros(0))
     #: what each session received before the horizon [kWh]: carried, else its pro-rata share
     session_done_kwh: FloatArray = field(default_factory=lambda: np.zeros(0))
+    #: energy each vehicle drives after the horizon before it next plugs in [kWh]
+    reserve_kwh: FloatArray | None = None
 
     @property
     def charger_kw(self) -> float:
@@ -237,8 +245,8 @@ def ingest(units: Sequence[EVFleet], ctx: IngestContext) -> dict[str, pd.DataFra
     from pecopt.ingest.ev_fleets import fleet_tables
 
     step = pd.Timedelta(ctx.scenario.horizon.resolution)
-    availability, sessions = fleet_tables(units, ctx.index, ctx.timezone, step, ctx.file)
-    return {AVAILABILITY: availability, SESSIONS: sessions}
+    availability, sessions, reserve = fleet_tables(units, ctx.index, ctx.timezone, step, ctx.file)
+    return {AVAILABILITY: availability, SESSIONS: sessions, RESERVE: reserve}
 
 
 def prepare(units: Sequence[EVFleet], tables: Tables, common: Common) -> tuple[FleetData, ...]:
@@ -293,7 +301,16 @@ def prepare(units: Sequence[EVFleet], tables: Tables, common: Common) -> tuple[F
                 )
             )  # fmt: skip
         else:
-            fleets.append(FleetData(f, vehicles, plugged, drive * k, "availability", initial))
+            reserve = None
+            table = tables.get(RESERVE)
+            if f.end_reserve and table is not None and len(table):
+                mine = table[table["fleet"] == f.name].set_index("vehicle")["reserve_kwh"]
+                reserve = mine.reindex(list(vehicles)).fillna(0.0).to_numpy(float) * k
+            fleets.append(
+                FleetData(
+                    f, vehicles, plugged, drive * k, "availability", initial, reserve_kwh=reserve
+                )
+            )
     return tuple(fleets)
 
 
@@ -374,6 +391,20 @@ def _availability(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
     if spec.end == "initial" and s0 is not None:
         s_lb[last] = s0[veh[last]]  # end no lower than the start, vehicle by vehicle
     s = add_var(b, "energy", j, s_lb, ev.capacity_kwh)
+    penalty: dict[str, list[Term]] = {}
+    if ev.reserve_kwh is not None and spec.end != "cyclic" and j:
+        # s[v, last] + r[v] >= min(R[v], E): ends short of its next trips at a price
+        want = np.minimum(ev.reserve_kwh[veh[last]], ev.capacity_kwh)
+        ends = np.flatnonzero(last)[want > 0]
+        want = want[want > 0]
+        if ends.size:
+            r = add_var(b, "reserve_short", ends.size, 0.0, want)
+            rows = np.arange(ends.size)
+            what = f"EV fleet {spec.name} energy for the next trips"
+            add_rows(b, "reserve", ends.size, [term(s, 1.0, ends, rows), term(r, 1.0)],
+                     lower=want, what=what)  # fmt: skip
+            price = spec.shortfall_penalty_eur_per_kwh
+            penalty[RESERVE_PENALTY] = [term(r, 1.0 if price is None else price)]
     prev = np.arange(j) - 1
     rhs = -dj.copy()
     if fixed_start:
@@ -388,7 +419,6 @@ def _availability(b: pyo.Block, common: Common, ev: FleetData) -> Contribution:
         term(s, -1.0, prev[has_prev], np.flatnonzero(has_prev)),
         term(c, -spec.efficiency * dt, np.arange(pv_idx.size), seg_of_charge),
     ]
-    penalty: dict[str, list[Term]] = {}
     unmet: dict[str, list[Term]] = {spec.name: []}
     short = None
     if spec.shortfall_penalty_eur_per_kwh is not None:
@@ -573,6 +603,7 @@ def rolling(rec: dict[str, Any], cfg: Dispatch) -> None:
     start energy given, each vehicle starts at ``dispatch.initial_share`` of its battery."""
     if rec["end"] == "cyclic":
         rec["end"] = cfg.ev_end
+    rec["end_reserve"] = cfg.ev_reserve
     if rec["soc_initial_kwh"] is None and not rec["initial_energy_kwh"]:
         rec["soc_initial_kwh"] = cfg.initial_share * float(rec["capacity_kwh"])
 
