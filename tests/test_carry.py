@@ -223,3 +223,36 @@ def test_a_workplace_car_leaves_on_friday_with_its_monday_commute(
             assert got >= min(kwh, 60.0) - 1e-6, vehicle
         else:
             assert got <= 1e-6, vehicle
+
+
+def test_a_borehole_cap_left_for_later_has_a_value(tmp_path: Path) -> None:
+    """On the year so far, each kWh taken from the ground costs ``ground_value_eur_per_kwh``
+    (what the annual cap left is worth later, not money): at 0.5 EUR/kWh, dearer than the
+    heat it replaces, a June night (district heat without a power fee) takes none where
+    it takes ground heat at 0; the item is 0.5 EUR per kWh taken, and a replay does not
+    bill it as money."""
+    import pandas as pd
+
+    def ground_kwh(value: float) -> tuple[float, dict]:
+        doc = yaml.safe_load(_district(tmp_path, 1).read_text())
+        doc["assets"]["heat_pumps"][0]["borehole"]["ground_value_eur_per_kwh"] = value
+        doc["assets"]["heat_pumps"][0].update(min_part_load=0.0, min_on_h=0.0, min_off_h=0.0)
+        doc["assets"]["district_heating"]["tariff"]["power_fee_eur_per_kw_yr"] = 0.0
+        path = tmp_path / f"g{value}.yaml"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        out = tmp_path / f"out{value}"
+        run = dispatch(path, out, tmp_path / f"state{value}", day=date(2025, 6, 16))
+        assert run.exit_code == 0, run.flags
+        s = pd.read_parquet(out / "schedule.parquet")
+        g = s[s["asset"] == "gshp"].groupby("carrier")["flow_kw"].sum()
+        items = json.loads((out / "kpis.json").read_text())["cost_eur"]["items"]
+        return float(g.drop("electricity").sum() + g["electricity"]) * 0.25, items
+
+    free, _ = ground_kwh(0.0)
+    dear, items = ground_kwh(0.5)
+    assert free > 100.0 and dear == pytest.approx(0.0, abs=1e-6)
+    assert items["ground_energy_value"] == pytest.approx(0.5 * dear, rel=1e-6)
+    from pecopt.workflows.replay import NOT_MONEY, _money
+
+    assert "ground_energy_value" in NOT_MONEY
+    assert _money({"ground_energy_value": 5.0, "dh_energy": 2.0})[0] == 2.0

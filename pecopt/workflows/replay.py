@@ -43,6 +43,7 @@ import pandas as pd
 from pecopt import __version__
 from pecopt.errors import InfeasibleError, OptionError, SolverError
 from pecopt.model.blocks.ev import RESERVE_PENALTY
+from pecopt.model.blocks.heat_pump import GROUND_VALUE
 from pecopt.model.carry import DEGRADED, Flag, Start
 from pecopt.model.transforms import IMBALANCE
 from pecopt.scenario.schema import Dispatch, Scenario
@@ -56,6 +57,9 @@ FOLLOW_EUR_PER_KWH = 10.0
 GIVEN = ("plugged", "copies")
 Progress = Callable[[str], None]
 STORED_VALUE = "stored_energy_value"
+#: objective items that steer a plan but are no money: a car short of its next trips
+#: after the horizon, the borehole's annual cap spent
+NOT_MONEY = (RESERVE_PENALTY, GROUND_VALUE)
 #: what a forecast reports that is not an error: how old the file was [h], steps filled
 FORECAST_META = ("issued_h_before", "filled_steps")
 
@@ -155,8 +159,8 @@ def _slice(
 
 def _money(items: Mapping[str, float]) -> tuple[float, float, float]:
     """(billed, penalties, value of the energy left) [EUR] of a solution's cost items
-    (without the anticipation of cars' next trips after a horizon, which is no money)."""
-    items = {k: v for k, v in items.items() if k != RESERVE_PENALTY}
+    (without :data:`NOT_MONEY`)."""
+    items = {k: v for k, v in items.items() if k not in NOT_MONEY}
     penalty = sum(v for k, v in items.items() if k.endswith("_penalty"))
     stored = float(items.get(STORED_VALUE, 0.0))
     billed = sum(v for k, v in items.items() if not k.endswith("_penalty") and k != STORED_VALUE)
@@ -184,7 +188,7 @@ def _day(built: Any, sol: Any) -> Day:
         grid_import_kwh=float(grid["flow_kw"].sum() * dt),
         start={k: float(v[0]) for k, v in states.items()},
         end={k: float(v[-1]) for k, v in states.items()},
-        items={k: float(v) for k, v in res.cost_items_eur.items() if k != RESERVE_PENALTY},
+        items={k: float(v) for k, v in res.cost_items_eur.items() if k not in NOT_MONEY},
         schedule=sched,
         storage=res.storage,
         carbon=res.carbon,

@@ -89,6 +89,10 @@ AIR_CAPACITY_CURVE: tuple[tuple[float, float], ...] = (
 )
 
 
+#: the cost item of the value of a borehole's annual cap spent (not money)
+GROUND_VALUE = "ground_energy_value"
+
+
 class Borehole(Strict):
     """A borehole field: total length and its extraction limits per metre.
 
@@ -106,6 +110,14 @@ class Borehole(Strict):
     #: the cap holds at every step of the horizon on the year so far (see the module)
     extracted_so_far_kwh: NonNeg | None = None
     share_so_far: NonNeg = 0.0
+    #: on the year so far (nightly plans): the value of a kWh of the annual cap left for
+    #: later [EUR/kWh of ground heat], charged on each kWh taken now (the cost item
+    #: ``ground_energy_value``, an accounting value, not money): without it a plan spends
+    #: the cap on a mild day as soon as it is earned, since a horizon of days does not see
+    #: the cold spell it would be worth more in. The dual of the annual cap in a full-year
+    #: optimum is the figure to give (``kpis.json`` ``marginal_values``: EUR/m/yr over
+    #: ``max_kwh_per_m_yr``)
+    ground_value_eur_per_kwh: NonNeg = 0.0
 
 
 class HeatPump(Strict):
@@ -296,6 +308,7 @@ def _unit(b: pyo.Block, hp: HeatPumpData, common: Common) -> Contribution:
     if q is not None and (len(ps) > 1 or q.sized):
         q.limit(b, "max_heat", heat, n, hp.capacity_factor)
     field_m: Amount | None = None
+    ground_value: list[Term] = []
     if spec.borehole is not None:
         bh = spec.borehole
         lift = [term(p, np.maximum(hp.cop[k] - 1.0, 0.0)) for k, p in enumerate(ps)]
@@ -317,6 +330,12 @@ def _unit(b: pyo.Block, hp: HeatPumpData, common: Common) -> Contribution:
             c_state = {}
         else:  # the cap on the year so far (nightly plans): valued by its power rows only
             c_state = _year_to_date(b, hp, lift, cap_kwh, common)
+            if bh.ground_value_eur_per_kwh > 0:  # the budget saved is worth this later
+                ground_value = [
+                    Term(x.var, x.index, x.coef * dtw[x.row] * bh.ground_value_eur_per_kwh,
+                         np.zeros_like(x.row))
+                    for x in lift
+                ]  # fmt: skip
         field_m = Amount((), float(bh.length_m), uses=Uses(rows=per_m))
     else:
         c_state = {}
@@ -333,6 +352,8 @@ def _unit(b: pyo.Block, hp: HeatPumpData, common: Common) -> Contribution:
             for k, sink in enumerate(hp.sinks)
         ]
     )
+    if ground_value:
+        c.cost[GROUND_VALUE] = ground_value
     caps: dict[str, Amount | float] = {}
     for key, cap in (("power_kw_el", el), ("power_kw_heat", q)):
         if cap is not None:
