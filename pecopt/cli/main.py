@@ -16,6 +16,7 @@ from rich.table import Table
 from pecopt import __version__
 from pecopt.cli import edge
 from pecopt.cli import sweep as sweep_cli  # imports no dask or duckdb
+from pecopt.cli.alternatives import alternatives
 from pecopt.cli.compare import compare
 from pecopt.cli.dispatch import dispatch, runs_app
 from pecopt.cli.pareto import pareto
@@ -197,6 +198,7 @@ app.command()(dispatch)
 app.command()(replay)
 app.command()(compare)
 app.command()(pareto)
+app.command()(alternatives)
 app.command()(sweep_cli.sweep)
 app.command()(sweep_cli.query)
 app.add_typer(runs_app, name="runs")
