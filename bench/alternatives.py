@@ -72,6 +72,7 @@ def figures(out: Path) -> dict:
         "median_over_cold": float(s.median()) / cold,
         "max_over_cold": float(s.max()) / cold,
         "over_half_cold": int((s > 0.5 * cold).sum()),
+        "under_half_second": int((s < 0.5).sum()),
         "slowest": [
             {"kind": k, "target": x, "solve_s": float(v)}
             for k, x, v in zip(slow["kind"], slow["target"], slow["solve_s"], strict=True)

@@ -14,7 +14,9 @@ from pecopt.cli import edge
 def report(
     run_dir: Annotated[
         Path,
-        typer.Argument(help="Results folder of a solve, a comparison or a Pareto front."),
+        typer.Argument(
+            help="Results folder of a solve, a comparison, a Pareto front or alternatives."
+        ),
     ],
 ) -> None:
     """Write RUN_DIR/report.html: a self-contained HTML report that works offline."""

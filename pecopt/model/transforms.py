@@ -252,8 +252,9 @@ class Sized:
 
     @property
     def value(self) -> float:
-        """The new capacity in the solution loaded into the model (0 before a solve)."""
-        return float(self.new[0].value or 0.0)
+        """The new capacity in the solution loaded into the model (0 before a solve; a
+        value below 0 within the solver's feasibility tolerance, -5e-13, reads 0)."""
+        return max(float(self.new[0].value or 0.0), 0.0)
 
 
 def sized_capacities(dm: DistrictModel) -> list[Sized]:
