@@ -213,6 +213,28 @@ def test_stopped_after_the_optimum_keeps_the_solves_and_exits_10(tmp_path, monke
     assert (out / "report.html").is_file()
 
 
+def test_a_worker_from_the_shipped_basis_finds_the_same_ranges():
+    # what a Dask worker does (its own model of the same inputs, the bounds, the optimum's
+    # basis as status codes), here in this process
+    from pecopt.solver.highs import basis_codes
+    from pecopt.workflows.alternatives import Explorer, extremes_task
+
+    inputs = inputs_of(district())
+    seq = explore(build(inputs), 0.05)
+    ex = Explorer(build(inputs))
+    row, best = ex.optimum(None)
+    bounds = ex.near.within(row.cost_eur, 0.05)
+    assert bounds[0] == pytest.approx(seq.cost_bound_eur, rel=1e-9)
+    jobs = [(t, s) for t in seq.targets for s in ("min", "max")]
+    got = extremes_task(inputs, jobs, bounds, basis_codes(best.basis), None, None)
+    assert [(r.kind, r.target) for r in got] == [(s, t.name) for t, s in jobs]
+    assert all(r.warm == "basis" and r.status == "optimal" for r in got)
+    mine = table_of(seq).iloc[1:].reset_index(drop=True)
+    for k, ((t, _), r) in enumerate(zip(jobs, got, strict=True)):
+        value = sum(r.sizes[m] for m in t.members)
+        assert value == pytest.approx(mine.loc[k, t.column], abs=1e-6), (t.name, r.sense)
+
+
 @pytest.mark.slow
 def test_on_a_dask_cluster_the_ranges_are_the_same(tmp_path):
     seq = explore(build(inputs_of(district())), 0.05)

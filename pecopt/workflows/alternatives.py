@@ -326,12 +326,13 @@ def explore(
                 client, built.inputs, targets, workers, (bound, pen_bound), codes, start, deadline
             )
             for row in got:
-                keep(row)
+                if row.kind != "error":
+                    keep(row)
+            stop = next((r for r in got if r.kind == "error"), None)
+            if stop is not None:  # a worker's solver failed: its chunk ended there
+                raise _Stop(f"{stop.target}: {stop.status}")
             for row in got:
                 _check_status(row)
-            stop = next((r for r in got if r.kind == "error"), None)
-            if stop is not None:
-                raise _Stop(f"{stop.target}: {stop.status}")
         warm = best
         made = [first]
         for k in range(1, designs + 1):
@@ -345,9 +346,7 @@ def explore(
         stopped = str(exc)
     except SolverError as exc:
         stopped = f"{doing[0]}: {exc}"
-    return Explored(
-        [r for r in rows if r.kind != "error"], targets, ex.sized, bound, stopped, workers
-    )
+    return Explored(rows, targets, ex.sized, bound, stopped, workers)
 
 
 # ------------------------------------------------------------------ on a Dask cluster
