@@ -170,6 +170,22 @@ def test_a_negative_optimum_may_lose_the_slack_of_its_earnings():
     assert r.loc["all_pv_series.kwp", "min"] == pytest.approx(37.25, abs=TOL)
 
 
+def test_when_the_optimum_builds_nothing_the_first_design_builds_most():
+    # PV at 0.5 EUR per kWp saves 0.3: the optimum builds none (3.0 EUR from the grid).
+    # Within 10 % (3.3 EUR), cost = 3 + 0.2 P: at most P = 1.5 kWp in all, which the first
+    # design builds (it maximises a / 20 + b / 20).
+    s = two_arrays()
+    for pv in s["assets"]["pv_series"]:
+        pv["kwp"] = size(0.5, 20.0, 1)
+    e = explore(build(inputs_of(s)), 0.1, designs=1)
+    t = table_of(e)
+    assert t["size_all_pv_series_kwp"].iloc[0] == pytest.approx(0.0, abs=TOL)
+    design = t.iloc[-1]
+    assert (design["kind"], design["sense"]) == ("design", "max")
+    assert design["size_all_pv_series_kwp"] == pytest.approx(1.5, abs=TOL)
+    assert design["cost_eur"] == pytest.approx(3.3, abs=TOL)
+
+
 @pytest.mark.parametrize("slack", ["-0.01", "1.5", "nan"])
 def test_bad_slack_is_exit_2_and_writes_nothing(tmp_path, slack):
     res, out = run_cli(tmp_path, two_arrays(), "--slack", slack)

@@ -226,14 +226,14 @@ class Explorer:
         self, k: int, done: Sequence[Row], deadline: float | None, warm_from: SolveOutcome
     ) -> tuple[Row, SolveOutcome]:
         """Step 4: design ``k`` (from 1), after the designs ``done`` (the optimum first)."""
-        weights = []
-        for s in self.sized:
-            room = s.room if np.isfinite(s.room) and s.room > 0 else 1.0
-            w = sum(r.sizes[s.name] > BUILT * room for r in done)
-            weights.append((s.new, w / room))
+        rooms = [s.room if np.isfinite(s.room) and s.room > 0 else 1.0 for s in self.sized]
+        weights = [
+            (s.new, sum(r.sizes[s.name] > BUILT * room for r in done) / room)
+            for s, room in zip(self.sized, rooms, strict=True)
+        ]
         sense = "min"
         if not any(w for _, w in weights):  # the optimum builds nothing: build most
-            weights = [(s.new, 1.0 / (s.room if np.isfinite(s.room) else 1.0)) for s in self.sized]
+            weights = [(s.new, 1.0 / room) for s, room in zip(self.sized, rooms, strict=True)]
             sense = "max"
         self.near.aim(weights, sense)
         mip = warm_from.layout.n_binary > 0
