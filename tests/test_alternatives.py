@@ -134,6 +134,10 @@ def test_two_arrays_ranges_by_hand(tmp_path):
     )
     html = (out / "report.html").read_text()
     assert "Near-optimal ranges" in html and "all pv series" in html
+    # `pecopt report` on the folder writes the same page again (a pure function of it)
+    again = runner.invoke(app, ["report", str(out)])
+    assert again.exit_code == 0, again.output
+    assert (out / "report.html").read_text() == html
 
 
 @pytest.mark.parametrize("modules", [False, True], ids=["lp", "milp"])

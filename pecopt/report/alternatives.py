@@ -176,8 +176,8 @@ def _header(name: str, m: dict[str, Any], t: pd.DataFrame) -> str:
     scen = (m.get("scenario") or {}).get("path", "n/a")
     parts.append(f"<p>scenario: {esc(scen)}; model: {esc(m.get('model', 'n/a'))}</p>")
     done = "complete" if m.get("complete", True) else f"stopped early: {m.get('stopped')}"
-    seconds = (m.get("seconds") or {}).get("total")
-    took = f"; {seconds:,.1f} s in all" if isinstance(seconds, int | float) else ""
+    seconds = (m.get("seconds") or {}).get("solves")
+    took = f"; the solves took {seconds:,.1f} s" if isinstance(seconds, int | float) else ""
     parts.append(f"<p>{len(t)} solves ({esc(m.get('parallel', ''))}), {esc(done)}{took}</p>")
     if m.get("note"):
         parts.append(f"<p>{esc(m['note'])}</p>")
