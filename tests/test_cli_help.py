@@ -10,7 +10,8 @@ from pecopt.cli.main import app
 
 runner = CliRunner()
 COMMANDS = [["solve"], ["ingest"], ["validate"], ["report"], ["dispatch"], ["replay"],
-            ["compare"], ["pareto"], ["sweep"], ["query"], ["runs", "list"]]  # fmt: skip
+            ["compare"], ["pareto"], ["alternatives"], ["sweep"], ["query"],
+            ["runs", "list"]]  # fmt: skip
 
 
 def _help(*args: str) -> str:

@@ -116,3 +116,34 @@ def test_replay_sweep_runs_as_written_and_gives_the_readmes_table(tmp_path, monk
         got = [row["realised_net_cost_eur"], row["rule_based_net_cost_eur"],
                row["perfect_foresight_net_cost_eur"]]  # fmt: skip
         assert [round(x) for x in got] == [float(x.replace(",", "")) for x in said.groups()]
+
+
+@pytest.mark.slow
+def test_alternatives_example_runs_as_written_and_gives_the_readmes_ranges(tmp_path, monkeypatch):
+    import shlex
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from pecopt.cli.main import app
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Near-optimal designs") :]
+    command = re.search(r"```\n(pecopt alternatives .*?)\n```", section, re.S)
+    assert command is not None
+    args = shlex.split(command.group(1))[1:]
+    out = tmp_path / "alternatives"
+    args[args.index("--out") + 1] = str(out)  # the example's own folder is runs/alternatives
+    monkeypatch.chdir(ROOT)
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    got = pd.read_parquet(out / "ranges.parquet").set_index("target")
+    rows = re.findall(
+        r"^\| `([^`]+)`[^|]*\| [^|]+ \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \|$", section, re.M
+    )
+    assert len(rows) >= 5, "no README table of ranges"
+    for target, *said in rows:
+        lo, _, hi = (float(x.replace(",", "")) for x in said)
+        # the ends are optima of LPs (the optimum's own sizes may differ between equal plans)
+        assert got.loc[target, "min"] == pytest.approx(lo, abs=max(1.0, 0.005 * lo)), target
+        assert got.loc[target, "max"] == pytest.approx(hi, abs=max(1.0, 0.005 * hi)), target

@@ -16,6 +16,7 @@ from rich.table import Table
 from pecopt import __version__
 from pecopt.cli import edge
 from pecopt.cli import sweep as sweep_cli  # imports no dask or duckdb
+from pecopt.cli.alternatives import alternatives
 from pecopt.cli.compare import compare
 from pecopt.cli.dispatch import dispatch, runs_app
 from pecopt.cli.help import Command, Group
@@ -203,7 +204,8 @@ def ingest(scenario: ScenarioArg, out: OutOpt, sets: SetOpt = None) -> None:
         typer.echo(f"{out / (name + '.parquet')}: {len(df)} rows")
 
 
-for command in (validate, report, dispatch, replay, compare, pareto, sweep_cli.sweep,
+for command in (validate, report, dispatch, replay, compare, pareto, alternatives,
+                sweep_cli.sweep,
                 sweep_cli.query):  # fmt: skip
     app.command(cls=Command)(command)
 app.add_typer(runs_app, name="runs")

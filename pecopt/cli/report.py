@@ -15,7 +15,9 @@ from pecopt.cli import edge
 def report(
     run_dir: Annotated[
         Path,
-        typer.Argument(help="Results folder of a solve, a comparison, a Pareto front or a sweep."),
+        typer.Argument(
+            help="Results folder of a solve, a comparison, a Pareto front, alternatives or a sweep."
+        ),
     ],
 ) -> None:
     """Write RUN_DIR/report.html: a self-contained HTML report that works offline.

@@ -23,6 +23,11 @@ so it applies to every technology, present or future:
                                 from the PV surplus and discharge only into the deficit
 :func:`attach_duals`            the import suffixes ``dual`` and ``rc``: the next solve
                                 fills them (marginal prices and capacity values)
+:func:`sized_capacities` /      every sized capacity, and the groups the technologies'
+:func:`capacity_groups`         tags make of them (all PV, all stores, all heat pumps)
+:func:`near_optimal`            near-optimal designs: the cost as one variable (bounded
+                                at ``(1 + slack)`` times the optimum), penalties held at
+                                theirs, any weighted sum of sizes as the objective
 ==============================  ===========================================================
 """
 
@@ -57,8 +62,11 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "SLACK",
     "EpsilonConstraint",
+    "NearOptimal",
+    "Sized",
     "add_co2_bound",
     "attach_duals",
+    "capacity_groups",
     "early_charging",
     "elastic",
     "follow",
@@ -66,9 +74,11 @@ __all__ = [
     "fix_terms",
     "idle_stores",
     "keep_stage",
+    "near_optimal",
     "relax_binaries",
     "restore_binaries",
     "rule_bounds",
+    "sized_capacities",
     "sizes",
 ]
 
@@ -221,6 +231,153 @@ def add_co2_bound(dm: DistrictModel) -> EpsilonConstraint:
     emission_objective = add_objective(b, [term(co2, 1.0)])
     emission_objective.deactivate()
     return EpsilonConstraint(co2, unmet, cost, emission_objective)
+
+
+# ------------------------------------------------------------------ near-optimal designs
+
+
+@dataclass(frozen=True)
+class Sized:
+    """One capacity the optimiser sizes: ``name`` is ``asset.key`` (``apt_A1_pv.kwp``),
+    ``technology`` the registry key of its block (``pv_series``), ``new`` the one-element
+    variable of the new capacity ``N`` [the key's unit] in ``[0, room]``, ``existing``
+    what is there already."""
+
+    name: str
+    technology: str
+    asset: str
+    key: str
+    new: pyo.Var
+    existing: float
+    room: float
+
+    @property
+    def value(self) -> float:
+        """The new capacity in the solution loaded into the model (0 before a solve; a
+        value below 0 within the solver's feasibility tolerance, -5e-13, reads 0)."""
+        return max(float(self.new[0].value or 0.0), 0.0)
+
+
+def sized_capacities(dm: DistrictModel) -> list[Sized]:
+    """Every sized capacity of the model, in build order (technology, asset, key)."""
+    out: list[Sized] = []
+    for tech, c in dm.contributions.items():
+        for asset, caps in c.capacities.items():
+            for key, amount in caps.items():
+                if isinstance(amount, Amount) and amount.decisions:
+                    new = amount.decisions[0]
+                    ub = new[0].ub
+                    room = float(ub) if ub is not None else float("inf")
+                    name = f"{asset}.{key}"
+                    out.append(Sized(name, tech, asset, key, new, amount.constant, room))
+    return out
+
+
+def capacity_groups(dm: DistrictModel, sized: Sequence[Sized]) -> dict[str, tuple[str, ...]]:
+    """Groups of sized capacities that a designer names, from the technologies' tags:
+
+    - ``all_<technology>.<key>``: every sized capacity ``key`` of one technology (all PV
+      arrays' ``kwp``, all heat pumps' ``power_kw_heat``);
+    - ``all_stores.<key>``: every sized capacity ``key`` of the technologies that declare
+      stores (:attr:`Contribution.storage`): batteries and thermal stores ``energy_kwh``.
+
+    A group has at least two members, all in one unit (one key), and is kept only when no
+    earlier group has the same members. Returns name -> member names (:attr:`Sized.name`).
+    """
+    groups: dict[str, tuple[str, ...]] = {}
+
+    def add(name: str, members: list[str]) -> None:
+        if len(members) >= 2 and tuple(members) not in groups.values():
+            groups[name] = tuple(members)
+
+    by_tech: dict[tuple[str, str], list[str]] = {}
+    for s in sized:
+        by_tech.setdefault((s.technology, s.key), []).append(s.name)
+    for (tech, key), members in by_tech.items():
+        add(f"all_{tech}.{key}", members)
+    stores = {tech for tech, c in dm.contributions.items() if c.storage}
+    by_key: dict[str, list[str]] = {}
+    for s in sized:
+        if s.technology in stores:
+            by_key.setdefault(s.key, []).append(s.name)
+    for key, members in by_key.items():
+        add(f"all_stores.{key}", members)
+    return groups
+
+
+@dataclass(frozen=True)
+class NearOptimal:
+    """What :func:`near_optimal` adds: the cost ``cost[0]`` [EUR] (the objective's money:
+    the cost stage, penalties included), the penalties ``penalty[0]`` [EUR] (None when
+    the model has none) and the block that holds them and the active objective."""
+
+    block: pyo.Block
+    cost: pyo.Var
+    penalty: pyo.Var | None
+
+    def minimise_cost(self) -> None:
+        """Make ``min cost`` the objective (the model's own cost objective, as a variable)."""
+        self.aim([(self.cost, 1.0)], "min")
+
+    def within(self, optimum: float, slack: float) -> tuple[float, float | None]:
+        """Bound the cost at ``optimum + slack |optimum|`` [EUR] (``(1 + slack)`` times a
+        positive optimum; a negative optimum, a district that earns, may lose ``slack`` of
+        its earnings) and the penalties at their value in the solution now in the model
+        (plus 1e-6 relative): near-optimal designs buy no unmet energy or missed target.
+        Returns both bounds (:meth:`bound`)."""
+        cost = optimum + slack * abs(optimum)
+        penalty = None
+        if self.penalty is not None:
+            p = max(float(self.penalty[0].value or 0.0), 0.0)
+            penalty = p + 1e-6 * max(1.0, p)
+        self.bound(cost, penalty)
+        return cost, penalty
+
+    def bound(self, cost: float | None, penalty: float | None) -> None:
+        """Cost <= ``cost`` and penalties <= ``penalty`` [EUR] (None: no bound)."""
+        self.cost[0].setub(cost)
+        if self.penalty is not None:
+            self.penalty[0].setub(penalty)
+
+    def aim(self, weights: Sequence[tuple[pyo.Var, float]], sense: str) -> None:
+        """Make ``min`` (or ``max``) ``sum_k w_k v_k[0]`` the only active objective, for
+        one-element variables ``v_k`` (sizes :attr:`Sized.new`, or :attr:`cost`)."""
+        m = self.block.model()
+        for obj in m.component_data_objects(pyo.Objective, active=True):
+            obj.deactivate()
+        if self.block.component("objective") is not None:
+            self.block.del_component("objective")
+        terms = [term(v, w, [0], [0]) for v, w in weights]
+        add_objective(self.block, terms, sense=sense)
+
+
+def near_optimal(dm: DistrictModel) -> NearOptimal:
+    """Add the block ``near_optimal``: ``cost`` equal to the cost stage of the objective
+    (penalties, cost items and any carbon price) and ``penalty`` equal to the penalties,
+    both unbounded for now, each one row::
+
+        cost    = sum(cost stage terms) + c      [EUR]
+        penalty = sum(penalty terms)             [EUR]
+
+    Add it before the cost optimum is solved: later objectives (a size to minimise or
+    maximise) and bounds (:meth:`NearOptimal.within`) then change neither rows nor
+    columns, so every solve can start from the optimum's simplex basis. Modelling to
+    generate alternatives (Brill 1982; DeCarolis 2011): see
+    :mod:`pecopt.workflows.alternatives`."""
+    money = next(s for s in dm.stages if s.name == "cost")
+    b = pyo.Block()
+    dm.model.add_component("near_optimal", b)
+    cost = add_var(b, "cost", 1, -np.inf, np.inf)
+    add_rows(
+        b, "cost_is", 1, [term(cost, 1.0), *_flat(money.terms, -1.0)], equal=money.constant,
+        what="the cost",
+    )  # fmt: skip
+    penalties = [t for ts in dm.terms("penalty").values() for t in ts]
+    penalty = None
+    if penalties:
+        penalty = add_var(b, "penalty", 1, -np.inf, np.inf)
+        add_rows(b, "penalty_is", 1, [term(penalty, 1.0), *_flat(penalties, -1.0)], equal=0.0)
+    return NearOptimal(b, cost, penalty)
 
 
 # ------------------------------------------------------------------ fallback plans

@@ -313,7 +313,12 @@ def render(folder: Folder, name: str | None = None) -> str:
 
 
 def report_text(run_dir: Path, name: str | None = None) -> str:
-    """The report of the results folder ``run_dir`` (see :func:`render`)."""
+    """The report of the results folder ``run_dir`` (see :func:`render`; a near-optimal
+    alternatives folder: :func:`pecopt.report.alternatives.render_alternatives`)."""
+    from pecopt.report.alternatives import is_alternatives, render_alternatives
+
+    if is_alternatives(Path(run_dir)):
+        return render_alternatives(Path(run_dir), name)
     return render(load_folder(Path(run_dir)), name)
 
 

@@ -62,6 +62,12 @@ def _unit_last(name: str) -> str:
     return f"{m['head']}_{m['tail']}_{m['unit']}" if m else name
 
 
+def capacity_column(asset: str, what: str, prefix: str = "capacity") -> str:
+    """The column of one capacity: ``<prefix>_<asset>_<what>_<unit>``, the unit last
+    (``gshp``, ``power_kw_el`` -> ``capacity_gshp_power_el_kw``)."""
+    return f"{prefix}_{_key(asset)}_{_unit_last(_key(what))}"
+
+
 def _number(x: Any) -> float | None:
     if isinstance(x, bool) or not isinstance(x, int | float):
         return None
@@ -106,7 +112,7 @@ def flat_kpis(kpis: Mapping[str, Any]) -> Row:
     for asset, caps in sorted((kpis.get("capacities") or {}).items()):
         for what, v in (caps or {}).items():
             if _number(v) is not None:
-                row[f"capacity_{_key(asset)}_{_unit_last(_key(what))}"] = _number(v)
+                row[capacity_column(asset, what)] = _number(v)
     for carrier, roles in sorted((kpis.get("energy_kwh") or {}).items()):
         for role, e in sorted((roles or {}).items()):
             base = f"{_key(carrier)}_{_key(role)}"

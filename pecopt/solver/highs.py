@@ -69,6 +69,26 @@ class SolveOutcome:
         return self.x[start : start + len(var)]
 
 
+BasisCodes = tuple[tuple[int, ...], tuple[int, ...]]
+"""A simplex basis as plain status codes (columns, rows), which pickle: HiGHS' own
+``HighsBasis`` does not, so a basis travels to another process (a Dask worker) as this."""
+
+
+def basis_codes(basis: highspy.HighsBasis) -> BasisCodes:
+    """The status codes of a basis (:class:`highspy.HighsBasisStatus` values)."""
+    return tuple(map(int, basis.col_status)), tuple(map(int, basis.row_status))
+
+
+def basis_of(codes: BasisCodes) -> highspy.HighsBasis:
+    """The basis of :func:`basis_codes` again, for :func:`solve` of a model built the
+    same way (the same columns and rows in the same order)."""
+    b = highspy.HighsBasis()
+    b.col_status = [highspy.HighsBasisStatus(c) for c in codes[0]]
+    b.row_status = [highspy.HighsBasisStatus(r) for r in codes[1]]
+    b.valid = True
+    return b
+
+
 _BANNER_SHOWN = False
 
 #: ``mip_start: auto`` runs the LP-guided start from this many binaries up

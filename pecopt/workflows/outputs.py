@@ -67,7 +67,17 @@ from typing import Any
 from pecopt import __version__
 from pecopt.errors import DataError
 
-KINDS = ("solve", "ingest", "compare", "pareto", "sweep", "dispatch", "report", "replay")
+KINDS = (
+    "solve",
+    "ingest",
+    "compare",
+    "pareto",
+    "sweep",
+    "dispatch",
+    "report",
+    "replay",
+    "alternatives",
+)
 MANIFEST = "manifest.json"
 MARKER = "pecopt_output"
 LOCK_TIMEOUT_S = 60.0

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 import pyomo.environ as pyo
@@ -42,6 +42,9 @@ from pecopt.scenario import load_scenario
 from pecopt.scenario.schema import Scenario
 from pecopt.solver import Status
 from pecopt.workflows.outputs import atomic_dir, check_output
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pecopt.aggregation import Selection
 
 Progress = Callable[[str], None]
 SCENARIO_JSON = "scenario.json"
@@ -152,6 +155,21 @@ def run_inputs(
     return _run(inputs, deadline=deadline, progress=progress)
 
 
+def typical_inputs(inputs: DistrictInputs) -> tuple[DistrictInputs, Selection]:
+    """The inputs of the scenario's typical periods (``aggregation:``; tsam,
+    :func:`pecopt.aggregation.select`) and the selection: the model that sizes."""
+    from pecopt.aggregation import select
+
+    agg = inputs.scenario.aggregation
+    assert agg is not None
+    c = inputs.common
+    sel = select(
+        inputs.tables, c.index, k=agg.typical_periods, period_h=agg.period_h, dt_h=c.dt_h,
+        timezone=c.timezone, file=c.file,
+    )  # fmt: skip
+    return to_inputs(inputs.scenario, inputs.tables, c.file, selection=sel), sel
+
+
 def size_on_typical_periods(
     inputs: DistrictInputs,
     *,
@@ -168,18 +186,12 @@ def size_on_typical_periods(
     ``kpis["aggregation"]`` gives the periods, the typical-period objective (an estimate
     of the year's), the whole horizon's, their difference [%] and the seconds of each
     phase."""
-    from pecopt.aggregation import select
-
     agg = inputs.scenario.aggregation
     assert agg is not None
     c = inputs.common
     progress("typical periods")
     t0 = time.perf_counter()
-    sel = select(
-        inputs.tables, c.index, k=agg.typical_periods, period_h=agg.period_h, dt_h=c.dt_h,
-        timezone=c.timezone, file=c.file,
-    )  # fmt: skip
-    typical = to_inputs(inputs.scenario, inputs.tables, c.file, selection=sel)
+    typical, sel = typical_inputs(inputs)
     t_select = time.perf_counter() - t0
     first = _run(typical, deadline=deadline, progress=progress, duals=False)
     chosen = sizes(first.built.district)
