@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenario", type=Path, default=SCENARIO)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "replay.json")
     ap.add_argument("--keep", type=Path, help="keep the replay's output folder here")
+    ap.add_argument("--set", dest="sets", action="append", default=[], help="PATH=VALUE")
     args = ap.parse_args(argv)
 
     from pecopt.workflows.replay import replay
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         run = replay(
             args.scenario, args.keep or Path(tmp) / "replay", first=date.fromisoformat(args.first),
-            last=date.fromisoformat(args.last), forecast=args.forecast,
+            last=date.fromisoformat(args.last), forecast=args.forecast, sets=tuple(args.sets),
             progress=lambda s: print(s, file=sys.stderr) if "night" not in s or
             s.split("/")[0].endswith("0") else None,
         )  # fmt: skip
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         "from": args.first,
         "to": args.last,
         "forecast": args.forecast,
+        "set": args.sets,
         "nights": nights,
         "seconds": {name: round(v, 2) for name, v in s.items()},
         "per_night_s": {p: round(s[p] / nights, 3) for p in ("plan", "settle", "rule")},

@@ -243,6 +243,11 @@ class Dispatch(Strict):
     #: next plugs in (the Monday commute of a car that leaves work on Friday), short at
     #: the fleet's shortfall penalty (the penalty item ``ev_reserve_penalty``)
     ev_reserve: bool = True
+    #: what a kWh of a borehole's annual cap left for later is worth to a plan on the year
+    #: so far [EUR/kWh of ground heat] (``borehole.ground_value_eur_per_kwh``, set on every
+    #: borehole; None: the file's own); the dual of the cap in a full-year optimum is the
+    #: figure to give
+    ground_value_eur_per_kwh: Annotated[float, Field(ge=0.0, le=10.0)] | None = None
     initial_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     missing_prices: Literal["fill", "error"] = "fill"
     price_history_days: Annotated[int, Field(ge=1, le=60)] = 7

@@ -232,14 +232,17 @@ def _assets(
     first: bool,
     at: pd.Timestamp,
     tables: Mapping[str, pd.DataFrame],
+    cfg: Dispatch | None = None,
 ) -> tuple[dict[str, Any], Start]:
-    """The day's ``assets`` (rolling horizon, the carried state read in)."""
+    """The day's ``assets`` (rolling horizon, the carried state read in), by ``cfg``
+    (default: the scenario's dispatch settings)."""
     import copy
 
     from pecopt.workflows.carry import apply_start, rolling_assets
 
-    assets = copy.deepcopy(rolling_assets(setup.base, setup.cfg))
-    start = Start(at=at, dispatch=setup.cfg, values=dict(state), tables=tables,
+    cfg = cfg or setup.cfg
+    assets = copy.deepcopy(rolling_assets(setup.base, cfg))
+    start = Start(at=at, dispatch=cfg, values=dict(state), tables=tables,
                   first_night=first, timezone=setup.tz)  # fmt: skip
     apply_start(assets, start)
     return assets, start
@@ -401,7 +404,10 @@ def replay(
         assets, start = _assets(setup, state, k == 0, w.start, predicted)
         if k == 0:
             start_used = start.used
-            first_assets = assets
+            # perfect foresight: the same start, money alone (no value on what is left
+            # beyond the period for later nights: the borehole's cap, the cars' next trips)
+            money = cfg.model_copy(update={"ev_reserve": False, "ground_value_eur_per_kwh": 0.0})
+            first_assets, _ = _assets(setup, state, True, w.start, horizon_truth, money)
         s = _scenario(setup, assets, w.start, w.horizon_end)
         plan = plan_with_fallbacks(
             build(to_inputs(s, predicted, file)), deadline=time.perf_counter() + cfg.time_limit_s,

@@ -442,11 +442,14 @@ def _carried(spec: HeatPump, ps: list[pyo.Var], dt: float) -> dict[tuple[str, st
 def rolling(rec: dict[str, Any], cfg: Dispatch) -> None:
     """On a rolling horizon a borehole's annual energy cap holds on the year so far, its
     share earned by heating degree-hours (a winter night needs more of it than its share
-    of the year's hours), from nothing taken yet unless a state is carried."""
+    of the year's hours), from nothing taken yet unless a state is carried; what is left
+    of it is worth ``dispatch.ground_value_eur_per_kwh`` when given."""
     if rec.get("borehole") is not None:
         rec["borehole"]["energy_share"] = "degree_hours"
         if rec["borehole"]["extracted_so_far_kwh"] is None:
             rec["borehole"]["extracted_so_far_kwh"] = 0.0
+        if cfg.ground_value_eur_per_kwh is not None:
+            rec["borehole"]["ground_value_eur_per_kwh"] = cfg.ground_value_eur_per_kwh
 
 
 def start(rec: dict[str, Any], st: Start) -> None:
