@@ -35,8 +35,11 @@ def _usage(param: TyperArgument) -> str:
     return name + ("..." if param.nargs != 1 else "")
 
 
-class Command(TyperCommand):
-    """A pecopt command (see the module docstring)."""
+class _Tidy:
+    """Shared by :class:`Command` and :class:`Group`: parameters and the help option
+    shown without Typer's ``<bool>`` and ``{name}`` (:func:`_tidy`)."""
+
+    params: list[Any]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -44,9 +47,13 @@ class Command(TyperCommand):
             _tidy(p)
 
     def get_help_option(self, ctx: _click.Context) -> Any:
-        option = super().get_help_option(ctx)
+        option = super().get_help_option(ctx)  # type: ignore[misc]
         _tidy(option)
         return option
+
+
+class Command(_Tidy, TyperCommand):
+    """A pecopt command (see the module docstring)."""
 
     def collect_usage_pieces(self, ctx: _click.Context) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
@@ -58,15 +65,5 @@ class Command(TyperCommand):
         return pieces
 
 
-class Group(TyperGroup):
+class Group(_Tidy, TyperGroup):
     """The pecopt command group (see the module docstring)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for p in self.params:
-            _tidy(p)
-
-    def get_help_option(self, ctx: _click.Context) -> Any:
-        option = super().get_help_option(ctx)
-        _tidy(option)
-        return option
