@@ -36,13 +36,9 @@ def is_alternatives(folder: Path) -> bool:
 
 
 def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    try:
-        df = pd.read_parquet(path)
-    except (OSError, ValueError) as exc:
-        raise DataError(path, "-", f"cannot read Parquet: {exc}") from None
-    for c in columns:
-        if c not in df.columns:
-            raise DataError(path, c, "column missing")
+    from pecopt.report.data import _read_parquet
+
+    df = _read_parquet(path, columns)
     if df.empty:
         raise DataError(path, "-", "no rows")
     return df
