@@ -318,3 +318,37 @@ def test_a_real_week_of_2024(tmp_path: Path) -> None:
     late = replay(REAL, tmp_path / "late", first=first, last=last, forecast="persistence")
     assert late.kpis["realised"]["net_cost_eur"] > real
     assert (late.table["forecast_error_loads_space_heat_kw"] > 0).all()
+
+
+@pytest.mark.parametrize("layout", ["time_major", "vehicle_major"])
+def test_the_reserve_and_a_days_rows_are_read_off_long_tables_as_by_hand(layout: str) -> None:
+    """``reserve_table`` (all vehicles at once) gives each vehicle's drive until its next
+    plug-in as :func:`next_trips_kwh` does for it alone, and :class:`Rows` takes a window
+    of a long table exactly as a mask does, rows in the table's order, whatever its layout."""
+    from pecopt.ingest.ev_fleets import next_trips_kwh, reserve_table
+    from pecopt.workflows.replay import Rows
+
+    rng = np.random.default_rng(7)
+    steps = pd.date_range("2025-03-29T00:00", periods=96 * 3, freq="15min", tz="UTC")
+    cars = [(f, f"v{i}") for f in ("residents", "workplace") for i in range(12)]
+    if layout == "time_major":
+        ts, car = np.repeat(steps, len(cars)), np.tile(np.arange(len(cars)), len(steps))
+    else:
+        ts, car = np.tile(steps, len(cars)), np.repeat(np.arange(len(cars)), len(steps))
+    avail = pd.DataFrame({"timestamp": ts, "fleet": [cars[c][0] for c in car],
+                          "vehicle": [cars[c][1] for c in car],
+                          "plugged": rng.random(len(ts)) < 0.01,
+                          "drive_kwh": rng.random(len(ts))})  # fmt: skip
+    after = steps[100]
+    got = reserve_table(avail, after)
+    assert list(zip(got["fleet"], got["vehicle"], strict=True)) == cars
+    for (fleet, vehicle), need in zip(cars, got["reserve_kwh"], strict=True):
+        mine = avail[(avail["fleet"] == fleet) & (avail["vehicle"] == vehicle)]
+        mine = mine[mine["timestamp"] >= after].sort_values("timestamp")
+        alone = next_trips_kwh(mine["plugged"].to_numpy(bool)[None, :],
+                               mine["drive_kwh"].to_numpy(float)[None, :])[0]  # fmt: skip
+        assert need == pytest.approx(alone, abs=1e-9)
+    lo, hi = steps[37], steps[150]
+    want = avail[(avail["timestamp"] >= lo) & (avail["timestamp"] < hi)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(Rows({"a": avail}).within("a", avail, lo, hi), want)
+    assert Rows({"a": avail}).within("a", avail, hi, hi).empty

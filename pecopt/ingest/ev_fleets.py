@@ -40,16 +40,28 @@ def next_trips_kwh(plugged: np.ndarray, drive: np.ndarray) -> np.ndarray:
 def reserve_table(availability: pd.DataFrame, after: pd.Timestamp) -> pd.DataFrame:
     """``ev_fleets_reserve`` from an availability table that goes on past ``after``: per
     fleet and vehicle, the energy driven from ``after`` until the vehicle next plugs in
-    (within the rows given) [kWh, one vehicle of the row]."""
+    (within the rows given) [kWh, one vehicle of the row]: :func:`next_trips_kwh`, for all
+    vehicles at once (rows in any order; vehicles in their order at the first step)."""
     ts = pd.DatetimeIndex(availability["timestamp"])
-    later = availability[ts >= after]
-    rows = []
-    for (fleet, vehicle), grp in later.groupby(["fleet", "vehicle"], sort=False):
-        g = grp.sort_values("timestamp")
-        need = next_trips_kwh(g["plugged"].to_numpy(bool)[None, :],
-                              g["drive_kwh"].to_numpy(float)[None, :])[0]  # fmt: skip
-        rows.append((fleet, vehicle, need))
-    return pd.DataFrame(rows, columns=RESERVE_COLUMNS).astype({"reserve_kwh": float})
+    later = availability[ts >= after].sort_values("timestamp", kind="stable")
+    fleet, fleets = pd.factorize(later["fleet"], sort=False)
+    vehicle, vehicles = pd.factorize(later["vehicle"], sort=False)
+    code, pairs = pd.factorize(fleet.astype(np.int64) * max(len(vehicles), 1) + vehicle, sort=False)
+    n = len(pairs)
+    # a row counts until its vehicle's first plugged row (rows are in time order)
+    row = np.arange(len(code))
+    plugged = later["plugged"].to_numpy(bool)
+    first = np.full(n, len(code))
+    np.minimum.at(first, code[plugged], row[plugged])
+    drive = np.where(row < first[code], later["drive_kwh"].to_numpy(float), 0.0)
+    keys = np.asarray(pairs, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "fleet": np.asarray(fleets, dtype=object)[keys // max(len(vehicles), 1)],
+            "vehicle": np.asarray(vehicles, dtype=object)[keys % max(len(vehicles), 1)],
+            "reserve_kwh": np.bincount(code, weights=drive, minlength=n).astype(float),
+        }
+    ).astype({"fleet": later["fleet"].dtype, "vehicle": later["vehicle"].dtype})
 
 
 def fleet_tables(

@@ -100,30 +100,62 @@ class ReplayRun:
 # ------------------------------------------------------------------ the period's truth
 
 
+class Rows:
+    """Each timestamped table's rows in time order, computed once, so that a window of
+    a long table is found by binary search (O(log n + rows taken), not a scan of the
+    period's millions of rows every day)."""
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame]) -> None:
+        self.order: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for name, t in tables.items():
+            if "timestamp" in t.columns:
+                ns = pd.DatetimeIndex(t["timestamp"]).as_unit("ns").asi8
+                order = np.argsort(ns, kind="stable")
+                self.order[name] = (order, ns[order])
+
+    def within(
+        self, name: str, t: pd.DataFrame, lo: pd.Timestamp, hi: pd.Timestamp
+    ) -> pd.DataFrame:
+        """The rows of table ``name`` (``t``) with ``lo <= timestamp < hi``, in their
+        order in the table, index reset."""
+        if name not in self.order:
+            ts = pd.DatetimeIndex(t["timestamp"])
+            return t[(ts >= lo) & (ts < hi)].reset_index(drop=True)
+        order, ns = self.order[name]
+        a, b = np.searchsorted(ns, [lo.as_unit("ns").value, hi.as_unit("ns").value])
+        return t.take(np.sort(order[a:b])).reset_index(drop=True)
+
+
 def _slice(
     tables: Mapping[str, pd.DataFrame],
     lo: pd.Timestamp,
     hi: pd.Timestamp,
     step: pd.Timedelta,
     open_end: bool = False,
+    rows: Rows | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The tables on ``[lo, hi)``: rows by ``timestamp``; EV sessions clipped to it, a cut
     session wanting its energy pro rata to its steps inside (as a horizon cuts it), the
     shares before ``lo`` and after ``hi`` kept apart (``energy_before_kwh``,
     ``energy_after_kwh``). ``open_end``: a session that goes on after ``hi`` wants
     nothing by then (a settled day: its deadline is later, and the plan may have
-    charged it after midnight)."""
-    from pecopt.ingest.ev_fleets import RESERVE_COLUMNS, reserve_table
+    charged it after midnight). The fleets' reserve (what a car drives after ``hi``
+    before it next plugs in) is read off the week after ``hi``, as a plan draws it.
+    ``rows``: the tables' time order (:class:`Rows`) when they are sliced many times."""
+    from pecopt.ingest.ev_fleets import RESERVE_COLUMNS, RESERVE_DAYS, reserve_table
 
+    rows = rows or Rows({})
     out: dict[str, pd.DataFrame] = {}
     for name, t in tables.items():
         if list(t.columns) == RESERVE_COLUMNS:  # the cars' next trips after hi
-            avail = next((a for a in tables.values() if {"plugged", "drive_kwh"} <= set(a)), None)
-            later = None if avail is None else avail[pd.DatetimeIndex(avail["timestamp"]) >= hi]
+            avail = next((n for n, a in tables.items() if {"plugged", "drive_kwh"} <= set(a)), None)
+            later = None
+            if avail is not None:
+                week = hi + pd.Timedelta(days=RESERVE_DAYS)
+                later = rows.within(avail, tables[avail], hi, week)
             out[name] = t if later is None or later.empty else reserve_table(later, hi)
         elif "timestamp" in t.columns:
-            ts = pd.DatetimeIndex(t["timestamp"])
-            out[name] = t[(ts >= lo) & (ts < hi)].reset_index(drop=True)
+            out[name] = rows.within(name, t, lo, hi)
         elif {"first_utc", "last_utc", "energy_kwh"} <= set(t.columns):
             first, last = pd.DatetimeIndex(t["first_utc"]), pd.DatetimeIndex(t["last_utc"])
             keep = (last >= lo) & (first < hi)
@@ -206,6 +238,7 @@ class _Setup:
     index: pd.DatetimeIndex  # the truth's steps
     step: pd.Timedelta
     tz: str
+    rows: Rows  # the truth's time order
 
 
 def _scenario(
@@ -288,7 +321,8 @@ def _settle(setup: _Setup, assets: dict[str, Any], lo: pd.Timestamp, hi: pd.Time
     from pecopt.solver import solve as solve_model
 
     s = _scenario(setup, assets, lo, hi)
-    built = build(to_inputs(s, _slice(setup.truth, lo, hi, setup.step, True), setup.file))
+    day = _slice(setup.truth, lo, hi, setup.step, True, setup.rows)
+    built = build(to_inputs(s, day, setup.file))
     dm = built.district
     if targets is not None:
         tf.follow(dm, targets, FOLLOW_EUR_PER_KWH)
@@ -384,7 +418,7 @@ def replay(
 
     truth_s = _validate(doc, file)
     truth = ingest(truth_s, file)
-    setup = _Setup(base, cfg, file, truth, horizon_index(truth_s, file), step, tz)
+    setup = _Setup(base, cfg, file, truth, horizon_index(truth_s, file), step, tz, Rows(truth))
     fc = Forecaster(mode, truth, setup.index, step, tz, seed)
     t_ingest = time.perf_counter() - t0
 
@@ -399,7 +433,7 @@ def replay(
     for k, (d, w) in enumerate(zip(days, windows, strict=True)):
         progress(f"night {k + 1}/{len(days)} ({d})")
         t1 = time.perf_counter()
-        horizon_truth = _slice(truth, w.start, w.horizon_end, step)
+        horizon_truth = _slice(truth, w.start, w.horizon_end, step, rows=setup.rows)
         predicted, errors = fc.forecast(horizon_truth, w.start, w.end, w.horizon_end, d)
         assets, start = _assets(setup, state, k == 0, w.start, predicted)
         if k == 0:
@@ -479,7 +513,7 @@ def replay(
     pf_day: Day | None = None
     pf_error = None
     try:
-        pf_built = build(to_inputs(pf_s, _slice(truth, *period, step), file))
+        pf_built = build(to_inputs(pf_s, _slice(truth, *period, step, rows=setup.rows), file))
         pf = solve(pf_built)
         pf_day = _day(pf_built, pf)
         table["perfect_foresight_co2_kg"] = _co2_per_day(pf.results, windows)
