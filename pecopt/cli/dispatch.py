@@ -56,6 +56,13 @@ def dispatch(
         float | None,
         typer.Option(help="Time limit for the planning, seconds (default: dispatch.time_limit_s)."),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Refuse an implausible forecast (exit 2) instead of planning on it (exit 10).",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
     sets: SetOpt = None,
 ) -> None:
@@ -82,6 +89,7 @@ def dispatch(
             from_local=from_,
             time_limit_s=time_limit,
             sets=sets_of(sets),
+            strict=strict,
         )
     finally:
         gc.enable()

@@ -23,7 +23,11 @@ the row). What the file lacks is completed the documented way:
 * a column that is absent (no GHI, temperature or wind), or steps the file does not
   cover: the embedded typical year (:func:`pecopt.ingest.weather.typical_year`), each
   reported in :attr:`Forecast.notes` (``fill=True``; otherwise an uncovered step is an
-  error).
+  error);
+* holes inside the file (rows missing from its step grid, empty cells; ``fill=True``):
+  a hole of up to :data:`MAX_INTERPOLATED_H` hours is interpolated linearly in time
+  between the file's values on either side, column by column; a longer one comes from
+  the typical year like an uncovered step. Both are reported in the notes.
 
 Small negative irradiance values (night-time model noise) are set to 0. pvlib is imported
 only when a decomposition or the typical year is needed: a forecast with all five columns
@@ -43,12 +47,16 @@ import pandas as pd
 from pecopt.errors import DataError
 from pecopt.ingest.timeseries import parse_times, read_series_file, read_table, step_of, zone_for
 
-__all__ = ["FORECAST_COLUMNS", "Forecast", "read_forecast"]
+__all__ = ["FORECAST_COLUMNS", "MAX_INTERPOLATED_H", "Forecast", "read_forecast"]
 
 #: The canonical weather columns (the same as :data:`pecopt.ingest.weather.WEATHER_COLUMNS`,
 #: repeated so that reading a forecast does not import pvlib).
 FORECAST_COLUMNS: Final = ("ghi_w_m2", "dni_w_m2", "dhi_w_m2", "temp_air_c", "wind_speed_m_s")
 _FLUX: Final = ("ghi_w_m2", "dni_w_m2", "dhi_w_m2")
+#: holes inside a forecast file up to this long [h] are interpolated linearly in time;
+#: longer ones come from the typical year [assumption: half a day, about the time a
+#: weather front takes to pass]
+MAX_INTERPOLATED_H: Final = 12.0
 
 
 @dataclass(frozen=True)
@@ -56,12 +64,20 @@ class Forecast:
     """The weather on the horizon and what in it did not come from the forecast file.
 
     ``frame``: :data:`FORECAST_COLUMNS` on the index; ``filled[t]``: step t (or part of
-    its columns) came from the typical year; ``notes``: one sentence per substitution.
+    its columns) did not come from the file (typical year or interpolated);
+    ``notes``: one sentence per substitution; ``missing[t]``: the file has no value for
+    step t in some present column (uncovered or a hole); ``raw``: the file's own values
+    by canonical name (present columns only, before any clipping or filling; NaN where
+    the file has none), for plausibility checks; ``columns``: canonical name -> the
+    file's column.
     """
 
     frame: pd.DataFrame
     filled: np.ndarray
     notes: list[str] = field(default_factory=list)
+    missing: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    raw: pd.DataFrame = field(default_factory=pd.DataFrame)
+    columns: dict[str, str] = field(default_factory=dict)
 
 
 def read_forecast(
@@ -126,6 +142,7 @@ def read_forecast(
     covered = _covered(head, path, time_column, tz, [names[c] for c in present], index)
     n = len(index)
     out = {c: np.full(n, np.nan) for c in FORECAST_COLUMNS}
+    raw = pd.DataFrame({c: np.full(n, np.nan) for c in present}, index=index)
     if covered.any():
         sub = pd.DatetimeIndex(
             index[covered], freq=pd.tseries.frequencies.to_offset(step_of(index))
@@ -137,14 +154,19 @@ def read_forecast(
             time_column=time_column,
             tz=tz,
             allow_negative=True,
+            holes=fill,
         )
         for c in present:
             x = read[c].to_numpy(float)
+            raw.loc[sub, c] = x
             if c in _FLUX:
                 x = np.maximum(x, 0.0)
             elif c == "wind_speed_m_s" and (x < 0).any():
-                raise DataError(path, names[c], f"negative wind speed {x.min():g}")
+                raise DataError(path, names[c], f"negative wind speed {np.nanmin(x):g}")
             out[c][covered] = x
+    holes = covered & np.asarray(raw.isna().any(axis=1)) if present else np.zeros(n, bool)
+    if holes.any():
+        notes.append(_fill_holes(out, present, holes, index))
     if not covered.all():
         if not fill:
             raise DataError(
@@ -161,10 +183,11 @@ def read_forecast(
     for c in absent:
         notes.append(f"the weather forecast has no {c} column; the typical year's is used")
 
-    decomposed = _decompose(out, covered, present, index, latitude, longitude, altitude)
+    known = covered & ~np.isnan(out["ghi_w_m2"])  # not a long hole (typical year there)
+    decomposed = _decompose(out, known, present, index, latitude, longitude, altitude)
     if decomposed:
         notes.append(decomposed)
-    filled = ~covered | bool(absent)
+    filled = ~covered | holes | bool(absent)
     if filled.any():
         from pecopt.ingest.weather import typical_year  # pvlib: only when something is missing
 
@@ -173,7 +196,39 @@ def read_forecast(
             hole = np.isnan(out[c])
             out[c][hole] = typical[c].to_numpy(float)[hole]
     frame = pd.DataFrame(out, index=index)
-    return Forecast(frame, np.asarray(filled, bool), notes)
+    used = {c: names[c] for c in present}
+    return Forecast(frame, np.asarray(filled, bool), notes, ~covered | holes, raw, used)
+
+
+def _fill_holes(
+    out: dict[str, np.ndarray], present: list[str], holes: np.ndarray, index: pd.DatetimeIndex
+) -> str:
+    """Fill the holes inside the file in place: runs of NaN of up to
+    :data:`MAX_INTERPOLATED_H` hours linearly in time between the values on either side,
+    :math:`x_t = x_a + (x_b - x_a)(t - t_a)/(t_b - t_a)`; longer runs are left NaN (for
+    the typical year). Returns the note."""
+    step_h = step_of(index) / pd.Timedelta(hours=1)
+    limit = int(round(MAX_INTERPOLATED_H / step_h))
+    long_steps = np.zeros(len(index), bool)
+    for c in present:
+        x = pd.Series(out[c])
+        gap = x.isna()
+        run = (gap != gap.shift()).cumsum()
+        size = gap.groupby(run).transform("sum")
+        short = gap & (size <= limit)
+        long_steps |= np.asarray(gap & (size > limit))
+        out[c] = np.where(short, x.interpolate(limit_area="inside").to_numpy(), out[c])
+    hole_steps = index[holes]
+    text = (
+        f"weather forecast missing for {hole_steps.size} steps inside the file "
+        f"({_span(hole_steps, index)}): "
+    )
+    if not long_steps.any():
+        return text + "interpolated linearly in time"
+    return text + (
+        f"holes of up to {MAX_INTERPOLATED_H:g} h interpolated linearly in time, "
+        f"{int(long_steps.sum())} steps of longer ones from the typical year"
+    )
 
 
 def _covered(

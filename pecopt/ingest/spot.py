@@ -58,6 +58,7 @@ def read_spot(
     column: str,
     time_column: str = "timestamp",
     tz: str = "UTC",
+    holes: bool = False,
 ) -> pd.Series:
     """Read a spot price file onto ``index``, in EUR/kWh excluding VAT.
 
@@ -83,6 +84,9 @@ def read_spot(
         Price and timestamp columns.
     tz : str
         Zone of naive timestamps (default UTC).
+    holes : bool
+        Rows missing inside the file and empty cells give NaN, not an error
+        (:func:`pecopt.ingest.timeseries.read_series_file`).
 
     Returns
     -------
@@ -93,8 +97,9 @@ def read_spot(
     if unit not in scale:
         raise ValueError(f"unit must be one of {sorted(scale)}, got {unit!r}")
     frame = read_series_file(
-        path, {column: _NAME}, index, time_column=time_column, tz=tz, allow_negative=True
-    )
+        path, {column: _NAME}, index, time_column=time_column, tz=tz, allow_negative=True,
+        holes=holes,
+    )  # fmt: skip
     price = frame[_NAME] * scale[unit]
     if vat_included:
         price = price / (1.0 + finnish_electricity_vat(index))
@@ -293,7 +298,8 @@ def read_spot_known(
     The day-ahead prices of the day after tomorrow are never out when a nightly plan is
     made: the file covers only part of the horizon. Its rows are those with a price (rows
     after the last price, e.g. empty cells of a dump, do not count); inside that span the
-    file is read and checked as :func:`read_spot` does.
+    file is read and checked as :func:`read_spot` does, except that holes (rows missing
+    from its step grid, empty cells) are NaN: prices to fill like the look-ahead's.
 
     Parameters
     ----------
@@ -341,16 +347,17 @@ def read_spot_known(
     span = pd.DatetimeIndex(span, freq=pd.tseries.frequencies.to_offset(step))
     if unit == "eur_per_kwh":
         frame = read_series_file(
-            path, {column: _NAME}, span, time_column=time_column, tz=tz, allow_negative=True
-        )
+            path, {column: _NAME}, span, time_column=time_column, tz=tz, allow_negative=True,
+            holes=True,
+        )  # fmt: skip
         known = frame[_NAME]  # as the grid reads an eur_per_kwh file: taken as it is
     else:
         known = read_spot(
             path, span, unit=unit, vat_included=vat_included, column=column,
-            time_column=time_column, tz=tz,
+            time_column=time_column, tz=tz, holes=True,
         )  # fmt: skip
     values = known.reindex(index).to_numpy(float)
-    return values, known.rename(_NAME)
+    return values, known.dropna().rename(_NAME)
 
 
 def fill_missing_prices(

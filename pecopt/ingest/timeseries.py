@@ -152,6 +152,7 @@ def read_series_file(
     tz: str = "UTC",
     kind: Literal["power", "energy"] = "power",
     allow_negative: bool = False,
+    holes: bool = False,
 ) -> pd.DataFrame:
     """Read columns of a CSV or Parquet file and align them to a canonical index.
 
@@ -194,6 +195,11 @@ def read_series_file(
         :math:`P = E / \\Delta t_f` [kW].
     allow_negative : bool
         Accept negative values (prices). Default False (loads, emission factors).
+    holes : bool
+        Accept holes inside the file: rows missing from its regular step grid (every
+        gap between times a whole number of steps) and empty cells. A target step that
+        uses a hole is NaN, for the caller to fill (forecasts: a nightly plan goes on).
+        Text cells stay errors. Default False: a hole is an error.
 
     Returns
     -------
@@ -227,6 +233,8 @@ def read_series_file(
         raise DataError(path, time_column, f"duplicated timestamp {times[dup][0]} (UTC)")
     order = np.argsort(np.asarray(times), kind="stable")
     times = times[order]
+    if holes:
+        frame, times, order = _on_grid(frame.iloc[order], times, path, time_column)
     fstep = _file_step(times, path, time_column)
 
     pick = _resample_positions(times[0], fstep, index, tstep, path, time_column)
@@ -236,7 +244,9 @@ def read_series_file(
 
     out: dict[str, np.ndarray] = {}
     for src, name in canon.items():
-        x = _numeric_column(frame[src].iloc[order], times, used, path, src, allow_negative)
+        x = _numeric_column(
+            frame[src].iloc[order], times, used, path, src, allow_negative, holes=holes
+        )
         if kind == "energy":
             x = x / (fstep / pd.Timedelta(hours=1))
         out[name] = x[pick].mean(axis=1)
@@ -351,6 +361,34 @@ def _localise(naive: pd.DatetimeIndex, tz: str, path: Path, col: str) -> pd.Date
     return local.tz_convert("UTC")
 
 
+def _on_grid(
+    frame: pd.DataFrame, times: pd.DatetimeIndex, path: Path, col: str
+) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray]:
+    """``frame`` (in time order) on the regular grid of its smallest step, rows missing
+    from it added empty; the identity order. Times off that grid are errors."""
+    if len(times) < 2:
+        return frame, times, np.arange(len(frame))
+    diffs = times[1:] - times[:-1]
+    step = pd.Timedelta(diffs.min())
+    off = np.flatnonzero(np.asarray(diffs % step != pd.Timedelta(0)))
+    if off.size:
+        i = int(off[0])
+        raise DataError(
+            path,
+            col,
+            f"irregular timestamps: step {step} expected, "
+            f"but {times[i]} is followed by {times[i + 1]} (UTC)",
+        )
+    grid = pd.date_range(times[0], times[-1], freq=step)
+    where = grid.get_indexer(times)
+    full = pd.DataFrame(np.nan, index=range(len(grid)), columns=frame.columns, dtype=object)
+    full.iloc[where] = frame.to_numpy(dtype=object)
+    rows = np.full(len(grid), -1, dtype=np.int64)
+    rows[where] = np.asarray(frame.index)
+    full.index = pd.Index(rows)  # file rows for messages; -1 for an added row
+    return full, pd.DatetimeIndex(grid), np.arange(len(grid))
+
+
 def _file_step(times: pd.DatetimeIndex, path: Path, col: str) -> pd.Timedelta:
     """Return the regular step of sorted, unique ``times``; gaps and jitter are errors."""
     diffs = times[1:] - times[:-1]
@@ -374,9 +412,12 @@ def _numeric_column(
     path: Path,
     col: str,
     allow_negative: bool,
+    *,
+    holes: bool = False,
 ) -> np.ndarray:
     """Return a float array; NaN, text, infinity and (optionally) negatives in the rows
-    ``used`` by the horizon are errors (rows outside the horizon are not checked).
+    ``used`` by the horizon are errors (rows outside the horizon are not checked); with
+    ``holes``, empty cells are NaN, not errors.
 
     ``raw`` is in time order; its index holds the file's row positions, so that the
     message names the first bad row as the user finds it (:func:`row_name`).
@@ -387,8 +428,11 @@ def _numeric_column(
         return f"{row_name(path, int(raw.index[i]))} ({times[i]} UTC)"
 
     nan = np.isnan(x) & used
-    if nan.any():
-        i = int(np.flatnonzero(nan)[0])
+    cells = raw.iloc[np.flatnonzero(nan)]
+    empty = np.asarray(pd.isna(cells) | (cells.astype(str).str.strip() == ""))
+    bad = np.flatnonzero(nan)[~empty] if holes else np.flatnonzero(nan)
+    if bad.size:
+        i = int(bad[0])
         cell = raw.iloc[i]
         if pd.isna(cell) or str(cell).strip() == "":
             what = "missing value"

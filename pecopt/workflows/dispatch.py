@@ -33,8 +33,9 @@ import numpy as np
 import pandas as pd
 
 from pecopt import __version__
-from pecopt.errors import OptionError, ScenarioError
+from pecopt.errors import DataError, OptionError, ScenarioError
 from pecopt.model.carry import DEGRADED, NOTICE, Flag, Start
+from pecopt.scenario.plausibility import Finding
 from pecopt.scenario.schema import Dispatch, Scenario
 from pecopt.state import RunRecord, StartState, StateStore, locked
 from pecopt.workflows.flags import local, plan_flags, price_flags, state_flags
@@ -152,9 +153,12 @@ def dispatch(
     time_limit_s: float | None = None,
     progress: Progress = _noop,
     sets: tuple[str, ...] = (),
+    strict: bool = False,
 ) -> DispatchRun:
     """Plan a delivery day from the carried state (see the module docstring); ``sets``:
-    ``--set PATH=VALUE`` options applied to the scenario file."""
+    ``--set PATH=VALUE`` options applied to the scenario file; ``strict``: an implausible
+    forecast (:mod:`pecopt.ingest.forecast_checks`) is refused (``DataError``, exit 2,
+    before anything is planned or written) instead of planned on and flagged degraded."""
     t0 = time.perf_counter()
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     from pecopt.scenario import load_scenario
@@ -182,7 +186,9 @@ def dispatch(
         t1 = time.perf_counter()
         seconds["read_state"] = t1 - t0
         progress("ingest")
-        day_s, inputs, start, more = _inputs(base, cfg, state, first_night, window, scenario_file)
+        day_s, inputs, start, more = _inputs(
+            base, cfg, state, first_night, window, scenario_file, strict
+        )
         flags += start.flags + more
         t2 = time.perf_counter()
         seconds["ingest"] = t2 - t1
@@ -314,8 +320,10 @@ def _inputs(
     first_night: bool,
     window: Window,
     scenario_file: Path,
+    strict: bool = False,
 ) -> tuple[Scenario, Any, Start, list[Flag]]:
-    """The day's scenario and its inputs, and the flags of what was filled in.
+    """The day's scenario and its inputs, and the flags of what was filled in or looks
+    implausible (:mod:`pecopt.ingest.forecast_checks`; refused with ``strict``).
 
     Every unit is fitted to the rolling horizon by its technology, the day is ingested,
     then each technology reads its carried state into its units
@@ -336,11 +344,13 @@ def _inputs(
     index = horizon_index(day_s, file)
     in_window = np.asarray(index < window.end)
     flags: list[Flag] = []
+    doubts: list[Finding] = []
 
     weather = None
     w = day_s.weather
     if w.source == "forecast":
         from pecopt.ingest.forecast import read_forecast
+        from pecopt.ingest.forecast_checks import weather_findings
 
         assert w.path is not None
         site = day_s.site
@@ -350,11 +360,21 @@ def _inputs(
             tz=w.timezone, fill=True,
         )  # fmt: skip
         weather = fc.frame
-        gap_in_day = bool((fc.filled & in_window).any())
+        gap_in_day = bool((fc.missing & in_window).any())
         for note in fc.notes:
             level = DEGRADED if gap_in_day and "missing for" in note else NOTICE
             flags.append(Flag(level, "weather_filled", note))
+        doubts += weather_findings(
+            fc, w.path, latitude=site.latitude, longitude=site.longitude,
+            altitude=site.altitude_m, tz=window.tz,
+        )  # fmt: skip
     tables = ingest(day_s, file, weather)
+    doubts += _price_doubts(day_s, index, window.tz)
+    if doubts and strict:
+        first = doubts[0]
+        raise DataError(first.file, first.field, f"{first.problem} (refused: --strict)")
+    for d in doubts:
+        flags.append(Flag(DEGRADED, "implausible_forecast", f"{d}; planned on as it is"))
     stand_in = NOTICE if cfg.stand_ins == "allowed" else DEGRADED
     if w.source == "typical_year" and "weather" in tables:
         flags.append(
@@ -377,6 +397,25 @@ def _inputs(
     inputs = to_inputs(final, tables, file)
     flags += price_flags(final, tables, in_window, index, window.tz, stand_in)
     return final, inputs, start, flags
+
+
+def _price_doubts(s: Scenario, index: pd.DatetimeIndex, tz: str) -> list[Finding]:
+    """The price file's known prices on the horizon against the recent range
+    (:func:`pecopt.ingest.forecast_checks.price_findings`); none for stand-in or inline
+    prices (``pecopt validate`` checks those)."""
+    grid = getattr(s.assets, "grid", None)
+    if grid is None or grid.tariff.spot.source != "file":
+        return []
+    from pecopt.ingest.forecast_checks import price_findings
+    from pecopt.ingest.spot import read_spot_known
+
+    sp = grid.tariff.spot
+    assert sp.path is not None
+    known, recent = read_spot_known(
+        sp.path, index, unit=sp.unit, vat_included=sp.vat_included, column=sp.column,
+        time_column=sp.time_column, tz=sp.timezone, history_days=sp.history_days,
+    )  # fmt: skip
+    return price_findings(index, known, recent, sp.path, sp.column, tz=tz)
 
 
 def _validate(doc: dict[str, Any], file: str) -> Scenario:

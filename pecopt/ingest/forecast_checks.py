@@ -1,0 +1,264 @@
+"""Plausibility of the forecast a nightly plan is made on: unit and clock slips.
+
+A forecast file can be well formed and still wrong: temperatures in kelvin or
+Fahrenheit, irradiance 12 hours off (a 12-hour clock, a time zone), prices in EUR/MWh in a
+EUR/kWh column. Read as they are, they move a night's planned cost by a third and pass
+silently. The rules, on the file's own values (not on what was filled in):
+
+==================  ===========================================================  ========
+column              suspicious when                                              kind
+==================  ===========================================================  ========
+``temp_air_c``      a value outside :data:`TEMP_RANGE_C` (-60..50 degC)           range
+``temp_air_c``      a local day's mean (over at least :data:`MIN_DAY_H` h of      climate
+                    values) farther from the embedded typical month's mean than
+                    :math:`\\max(k\\,\\sigma_m, B)`, with :math:`\\sigma_m` the
+                    standard deviation of the month's daily means,
+                    :math:`k` = :data:`CLIMATE_SD` and :math:`B` =
+                    :data:`CLIMATE_MIN_BAND_K`
+``ghi_w_m2``,       above :data:`DARK_IRRADIANCE_W_M2` in a step when the sun     irradiance
+``dni_w_m2``,       (apparent elevation) stays below the horizon from
+``dhi_w_m2``        :data:`DARK_MARGIN_H` before the step to as long after it
+spot price          a local day's mean of the known prices above                 price
+                    :data:`~pecopt.scenario.plausibility.MAX_PRICE_EUR_PER_KWH`
+                    (1 EUR/kWh: EUR/MWh or c/kWh read as EUR/kWh?), or outside
+                    :math:`[\\min - m\\,s, \\max + m\\,s]` of the daily means of
+                    the last ``history_days`` days before the horizon, with
+                    :math:`s = \\max(\\max - \\min, s_0)`, :math:`m` =
+                    :data:`PRICE_SPREAD_FACTOR`, :math:`s_0` =
+                    :data:`MIN_PRICE_SPREAD_EUR_PER_KWH`
+==================  ===========================================================  ========
+
+Kelvin (about 250-300) fails the range at once; Fahrenheit fails the range on warm days
+and the typical month on most others (it is not caught on cold winter days, where
+:math:`F - C = 0.8\\,C + 32` is small against the winter band). The typical month is
+the embedded climate of Helsinki-Vantaa (``pecopt/data/typical_year_monthly.csv``,
+``typical_year_variability.csv``, ASHRAE IWEC), so the check is meant for Finnish sites.
+
+Thresholds, checked on real data in ``../shared/data`` (2023 to September 2024): the
+Helsinki-Vantaa daily means lie within 3.9 sigma of the typical month (-19.6 K on
+7 Jan 2024, +11.3 K on 29 May 2024), so the band of max(5 sigma, 20 K) leaves room for
+colder spells than those [assumption]; the FI day-ahead daily means never left the
+band with m = 5 around the previous 7 days (at most 3.3 spreads outside the range, on
+the 0.89 EUR/kWh of 5 Jan 2024). The night tolerance of 10 W/m2 and the one-hour margin
+allow for twilight and an hour-ending label [assumption].
+"""
+
+from __future__ import annotations
+
+import calendar
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from pecopt.ingest.forecast import Forecast
+from pecopt.ingest.timeseries import step_of
+from pecopt.scenario.plausibility import MAX_PRICE_EUR_PER_KWH, Finding
+
+__all__ = [
+    "CLIMATE_MIN_BAND_K",
+    "CLIMATE_SD",
+    "DARK_IRRADIANCE_W_M2",
+    "DARK_MARGIN_H",
+    "MIN_DAY_H",
+    "MIN_PRICE_SPREAD_EUR_PER_KWH",
+    "PRICE_SPREAD_FACTOR",
+    "TEMP_RANGE_C",
+    "price_findings",
+    "weather_findings",
+]
+
+#: air temperatures outside this range [degC] are not of this planet's surface
+TEMP_RANGE_C: Final = (-60.0, 50.0)
+#: a day's mean farther than max(CLIMATE_SD x sigma_m, CLIMATE_MIN_BAND_K) from the month's
+CLIMATE_SD: Final = 5.0
+CLIMATE_MIN_BAND_K: Final = 20.0
+#: a local day needs this many hours of forecast values for its mean to be checked [h]
+MIN_DAY_H: Final = 6.0
+#: irradiance above this [W/m2] while the sun is down is suspicious
+DARK_IRRADIANCE_W_M2: Final = 10.0
+#: the sun must stay down from this long before a step to as long after it [h]
+DARK_MARGIN_H: Final = 1.0
+#: a day's price level outside the recent range by more than this many spreads
+PRICE_SPREAD_FACTOR: Final = 5.0
+#: the smallest spread of the recent daily means used [EUR/kWh]
+MIN_PRICE_SPREAD_EUR_PER_KWH: Final = 0.01
+_FLUX: Final = ("ghi_w_m2", "dni_w_m2", "dhi_w_m2")
+
+
+def weather_findings(
+    fc: Forecast,
+    file: str | Path,
+    *,
+    latitude: float,
+    longitude: float,
+    altitude: float,
+    tz: str,
+) -> list[Finding]:
+    """The doubts about a weather forecast's own values (see the module table).
+
+    Parameters
+    ----------
+    fc
+        The forecast as read (:func:`pecopt.ingest.forecast.read_forecast`): its ``raw``
+        values [degC, W/m2] on the canonical UTC index, NaN where the file has none.
+    file
+        The forecast file, for the findings.
+    latitude, longitude : float
+        Site [deg], for the sun's position.
+    altitude : float
+        Site altitude [m].
+    tz : str
+        The site's zone: local days of the typical-month check, times in the messages.
+    """
+    raw, where = fc.raw, str(file)
+    found: list[Finding] = []
+    if "temp_air_c" in raw and raw["temp_air_c"].notna().any():
+        col = fc.columns["temp_air_c"]
+        found += [
+            Finding(where, col, p, kind="temperature") for p in _temperature(raw["temp_air_c"], tz)
+        ]
+    flux = [c for c in _FLUX if c in raw and raw[c].notna().any()]
+    if flux:
+        dark = _dark(pd.DatetimeIndex(raw.index), latitude, longitude, altitude)
+        for c in flux:
+            x = raw[c].to_numpy(float)
+            bad = dark & (x > DARK_IRRADIANCE_W_M2)
+            if bad.any():
+                i = int(np.argmax(np.where(bad, x, -np.inf)))
+                at = raw.index[i].tz_convert(tz)
+                found.append(
+                    Finding(
+                        where,
+                        fc.columns[c],
+                        (
+                            f"{int(bad.sum())} steps above {DARK_IRRADIANCE_W_M2:g} W/m2 while "
+                            f"the sun is down (up to {x[i]:.0f} W/m2 at {at:%Y-%m-%d %H:%M %z} "
+                            "local): shifted in time (a 12-hour clock, a time zone)?"
+                        ),
+                        kind="irradiance",
+                    )
+                )
+    return found
+
+
+def _temperature(t: pd.Series, tz: str) -> list[str]:
+    """The range rule, else the typical-month rule, on air temperatures [degC]."""
+    x = t.to_numpy(float)
+    lo, hi = TEMP_RANGE_C
+    out = (x < lo) | (x > hi)
+    if out.any():
+        mid = float(np.nanmedian(x))
+        if 180.0 <= mid <= 340.0:
+            hint = f"kelvin? (the median {mid:.1f} is {mid - 273.15:.1f} degC)"
+        elif hi < float(np.nanmax(x)) <= 140.0:
+            hint = f"Fahrenheit? (the median {mid:.1f} F is {(mid - 32.0) / 1.8:.1f} degC)"
+        else:
+            hint = "another unit?"
+        return [
+            f"{int(out.sum())} values outside {lo:g}..{hi:g} degC "
+            f"(from {np.nanmin(x):.1f} to {np.nanmax(x):.1f}): {hint}"
+        ]
+    from pecopt.ingest.typical_days import load_variability
+    from pecopt.ingest.weather import load_monthly_defaults
+
+    mean = load_monthly_defaults().set_index("month")["temp_air_c"]
+    sd = load_variability().set_index("month")["temp_daily_sd_k"]
+    index = pd.DatetimeIndex(t.index)
+    step_h = step_of(index) / pd.Timedelta(hours=1)
+    days = index.tz_convert(tz).normalize().tz_localize(None)
+    daily = t.groupby(days).agg(["mean", "count"])
+    daily = daily[daily["count"] * step_h >= MIN_DAY_H]
+    problems = []
+    means = daily["mean"].to_numpy(float)
+    for day, level in zip(pd.DatetimeIndex(daily.index), means, strict=True):
+        m = day.month
+        mu, sigma = float(mean[m]), float(sd[m])
+        band = max(CLIMATE_SD * sigma, CLIMATE_MIN_BAND_K)
+        dev = float(level) - mu
+        if abs(dev) > band:
+            problems.append(
+                f"the mean of {day:%Y-%m-%d} is {level:.1f} degC, "
+                f"{dev:+.1f} K from the typical {calendar.month_name[m]} ({mu:g} degC; "
+                f"more than max({CLIMATE_SD:g} x {sigma:g} K, {CLIMATE_MIN_BAND_K:g} K)): "
+                "Fahrenheit, or another place's forecast?"
+            )
+    return problems[:1]
+
+
+def _dark(
+    index: pd.DatetimeIndex, latitude: float, longitude: float, altitude: float
+) -> np.ndarray:
+    """Steps [t, t + step) with the sun's apparent elevation below 0 deg from
+    :data:`DARK_MARGIN_H` before t to as long after the step's end (sampled every 5 min)."""
+    import pvlib
+
+    step = step_of(index)
+    fine = pd.Timedelta("5min")
+    margin = pd.Timedelta(hours=DARK_MARGIN_H)
+    grid = pd.date_range(index[0] - margin, index[-1] + step + margin, freq=fine)
+    sun = pvlib.solarposition.get_solarposition(grid, latitude, longitude, altitude)
+    up = np.asarray(sun["apparent_elevation"], dtype=float) >= 0.0
+    width = int((step + 2 * margin) / fine) + 1
+    first = np.asarray((index - index[0]) // fine, dtype=np.int64)  # window from t - margin
+    windows = np.lib.stride_tricks.sliding_window_view(up, width)
+    return np.asarray(~windows[first].any(axis=1), dtype=bool)
+
+
+def price_findings(
+    index: pd.DatetimeIndex,
+    known: np.ndarray,
+    recent: pd.Series,
+    file: str | Path,
+    column: str,
+    *,
+    tz: str,
+) -> list[Finding]:
+    """The doubts about a price file's known prices on a horizon (see the module table).
+
+    Parameters
+    ----------
+    index
+        Canonical UTC index of the horizon.
+    known
+        Spot price per step [EUR/kWh] ex VAT as read from the file, NaN where it has none
+        (:func:`pecopt.ingest.spot.read_spot_known`).
+    recent
+        Known prices [EUR/kWh] on their UTC times, from some days before the horizon
+        (the same function's history); those before ``index[0]`` are the recent range.
+    file, column
+        The price file and its price column, for the findings.
+    tz
+        The site's zone: local days.
+    """
+    x = pd.Series(np.asarray(known, dtype=float), index=index).dropna()
+    if x.empty:
+        return []
+    local = lambda s: pd.DatetimeIndex(s.index).tz_convert(tz).normalize()  # noqa: E731
+    days = x.groupby(local(x)).mean()
+    past = recent[pd.DatetimeIndex(recent.index) < index[0]].dropna()
+    before = past.groupby(local(past)).mean() if len(past) else pd.Series(dtype=float)
+    band = None
+    if len(before) >= 2:
+        lo, hi = float(before.min()), float(before.max())
+        s = max(hi - lo, MIN_PRICE_SPREAD_EUR_PER_KWH)
+        band = (lo - PRICE_SPREAD_FACTOR * s, hi + PRICE_SPREAD_FACTOR * s)
+    where = str(file)
+    for day, level in zip(pd.DatetimeIndex(days.index), days.to_numpy(float), strict=True):
+        when = f"{day:%Y-%m-%d}"
+        if level > MAX_PRICE_EUR_PER_KWH:
+            problem = (
+                f"the mean price of {when} is {level:g} EUR/kWh, above "
+                f"{MAX_PRICE_EUR_PER_KWH:g} EUR/kWh: EUR/MWh or c/kWh read as EUR/kWh?"
+            )
+        elif band is not None and not band[0] <= level <= band[1]:
+            problem = (
+                f"the mean price of {when} is {level:.4f} EUR/kWh, outside the last "
+                f"{len(before)} days' daily means {lo:.4f} to {hi:.4f} EUR/kWh by more than "
+                f"{PRICE_SPREAD_FACTOR:g} x their spread {s:.4f}: a unit or a file slip?"
+            )
+        else:
+            continue
+        return [Finding(where, column, problem, kind="price")]
+    return []
