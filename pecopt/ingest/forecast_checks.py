@@ -237,7 +237,8 @@ def price_findings(
         return []
     local = lambda s: pd.DatetimeIndex(s.index).tz_convert(tz).normalize()  # noqa: E731
     days = x.groupby(local(x)).mean()
-    past = recent[pd.DatetimeIndex(recent.index) < index[0]].dropna()
+    past = recent.dropna()
+    past = past[pd.DatetimeIndex(past.index) < index[0]] if len(past) else past
     before = past.groupby(local(past)).mean() if len(past) else pd.Series(dtype=float)
     band = None
     if len(before) >= 2:

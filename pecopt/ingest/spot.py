@@ -357,7 +357,7 @@ def read_spot_known(
             time_column=time_column, tz=tz, holes=True,
         )  # fmt: skip
     values = known.reindex(index).to_numpy(float)
-    return values, known.dropna().rename(_NAME)
+    return values, known.rename(_NAME)
 
 
 def fill_missing_prices(
@@ -393,7 +393,7 @@ def fill_missing_prices(
         Spot price per step [EUR/kWh], NaN where missing.
     recent : pandas.Series
         Known prices [EUR/kWh] on their UTC times (e.g. the last week's and the
-        horizon's known part, from :func:`read_spot_known`).
+        horizon's known part, from :func:`read_spot_known`); NaN (a hole) is not known.
     tz : str
         Local zone of the shape.
 
@@ -407,11 +407,11 @@ def fill_missing_prices(
     if not missing.any():
         return price, missing
     shape = typical_spot_eur_per_kwh(index, tz=tz).to_numpy(float)
-    known = recent.dropna()
-    if len(known):
-        times = pd.DatetimeIndex(known.index)
-        shape_known = typical_spot_eur_per_kwh(times, tz=tz).to_numpy(float)
-        p_bar, s_bar = float(known.mean()), float(shape_known.mean())
+    ok = np.asarray(recent.notna())
+    if ok.any():  # recent: on a regular grid, NaN in a file's holes
+        times = pd.DatetimeIndex(recent.index)
+        shape_known = typical_spot_eur_per_kwh(times, tz=tz).to_numpy(float)[ok]
+        p_bar, s_bar = float(recent[ok].mean()), float(shape_known.mean())
         if p_bar > 1e-3 and s_bar > 1e-3:
             guess = shape * (p_bar / s_bar)
         else:
