@@ -215,9 +215,10 @@ def test_a_run_with_pv_as_a_series_imports_no_pvlib(tmp_path: Path) -> None:
 
     times = pd.date_range("2025-03-09T00:00Z", periods=4 * 24 * 3, freq="15min")
     stamp = times.strftime("%Y-%m-%dT%H:%MZ")
+    day = (times.hour >= 6) & (times.hour < 15)  # UTC; the sun is up 05-16 in March
     pd.DataFrame(
-        {"timestamp": stamp, "ghi_w_m2": 100.0, "dni_w_m2": 50.0, "dhi_w_m2": 60.0,
-         "temp_air_c": -3.0, "wind_speed_m_s": 4.0}
+        {"timestamp": stamp, "ghi_w_m2": 100.0 * day, "dni_w_m2": 50.0 * day,
+         "dhi_w_m2": 60.0 * day, "temp_air_c": -3.0, "wind_speed_m_s": 4.0}
     ).to_csv(tmp_path / "forecast.csv", index=False)  # fmt: skip
     pd.DataFrame({"timestamp": stamp, "pv_kw": 20.0}).to_csv(tmp_path / "pv.csv", index=False)
     scenario = _scenario(tmp_path)

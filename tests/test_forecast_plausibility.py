@@ -273,6 +273,17 @@ def test_irradiance_while_the_sun_is_down():
     ]
 
 
+def test_the_sun_elevation_without_pvlib_is_pvlibs_within_a_degree():
+    import pvlib
+
+    from pecopt.ingest.forecast_checks import sun_elevation_deg
+
+    t = pd.date_range("2025-01-01", "2026-01-01", freq="20min", tz="UTC")
+    for lat, lon in ((60.2166, 24.7103), (69.0, 27.0), (40.0, -3.7)):
+        ref = pvlib.solarposition.get_solarposition(t, lat, lon)["elevation"].to_numpy()
+        assert np.abs(sun_elevation_deg(t, lat, lon) - ref).max() < 1.0
+
+
 def test_the_price_level_against_the_recent_range():
     index = pd.date_range(_utc("2025-03-10"), periods=24, freq="1h")
     past = pd.date_range(_utc("2025-03-03"), _utc("2025-03-10"), freq="1h", inclusive="left")
@@ -357,3 +368,90 @@ def test_no_doubt_on_a_real_winter_month():
         known[96:] = np.nan  # the look-ahead's prices are not out yet
         recent = price[(price.index >= start - pd.Timedelta(days=7)) & (price.index < start)]
         assert price_findings(h, known, recent, "p", "c", tz=TZ) == [], day
+
+
+# ------------------------------------------------- replay --forecast DIR (issued files)
+
+
+def _issued_truth() -> tuple[dict[str, pd.DataFrame], pd.DatetimeIndex]:
+    """Three days from 2 March 2025 22:00 UTC: one PV array that follows the sun (clear
+    sky, pvlib), a spot price of 0.05 EUR/kWh."""
+    import pvlib
+
+    idx = pd.date_range("2025-03-02T22:00Z", periods=3 * 96, freq="15min")
+    sun = pvlib.solarposition.get_solarposition(idx + pd.Timedelta("7.5min"), 60.2166, 24.7103)
+    pv = np.clip(np.sin(np.radians(sun["apparent_elevation"].to_numpy())), 0.0, None) * 0.8
+    return {
+        "pv_available": pd.DataFrame({"timestamp": idx, "array": "roof", "pv_ac_kw_per_kwp": pv}),
+        "grid_prices": pd.DataFrame({"timestamp": idx, "spot_eur_per_kwh": 0.05}),
+    }, idx
+
+
+def _issue(folder: Path, truth: dict[str, pd.DataFrame], pv_shift: int, price: float) -> None:
+    folder.mkdir(exist_ok=True)
+    pv = truth["pv_available"]
+    p = truth["grid_prices"]
+    rows = pd.concat(
+        [
+            pd.DataFrame({"timestamp": pv["timestamp"],
+                          "series": "pv_available/roof/pv_ac_kw_per_kwp",
+                          "value": np.roll(pv["pv_ac_kw_per_kwp"].to_numpy(), pv_shift)}),
+            pd.DataFrame({"timestamp": p["timestamp"], "series": "grid_prices/spot_eur_per_kwh",
+                          "value": price}),
+        ],
+        ignore_index=True,
+    )  # fmt: skip
+    rows.to_parquet(folder / "2025-03-03T1200Z.parquet")
+
+
+@pytest.mark.parametrize(
+    ("shift", "price", "doubt"),
+    [
+        (0, 0.06, None),
+        (48, 0.06, "series pv_available/roof/pv_ac_kw_per_kwp: "),
+        (0, 60.0, "series grid_prices/spot_eur_per_kwh: "),
+    ],
+    ids=["clean", "pv-12h-off", "price-eur-per-mwh"],
+)
+def test_an_issued_forecast_is_checked(tmp_path, shift, price, doubt):
+    from datetime import date
+
+    from pecopt.ingest.forecasts import Forecaster, parse_mode
+
+    truth, idx = _issued_truth()
+    folder = tmp_path / "fc"
+    _issue(folder, truth, shift, price)
+    fc = Forecaster(parse_mode(str(folder)), truth, idx, pd.Timedelta("15min"), TZ,
+                    site=(60.2166, 24.7103, 20.0))  # fmt: skip
+    horizon = {k: v[pd.DatetimeIndex(v["timestamp"]) >= idx[96]] for k, v in truth.items()}
+    fc.forecast(horizon, idx[96], idx[192], idx[-1] + pd.Timedelta("15min"), date(2025, 3, 3))
+    found = [str(f) for f in fc.doubts]
+    if doubt is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and found[0].startswith(f"{folder / '2025-03-03T1200Z.parquet'}: ")
+        assert doubt in found[0], found
+
+
+def test_replay_on_a_slipped_issued_forecast(tmp_path):
+    """Kera's replay (``scenarios/kera_replay.yaml``) on an issued forecast whose look-ahead
+    prices are in EUR/MWh: --strict stops it (exit 2, nothing written); without it the
+    night is degraded (exit 10) and ``kpis.json`` says why."""
+    folder = tmp_path / "issued"
+    folder.mkdir()
+    ts = pd.date_range("2025-03-02T22:00Z", periods=72 * 4, freq="15min")  # day + 48 h
+    pd.DataFrame({"timestamp": ts, "series": "grid_prices/spot_eur_per_kwh",
+                  "value": 80.0}).to_parquet(folder / "2025-03-02T1100Z.parquet")  # fmt: skip
+    args = ["replay", str(REPO / "scenarios" / "kera_replay.yaml"), "--from", "2025-03-03",
+            "--to", "2025-03-03", "--forecast", str(folder)]  # fmt: skip
+    res = runner.invoke(app, [*args, "--out", str(tmp_path / "strict"), "--strict"])
+    line = res.output.replace("\n", "")
+    assert res.exit_code == 2 and "Traceback" not in line, line
+    assert "series grid_prices/spot_eur_per_kwh: the mean price of 2025-03-04" in line, line
+    assert "EUR/MWh or c/kWh read as EUR/kWh?" in line and "--strict" in line, line
+    assert not (tmp_path / "strict").exists()
+    res = runner.invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert res.exit_code == 10, res.output
+    k = json.loads((tmp_path / "out" / "kpis.json").read_text())
+    assert k["nights_degraded"] == 1
+    assert len(k["forecast"]["doubts"]) == 1 and "EUR/MWh" in k["forecast"]["doubts"][0]

@@ -1,8 +1,9 @@
 """``pecopt dispatch`` (a day's plan from the carried state) and ``pecopt runs list``.
 
 Exit codes of ``dispatch`` (for an operator's scheduler): 0 a plan; 10 a plan made in
-degraded mode (prices or weather filled in for the delivery day, time limit, a slack or
-rule-based plan, no carried state); 2 bad input; 3 no plan possible; 4 solver failure
+degraded mode (prices or weather filled in for the delivery day, an implausible forecast,
+time limit, a slack or rule-based plan, no carried state); 2 bad input (an implausible
+forecast too, under ``--strict``); 3 no plan possible; 4 solver failure
 without any plan; 75 another run holds the state store (try again later); 1 internal
 error (traceback in the log file); 130 interrupted.
 """
@@ -68,8 +69,9 @@ def dispatch(
 ) -> None:
     """Plan a delivery day (plus a look-ahead) from the state the last run left.
 
-    Exit 0: a plan; 10: a plan made in degraded mode; 2: bad input; 3: no plan possible;
-    4: solver failure; 75: the state store is locked by another run.
+    Exit 0: a plan; 10: a plan made in degraded mode (an implausible forecast too); 2: bad
+    input (and an implausible forecast under --strict); 3: no plan possible; 4: solver
+    failure; 75: the state store is locked by another run.
 
     Example: pecopt dispatch scenarios/kera_dispatch.yaml --state state --day 2025-03-04
     --out runs/night

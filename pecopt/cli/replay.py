@@ -39,13 +39,20 @@ def replay(
         float,
         typer.Option(help="Time limit of the perfect-foresight solve of the whole period, s."),
     ] = 3600.0,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Stop (exit 2) at an implausible issued forecast instead of planning on it.",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
     sets: SetOpt = None,
 ) -> None:
     """Plan every night from --from to --to on forecasts, settle each day against the
     scenario's data, and compare with a rule-based controller and perfect foresight.
-    Exit 10: a night was degraded or the perfect-foresight reference failed (the nights'
-    results are written all the same).
+    Exit 10: a night was degraded (an implausible issued forecast too) or the
+    perfect-foresight reference failed (the nights' results are written all the same).
 
     Example: pecopt replay scenarios/kera_replay.yaml --from 2025-01-13 --to 2025-01-19
     --forecast noisy:0.1 --out runs/replay
@@ -56,7 +63,7 @@ def replay(
         scenario, out, first=_date(first, "--from"), last=_date(last, "--to"),
         forecast=forecast, seed=seed, reference_time_limit_s=reference_time_limit,
         progress=(lambda _: None) if quiet else (lambda s: typer.echo(s, err=True)),
-        sets=sets_of(sets),
+        sets=sets_of(sets), strict=strict,
     )  # fmt: skip
     k = run.kpis
     if not quiet and k.get("reference_failed"):
@@ -75,5 +82,9 @@ def replay(
             f"{k['value_of_optimisation_eur']:,.0f} EUR, cost of forecast errors "
             f"{k['cost_of_forecast_errors_eur']:,.0f} EUR"
         )
+    doubts = k.get("forecast", {}).get("doubts", [])
+    if not quiet and doubts:
+        more = f" (and {len(doubts) - 1} more)" if len(doubts) > 1 else ""
+        typer.echo(f"  degraded: implausible forecast: {doubts[0]}{more}")
     if k["nights_degraded"] or k.get("reference_failed"):
         raise typer.Exit(10)

@@ -16,8 +16,11 @@ column              suspicious when                                             
                     :math:`k` = :data:`CLIMATE_SD` and :math:`B` =
                     :data:`CLIMATE_MIN_BAND_K`
 ``ghi_w_m2``,       above :data:`DARK_IRRADIANCE_W_M2` in a step when the sun     irradiance
-``dni_w_m2``,       (apparent elevation) stays below the horizon from
+``dni_w_m2``,       stays below the horizon (:func:`sun_elevation_deg`) from
 ``dhi_w_m2``        :data:`DARK_MARGIN_H` before the step to as long after it
+PV available        above :data:`DARK_IRRADIANCE_W_M2` / 1000 W/m2 (0.01 kW/kWp)  pv
+[kW/kWp]            while the sun is down, as for irradiance (``replay``'s
+                    issued forecasts)
 spot price          a local day's mean of the known prices above                 price
                     :data:`~pecopt.scenario.plausibility.MAX_PRICE_EUR_PER_KWH`
                     (1 EUR/kWh: EUR/MWh or c/kWh read as EUR/kWh?), or outside
@@ -66,6 +69,8 @@ __all__ = [
     "PRICE_SPREAD_FACTOR",
     "TEMP_RANGE_C",
     "price_findings",
+    "pv_findings",
+    "sun_elevation_deg",
     "weather_findings",
 ]
 
@@ -80,6 +85,8 @@ MIN_DAY_H: Final = 6.0
 DARK_IRRADIANCE_W_M2: Final = 10.0
 #: the sun must stay down from this long before a step to as long after it [h]
 DARK_MARGIN_H: Final = 1.0
+#: the geometric elevation of sunrise and sunset [deg]: refraction and the sun's radius
+SUNSET_ELEVATION_DEG: Final = -0.833
 #: a day's price level outside the recent range by more than this many spreads
 PRICE_SPREAD_FACTOR: Final = 5.0
 #: the smallest spread of the recent daily means used [EUR/kWh]
@@ -143,6 +150,43 @@ def weather_findings(
     return found
 
 
+def pv_findings(
+    index: pd.DatetimeIndex,
+    kw_per_kwp: np.ndarray,
+    file: str | Path,
+    field: str,
+    *,
+    latitude: float,
+    longitude: float,
+    altitude: float,
+    tz: str,
+) -> list[Finding]:
+    """PV available [kW/kWp] on a regular UTC ``index`` (NaN: no value) above
+    :data:`DARK_IRRADIANCE_W_M2` / 1000 W/m2 at standard test conditions while the sun is
+    down (the irradiance rule of the module table, on a PV forecast)."""
+    x = np.asarray(kw_per_kwp, dtype=float)
+    limit = DARK_IRRADIANCE_W_M2 / 1000.0
+    if not np.any(x > limit):
+        return []
+    bad = _dark(index, latitude, longitude, altitude) & (x > limit)
+    if not bad.any():
+        return []
+    i = int(np.argmax(np.where(bad, x, -np.inf)))
+    at = index[i].tz_convert(tz)
+    return [
+        Finding(
+            str(file),
+            field,
+            (
+                f"{int(bad.sum())} steps above {limit:g} kW/kWp while the sun is down (up to "
+                f"{x[i]:.3f} kW/kWp at {at:%Y-%m-%d %H:%M %z} local): shifted in time (a "
+                "12-hour clock, a time zone)?"
+            ),
+            kind="pv",
+        )
+    ]
+
+
 def _temperature(t: pd.Series, tz: str) -> list[str]:
     """The range rule, else the typical-month rule, on air temperatures [degC]."""
     x = t.to_numpy(float)
@@ -160,10 +204,9 @@ def _temperature(t: pd.Series, tz: str) -> list[str]:
             f"{int(out.sum())} values outside {lo:g}..{hi:g} degC "
             f"(from {np.nanmin(x):.1f} to {np.nanmax(x):.1f}): {hint}"
         ]
-    from pecopt.ingest.typical_days import load_variability
-    from pecopt.ingest.weather import load_monthly_defaults
+    from pecopt.ingest.typical_days import load_monthly, load_variability
 
-    mean = load_monthly_defaults().set_index("month")["temp_air_c"]
+    mean = load_monthly().set_index("month")["temp_air_c"]
     sd = load_variability().set_index("month")["temp_daily_sd_k"]
     index = pd.DatetimeIndex(t.index)
     step_h = step_of(index) / pd.Timedelta(hours=1)
@@ -190,20 +233,50 @@ def _temperature(t: pd.Series, tz: str) -> list[str]:
 def _dark(
     index: pd.DatetimeIndex, latitude: float, longitude: float, altitude: float
 ) -> np.ndarray:
-    """Steps [t, t + step) with the sun's apparent elevation below 0 deg from
-    :data:`DARK_MARGIN_H` before t to as long after the step's end (sampled every 5 min)."""
-    import pvlib
-
+    """Steps [t, t + step) with the sun below the horizon (elevation under
+    :data:`SUNSET_ELEVATION_DEG`) from :data:`DARK_MARGIN_H` before t to as long after the
+    step's end (sampled every 5 min). ``altitude`` is not needed at this accuracy."""
     step = step_of(index)
     fine = pd.Timedelta("5min")
     margin = pd.Timedelta(hours=DARK_MARGIN_H)
     grid = pd.date_range(index[0] - margin, index[-1] + step + margin, freq=fine)
-    sun = pvlib.solarposition.get_solarposition(grid, latitude, longitude, altitude)
-    up = np.asarray(sun["apparent_elevation"], dtype=float) >= 0.0
+    up = sun_elevation_deg(grid, latitude, longitude) >= SUNSET_ELEVATION_DEG
     width = int((step + 2 * margin) / fine) + 1
     first = np.asarray((index - index[0]) // fine, dtype=np.int64)  # window from t - margin
     windows = np.lib.stride_tricks.sliding_window_view(up, width)
     return np.asarray(~windows[first].any(axis=1), dtype=bool)
+
+
+def sun_elevation_deg(times: pd.DatetimeIndex, latitude: float, longitude: float) -> np.ndarray:
+    r"""The sun's geometric elevation [deg] at UTC ``times``, from Spencer's (1971) Fourier
+    series for the declination :math:`\delta` and the equation of time :math:`E` [min]:
+
+    .. math::
+
+        \sin e = \sin\varphi \sin\delta + \cos\varphi \cos\delta \cos h, \qquad
+        h = 15^\circ (t_{UTC} + \lambda / 15^\circ + E / 60 - 12)
+
+    with :math:`\varphi` the latitude, :math:`\lambda` the longitude (east positive),
+    :math:`t_{UTC}` in hours (as pvlib's ``declination_spencer71``,
+    ``equation_of_time_spencer71`` and ``hour_angle``; within 0.75 deg of its
+    ephemeris at 60 N, far inside the hour's margin). Written out so that a forecast with
+    every column is checked without importing pvlib (its import costs a nightly run
+    seconds)."""
+    t = pd.DatetimeIndex(times).tz_convert("UTC")
+    g = 2.0 * np.pi * (np.asarray(t.dayofyear, dtype=float) - 1.0) / 365.0
+    decl = (
+        0.006918 - 0.399912 * np.cos(g) + 0.070257 * np.sin(g) - 0.006758 * np.cos(2 * g)
+        + 0.000907 * np.sin(2 * g) - 0.002697 * np.cos(3 * g) + 0.00148 * np.sin(3 * g)
+    )  # fmt: skip
+    eot_min = 229.18 * (
+        0.000075 + 0.001868 * np.cos(g) - 0.032077 * np.sin(g)
+        - 0.014615 * np.cos(2 * g) - 0.040849 * np.sin(2 * g)
+    )  # fmt: skip
+    hours = np.asarray(t.hour + t.minute / 60.0 + t.second / 3600.0, dtype=float)
+    h = np.radians(15.0 * (hours + longitude / 15.0 + eot_min / 60.0 - 12.0))
+    lat = np.radians(latitude)
+    sin_e = np.sin(lat) * np.sin(decl) + np.cos(lat) * np.cos(decl) * np.cos(h)
+    return np.asarray(np.degrees(np.arcsin(np.clip(sin_e, -1.0, 1.0))), dtype=float)
 
 
 def price_findings(

@@ -35,6 +35,10 @@ Modes (``--forecast``):
     file does not cover are filled by persistence (and counted,
     ``forecast_filled_steps``); series no file names are taken as known (the truth),
     and the delivery day's spot prices are known (day-ahead) whatever the file says.
+    The file's values a night uses are checked (:mod:`pecopt.ingest.forecast_checks`):
+    the look-ahead's spot prices against the last 7 days of the truth, PV available
+    while the sun is down (with the site given); :attr:`Forecaster.doubts` holds what the
+    last horizon's file made doubtful.
 """
 
 from __future__ import annotations
@@ -45,11 +49,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from pecopt.errors import DataError, OptionError
+
+if TYPE_CHECKING:
+    from pecopt.scenario.plausibility import Finding
 
 __all__ = ["ERROR_MEMORY_H", "Forecaster", "Mode", "parse_mode"]
 
@@ -192,6 +200,10 @@ class Forecaster:
     used_files: set[str] = field(default_factory=set)
     _files: list[tuple[pd.Timestamp, Path]] = field(default_factory=list)
     _read: dict[Path, dict[tuple[str, str, str], pd.Series]] = field(default_factory=dict)
+    #: the site (latitude [deg], longitude [deg], altitude [m]) for the PV-at-night check
+    site: tuple[float, float, float] | None = None
+    #: folder mode: the doubts about the values the last horizon used from its file
+    doubts: list[Finding] = field(default_factory=list)
 
     def _series(self, name: str, column: str) -> pd.Series:
         """The truth's column as one series keyed by (timestamp, entity...)."""
@@ -218,6 +230,7 @@ class Forecaster:
         for prices [EUR/kWh] over the whole horizon."""
         out = dict(tables)
         errors: dict[str, float] = {}
+        self.doubts = []
         if self.mode.kind == "perfect":
             return out, errors
         if self.mode.kind == "folder":
@@ -302,6 +315,8 @@ class Forecaster:
                         )  # fmt: skip
                     used.add((name, who, col))
                     got = values.reindex(ts[rows]).to_numpy(float)
+                    self._check(path, (name, who, col), pd.DatetimeIndex(ts[rows]), got,
+                                start, end)  # fmt: skip
                     if (name, col) == SPOT:  # the delivery day's day-ahead prices are known
                         got = np.where(np.asarray(ts[rows] < end), truth[rows], got)
                     filled += int(np.isnan(got).sum())
@@ -326,6 +341,33 @@ class Forecaster:
             )  # fmt: skip
         errors["filled_steps"] = float(filled)
         return out, errors
+
+    def _check(self, path: Path, key: tuple[str, str, str], ts: pd.DatetimeIndex,
+               values: np.ndarray, start: pd.Timestamp, end: pd.Timestamp) -> None:  # fmt: skip
+        """Add the doubts about a series' file values to :attr:`doubts`: the look-ahead's
+        spot prices (the delivery day's are the day-ahead ones) against the last 7 days
+        of the truth; PV available while the sun is down."""
+        from pecopt.ingest import forecast_checks as checks
+
+        name = "/".join(x for x in key if x)
+        if (key[0], key[2]) == SPOT:
+            ahead = np.where(np.asarray(ts >= end), values, np.nan)
+            self.doubts += checks.price_findings(
+                ts, ahead, self._recent_spot(start), path, f"series {name}", tz=self.tz
+            )
+        elif key[0] == "pv_available" and self.site is not None:
+            lat, lon, alt = self.site
+            self.doubts += checks.pv_findings(
+                ts, values, path, f"series {name}", latitude=lat, longitude=lon,
+                altitude=alt, tz=self.tz,
+            )  # fmt: skip
+
+    def _recent_spot(self, start: pd.Timestamp) -> pd.Series:
+        """The truth's spot prices [EUR/kWh] of the 7 days before ``start``."""
+        hist = self._series(*SPOT)
+        if hist.index.nlevels > 1:
+            hist = hist.droplevel(list(range(1, hist.index.nlevels)))
+        return hist[(hist.index < start) & (hist.index >= start - pd.Timedelta(days=7))]
 
     def _power(self, name: str, col: str, t: pd.DataFrame, ts: pd.DatetimeIndex,
                truth: np.ndarray, start: pd.Timestamp, day: date,
@@ -360,13 +402,7 @@ class Forecaster:
             from pecopt.ingest.spot import fill_missing_prices
 
             known = np.where(ahead, np.nan, truth)
-            hist = self._series(*SPOT)
-            hist = (
-                hist.droplevel(list(range(1, hist.index.nlevels)))
-                if hist.index.nlevels > 1
-                else hist
-            )
-            recent = hist[(hist.index < start) & (hist.index >= start - pd.Timedelta(days=7))]
+            recent = self._recent_spot(start)
             if recent.empty:
                 recent = pd.Series(truth[~ahead], index=ts[~ahead])
             filled, _ = fill_missing_prices(pd.DatetimeIndex(ts), known, recent, tz=self.tz)

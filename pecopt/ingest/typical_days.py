@@ -40,6 +40,7 @@ __all__ = [
     "daily_record",
     "hourly_clear_sky_index",
     "load_cold_spell",
+    "load_monthly",
     "load_variability",
     "temperature_and_wind",
 ]
@@ -140,6 +141,12 @@ class DailyRecord:
     wind_node_m_s: np.ndarray
     wind_diurnal_rel: np.ndarray
     hourly_noise: np.ndarray
+
+
+def load_monthly() -> pd.DataFrame:
+    """Read ``pecopt/data/typical_year_monthly.csv`` as it is (the columns are described by
+    :func:`pecopt.ingest.weather.load_monthly_defaults`); pandas alone, no pvlib."""
+    return _read("typical_year_monthly.csv")
 
 
 def load_variability() -> pd.DataFrame:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
-from importlib import resources
 from pathlib import Path
 from typing import Final, Literal
 
@@ -99,9 +98,7 @@ def load_monthly_defaults() -> pd.DataFrame:
         ``linke_turbidity`` [-, reference only]. Helsinki-Vantaa IWEC (ASHRAE, 2001); see
         the file header and ``data/README.md``.
     """
-    source = resources.files("pecopt").joinpath("data", _MONTHLY_RESOURCE)
-    with resources.as_file(source) as path:
-        return pd.read_csv(path, comment="#")
+    return typical_days.load_monthly()
 
 
 def typical_year(

@@ -5,8 +5,9 @@ at 0: the first night without a carried state, stand-ins for missing inputs give
 configuration (the embedded typical year or price shape), the look-ahead's prices
 forecast (they are never out yet), a clipped level, an EV whose plug state changed.
 ``degraded`` flags make the exit code 10: the delivery day's own prices or weather
-filled in, a start state from a look-ahead (a missed night) or none at all, a plan
-stopped by the time limit, a slack plan, a rule-based plan.
+filled in, an implausible forecast (``implausible_forecast``,
+:mod:`pecopt.ingest.forecast_checks`), a start state from a look-ahead (a missed night)
+or none at all, a plan stopped by the time limit, a slack plan, a rule-based plan.
 """
 
 from __future__ import annotations

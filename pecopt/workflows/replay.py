@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from pecopt import __version__
-from pecopt.errors import InfeasibleError, OptionError, SolverError
+from pecopt.errors import DataError, InfeasibleError, OptionError, SolverError
 from pecopt.model.blocks.ev import RESERVE_PENALTY
 from pecopt.model.blocks.heat_pump import GROUND_VALUE
 from pecopt.model.carry import DEGRADED, Flag, Start
@@ -374,13 +374,17 @@ def replay(
     progress: Progress = _noop,
     scenario: Scenario | None = None,
     sets: tuple[str, ...] = (),
+    strict: bool = False,
 ) -> ReplayRun:
     """The ``pecopt replay`` job (see the module docstring), written atomically to
     ``out``: ``replay.parquet`` (a row per day), the realised ``schedule.parquet``,
     ``storage.parquet`` and ``carbon.parquet``, ``kpis.json``, ``manifest.json`` and
     ``report.html``. ``scenario``: the scenario already read from ``scenario_file`` (a
     sweep's variant), else it is read from the file with the ``--set PATH=VALUE`` options
-    ``sets``."""
+    ``sets``. An issued forecast's implausible values
+    (:attr:`pecopt.ingest.forecasts.Forecaster.doubts`) make the night degraded (exit 10,
+    listed in ``kpis.json`` ``forecast.doubts``); with ``strict`` they stop the replay
+    (``DataError``, exit 2, nothing written)."""
     from pecopt.api import build, solve
     from pecopt.ingest.district import horizon_index, ingest, to_inputs
     from pecopt.ingest.forecasts import Forecaster, parse_mode
@@ -419,7 +423,9 @@ def replay(
     truth_s = _validate(doc, file)
     truth = ingest(truth_s, file)
     setup = _Setup(base, cfg, file, truth, horizon_index(truth_s, file), step, tz, Rows(truth))
-    fc = Forecaster(mode, truth, setup.index, step, tz, seed)
+    site = (base.site.latitude, base.site.longitude, base.site.altitude_m)
+    fc = Forecaster(mode, truth, setup.index, step, tz, seed, site=site)
+    doubts: list[str] = []
     t_ingest = time.perf_counter() - t0
 
     state: dict[tuple[str, str], float] = {}
@@ -435,6 +441,16 @@ def replay(
         t1 = time.perf_counter()
         horizon_truth = _slice(truth, w.start, w.horizon_end, step, rows=setup.rows)
         predicted, errors = fc.forecast(horizon_truth, w.start, w.end, w.horizon_end, d)
+        if fc.doubts and strict:
+            first_doubt = fc.doubts[0]
+            raise DataError(
+                first_doubt.file, first_doubt.field,
+                f"{first_doubt.problem} (the night of {d}; refused: --strict)",
+            )  # fmt: skip
+        night_doubts = [
+            Flag(DEGRADED, "implausible_forecast", f"{x}; planned on as it is") for x in fc.doubts
+        ]
+        doubts += [f"{d}: {x}" for x in fc.doubts]
         assets, start = _assets(setup, state, k == 0, w.start, predicted)
         if k == 0:
             start_used = start.used
@@ -467,7 +483,7 @@ def replay(
             for item, eur in day.items.items():  # what is left counts at the end only
                 if item != STORED_VALUE:
                     items[who][item] = items[who].get(item, 0.0) + eur
-        flags = [f for f in start.flags if f.level == DEGRADED]
+        flags = [f for f in start.flags if f.level == DEGRADED] + night_doubts
         if plan.mode != "optimal":
             flags.append(Flag(DEGRADED, plan.mode, plan.why or plan.mode))
         planned = plan.solution.results
@@ -534,7 +550,7 @@ def replay(
     kpis["forecast"] = {"mode": forecast, "seed": seed}
     if mode.folder is not None:
         kpis["forecast"] = {"mode": "folder", "folder": str(mode.folder.resolve()),
-                            "files": sorted(fc.used_files)}  # fmt: skip
+                            "files": sorted(fc.used_files), "doubts": doubts}  # fmt: skip
     kpis["seconds"] = {**seconds, "ingest": t_ingest, "total": time.perf_counter() - t0}
     with atomic_dir(out, "replay", used) as tmp:
         from pecopt.ingest.parquet import write_table
