@@ -216,7 +216,7 @@ def _fill_holes(
         run = (gap != gap.shift()).cumsum()
         size = gap.groupby(run).transform("sum")
         short = gap & (size <= limit)
-        long_steps |= np.asarray(gap & (size > limit))
+        long_steps |= np.asarray(gap & (size > limit)) & holes  # not the uncovered edges
         out[c] = np.where(short, x.interpolate(limit_area="inside").to_numpy(), out[c])
     hole_steps = index[holes]
     text = (
