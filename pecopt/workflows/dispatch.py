@@ -7,7 +7,9 @@
 3. build the day's scenario by overrides (:mod:`pecopt.workflows.carry`): horizon =
    the delivery day in the site's time zone (23, 24 or 25 hours; from ``--from`` for an
    intraday re-plan) plus ``dispatch.lookahead_h``, start levels, end conditions, the
-   billing peak so far, missing prices filled, the weather forecast completed;
+   billing peak so far, missing prices filled, the weather forecast completed; the
+   forecast and price files checked for slips (:mod:`pecopt.ingest.forecast_checks`:
+   flagged degraded, or refused with ``strict``);
 4. ingest, build, and plan with fallbacks (:mod:`pecopt.workflows.fallback`);
 5. write the ``solve`` outputs plus the day's set-points (``setpoints.parquet`` and
    ``setpoints.csv`` with a local-time column), atomically;
@@ -403,7 +405,8 @@ def _price_doubts(s: Scenario, index: pd.DatetimeIndex, tz: str) -> list[Finding
     """The price file's known prices on the horizon against the recent range
     (:func:`pecopt.ingest.forecast_checks.price_findings`); none for stand-in or inline
     prices (``pecopt validate`` checks those)."""
-    grid = getattr(s.assets, "grid", None)
+    parts: Any = s.assets
+    grid = parts.grid
     if grid is None or grid.tariff.spot.source != "file":
         return []
     from pecopt.ingest.forecast_checks import price_findings
