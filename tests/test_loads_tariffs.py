@@ -520,3 +520,36 @@ def test_emission_factor_constant_and_file(tmp_path: Path) -> None:
     bad = write(tmp_path, "co2_bad.csv", "timestamp,g\n2025-01-01T00:00Z,1\n2025-01-01T01:00Z,-5\n")
     with pytest.raises(DataError, match="co2_bad.csv: g: negative"):
         emission_factor_series(index, path=bad, column="g")
+
+
+@pytest.mark.parametrize("resolution", ["15min", "1h"])
+def test_a_price_file_across_the_15_minute_market_start_is_read_on_one_step(
+    tmp_path: Path, resolution: str
+) -> None:
+    """Nordic day-ahead prices are hourly until 30 Sep 2025 and quarter-hourly from 1 Oct
+    2025 (22:00 UTC on 30 Sep): a file that spans the change is read as it is meant, each
+    hourly price holding over its four quarters, each quarter-hour kept (15-min index) or
+    averaged (hourly index); a file whose step changes any other way stays an error."""
+    hours = pd.date_range("2025-09-30T18:00Z", "2025-09-30T21:00Z", freq="1h")
+    quarters = pd.date_range("2025-09-30T22:00Z", "2025-10-01T01:45Z", freq="15min")
+    price = np.concatenate([[10.0, 20.0, 30.0, 40.0], np.arange(len(quarters), dtype=float)])
+    f = tmp_path / "spot.csv"
+    times = hours.append(quarters)
+    pd.DataFrame({"timestamp": times.strftime("%Y-%m-%dT%H:%MZ"), "price": price}).to_csv(
+        f, index=False
+    )
+    index = pd.date_range(
+        "2025-09-30T18:00Z", "2025-10-01T02:00Z", freq=resolution, inclusive="left"
+    )
+    got = read_spot(f, index, unit="eur_per_mwh", vat_included=False, column="price").to_numpy()
+    if resolution == "15min":
+        want = np.concatenate([np.repeat([10.0, 20.0, 30.0, 40.0], 4), np.arange(16.0)]) / 1000
+    else:  # the quarter-hours of each hour averaged: 1.5, 5.5, 9.5, 13.5
+        want = np.array([10.0, 20.0, 30.0, 40.0, 1.5, 5.5, 9.5, 13.5]) / 1000
+    np.testing.assert_allclose(got, want, atol=1e-12)
+    # quarter-hours first, then hours: not how the market went; refused, naming the file
+    later = quarters.append(quarters[-1] + pd.to_timedelta([1, 2, 3], "h"))
+    back = pd.DataFrame({"timestamp": later.strftime("%Y-%m-%dT%H:%MZ"), "price": np.arange(19.0)})
+    back.to_csv(f, index=False)
+    with pytest.raises(DataError, match="spot.csv"):
+        read_spot(f, quarters, unit="eur_per_mwh", vat_included=False, column="price")

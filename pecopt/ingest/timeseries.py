@@ -157,7 +157,10 @@ def read_series_file(
     """Read columns of a CSV or Parquet file and align them to a canonical index.
 
     Steps: read the file (by suffix); check the columns; parse the time column; reject
-    duplicated, missing or irregular timestamps anywhere in the file; check that the file
+    duplicated, missing or irregular timestamps anywhere in the file (one exception: a
+    ``power`` file whose step shortens once, as day-ahead prices went from hourly to
+    quarter-hourly on 1 Oct 2025, is first put on its finer step, each coarse value held
+    over its steps: :func:`_finer_from`); check that the file
     step fits the model step and that the file covers the whole horizon; reject NaN,
     infinite, non-numeric and (unless ``allow_negative``) negative values in the rows the
     horizon uses (rows outside it are ignored, e.g. a trailing gap after the last price);
@@ -233,6 +236,8 @@ def read_series_file(
         raise DataError(path, time_column, f"duplicated timestamp {times[dup][0]} (UTC)")
     order = np.argsort(np.asarray(times), kind="stable")
     times = times[order]
+    if kind == "power":
+        frame, times, order = _finer_from(frame.iloc[order], times)
     if holes:
         frame, times, order = _on_grid(frame.iloc[order], times, path, time_column)
     fstep = _file_step(times, path, time_column)
@@ -359,6 +364,39 @@ def _localise(naive: pd.DatetimeIndex, tz: str, path: Path, col: str) -> pd.Date
     else:
         local = naive.tz_localize(tz)
     return local.tz_convert("UTC")
+
+
+def _finer_from(
+    frame: pd.DataFrame, times: pd.DatetimeIndex
+) -> tuple[pd.DataFrame, pd.DatetimeIndex, np.ndarray]:
+    """``frame`` (in time order) on one step when its step shortens once: rows at a step
+    :math:`k\\Delta` up to some time, then at :math:`\\Delta` (Nordic day-ahead prices:
+    hourly until 30 Sep 2025, quarter-hourly from 1 Oct 2025). Each coarse row is repeated
+    over its :math:`k` fine steps (a mean over its step holds within it), keeping its file
+    row for messages; the identity order. Any other file is returned as it is (its gaps are
+    judged later)."""
+    same = (frame, times, np.arange(len(frame)))
+    if len(times) < 4:
+        return same
+    diffs = np.asarray((times[1:] - times[:-1]) / pd.Timedelta(1, "s"))
+    fine = diffs.min()
+    coarse = np.flatnonzero(diffs != fine)
+    if not coarse.size or coarse[-1] != coarse.size - 1 or coarse.size < 2:
+        return same  # regular, or not one coarse run at the start
+    ratio = diffs[0] / fine
+    if (
+        ratio != round(ratio)
+        or np.any(diffs[coarse] != diffs[0])
+        or diffs.size - coarse.size < ratio
+    ):
+        return same
+    n = coarse.size  # rows 0..n-1 start coarse steps; row n starts the fine ones
+    k = int(round(ratio))
+    head = times[:n].repeat(k) + pd.to_timedelta(np.tile(np.arange(k), n) * fine, unit="s")
+    rows = np.concatenate([np.repeat(np.arange(n), k), np.arange(n, len(times))])
+    out = frame.iloc[rows]
+    new_times = head.append(times[n:])
+    return out, pd.DatetimeIndex(new_times), np.arange(len(out))
 
 
 def _on_grid(
