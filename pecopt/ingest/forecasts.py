@@ -30,7 +30,7 @@ Modes (``--forecast``):
     columns ``timestamp`` (UTC), ``series`` and ``value``. A series names an input table,
     the entity and the column, as in a run's ``inputs/`` folder:
     ``loads/<building>/elec_kw`` (also ``space_heat_kw``, ``hot_water_kw``),
-    ``pv_available/<array>/kw_per_kwp``, ``grid_prices/spot_eur_per_kwh``. Each night
+    ``pv_available/<array>/pv_ac_kw_per_kwp``, ``grid_prices/spot_eur_per_kwh``. Each night
     uses the latest file issued before its delivery window starts; a series' steps the
     file does not cover are filled by persistence (and counted,
     ``forecast_filled_steps``); series no file names are taken as known (the truth),
@@ -337,7 +337,7 @@ class Forecaster:
             raise DataError(
                 path, "series", f"{bad!r} is not a forecast input of this scenario (give "
                 "loads/<building>/elec_kw, space_heat_kw, hot_water_kw, "
-                "pv_available/<array>/kw_per_kwp or grid_prices/spot_eur_per_kwh)",
+                "pv_available/<array>/pv_ac_kw_per_kwp or grid_prices/spot_eur_per_kwh)",
             )  # fmt: skip
         errors["filled_steps"] = float(filled)
         return out, errors
