@@ -1,0 +1,132 @@
+"""Progress of long work: what the workflows and the solver say while they run, and the one
+listener that hears it.
+
+Two channels, neither of which prints anything itself:
+
+* **phases** - a workflow takes a ``progress`` callable (:data:`Progress`) and calls it with
+  the name of each phase as it starts (``"ingest"``, ``"build"``, ``"solve"``); a phase
+  that is one of several counted ones says so with :func:`counted` (``"night 2025-01-15
+  (3/7 done)"``), from which a reporter reads the count and an ETA (:func:`parse_counted`);
+* **the solver** - while a :class:`Listener` is installed (:func:`listening`, by the CLI
+  for one command), every HiGHS instance the solver creates is wired to it by
+  :func:`observe`: the incumbent, bound and gap of the whole-model MILP at each improving
+  plan and each MIP log line (HiGHS' ``cbMipImprovingSolution`` and ``cbMipLogging``
+  callbacks), and, when the listener asks for it, every line of HiGHS' log
+  (``cbLogging``).
+
+HiGHS calls back from its own thread; a listener must be thread-safe. Work done in other
+processes (``compare``'s and ``sweep``'s workers) reports only through its phases.
+
+The standard library only: the CLI imports this module without the scientific stack.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+__all__ = [
+    "Listener",
+    "Progress",
+    "counted",
+    "listener",
+    "listening",
+    "noop",
+    "observe",
+    "parse_counted",
+]
+
+#: The workflows' progress callback: called with each phase's name as it starts.
+Progress = Callable[[str], None]
+
+
+def noop(_: str) -> None:
+    """A :data:`Progress` that ignores everything (a workflow called from Python)."""
+
+
+_COUNTED = re.compile(r"^(?P<text>.*) \((?P<done>\d+)/(?P<total>\d+) done\)$", re.DOTALL)
+
+
+def counted(text: str, done: int, total: int) -> str:
+    """The phase ``text`` as one of ``total`` counted ones of which ``done`` are done:
+    ``"text (done/total done)"`` (the one format :func:`parse_counted` reads)."""
+    return f"{text} ({done}/{total} done)"
+
+
+def parse_counted(phase: str) -> tuple[str, int, int] | None:
+    """``(text, done, total)`` of a phase written by :func:`counted`; None for any other."""
+    m = _COUNTED.match(phase)
+    if m is None:
+        return None
+    return m["text"], int(m["done"]), int(m["total"])
+
+
+class Listener(Protocol):
+    """What hears the solver (implemented by the CLI's reporter)."""
+
+    #: whether HiGHS' log lines are wanted (``--verbose``, ``--log-file``): HiGHS logs
+    #: (to the callback only, never to its console) only then
+    wants_log: bool
+
+    def mip(self, incumbent: float, bound: float, gap: float) -> None:
+        """The whole-model MILP's best plan's objective, its best bound (both in the
+        objective's units, EUR for a cost objective) and the relative gap
+        ``|incumbent - bound| / |incumbent|`` (inf before the first plan)."""
+
+    def highs_log(self, text: str) -> None:
+        """A message of HiGHS' log: one line or more, without the last newline."""
+
+
+_LOCK = threading.Lock()
+_LISTENER: list[Listener] = []
+
+
+def listener() -> Listener | None:
+    """The installed listener, or None (nothing listens: HiGHS stays silent)."""
+    with _LOCK:
+        return _LISTENER[-1] if _LISTENER else None
+
+
+@contextlib.contextmanager
+def listening(who: Listener) -> Iterator[Listener]:
+    """Install ``who`` for the solves made inside the ``with`` block (in any thread of this
+    process); the one before it is back afterwards."""
+    with _LOCK:
+        _LISTENER.append(who)
+    try:
+        yield who
+    finally:
+        with _LOCK:
+            _LISTENER.remove(who)
+
+
+def observe(h: Any, *, whole_model: bool = True) -> None:
+    """Make the HiGHS instance ``h`` silent on its console and tell the listener, if any.
+
+    Without a listener: ``output_flag`` off (HiGHS prints nothing and logs nothing). With
+    one: ``output_flag`` on and ``log_to_console`` off, so HiGHS logs only to its
+    callbacks; the listener's :meth:`Listener.mip` gets the incumbent, bound and gap at
+    each improving plan and each MIP log line when ``whole_model`` (a sub-MIP of a
+    heuristic, ``whole_model=False``, would show its own window's figures), and
+    :meth:`Listener.highs_log` each log line when it wants them. Call once per instance,
+    before its first run, after any other option that sets ``output_flag``.
+    """
+    who = listener()
+    if who is None:
+        h.setOptionValue("output_flag", False)
+        return
+    h.setOptionValue("output_flag", True)
+    h.setOptionValue("log_to_console", False)
+    if who.wants_log:
+        h.cbLogging.subscribe(lambda e: who.highs_log(str(e.message).rstrip("\n")))
+    if whole_model:
+
+        def mip(e: Any) -> None:
+            d = e.data_out
+            who.mip(float(d.mip_primal_bound), float(d.mip_dual_bound), float(d.mip_gap))
+
+        h.cbMipImprovingSolution.subscribe(mip)
+        h.cbMipLogging.subscribe(mip)
