@@ -15,6 +15,10 @@ and during a MILP solve HiGHS' incumbent, bound and gap.
       2026-12-08T00:41:32Z solve: solve running 27.1 s [30.2 s in all]; incumbent ...
       2026-12-08T00:41:40Z solve: done [38.0 s in all; write took 0.4 s]
 
+  The lines of the first interval are held back and written when it is over (with their
+  own times), so that a command that ends or fails within it shows only its result or
+  its one error line (unless ``--verbose``).
+
 * ``--verbose``: HiGHS' log too (on a terminal above the live line, elsewhere as
   ``<time> highs: <line>``);
 * ``--log-file PATH``: the plain lines and HiGHS' log, whatever else is shown. PATH is
@@ -144,17 +148,34 @@ def open_log(path: Path, command: str) -> IO[str]:
 
 
 class _Sink:
-    """A plain, timestamped output (standard error off a terminal, or the log file)."""
+    """A plain, timestamped output (standard error off a terminal, or the log file).
 
-    def __init__(self, console: Console) -> None:
+    ``hold``: keep the lines until :meth:`release` (standard error: a command that ends
+    within its first interval shows only its result or its one error line)."""
+
+    def __init__(self, console: Console, *, hold: bool = False) -> None:
         self.console = console
+        self.held: list[str] | None = [] if hold else None
         self.last = time.monotonic()  # when the last timestamped progress line was written
 
     def line(self, text: str, *, progress: bool = True) -> None:
-        self.console.print(f"{_stamp()} {text}", markup=False, highlight=False, emoji=False)
-        self.console.file.flush()
+        stamped = f"{_stamp()} {text}"
+        if self.held is not None:
+            self.held.append(stamped)
+        else:
+            self._print(stamped)
         if progress:
             self.last = time.monotonic()
+
+    def release(self) -> None:
+        """Write the lines held so far, and every line from now on."""
+        held, self.held = self.held, None
+        for stamped in held or ():
+            self._print(stamped)
+
+    def _print(self, stamped: str) -> None:
+        self.console.print(stamped, markup=False, highlight=False, emoji=False)
+        self.console.file.flush()
 
 
 class Reporter:
@@ -216,7 +237,7 @@ class Reporter:
                 self._live.start()
             else:
                 plain = Console(file=self._err.file, color_system=None, soft_wrap=True)
-                self._sinks.append(_Sink(plain))
+                self._sinks.append(_Sink(plain, hold=not self.verbose))
         self._t0 = self._phase_t0 = time.monotonic()
         for sink in self._sinks:
             sink.line(f"{self.command}: started")
@@ -245,7 +266,7 @@ class Reporter:
             text = f"{self.command}: {end} [{self._times(now)}; {self._phase} took "
             text += f"{duration(now - self._phase_t0)}]"
             for sink in self._sinks:
-                sink.line(text)
+                sink.line(text)  # nothing comes of what a sink still holds: a short run
         if self._log is not None:
             self._log.close()
 
@@ -263,8 +284,9 @@ class Reporter:
                 # nothing is done yet, else from the start of the phase before it
                 self._count_base = (now, 0) if got[1] == 0 else (before_t0, 0)
             text = f"{self.command}: {phase} [{self._times(now)}"
-            if before_t0 > self._t0:  # a phase before this one (not the start)
-                text += f"; {before} took {duration(now - before_t0)}"
+            if before_t0 > self._t0 and not (got and parse_counted(before)):
+                text += f"; {before} took {duration(now - before_t0)}"  # not the start,
+                # nor a count's step before the next: "took" is the time between two
             eta = self._eta(now)
             text += f"; ETA {duration(eta)}]" if eta is not None else "]"
             for sink in self._sinks:
@@ -342,10 +364,14 @@ class Reporter:
                 return
             with self._lock:
                 now = time.monotonic()
-                text = (
-                    f"{self.command}: {self._phase} running {duration(now - self._phase_t0)} "
-                    f"[{self._times(now)}"
-                )
+                for sink in self._sinks:
+                    if sink.held is not None and now - self._t0 >= self.every - 0.01:
+                        sink.release()  # the first interval is over: the lines held so far
+                since = duration(now - self._phase_t0)
+                if parse_counted(self._phase) is None:
+                    text = f"{self.command}: {self._phase} running {since} [{self._times(now)}"
+                else:
+                    text = f"{self.command}: {self._phase}, {since} ago [{self._times(now)}"
                 eta = self._eta(now)
                 text += f"; ETA {duration(eta)}]" if eta is not None else "]"
                 solver = self.solver_text()

@@ -10,6 +10,7 @@ import typer
 
 from pecopt.cli import edge
 from pecopt.cli.options import SetOpt, sets_of
+from pecopt.cli.progress import LogFileOpt, Reporter, VerboseOpt
 
 
 def _date(value: str, option: str) -> date:
@@ -39,7 +40,11 @@ def replay(
         float,
         typer.Option(help="Time limit of the perfect-foresight solve of the whole period, s."),
     ] = 3600.0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress and no summary.")
+    ] = False,
+    verbose: VerboseOpt = False,
+    log_file: LogFileOpt = None,
     sets: SetOpt = None,
 ) -> None:
     """Plan every night from --from to --to on forecasts, settle each day against the
@@ -52,12 +57,12 @@ def replay(
     """
     from pecopt.workflows.replay import replay as run_replay
 
-    run = run_replay(
-        scenario, out, first=_date(first, "--from"), last=_date(last, "--to"),
-        forecast=forecast, seed=seed, reference_time_limit_s=reference_time_limit,
-        progress=(lambda _: None) if quiet else (lambda s: typer.echo(s, err=True)),
-        sets=sets_of(sets),
-    )  # fmt: skip
+    with Reporter("replay", quiet=quiet, verbose=verbose, log_file=log_file) as progress:
+        run = run_replay(
+            scenario, out, first=_date(first, "--from"), last=_date(last, "--to"),
+            forecast=forecast, seed=seed, reference_time_limit_s=reference_time_limit,
+            progress=progress, sets=sets_of(sets),
+        )  # fmt: skip
     k = run.kpis
     if not quiet and k.get("reference_failed"):
         typer.echo(

@@ -41,6 +41,7 @@ from pecopt.errors import (
     ScenarioError,
     SolverError,
 )
+from pecopt.progress import counted
 from pecopt.results.summary import flat_kpis
 from pecopt.scenario.layouts import Layouts, load_layouts
 from pecopt.scenario.schema import Scenario
@@ -146,7 +147,7 @@ def solve_all(
                         "error": "a worker process died (out of memory, or killed) before "
                         "this variant was done",
                     }
-                progress(f"{name}: {rows[name]['status']} ({len(rows)}/{len(jobs)})")
+                progress(counted(f"{name}: {rows[name]['status']}", len(rows), len(jobs)))
         except BaseException:  # Ctrl-C or an error here: stop the workers, do not wait
             for p in list(getattr(pool, "_processes", {}).values()):
                 p.terminate()
@@ -250,6 +251,7 @@ def compare(
     ``--set PATH=VALUE`` options applied to every variant (the base included).
     """
     t0 = time.perf_counter()
+    progress("read the layouts")
     check_output(out, [layouts_file])
     context(start=True)  # already running when the CLI started it
     layouts = load_layouts(layouts_file, sets)

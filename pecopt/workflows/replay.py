@@ -46,6 +46,7 @@ from pecopt.model.blocks.ev import RESERVE_PENALTY
 from pecopt.model.blocks.heat_pump import GROUND_VALUE
 from pecopt.model.carry import DEGRADED, Flag, Start
 from pecopt.model.transforms import IMBALANCE
+from pecopt.progress import counted
 from pecopt.scenario.schema import Dispatch, Scenario
 
 __all__ = ["FOLLOW_EUR_PER_KWH", "ReplayRun", "flat_kpis", "replay"]
@@ -397,7 +398,7 @@ def replay(
     items: dict[str, dict[str, float]] = {"realised": {}, "rule_based": {}}
     last_real = last_rule = None
     for k, (d, w) in enumerate(zip(days, windows, strict=True)):
-        progress(f"night {k + 1}/{len(days)} ({d})")
+        progress(counted(f"night {d}", k, len(days)))
         t1 = time.perf_counter()
         horizon_truth = _slice(truth, w.start, w.horizon_end, step)
         predicted, errors = fc.forecast(horizon_truth, w.start, w.end, w.horizon_end, d)
