@@ -14,8 +14,11 @@ Two channels, neither of which prints anything itself:
   callbacks), and, when the listener asks for it, every line of HiGHS' log
   (``cbLogging``).
 
-HiGHS calls back from its own thread; a listener must be thread-safe. Work done in other
-processes (``compare``'s and ``sweep``'s workers) reports only through its phases.
+HiGHS calls back from its own thread; a listener must be thread-safe. Solves in worker
+processes reach the listener of the process that started them through a queue:
+:func:`forward_to` (the pool's initializer) and :func:`forwarding` (around a job) in the
+worker, :func:`relaying` in the parent (``compare`` does this; ``sweep``'s Dask workers
+report only through its phases).
 
 The standard library only: the CLI imports this module without the scientific stack.
 """
@@ -23,20 +26,25 @@ The standard library only: the CLI imports this module without the scientific st
 from __future__ import annotations
 
 import contextlib
+import queue as queues
 import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 __all__ = [
+    "Forward",
     "Listener",
     "Progress",
     "counted",
+    "forward_to",
+    "forwarding",
     "listener",
     "listening",
     "noop",
     "observe",
     "parse_counted",
+    "relaying",
 ]
 
 #: The workflows' progress callback: called with each phase's name as it starts.
@@ -71,12 +79,13 @@ class Listener(Protocol):
     #: (to the callback only, never to its console) only then
     wants_log: bool
 
-    def mip(self, incumbent: float, bound: float, gap: float) -> None:
+    def mip(self, incumbent: float, bound: float, gap: float, source: str = "") -> None:
         """The whole-model MILP's best plan's objective, its best bound (both in the
         objective's units, EUR for a cost objective) and the relative gap
-        ``|incumbent - bound| / |incumbent|`` (inf before the first plan)."""
+        ``|incumbent - bound| / |incumbent|`` (inf before the first plan); ``source``
+        names the job in a worker process it comes from (:func:`forwarding`)."""
 
-    def highs_log(self, text: str) -> None:
+    def highs_log(self, text: str, source: str = "") -> None:
         """A message of HiGHS' log: one line or more, without the last newline."""
 
 
@@ -130,3 +139,75 @@ def observe(h: Any, *, whole_model: bool = True) -> None:
 
         h.cbMipImprovingSolution.subscribe(mip)
         h.cbMipLogging.subscribe(mip)
+
+
+class Forward:
+    """A listener in a worker process that puts what it hears on the parent's queue,
+    tagged with the job's name (``source``)."""
+
+    def __init__(self, to: Any, source: str, wants_log: bool) -> None:
+        self.to, self.source, self.wants_log = to, source, wants_log
+
+    def mip(self, incumbent: float, bound: float, gap: float, source: str = "") -> None:
+        self.to.put(("mip", source or self.source, (incumbent, bound, gap)))
+
+    def highs_log(self, text: str, source: str = "") -> None:
+        self.to.put(("log", source or self.source, text))
+
+
+#: this worker process's queue to its parent and whether the log is wanted (forward_to)
+_FORWARD: list[tuple[Any, bool]] = []
+
+
+def forward_to(to: Any, wants_log: bool) -> None:
+    """In a worker process (a pool's initializer): send the solver's figures, and its log
+    if ``wants_log``, to the queue ``to`` during each :func:`forwarding` block (``to``
+    None: nothing is sent)."""
+    _FORWARD[:] = [] if to is None else [(to, wants_log)]
+
+
+@contextlib.contextmanager
+def forwarding(source: str) -> Iterator[None]:
+    """In a worker process: forward what the solves of the ``with`` block say, named
+    ``source`` (nothing happens unless :func:`forward_to` was called)."""
+    if not _FORWARD:
+        yield
+        return
+    to, wants_log = _FORWARD[0]
+    with listening(Forward(to, source, wants_log)):
+        yield
+
+
+@contextlib.contextmanager
+def relaying(from_: Any, who: Listener) -> Iterator[None]:
+    """In the parent: hand what the workers put on the queue ``from_`` to ``who``, from a
+    thread of its own, until the ``with`` block ends (what is queued by then included)."""
+    stop = threading.Event()
+
+    def hand(item: tuple[str, str, Any]) -> None:
+        kind, source, body = item
+        if kind == "mip":
+            incumbent, bound, gap = body
+            who.mip(incumbent, bound, gap, source=source)
+        else:
+            who.highs_log(body, source=source)
+
+    def run() -> None:
+        while not stop.is_set():
+            try:
+                hand(from_.get(timeout=0.1))
+            except queues.Empty:
+                continue
+            except (EOFError, OSError):  # the queue is gone
+                return
+
+    thread = threading.Thread(target=run, name="pecopt-progress-relay", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        with contextlib.suppress(queues.Empty, EOFError, OSError):
+            while True:
+                hand(from_.get_nowait())

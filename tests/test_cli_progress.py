@@ -46,8 +46,10 @@ def stamped(text: str) -> list[tuple[datetime, str]]:
 def test_compare_off_a_terminal_writes_a_line_every_interval_and_one_per_phase(tmp_path):
     """``pecopt compare`` with its output in pipes (as under cron or CI), heartbeat every
     1 s: every line on stderr has its UTC time, no two are further apart than the
-    interval (plus 2 s: whole-second stamps and a loaded machine), each phase and each
-    variant done has its line, and no ANSI escape code appears anywhere."""
+    interval (plus 3 s: whole-second stamps, and a loaded machine that delays the
+    heartbeat's thread), each phase and each variant done has its line, and no ANSI
+    escape code appears anywhere. The log file gets the workers' HiGHS log, each line
+    headed by its variant (forwarded from the worker processes)."""
     base = milp_file(tmp_path)
     layouts = tmp_path / "layouts.yaml"
     layouts.write_text(
@@ -59,14 +61,15 @@ def test_compare_off_a_terminal_writes_a_line_every_interval_and_one_per_phase(t
     env.pop("FORCE_COLOR", None)
     done = subprocess.run(
         [sys.executable, "-c", "from pecopt.cli.main import main; main()",
-         "compare", str(layouts), "--out", str(out), "--workers", "1"],
+         "compare", str(layouts), "--out", str(out), "--workers", "1",
+         "--log-file", str(tmp_path / "compare.log")],
         capture_output=True, text=True, env=env, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "\x1b" not in done.stdout + done.stderr
     lines = stamped(done.stderr)
     gaps = [(b - a).total_seconds() for (a, _), (b, _) in zip(lines, lines[1:], strict=False)]
-    assert max(gaps) <= 1 + 2, list(zip(gaps, [t for _, t in lines[1:]], strict=True))
+    assert max(gaps) <= 1 + 3, list(zip(gaps, [t for _, t in lines[1:]], strict=True))
     said = [t for _, t in lines]
     assert said[0] == "compare: started" and said[-1].startswith("compare: done [")
     for phase in ("read the layouts [", "solving 3 variants in 1 process [",
@@ -75,6 +78,10 @@ def test_compare_off_a_terminal_writes_a_line_every_interval_and_one_per_phase(t
         assert sum(t.startswith("compare: " + phase) for t in said) == 1, (phase, said)
     assert any(" running " in t or " ago [" in t for t in said), "no heartbeat line"
     assert "pecopt compare" in done.stdout and not STAMP.match(done.stdout.splitlines()[0])
+    assert "highs:" not in done.stderr  # no --verbose
+    log = (tmp_path / "compare.log").read_text(encoding="utf-8")
+    for variant in ("base", "a", "b"):
+        assert f"Z highs: {variant}: MIP has " in log, variant
 
 
 def test_quiet_prints_nothing(tmp_path, monkeypatch):

@@ -29,8 +29,8 @@ and during a MILP solve HiGHS' incumbent, bound and gap.
 
 HiGHS' figures come through :mod:`pecopt.progress` (a listener installed for the
 command), the phases through the workflows' ``progress`` callback: the reporter is that
-callback. Solves in other processes (``compare``'s and ``sweep``'s workers) show their
-phases here, not their solver figures.
+callback. ``compare``'s workers send theirs here, each headed by its variant's name;
+``sweep``'s Dask workers show their variants done, not their solver figures or log.
 """
 
 from __future__ import annotations
@@ -216,6 +216,7 @@ class Reporter:
         self._t0 = self._phase_t0 = time.monotonic()
         self._phase = "starting"
         self._mip: tuple[float, float, float] | None = None
+        self._mip_source = ""
         self._count_base: tuple[float, int] | None = None  # (time, done) the ETA counts from
         self._live: Live | None = None
         self._sinks: list[_Sink] = []
@@ -299,17 +300,21 @@ class Reporter:
         for sink in self._sinks:
             sink.line(f"{self.command}: {text}")
 
-    def mip(self, incumbent: float, bound: float, gap: float) -> None:
+    def mip(self, incumbent: float, bound: float, gap: float, source: str = "") -> None:
         """HiGHS' figures (:class:`pecopt.progress.Listener`; in HiGHS' thread)."""
         with self._lock:
             self._mip = (incumbent, bound, gap)
+            self._mip_source = source
 
-    def highs_log(self, text: str) -> None:
+    def highs_log(self, text: str, source: str = "") -> None:
         """A message of HiGHS' log, one line or more (:class:`pecopt.progress.Listener`;
-        in HiGHS' thread). Blank lines are dropped."""
+        in HiGHS' thread), each line headed ``source:`` if given. Blank lines are
+        dropped."""
         for line in text.splitlines():
             if not line.strip():
                 continue
+            if source:
+                line = f"{source}: {line}"
             if self._log is not None:
                 self._sinks[0].line(f"highs: {line}", progress=False)
             if not self.verbose:
@@ -339,8 +344,9 @@ class Reporter:
             if self._mip is None:
                 return ""
             inc, bound, gap = self._mip
+            source = f"{self._mip_source}: " if self._mip_source else ""
         shown = f"{gap:.2%}".replace("%", " %") if math.isfinite(gap) else "none"
-        return f"incumbent {_number(inc)}, bound {_number(bound)}, gap {shown}"
+        return f"{source}incumbent {_number(inc)}, bound {_number(bound)}, gap {shown}"
 
     def status(self) -> str:
         """The live line's text: phase, its time, the total, solver figures, ETA."""

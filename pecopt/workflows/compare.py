@@ -15,6 +15,7 @@ variant's scenario are found before anything is solved and nothing is written.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -41,7 +42,7 @@ from pecopt.errors import (
     ScenarioError,
     SolverError,
 )
-from pecopt.progress import counted
+from pecopt.progress import counted, forward_to, forwarding, listener, relaying
 from pecopt.results.summary import flat_kpis
 from pecopt.scenario.layouts import Layouts, load_layouts
 from pecopt.scenario.schema import Scenario
@@ -102,7 +103,8 @@ def solve_variant(
     t0, c0, started = time.perf_counter(), time.process_time(), time.time()
     row: dict[str, Any] = {"variant": name}
     try:
-        run = run_scenario(scenario, label)
+        with forwarding(name):  # the solver's figures and log to the command's listener
+            run = run_scenario(scenario, label)
         write_results(run, Path(folder), Path(source))
         row |= {"status": run.outcome.status.value, "error": None}
         row |= flat_kpis(run.kpis)
@@ -131,7 +133,15 @@ def solve_all(
         label = f"{layouts.path} (variant {v.name})"
         jobs.append((v.name, s, label, str(layouts.path), str(folder / VARIANTS / v.name)))
     rows: dict[str, dict[str, Any]] = {}
-    with ProcessPoolExecutor(workers, mp_context=context(), max_tasks_per_child=1) as pool:
+    ctx, who = context(), listener()
+    relay: Any = ctx.Queue() if who is not None else None  # the workers' solver figures
+    with (
+        ProcessPoolExecutor(
+            workers, mp_context=ctx, max_tasks_per_child=1,
+            initializer=forward_to, initargs=(relay, who is not None and who.wants_log),
+        ) as pool,
+        contextlib.nullcontext() if who is None else relaying(relay, who),
+    ):  # fmt: skip
         futures: dict[Future[dict[str, Any]], str] = {
             pool.submit(solve_variant, *job): job[0] for job in jobs
         }
