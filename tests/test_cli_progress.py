@@ -220,6 +220,6 @@ def test_the_live_line_has_phase_times_eta_and_solver_figures(monkeypatch):
     now[0] = 135.0
     assert r.status() == "night 2 (1/4 done) 5.0 s · 35.0 s in all · ETA 1:15"
     r.mip(34_423.1, 34_325.0, (34_423.1 - 34_325.0) / 34_423.1)
-    assert r.status().endswith("· incumbent 34,423.10, bound 34,325.00, gap 0.28 %")
+    assert r.status().endswith("· incumbent 34,423.10, bound 34,325.00, gap 0.285 %")
     r("perfect foresight")  # a new phase: no count, and no figures until HiGHS reports
     assert r.status() == "perfect foresight 0.0 s · 35.0 s in all"

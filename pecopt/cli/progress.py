@@ -3,7 +3,7 @@ and during a MILP solve HiGHS' incumbent, bound and gap.
 
 * **On a terminal**: one live line, redrawn four times a second and gone at the end::
 
-      ⠹ solve 12.4 s · 47.9 s in all · incumbent 34,423.10, bound 34,325.00, gap 0.28 %
+      ⠹ solve 12.4 s · 47.9 s in all · incumbent 34,423.10, bound 34,325.00, gap 0.285 %
 
   A counted phase (``night 2025-01-15 (3/7 done)``) adds an ETA from the pace so far.
 * **Elsewhere** (a pipe, a file, cron, nohup, CI): plain lines, never an ANSI code, each
@@ -295,10 +295,11 @@ class Reporter:
 
     def message(self, text: str) -> None:
         """A line of its own (a warning while the work goes on)."""
-        if self._live is not None:
-            self._live.console.print(text, markup=False, highlight=False, soft_wrap=True)
-        for sink in self._sinks:
-            sink.line(f"{self.command}: {text}")
+        with self._lock:
+            if self._live is not None:
+                self._live.console.print(text, markup=False, highlight=False, soft_wrap=True)
+            for sink in self._sinks:
+                sink.line(f"{self.command}: {text}")
 
     def mip(self, incumbent: float, bound: float, gap: float, source: str = "") -> None:
         """HiGHS' figures (:class:`pecopt.progress.Listener`; in HiGHS' thread)."""
@@ -315,14 +316,15 @@ class Reporter:
                 continue
             if source:
                 line = f"{source}: {line}"
-            if self._log is not None:
-                self._sinks[0].line(f"highs: {line}", progress=False)
-            if not self.verbose:
-                continue
-            if self._live is not None:
-                self._live.console.print(line, markup=False, highlight=False, soft_wrap=True)
-            else:
-                self._sinks[-1].line(f"highs: {line}", progress=False)
+            with self._lock:  # a sink's held lines are released under the lock
+                if self._log is not None:
+                    self._sinks[0].line(f"highs: {line}", progress=False)
+                if not self.verbose:
+                    continue
+                if self._live is not None:
+                    self._live.console.print(line, markup=False, highlight=False, soft_wrap=True)
+                else:
+                    self._sinks[-1].line(f"highs: {line}", progress=False)
 
     # -- shown ----------------------------------------------------------------------------
     def _times(self, now: float) -> str:
@@ -345,7 +347,7 @@ class Reporter:
                 return ""
             inc, bound, gap = self._mip
             source = f"{self._mip_source}: " if self._mip_source else ""
-        shown = f"{gap:.2%}".replace("%", " %") if math.isfinite(gap) else "none"
+        shown = f"{100 * gap:.3g} %" if math.isfinite(gap) else "none"  # 0.285 %, 0.0035 %
         return f"{source}incumbent {_number(inc)}, bound {_number(bound)}, gap {shown}"
 
     def status(self) -> str:
@@ -365,7 +367,10 @@ class Reporter:
         """Write a line to each plain sink that has had none for ``every`` seconds."""
         while True:
             now = time.monotonic()
-            wait = min(self.every - (now - s.last) for s in self._sinks)
+            wait = min(
+                self.every - (now - (self._t0 if s.held is not None else s.last))
+                for s in self._sinks
+            )  # a sink that holds its lines: until the end of the first interval
             if self._stop.wait(max(0.05, wait)):
                 return
             with self._lock:
