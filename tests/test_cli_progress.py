@@ -5,6 +5,7 @@ never written over a user's file; HiGHS' incumbent, bound and gap reach the list
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from rich.console import Console
 from typer.testing import CliRunner
 
 from pecopt.cli import progress as cli_progress
@@ -223,3 +225,18 @@ def test_the_live_line_has_phase_times_eta_and_solver_figures(monkeypatch):
     assert r.status().endswith("· incumbent 34,423.10, bound 34,325.00, gap 0.285 %")
     r("perfect foresight")  # a new phase: no count, and no figures until HiGHS reports
     assert r.status() == "perfect foresight 0.0 s · 35.0 s in all"
+
+
+def test_on_a_terminal_one_live_line_and_no_plain_lines():
+    """A terminal gets the live line (its last drawing, on leaving, has the phase and the
+    MILP's figures), not the timestamped lines of a pipe."""
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, width=160)
+    with Reporter("solve", console=console) as r:
+        r("build")
+        r("solve")
+        r.mip(10.0, 9.0, 0.1)
+    text = buf.getvalue()
+    assert "\x1b" in text  # drawn as a terminal's line
+    assert "solve " in text and "incumbent 10.00, bound 9.00, gap 10 %" in text
+    assert not re.search(r"\dZ solve: ", text)
