@@ -26,7 +26,6 @@ The standard library only: the CLI imports this module without the scientific st
 from __future__ import annotations
 
 import contextlib
-import queue as queues
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -182,6 +181,8 @@ def forwarding(source: str) -> Iterator[None]:
 def relaying(from_: Any, who: Listener) -> Iterator[None]:
     """In the parent: hand what the workers put on the queue ``from_`` to ``who``, from a
     thread of its own, until the ``with`` block ends (what is queued by then included)."""
+    import queue as queues
+
     stop = threading.Event()
 
     def hand(item: tuple[str, str, Any]) -> None:

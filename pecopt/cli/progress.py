@@ -42,17 +42,18 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console, Group, RenderableType
-from rich.live import Live
-from rich.spinner import Spinner
 from rich.text import Text
 
 from pecopt import __version__
 from pecopt.errors import OptionError
 from pecopt.progress import listening, parse_counted
+
+if TYPE_CHECKING:  # pragma: no cover - imported when a live line starts
+    from rich.live import Live
 
 __all__ = ["EVERY_S", "LOG_HEADER", "LogFileOpt", "Reporter", "VerboseOpt"]
 
@@ -232,6 +233,8 @@ class Reporter:
             self._sinks.append(_Sink(Console(file=self._log, color_system=None, soft_wrap=True)))
         if not self.quiet:
             if self._err.is_terminal:
+                from rich.live import Live
+
                 self._live = Live(
                     _Render(self), console=self._err, refresh_per_second=4, transient=True
                 )
@@ -397,6 +400,8 @@ class _Render:
     """The live line, rendered afresh at each refresh."""
 
     def __init__(self, reporter: Reporter) -> None:
+        from rich.spinner import Spinner
+
         self.reporter = reporter
         self.spinner = Spinner("dots")
 
