@@ -74,7 +74,7 @@ def test_compare_off_a_terminal_writes_a_line_every_interval_and_one_per_phase(t
     assert max(gaps) <= 1 + 3, list(zip(gaps, [t for _, t in lines[1:]], strict=True))
     said = [t for _, t in lines]
     assert said[0] == "compare: started" and said[-1].startswith("compare: done [")
-    for phase in ("read the layouts [", "solving 3 variants in 1 process [",
+    for phase in ("read the layouts [", "solving 3 variants in 1 process (0/3 done) [",
                   "base: optimal (1/3 done) [", "a: optimal (2/3 done) [",
                   "b: optimal (3/3 done) [", "report ["):  # fmt: skip
         assert sum(t.startswith("compare: " + phase) for t in said) == 1, (phase, said)

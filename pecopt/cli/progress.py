@@ -284,9 +284,8 @@ class Reporter:
             got = parse_counted(phase)
             if got is None:
                 self._count_base = None
-            elif self._count_base is None:  # the first of a count: from its own start if
-                # nothing is done yet, else from the start of the phase before it
-                self._count_base = (now, 0) if got[1] == 0 else (before_t0, 0)
+            elif self._count_base is None:  # the first of a count: the pace from here
+                self._count_base = (now, got[1])
             text = f"{self.command}: {phase} [{self._times(now)}"
             if before_t0 > self._t0 and not (got and parse_counted(before)):
                 text += f"; {before} took {duration(now - before_t0)}"  # not the start,

@@ -106,7 +106,9 @@ def sweep(
         now = (c.done, c.skipped, c.failed, c.remaining)
         if not shown or shown[-1] != now:  # a step when a variant is done, not each call
             shown.append(now)
-            text = f"{c.done + c.skipped} done ({c.skipped} already), {c.failed} failed"
+            text = f"variants, {c.failed} failed"
+            if c.skipped:
+                text += f", {c.skipped} done before"
             reporter(counted(text, c.total - c.remaining, c.total))
 
     try:

@@ -274,7 +274,8 @@ def compare(
     t_valid = time.perf_counter() - t0
     with atomic_dir(out, "compare", used) as tmp:
         (tmp / VARIANTS).mkdir()
-        progress(f"solving {n} variants in {workers} process{'es' if workers > 1 else ''}")
+        processes = f"{workers} process{'es' if workers > 1 else ''}"
+        progress(counted(f"solving {n} variants in {processes}", 0, n))
         t1 = time.perf_counter()
         started = time.time()
         rows = solve_all(layouts, tmp, workers, progress)
