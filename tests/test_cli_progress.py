@@ -240,3 +240,26 @@ def test_on_a_terminal_one_live_line_and_no_plain_lines():
     assert "\x1b" in text  # drawn as a terminal's line
     assert "solve " in text and "incumbent 10.00, bound 9.00, gap 10 %" in text
     assert not re.search(r"\dZ solve: ", text)
+
+
+def test_replay_counts_its_nights_with_an_eta_in_the_log_file(tmp_path):
+    """Two Kera nights (the perfect-foresight reference given no time: exit 10, fast):
+    each night is a counted phase, the second with an ETA; the log keeps HiGHS' log."""
+    repo = Path(__file__).resolve().parents[1]
+    log = tmp_path / "replay.log"
+    res = runner.invoke(
+        app,
+        ["replay", str(repo / "scenarios" / "kera_replay.yaml"), "--from", "2025-03-03",
+         "--to", "2025-03-04", "--out", str(tmp_path / "out"), "--reference-time-limit",
+         "0.001", "--log-file", str(log), "-q"],
+    )  # fmt: skip
+    assert res.exit_code == 10, res.output
+    assert res.stdout == "" and res.stderr == ""  # --quiet: the file only
+    said = [t for _, t in stamped("\n".join(log.read_text(encoding="utf-8").splitlines()[1:]))]
+    nights = [t for t in said if t.startswith("replay: night ") and " ago [" not in t]
+    assert nights[0].startswith("replay: night 2025-03-03 (0/2 done) [")
+    assert "ETA" not in nights[0]
+    assert re.match(r"replay: night 2025-03-04 \(1/2 done\) \[.*; ETA [\d.:]+( s)?\]$", nights[1])
+    assert any(t.startswith("replay: perfect foresight [") for t in said)
+    assert any(t.startswith("highs: ") for t in said)
+    assert said[-1].startswith("replay: done [")
