@@ -203,7 +203,8 @@ def ingest(scenario: ScenarioArg, out: OutOpt, sets: SetOpt = None) -> None:
     --inputs runs/kera_inputs --out runs/kera"""
     from pecopt.workflows.solve import ingest_scenario
 
-    tables = ingest_scenario(scenario, out, sets=sets_of(sets))
+    with Reporter("ingest") as progress:
+        tables = ingest_scenario(scenario, out, sets=sets_of(sets), progress=progress)
     for name, df in tables.items():
         typer.echo(f"{out / (name + '.parquet')}: {len(df)} rows")
 

@@ -433,15 +433,19 @@ def ingest_scenario(
     out: Path,
     overrides: dict[str, Any] | None = None,
     sets: tuple[str, ...] = (),
+    progress: Progress = _noop,
 ) -> dict[str, pd.DataFrame]:
     """The ``pecopt ingest`` job: the resolved scenario (with the ``--set`` options
     ``sets``) and canonical Parquet inputs."""
+    progress("read scenario")
     check_output(out, [scenario_file])
     scenario = load_scenario(scenario_file, overrides, sets)
     used = [scenario_file, *input_files(scenario)]
     check_output(out, used)
+    progress("ingest")
     tables = ingest(scenario, str(scenario_file))
     to_inputs(scenario, tables, str(scenario_file))  # validates that they make a model input
+    progress("write")
     with atomic_dir(out, "ingest", used) as tmp:
         write_inputs(scenario, tables, tmp, f"pecopt ingest of {scenario_file.name}")
     return tables
