@@ -17,8 +17,9 @@ Two channels, neither of which prints anything itself:
 HiGHS calls back from its own thread; a listener must be thread-safe. Solves in worker
 processes reach the listener of the process that started them through a queue:
 :func:`forward_to` (the pool's initializer) and :func:`forwarding` (around a job) in the
-worker, :func:`relaying` in the parent (``compare`` does this; ``sweep``'s Dask workers
-report only through its phases).
+worker, :func:`relaying` in the parent (``compare``); a Dask task (``sweep``) listens
+with a :class:`Forward` that sends Dask events, which the parent hands on with
+:func:`hand`.
 
 The standard library only: the CLI imports this module without the scientific stack.
 """
@@ -38,6 +39,7 @@ __all__ = [
     "counted",
     "forward_to",
     "forwarding",
+    "hand",
     "listener",
     "listening",
     "noop",
@@ -140,18 +142,33 @@ def observe(h: Any, *, whole_model: bool = True) -> None:
         h.cbMipLogging.subscribe(mip)
 
 
-class Forward:
-    """A listener in a worker process that puts what it hears on the parent's queue,
-    tagged with the job's name (``source``)."""
+Message = tuple[str, str, Any]
+"""What a worker sends its parent: ``("mip", source, (incumbent, bound, gap))`` or
+``("log", source, text)`` (:func:`hand`)."""
 
-    def __init__(self, to: Any, source: str, wants_log: bool) -> None:
-        self.to, self.source, self.wants_log = to, source, wants_log
+
+class Forward:
+    """A listener in a worker process that sends what it hears to the parent with
+    ``send`` (a queue's ``put``, a Dask event), tagged with the job's name ``source``."""
+
+    def __init__(self, send: Callable[[Message], None], source: str, wants_log: bool) -> None:
+        self.send, self.source, self.wants_log = send, source, wants_log
 
     def mip(self, incumbent: float, bound: float, gap: float, source: str = "") -> None:
-        self.to.put(("mip", source or self.source, (incumbent, bound, gap)))
+        self.send(("mip", source or self.source, (incumbent, bound, gap)))
 
     def highs_log(self, text: str, source: str = "") -> None:
-        self.to.put(("log", source or self.source, text))
+        self.send(("log", source or self.source, text))
+
+
+def hand(item: Message, who: Listener) -> None:
+    """In the parent: give ``who`` one message of a worker's :class:`Forward`."""
+    kind, source, body = item
+    if kind == "mip":
+        incumbent, bound, gap = body
+        who.mip(incumbent, bound, gap, source=source)
+    else:
+        who.highs_log(body, source=source)
 
 
 #: this worker process's queue to its parent and whether the log is wanted (forward_to)
@@ -173,7 +190,7 @@ def forwarding(source: str) -> Iterator[None]:
         yield
         return
     to, wants_log = _FORWARD[0]
-    with listening(Forward(to, source, wants_log)):
+    with listening(Forward(to.put, source, wants_log)):
         yield
 
 
@@ -185,18 +202,10 @@ def relaying(from_: Any, who: Listener) -> Iterator[None]:
 
     stop = threading.Event()
 
-    def hand(item: tuple[str, str, Any]) -> None:
-        kind, source, body = item
-        if kind == "mip":
-            incumbent, bound, gap = body
-            who.mip(incumbent, bound, gap, source=source)
-        else:
-            who.highs_log(body, source=source)
-
     def run() -> None:
         while not stop.is_set():
             try:
-                hand(from_.get(timeout=0.1))
+                hand(from_.get(timeout=0.1), who)
             except queues.Empty:
                 continue
             except (EOFError, OSError):  # the queue is gone
@@ -211,4 +220,4 @@ def relaying(from_: Any, who: Listener) -> Iterator[None]:
         thread.join()
         with contextlib.suppress(queues.Empty, EOFError, OSError):
             while True:
-                hand(from_.get_nowait())
+                hand(from_.get_nowait(), who)

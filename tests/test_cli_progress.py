@@ -14,6 +14,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from rich.console import Console
@@ -263,3 +264,25 @@ def test_replay_counts_its_nights_with_an_eta_in_the_log_file(tmp_path):
     assert any(t.startswith("replay: perfect foresight [") for t in said)
     assert any(t.startswith("highs: ") for t in said)
     assert said[-1].startswith("replay: done [")
+
+
+def test_sweep_sends_its_tasks_highs_log_from_the_dask_workers(tmp_path):
+    """Two variants of the tiny MILP on a local Dask cluster: the log file has each
+    variant's HiGHS log (sent by its task as Dask events), headed by the variant's id, and
+    the variants done as counted steps."""
+    log = tmp_path / "sweep.log"
+    out = tmp_path / "sweep"
+    res = runner.invoke(
+        app,
+        ["sweep", str(milp_file(tmp_path)), "--out", str(out), "--vary",
+         "assets.batteries.bat.capacity_kwh=5,20", "--workers", "1", "--log-file", str(log)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    said = [t for _, t in stamped("\n".join(log.read_text(encoding="utf-8").splitlines()[1:]))]
+    ids = pd.read_parquet(out / "kpis").variant_id.tolist()
+    assert len(ids) == 2
+    for v in ids:
+        assert any(t.startswith(f"highs: {v}: MIP has ") for t in said), (v, said)
+    for k in (0, 1, 2):
+        step = f"sweep: variants, 0 failed ({k}/2 done) ["
+        assert sum(t.startswith(step) for t in said) == 1, (step, said)

@@ -29,8 +29,9 @@ and during a MILP solve HiGHS' incumbent, bound and gap.
 
 HiGHS' figures come through :mod:`pecopt.progress` (a listener installed for the
 command), the phases through the workflows' ``progress`` callback: the reporter is that
-callback. ``compare``'s workers send theirs here, each headed by its variant's name;
-``sweep``'s Dask workers show their variants done, not their solver figures or log.
+callback. ``compare``'s and ``sweep``'s workers send theirs here, each headed by its
+variant's name (``sweep``: its id). ``alternatives --workers/--scheduler`` (Dask) shows its
+solves as phases, without their solver figures or log.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ The only call into the solve path is :func:`_solve_variant`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import os
@@ -33,6 +34,7 @@ import pandas as pd
 from pecopt import __version__
 from pecopt.errors import DataError, OptionError
 from pecopt.ingest.parquet import table_bytes
+from pecopt.progress import Forward, hand, listener, listening
 from pecopt.scenario import Scenario
 from pecopt.workflows import sweep_dataset as ds
 from pecopt.workflows.sweep_plan import (
@@ -162,12 +164,15 @@ def run_variant(
     version: str,
     shipped: dict[str, bytes] | None = None,
     job: dict[str, Any] | None = None,
+    report: tuple[str, bool] | None = None,
 ) -> TaskOutcome:
     """One Dask task: solve a variant (or, with ``job``, replay it); any error becomes
     the outcome's ``error``.
 
     With ``shipped`` (path -> bytes), the files are written to a worker-local temporary
-    folder and the scenario's paths are pointed there.
+    folder and the scenario's paths are pointed there. With ``report`` (the variant's
+    name, whether HiGHS' log is wanted), the solver's figures (and log) are sent to the
+    client as Dask events on :data:`PROGRESS_TOPIC`.
     """
     t0, c0 = time.perf_counter(), time.process_time()
     worker = _worker_address()
@@ -178,9 +183,12 @@ def run_variant(
         if shipped:
             tmp = Path(tempfile.mkdtemp(prefix="pecopt-sweep-"))
             scenario = _localise(scenario, shipped, tmp)
-        result = (
-            _solve_variant(scenario, file) if job is None else _replay_variant(scenario, file, job)
-        )
+        with _reporting(report):
+            result = (
+                _solve_variant(scenario, file)
+                if job is None
+                else _replay_variant(scenario, file, job)
+            )
         source = f"pecopt sweep of {Path(file).name}"
         tables = {
             "schedule": table_bytes(result.schedule, source),
@@ -205,6 +213,28 @@ def run_variant(
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+#: the Dask event topic on which the tasks' solver figures and log reach the client
+PROGRESS_TOPIC = "pecopt-progress"
+
+
+@contextlib.contextmanager
+def _reporting(report: tuple[str, bool] | None) -> Iterator[None]:
+    """In a task: send what the solver says to the client (:data:`PROGRESS_TOPIC`)."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker() if report is not None else None
+    except (ImportError, ValueError):  # not on a Dask worker
+        worker = None
+    if worker is None or report is None:
+        yield
+        return
+    source, wants_log = report
+    send = functools.partial(worker.log_event, PROGRESS_TOPIC)
+    with listening(Forward(send, source, wants_log)):
+        yield
 
 
 def _worker_address() -> str:
@@ -341,6 +371,9 @@ def run_sweep(
         blob = {p: Path(p).read_bytes() for p in plan.input_files}
         [shipped] = client.scatter([blob], broadcast=False, hash=False)
     file = str(plan.scenario_file)
+    who = listener()
+    if who is not None:  # the tasks' solver figures and log, as Dask events
+        client.subscribe_topic(PROGRESS_TOPIC, lambda event: hand(event[1], who))
     futures = {
         client.submit(
             run_variant,
@@ -349,6 +382,7 @@ def run_sweep(
             __version__,
             shipped,
             v.job,
+            None if who is None else (v.variant_id, who.wants_log),
             key=f"pecopt-variant-{v.hash}",
         ): v  # fmt: skip
         for v in todo
@@ -370,6 +404,9 @@ def run_sweep(
         counts.interrupted = True
         client.cancel(list(futures))
         progress(counts, None)
+    finally:
+        if who is not None:
+            client.unsubscribe_topic(PROGRESS_TOPIC)
     return counts
 
 
