@@ -17,9 +17,8 @@ Two channels, neither of which prints anything itself:
 HiGHS calls back from its own thread; a listener must be thread-safe. Solves in worker
 processes reach the listener of the process that started them through a queue:
 :func:`forward_to` (the pool's initializer) and :func:`forwarding` (around a job) in the
-worker, :func:`relaying` in the parent (``compare``); a Dask task (``sweep``) listens
-with a :class:`Forward` that sends Dask events, which the parent hands on with
-:func:`hand`.
+worker, :func:`relaying` in the parent (``compare``); :func:`dask_sending` in a Dask
+task and :func:`dask_receiving` on the client (``sweep``, ``alternatives`` on Dask).
 
 The standard library only: the CLI imports this module without the scientific stack.
 """
@@ -33,10 +32,13 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 __all__ = [
+    "DASK_TOPIC",
     "Forward",
     "Listener",
     "Progress",
     "counted",
+    "dask_receiving",
+    "dask_sending",
     "forward_to",
     "forwarding",
     "hand",
@@ -192,6 +194,50 @@ def forwarding(source: str) -> Iterator[None]:
     to, wants_log = _FORWARD[0]
     with listening(Forward(to.put, source, wants_log)):
         yield
+
+
+#: the Dask event topic on which tasks send their solver figures and log to the client
+DASK_TOPIC = "pecopt-progress"
+
+
+@contextlib.contextmanager
+def dask_sending(source: str, wants_log: bool | None) -> Iterator[None]:
+    """In a Dask task: send what the solves of the ``with`` block say, named ``source``, to
+    the client as events on :data:`DASK_TOPIC` (``wants_log`` None, or not on a Dask
+    worker: nothing is sent)."""
+    worker = None
+    if wants_log is not None:
+        try:
+            from distributed import get_worker
+
+            worker = get_worker()
+        except (ImportError, ValueError):  # not on a Dask worker
+            worker = None
+    if worker is None or wants_log is None:
+        yield
+        return
+
+    def send(message: Message) -> None:
+        worker.log_event(DASK_TOPIC, message)  # thread-safe: from HiGHS' thread too
+
+    with listening(Forward(send, source, wants_log)):
+        yield
+
+
+@contextlib.contextmanager
+def dask_receiving(client: Any) -> Iterator[bool | None]:
+    """On the client: hand the tasks' :func:`dask_sending` events to the listener, if any,
+    until the ``with`` block ends. Yields what to pass the tasks as ``wants_log`` (None:
+    nothing listens, send nothing)."""
+    who = listener()
+    if who is None:
+        yield None
+        return
+    client.subscribe_topic(DASK_TOPIC, lambda event: hand(event[1], who))
+    try:
+        yield who.wants_log
+    finally:
+        client.unsubscribe_topic(DASK_TOPIC)
 
 
 @contextlib.contextmanager

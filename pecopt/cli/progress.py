@@ -29,9 +29,8 @@ and during a MILP solve HiGHS' incumbent, bound and gap.
 
 HiGHS' figures come through :mod:`pecopt.progress` (a listener installed for the
 command), the phases through the workflows' ``progress`` callback: the reporter is that
-callback. ``compare``'s and ``sweep``'s workers send theirs here, each headed by its
-variant's name (``sweep``: its id). ``alternatives --workers/--scheduler`` (Dask) shows its
-solves as phases, without their solver figures or log.
+callback. Solves in worker processes (``compare``, ``sweep``, ``alternatives`` on Dask)
+send theirs here, each headed by its name (a variant's name or id, ``max <target>``).
 """
 
 from __future__ import annotations

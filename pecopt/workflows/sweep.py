@@ -15,7 +15,6 @@ The only call into the solve path is :func:`_solve_variant`.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import math
 import os
@@ -34,7 +33,7 @@ import pandas as pd
 from pecopt import __version__
 from pecopt.errors import DataError, OptionError
 from pecopt.ingest.parquet import table_bytes
-from pecopt.progress import Forward, hand, listener, listening
+from pecopt.progress import dask_receiving, dask_sending
 from pecopt.scenario import Scenario
 from pecopt.workflows import sweep_dataset as ds
 from pecopt.workflows.sweep_plan import (
@@ -172,7 +171,7 @@ def run_variant(
     With ``shipped`` (path -> bytes), the files are written to a worker-local temporary
     folder and the scenario's paths are pointed there. With ``report`` (the variant's
     name, whether HiGHS' log is wanted), the solver's figures (and log) are sent to the
-    client as Dask events on :data:`PROGRESS_TOPIC`.
+    client (:func:`pecopt.progress.dask_sending`).
     """
     t0, c0 = time.perf_counter(), time.process_time()
     worker = _worker_address()
@@ -183,7 +182,8 @@ def run_variant(
         if shipped:
             tmp = Path(tempfile.mkdtemp(prefix="pecopt-sweep-"))
             scenario = _localise(scenario, shipped, tmp)
-        with _reporting(report):
+        name, wants_log = report if report is not None else ("", None)
+        with dask_sending(name, wants_log):
             result = (
                 _solve_variant(scenario, file)
                 if job is None
@@ -213,28 +213,6 @@ def run_variant(
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-#: the Dask event topic on which the tasks' solver figures and log reach the client
-PROGRESS_TOPIC = "pecopt-progress"
-
-
-@contextlib.contextmanager
-def _reporting(report: tuple[str, bool] | None) -> Iterator[None]:
-    """In a task: send what the solver says to the client (:data:`PROGRESS_TOPIC`)."""
-    try:
-        from distributed import get_worker
-
-        worker = get_worker() if report is not None else None
-    except (ImportError, ValueError):  # not on a Dask worker
-        worker = None
-    if worker is None or report is None:
-        yield
-        return
-    source, wants_log = report
-    send = functools.partial(worker.log_event, PROGRESS_TOPIC)
-    with listening(Forward(send, source, wants_log)):
-        yield
 
 
 def _worker_address() -> str:
@@ -371,42 +349,37 @@ def run_sweep(
         blob = {p: Path(p).read_bytes() for p in plan.input_files}
         [shipped] = client.scatter([blob], broadcast=False, hash=False)
     file = str(plan.scenario_file)
-    who = listener()
-    if who is not None:  # the tasks' solver figures and log, as Dask events
-        client.subscribe_topic(PROGRESS_TOPIC, lambda event: hand(event[1], who))
-    futures = {
-        client.submit(
-            run_variant,
-            v.scenario,
-            file,
-            __version__,
-            shipped,
-            v.job,
-            None if who is None else (v.variant_id, who.wants_log),
-            key=f"pecopt-variant-{v.hash}",
-        ): v  # fmt: skip
-        for v in todo
-    }
     source = f"pecopt sweep of {plan.scenario_file.name}"
-    try:
-        with _DeferredInterrupt() as interrupts:
-            for fut in as_completed(futures):
-                v = futures[fut]
-                try:
-                    outcome = fut.result()
-                except Exception as exc:  # the worker died or the task could not run
-                    error = f"{type(exc).__name__}: {exc}"
-                    outcome = TaskOutcome(None, {}, {}, error, "?", math.nan)
-                fut.release()
-                with interrupts.deferred():  # a result is written and counted, or not at all
-                    _record(out, v, columns[v.variant_id], outcome, source, counts, progress)
-    except KeyboardInterrupt:
-        counts.interrupted = True
-        client.cancel(list(futures))
-        progress(counts, None)
-    finally:
-        if who is not None:
-            client.unsubscribe_topic(PROGRESS_TOPIC)
+    with dask_receiving(client) as wants_log:  # the tasks' solver figures and log
+        futures = {
+            client.submit(
+                run_variant,
+                v.scenario,
+                file,
+                __version__,
+                shipped,
+                v.job,
+                None if wants_log is None else (v.variant_id, wants_log),
+                key=f"pecopt-variant-{v.hash}",
+            ): v  # fmt: skip
+            for v in todo
+        }
+        try:
+            with _DeferredInterrupt() as interrupts:
+                for fut in as_completed(futures):
+                    v = futures[fut]
+                    try:
+                        outcome = fut.result()
+                    except Exception as exc:  # the worker died or the task could not run
+                        error = f"{type(exc).__name__}: {exc}"
+                        outcome = TaskOutcome(None, {}, {}, error, "?", math.nan)
+                    fut.release()
+                    with interrupts.deferred():  # written and counted, or not at all
+                        _record(out, v, columns[v.variant_id], outcome, source, counts, progress)
+        except KeyboardInterrupt:
+            counts.interrupted = True
+            client.cancel(list(futures))
+            progress(counts, None)
     return counts
 
 
