@@ -75,7 +75,7 @@ from pecopt.api import Built, build
 from pecopt.errors import OptionError, ScenarioError, SolverError
 from pecopt.model.transforms import NearOptimal, Sized, capacity_groups, near_optimal
 from pecopt.model.transforms import sized_capacities as _sized
-from pecopt.progress import dask_receiving, dask_sending
+from pecopt.progress import Progress, dask_receiving, dask_sending, noop
 from pecopt.results.marginal import unit_of_key
 from pecopt.results.summary import capacity_column
 from pecopt.solver.highs import BasisCodes, SolveOutcome, Status, basis_codes, basis_of, solve
@@ -86,7 +86,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from pecopt.inputs import DistrictInputs
 
-Progress = Callable[[str], None]
 ALTERNATIVES = "alternatives.parquet"
 RANGES = "ranges.parquet"
 #: the default relative slack on the optimal cost
@@ -95,10 +94,6 @@ SLACK = 0.02
 BUILT = 1e-3
 #: seconds kept back from the time limit for the tables, the manifest and the report
 RESERVE_S = 3.0
-
-
-def _noop(_: str) -> None:
-    return None
 
 
 def check_options(slack: float, designs: int) -> None:
@@ -270,7 +265,7 @@ def explore(
     designs: int = 0,
     *,
     deadline: float | None = None,
-    progress: Progress = _noop,
+    progress: Progress = noop,
     client: Client | None = None,
     done: Callable[[Row], None] | None = None,
 ) -> Explored:
@@ -519,7 +514,7 @@ def alternatives(
     deadline: float | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
-    progress: Progress = _noop,
+    progress: Progress = noop,
     sets: tuple[str, ...] = (),
 ) -> Alternatives:
     """The ``pecopt alternatives`` job: ``alternatives.parquet``, ``ranges.parquet``,

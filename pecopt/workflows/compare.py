@@ -23,7 +23,6 @@ import platform
 import shutil
 import time
 import traceback
-from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -42,24 +41,19 @@ from pecopt.errors import (
     ScenarioError,
     SolverError,
 )
-from pecopt.progress import counted, forward_to, forwarding, listener, relaying
+from pecopt.progress import Progress, counted, forward_to, forwarding, listener, noop, relaying
 from pecopt.results.summary import flat_kpis
 from pecopt.scenario.layouts import Layouts, load_layouts
 from pecopt.scenario.schema import Scenario
 from pecopt.workflows.outputs import atomic_dir, check_output
 from pecopt.workflows.pool import context
 
-Progress = Callable[[str], None]
 COMPARISON = "comparison.parquet"
 VARIANTS = "variants"
 #: ``status`` of a variant that produced a plan (others failed)
 SOLVED = ("optimal", "time_limit")
 #: exit code of ``pecopt compare`` when some variant failed (the others are written)
 SOME_FAILED = 10
-
-
-def _noop(_: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -122,7 +116,7 @@ def solve_variant(
 
 
 def solve_all(
-    layouts: Layouts, folder: Path, workers: int, progress: Progress = _noop
+    layouts: Layouts, folder: Path, workers: int, progress: Progress = noop
 ) -> list[dict[str, Any]]:
     """Solve every variant in ``workers`` processes; results into ``folder/variants``."""
     jobs = []
@@ -248,7 +242,7 @@ def compare(
     out: Path,
     *,
     workers: int | None = None,
-    progress: Progress = _noop,
+    progress: Progress = noop,
     sets: tuple[str, ...] = (),
 ) -> Comparison:
     """The ``pecopt compare`` job: solve every variant of ``layouts_file`` and write
