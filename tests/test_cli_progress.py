@@ -152,6 +152,22 @@ def test_log_file_never_writes_over_what_pecopt_did_not_write(tmp_path, kind):
         assert log.read_text(encoding="utf-8") == "my notes\n"
 
 
+def test_a_failed_run_says_why_in_its_log_file(tmp_path):
+    bad = tiny_milp()
+    bad["assets"]["batteries"][0]["power_kw"] = -5
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text(yaml.safe_dump(bad), encoding="utf-8")
+    log = tmp_path / "run.log"
+    res = runner.invoke(app, ["solve", str(scenario), "--out", str(tmp_path / "o"),
+                              "--log-file", str(log)])  # fmt: skip
+    assert res.exit_code == 2
+    (line,) = res.stderr.strip().splitlines()  # the one error line, nothing else
+    said = [t for _, t in stamped("\n".join(log.read_text(encoding="utf-8").splitlines()[1:]))]
+    assert said[-2].startswith("solve: stopped [")
+    assert said[-1].startswith("solve: ScenarioError: ") and "power_kw" in said[-1]
+    assert said[-1].split("ScenarioError: ")[1] in line
+
+
 def test_a_bad_interval_is_one_error_line(tmp_path, monkeypatch):
     monkeypatch.setenv(cli_progress.EVERY_ENV, "soon")
     res = runner.invoke(app, ["solve", str(milp_file(tmp_path)), "--out", str(tmp_path / "o")])

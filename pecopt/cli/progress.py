@@ -271,6 +271,10 @@ class Reporter:
             text += f"{duration(now - self._phase_t0)}]"
             for sink in self._sinks:
                 sink.line(text)  # nothing comes of what a sink still holds: a short run
+            if exc is not None and self._log is not None:  # why, in the file (standard
+                # error gets the command's own one-line error message)
+                why = (str(exc).strip().splitlines() or [""])[0]
+                self._sinks[0].line(f"{self.command}: {type(exc).__name__}: {why}")
         if self._log is not None:
             self._log.close()
 
