@@ -21,7 +21,8 @@ and during a MILP solve HiGHS' incumbent, bound and gap.
 
 * ``--verbose``: HiGHS' log too (on a terminal above the live line, elsewhere as
   ``<time> highs: <line>``);
-* ``--log-file PATH``: the plain lines and HiGHS' log, whatever else is shown. PATH is
+* ``--log-file PATH``: the plain lines and HiGHS' log, whatever else is shown, and, when
+  the command fails, its error as the last line. PATH is
   written only if it does not exist or is a log pecopt wrote (its first line starts with
   :data:`LOG_HEADER`); anything else there is refused before the work starts (exit 2), so
   a user's file is never lost;
