@@ -18,6 +18,7 @@ from rich.table import Table
 
 from pecopt.cli import edge
 from pecopt.cli.options import SetOpt, sets_of
+from pecopt.cli.progress import LogFileOpt, Reporter, VerboseOpt
 
 
 @edge.guard()
@@ -50,7 +51,11 @@ def alternatives(
         typer.Option(help="Solve the min/max solves on a local Dask cluster of this many "
                      "workers (default: one after another on one model)."),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress and no summary table.")
+    ] = False,
+    verbose: VerboseOpt = False,
+    log_file: LogFileOpt = None,
     sets: SetOpt = None,
 ) -> None:  # fmt: skip
     """The least and the most of each sized asset (and of all PV, all stores, all heat
@@ -68,12 +73,10 @@ def alternatives(
     from pecopt.workflows.alternatives import alternatives as run
 
     deadline = None if time_limit is None or time_limit <= 0 else started + time_limit
-    console = Console(stderr=True)
-    with console.status("starting", spinner="dots") as status:
+    with Reporter("alternatives", quiet=quiet, verbose=verbose, log_file=log_file) as progress:
         result = run(
             scenario, out, slack=slack, designs=designs, deadline=deadline,
-            scheduler=scheduler, workers=workers,
-            progress=lambda t: status.update(f"{t} ..."), sets=sets_of(sets),
+            scheduler=scheduler, workers=workers, progress=progress, sets=sets_of(sets),
         )  # fmt: skip
     if not quiet:
         t = Table(title=f"pecopt alternatives: {out} (within {slack:.1%} of the optimal cost)")

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from pecopt.cli import edge
 from pecopt.cli.options import SetOpt, sets_of
+from pecopt.cli.progress import LogFileOpt, Reporter, VerboseOpt
 
 
 @edge.guard()
@@ -26,7 +27,11 @@ def compare(
         int | None,
         typer.Option(help="Variants solved at once, one process each (default: the cores)."),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress and no summary table.")
+    ] = False,
+    verbose: VerboseOpt = False,
+    log_file: LogFileOpt = None,
     sets: SetOpt = None,
 ) -> None:
     """Solve every variant of LAYOUTS in parallel; write comparison.parquet, a results
@@ -40,19 +45,12 @@ def compare(
     from pecopt.workflows.compare import SOME_FAILED
     from pecopt.workflows.compare import compare as run
 
-    console = Console(stderr=True)
-    with console.status("starting", spinner="dots") as status:
-        result = run(
-            layouts,
-            out,
-            workers=workers,
-            progress=lambda text: status.update(text),
-            sets=sets_of(sets),
-        )
+    with Reporter("compare", quiet=quiet, verbose=verbose, log_file=log_file) as progress:
+        result = run(layouts, out, workers=workers, progress=progress, sets=sets_of(sets))
     if not quiet:
         _summary(Console(), result.table, out)
     if result.failed:
-        console.print(
+        Console(stderr=True).print(
             f"[bold red]{len(result.failed)} variant(s) failed:[/] {', '.join(result.failed)} "
             f"(see {out / 'comparison.parquet'})",
             highlight=False,

@@ -21,6 +21,7 @@ import typer
 from pecopt.cli import edge
 from pecopt.cli.help import Command, Group
 from pecopt.cli.options import SetOpt, sets_of
+from pecopt.cli.progress import LogFileOpt, Reporter, VerboseOpt
 
 runs_app = typer.Typer(cls=Group, no_args_is_help=True, help="Past dispatch runs in a state store.")
 
@@ -64,7 +65,11 @@ def dispatch(
             help="Refuse an implausible forecast (exit 2) instead of planning on it (exit 10).",
         ),
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress and no summary.")
+    ] = False,
+    verbose: VerboseOpt = False,
+    log_file: LogFileOpt = None,
     sets: SetOpt = None,
 ) -> None:
     """Plan a delivery day (plus a look-ahead) from the state the last run left.
@@ -83,16 +88,18 @@ def dispatch(
     atexit.register(gc.freeze)
     gc.disable()
     try:
-        run = run_dispatch(
-            scenario,
-            out,
-            state,
-            day=_day(day),
-            from_local=from_,
-            time_limit_s=time_limit,
-            sets=sets_of(sets),
-            strict=strict,
-        )
+        with Reporter("dispatch", quiet=quiet, verbose=verbose, log_file=log_file) as progress:
+            run = run_dispatch(
+                scenario,
+                out,
+                state,
+                day=_day(day),
+                from_local=from_,
+                time_limit_s=time_limit,
+                progress=progress,
+                sets=sets_of(sets),
+                strict=strict,
+            )
     finally:
         gc.enable()
     if not quiet:

@@ -22,6 +22,7 @@ from pecopt.cli.dispatch import dispatch, runs_app
 from pecopt.cli.help import Command, Group
 from pecopt.cli.options import SetOpt, sets_of
 from pecopt.cli.pareto import pareto
+from pecopt.cli.progress import LogFileOpt, Reporter, VerboseOpt
 from pecopt.cli.replay import replay
 from pecopt.cli.report import report
 from pecopt.cli.validate import validate
@@ -95,7 +96,11 @@ def solve(
     ] = None,
     mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap.")] = None,
     threads: Annotated[int | None, typer.Option(help="HiGHS threads (0 = automatic).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress and no summary table.")
+    ] = False,
+    verbose: VerboseOpt = False,
+    log_file: LogFileOpt = None,
     sets: SetOpt = None,
 ) -> None:
     """Ingest, build, solve and write schedule, storage, carbon, KPIs and manifest.
@@ -115,19 +120,18 @@ def solve(
     if (scenario is None) == (inputs is None):
         raise OptionError("SCENARIO", "give a scenario file or --inputs DIR (one of them)")
     deadline = None if time_limit is None or time_limit <= 0 else started + time_limit
-    console = Console()
-    with console.status("starting", spinner="dots") as status:
+    with Reporter("solve", quiet=quiet, verbose=verbose, log_file=log_file) as progress:
         run = solve_scenario(
             scenario,
             out,
             overrides=_solver_overrides(time_limit, mip_gap, threads),
             inputs_dir=inputs,
             deadline=deadline,
-            progress=lambda phase: status.update(f"{phase} ..."),
+            progress=progress,
             sets=sets_of(sets),
         )
     if not quiet:
-        _summary(console, run.kpis, run.seconds, out)
+        _summary(Console(), run.kpis, run.seconds, out)
     doubts = len(check(run.inputs))
     if doubts:
         how = f"pecopt validate {scenario}" if scenario is not None else "pecopt validate"
@@ -199,7 +203,8 @@ def ingest(scenario: ScenarioArg, out: OutOpt, sets: SetOpt = None) -> None:
     --inputs runs/kera_inputs --out runs/kera"""
     from pecopt.workflows.solve import ingest_scenario
 
-    tables = ingest_scenario(scenario, out, sets=sets_of(sets))
+    with Reporter("ingest") as progress:
+        tables = ingest_scenario(scenario, out, sets=sets_of(sets), progress=progress)
     for name, df in tables.items():
         typer.echo(f"{out / (name + '.parquet')}: {len(df)} rows")
 

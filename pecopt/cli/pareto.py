@@ -18,6 +18,7 @@ from rich.table import Table
 
 from pecopt.cli import edge
 from pecopt.cli.options import SetOpt, sets_of
+from pecopt.cli.progress import LogFileOpt, Reporter, VerboseOpt
 
 
 @edge.guard()
@@ -38,7 +39,11 @@ def pareto(
             "written and the command exits 10."
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress and no summary table.")
+    ] = False,
+    verbose: VerboseOpt = False,
+    log_file: LogFileOpt = None,
     sets: SetOpt = None,
 ) -> None:
     """Trace the cost-CO2 front from the cost optimum to the CO2 minimum (epsilon
@@ -53,15 +58,14 @@ def pareto(
     from pecopt.workflows.pareto import pareto as run
 
     deadline = None if time_limit is None or time_limit <= 0 else started + time_limit
-    console = Console(stderr=True)
-    with console.status("starting", spinner="dots") as status:
+    with Reporter("pareto", quiet=quiet, verbose=verbose, log_file=log_file) as progress:
         result = run(
             scenario,
             out,
             points=points,
             tol=tol,
             deadline=deadline,
-            progress=lambda t: status.update(f"{t} ..."),
+            progress=progress,
             sets=sets_of(sets),
         )
     if not quiet:

@@ -10,6 +10,7 @@ import typer
 
 from pecopt.cli import edge
 from pecopt.cli.options import SetOpt, sets_of
+from pecopt.cli.progress import LogFileOpt, Reporter, VerboseOpt
 
 
 def _date(value: str, option: str) -> date:
@@ -46,7 +47,11 @@ def replay(
             help="Stop (exit 2) at an implausible issued forecast instead of planning on it.",
         ),
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress and no summary.")
+    ] = False,
+    verbose: VerboseOpt = False,
+    log_file: LogFileOpt = None,
     sets: SetOpt = None,
 ) -> None:
     """Plan every night from --from to --to on forecasts, settle each day against the
@@ -59,12 +64,12 @@ def replay(
     """
     from pecopt.workflows.replay import replay as run_replay
 
-    run = run_replay(
-        scenario, out, first=_date(first, "--from"), last=_date(last, "--to"),
-        forecast=forecast, seed=seed, reference_time_limit_s=reference_time_limit,
-        progress=(lambda _: None) if quiet else (lambda s: typer.echo(s, err=True)),
-        sets=sets_of(sets), strict=strict,
-    )  # fmt: skip
+    with Reporter("replay", quiet=quiet, verbose=verbose, log_file=log_file) as progress:
+        run = run_replay(
+            scenario, out, first=_date(first, "--from"), last=_date(last, "--to"),
+            forecast=forecast, seed=seed, reference_time_limit_s=reference_time_limit,
+            progress=progress, sets=sets_of(sets), strict=strict,
+        )  # fmt: skip
     k = run.kpis
     if not quiet and k.get("reference_failed"):
         typer.echo(

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from pecopt.cli import edge
+from pecopt.cli.progress import Reporter
 
 
 @edge.guard()
@@ -25,4 +26,7 @@ def report(
     Example: pecopt report runs/kera"""
     from pecopt.report import build_report
 
-    typer.echo(str(build_report(run_dir)))
+    with Reporter("report") as progress:  # a sweep's report may take a while
+        progress("write the report")
+        path = build_report(run_dir)
+    typer.echo(str(path))

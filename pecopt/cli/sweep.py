@@ -18,6 +18,7 @@ from rich.table import Table
 
 from pecopt.cli import edge
 from pecopt.cli.options import SetOpt, sets_of
+from pecopt.cli.progress import LogFileOpt, Reporter, VerboseOpt
 from pecopt.errors import PecoptError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,6 +81,9 @@ def sweep(
     replay_to: Annotated[
         str | None, typer.Option("--replay-to", help="Last delivery day of the replays.")
     ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
+    verbose: VerboseOpt = False,
+    log_file: LogFileOpt = None,
     sets: SetOpt = None,
 ) -> None:
     """Solve (or, with --replay-from/--replay-to, replay) every variant of a scenario on
@@ -91,51 +95,42 @@ def sweep(
     Example: pecopt sweep scenarios/kera_replay.yaml --out runs/replays --replay-from
     2025-03-03 --replay-to 2025-03-09 --vary replay.forecast=perfect,noisy:0.1
     --vary replay.seed=1,2"""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
+    from pecopt.progress import counted
     from pecopt.workflows.sweep import sweep as run
 
-    bar = Progress(
-        TextColumn("sweep"),
-        BarColumn(),
-        TextColumn("{task.fields[text]}"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-    )
-    task = bar.add_task("sweep", total=None, text="")
+    shown: list[tuple[int, ...]] = []
 
     def progress(c: SweepCounts, message: str | None) -> None:
-        bar.start()  # from the first report on: after planning and the cluster's start
         if message:
-            bar.console.print(f"[yellow]{message}[/]", highlight=False, soft_wrap=True)
-        bar.update(
-            task,
-            total=c.total,
-            completed=c.total - c.remaining,
-            text=f"{c.done + c.skipped} done ({c.skipped} already), "
-            f"{c.failed} failed, {c.remaining} remaining",
-        )
+            reporter.message(message)
+        now = (c.done, c.skipped, c.failed, c.remaining)
+        if not shown or shown[-1] != now:  # a step when a variant is done, not each call
+            shown.append(now)
+            text = f"variants, {c.failed} failed"
+            if c.skipped:
+                text += f", {c.skipped} done before"
+            reporter(counted(text, c.total - c.remaining, c.total))
 
     try:
-        job = _replay_job(replay_from, replay_to)
-        counts = run(
-            scenario,
-            out,
-            vary=list(vary or []),
-            grid=grid,
-            scheduler=scheduler,
-            workers=workers,
-            threads=threads,
-            ship_inputs=ship_inputs,
-            progress=progress,
-            replay=job,
-            sets=sets_of(sets),
-        )
+        with Reporter("sweep", quiet=quiet, verbose=verbose, log_file=log_file) as reporter:
+            reporter("plan the variants and start the cluster")
+            job = _replay_job(replay_from, replay_to)
+            counts = run(
+                scenario,
+                out,
+                vary=list(vary or []),
+                grid=grid,
+                scheduler=scheduler,
+                workers=workers,
+                threads=threads,
+                ship_inputs=ship_inputs,
+                progress=progress,
+                replay=job,
+                sets=sets_of(sets),
+            )
     except PecoptError as exc:
         _fail(exc)
         return
-    finally:
-        bar.stop()
     _report(counts, out)
 
 

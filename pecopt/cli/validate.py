@@ -20,6 +20,7 @@ from rich.table import Table
 
 from pecopt.cli import edge
 from pecopt.cli.options import SetOpt, sets_of
+from pecopt.cli.progress import Reporter
 
 
 @edge.guard()
@@ -44,7 +45,9 @@ def validate(
     from pecopt.errors import ScenarioError
     from pecopt.workflows.validate import Validation, validate_path
 
-    v = validate_path(scenario, sets_of(sets))
+    with Reporter("validate") as progress:  # a layouts file's variants: each ingested
+        progress("read and ingest")
+        v = validate_path(scenario, sets_of(sets))
     if as_json:
         typer.echo(json.dumps(v.to_dict(), indent=2))
     else:

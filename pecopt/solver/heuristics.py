@@ -40,6 +40,7 @@ import highspy
 import numpy as np
 
 from pecopt.model.linear import FloatArray, IntArray
+from pecopt.progress import observe
 from pecopt.solver.compile import HighsArrays
 
 #: elements of each binary family per window (a week of hourly steps)
@@ -155,7 +156,7 @@ def improve(
     )
     before = float(sub.col_cost @ x[cols])
     h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    observe(h, whole_model=False)  # a window's sub-MIP: its log, not its figures
     h.setOptionValue("time_limit", max(0.05, time_limit))
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("mip_abs_gap", max(gap, 1e-7 * max(1.0, abs(objective(lp, x)))))

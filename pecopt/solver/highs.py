@@ -31,6 +31,7 @@ import pyomo.environ as pyo
 
 from pecopt.errors import InfeasibleError, SolverError
 from pecopt.model.linear import FloatArray
+from pecopt.progress import observe
 from pecopt.scenario.settings import SolverOptions
 from pecopt.solver.compile import HighsArrays, Layout, compile_model, load_solution
 from pecopt.solver.duals import load_duals, requested
@@ -165,8 +166,9 @@ _THREADS: list[int | None] = [None]
 
 
 def highs_options(h: highspy.Highs, opts: SolverOptions, deadline: float) -> None:
-    """Apply pecopt's solver options to a HiGHS instance."""
-    h.setOptionValue("output_flag", False)
+    """Apply pecopt's solver options to a HiGHS instance (its log goes to the progress
+    listener, if any: :func:`pecopt.progress.observe`)."""
+    observe(h)
     h.setOptionValue("time_limit", max(0.05, remaining(deadline)))
     h.setOptionValue("mip_rel_gap", float(opts.mip_rel_gap))
     if opts.threads:
@@ -519,7 +521,7 @@ def lp_rounding_start(
     """
     n = lp.num_col
     h = new_highs(opts.threads)
-    h.setOptionValue("output_flag", False)
+    observe(h)
     if opts.threads:
         h.setOptionValue("threads", int(opts.threads))
     replace(lp, integrality=np.zeros(n, dtype=np.int32)).pass_to(h)
@@ -568,7 +570,7 @@ def diagnose(lp: HighsArrays, layout: Layout, opts: SolverOptions, deadline: flo
     constraint family and element indices (= steps for time-indexed families)."""
     n, m = lp.num_col, lp.num_row
     h = new_highs()
-    h.setOptionValue("output_flag", False)
+    observe(h)
     h.setOptionValue("time_limit", max(5.0, remaining(deadline)))
     lp.pass_to(h)
     if layout.n_binary:

@@ -75,6 +75,7 @@ from pecopt.api import Built, build
 from pecopt.errors import OptionError, ScenarioError, SolverError
 from pecopt.model.transforms import NearOptimal, Sized, capacity_groups, near_optimal
 from pecopt.model.transforms import sized_capacities as _sized
+from pecopt.progress import Progress, dask_receiving, dask_sending, noop
 from pecopt.results.marginal import unit_of_key
 from pecopt.results.summary import capacity_column
 from pecopt.solver.highs import BasisCodes, SolveOutcome, Status, basis_codes, basis_of, solve
@@ -85,7 +86,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from pecopt.inputs import DistrictInputs
 
-Progress = Callable[[str], None]
 ALTERNATIVES = "alternatives.parquet"
 RANGES = "ranges.parquet"
 #: the default relative slack on the optimal cost
@@ -94,10 +94,6 @@ SLACK = 0.02
 BUILT = 1e-3
 #: seconds kept back from the time limit for the tables, the manifest and the report
 RESERVE_S = 3.0
-
-
-def _noop(_: str) -> None:
-    return None
 
 
 def check_options(slack: float, designs: int) -> None:
@@ -269,7 +265,7 @@ def explore(
     designs: int = 0,
     *,
     deadline: float | None = None,
-    progress: Progress = _noop,
+    progress: Progress = noop,
     client: Client | None = None,
     done: Callable[[Row], None] | None = None,
 ) -> Explored:
@@ -359,11 +355,14 @@ def extremes_task(
     codes: BasisCodes | None,
     start: np.ndarray | None,
     seconds: float | None,
+    wants_log: bool | None = None,
 ) -> list[Row]:
     """On a worker: build the model of ``inputs``, bound it as the command's model
     (``bounds``: cost and penalties [EUR]) and solve each (target, sense) of ``jobs`` from
     the optimum's basis ``codes`` (a MILP: from its plan ``start``), within ``seconds``.
-    A solver error ends the chunk with a row of kind ``error``."""
+    A solver error ends the chunk with a row of kind ``error``. ``wants_log`` not None:
+    each solve's figures (and log, if true) go to the client, named ``<sense> <target>``
+    (:func:`pecopt.progress.dask_sending`)."""
     deadline = None if seconds is None else time.perf_counter() + seconds
     ex = Explorer(build(inputs))
     ex.near.bound(*bounds)
@@ -371,7 +370,8 @@ def extremes_task(
     rows: list[Row] = []
     for target, sense in jobs:
         try:
-            row, _ = ex.extreme(target, sense, deadline, basis, start)
+            with dask_sending(f"{sense} {target.name}", wants_log):
+                row, _ = ex.extreme(target, sense, deadline, basis, start)
         except SolverError as exc:
             rows.append(Row("error", f"{sense} {target.name}", sense, np.nan, None, str(exc),
                             0.0, 0.0, ""))  # fmt: skip
@@ -400,13 +400,16 @@ def on_cluster(
     chunks = [jobs[k::workers] for k in range(workers) if jobs[k::workers]]
     [shipped] = client.scatter([inputs], broadcast=True, hash=False)
     left = None if deadline is None else max(0.0, deadline - time.perf_counter())
-    futures = [
-        client.submit(extremes_task, shipped, c, bounds, codes, start, left, pure=False)
-        for c in chunks
-    ]
     rows: list[Row] = []
-    for fut in as_completed(futures):
-        rows += fut.result()
+    with dask_receiving(client) as wants_log:  # the tasks' solver figures and log
+        futures = [
+            client.submit(
+                extremes_task, shipped, c, bounds, codes, start, left, wants_log, pure=False
+            )
+            for c in chunks
+        ]
+        for fut in as_completed(futures):
+            rows += fut.result()
     order = {(t.name, s): k for k, (t, s) in enumerate(jobs)}
     return sorted(rows, key=lambda r: order.get((r.target or "", r.sense or ""), len(order)))
 
@@ -511,7 +514,7 @@ def alternatives(
     deadline: float | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
-    progress: Progress = _noop,
+    progress: Progress = noop,
     sets: tuple[str, ...] = (),
 ) -> Alternatives:
     """The ``pecopt alternatives`` job: ``alternatives.parquet``, ``ranges.parquet``,

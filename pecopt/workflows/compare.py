@@ -15,6 +15,7 @@ variant's scenario are found before anything is solved and nothing is written.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -22,7 +23,6 @@ import platform
 import shutil
 import time
 import traceback
-from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -41,23 +41,19 @@ from pecopt.errors import (
     ScenarioError,
     SolverError,
 )
+from pecopt.progress import Progress, counted, forward_to, forwarding, listener, noop, relaying
 from pecopt.results.summary import flat_kpis
 from pecopt.scenario.layouts import Layouts, load_layouts
 from pecopt.scenario.schema import Scenario
 from pecopt.workflows.outputs import atomic_dir, check_output
 from pecopt.workflows.pool import context
 
-Progress = Callable[[str], None]
 COMPARISON = "comparison.parquet"
 VARIANTS = "variants"
 #: ``status`` of a variant that produced a plan (others failed)
 SOLVED = ("optimal", "time_limit")
 #: exit code of ``pecopt compare`` when some variant failed (the others are written)
 SOME_FAILED = 10
-
-
-def _noop(_: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -101,7 +97,8 @@ def solve_variant(
     t0, c0, started = time.perf_counter(), time.process_time(), time.time()
     row: dict[str, Any] = {"variant": name}
     try:
-        run = run_scenario(scenario, label)
+        with forwarding(name):  # the solver's figures and log to the command's listener
+            run = run_scenario(scenario, label)
         write_results(run, Path(folder), Path(source))
         row |= {"status": run.outcome.status.value, "error": None}
         row |= flat_kpis(run.kpis)
@@ -119,7 +116,7 @@ def solve_variant(
 
 
 def solve_all(
-    layouts: Layouts, folder: Path, workers: int, progress: Progress = _noop
+    layouts: Layouts, folder: Path, workers: int, progress: Progress = noop
 ) -> list[dict[str, Any]]:
     """Solve every variant in ``workers`` processes; results into ``folder/variants``."""
     jobs = []
@@ -130,7 +127,15 @@ def solve_all(
         label = f"{layouts.path} (variant {v.name})"
         jobs.append((v.name, s, label, str(layouts.path), str(folder / VARIANTS / v.name)))
     rows: dict[str, dict[str, Any]] = {}
-    with ProcessPoolExecutor(workers, mp_context=context(), max_tasks_per_child=1) as pool:
+    ctx, who = context(), listener()
+    relay: Any = ctx.Queue() if who is not None else None  # the workers' solver figures
+    with (
+        ProcessPoolExecutor(
+            workers, mp_context=ctx, max_tasks_per_child=1,
+            initializer=forward_to, initargs=(relay, who is not None and who.wants_log),
+        ) as pool,
+        contextlib.nullcontext() if who is None else relaying(relay, who),
+    ):  # fmt: skip
         futures: dict[Future[dict[str, Any]], str] = {
             pool.submit(solve_variant, *job): job[0] for job in jobs
         }
@@ -146,7 +151,7 @@ def solve_all(
                         "error": "a worker process died (out of memory, or killed) before "
                         "this variant was done",
                     }
-                progress(f"{name}: {rows[name]['status']} ({len(rows)}/{len(jobs)})")
+                progress(counted(f"{name}: {rows[name]['status']}", len(rows), len(jobs)))
         except BaseException:  # Ctrl-C or an error here: stop the workers, do not wait
             for p in list(getattr(pool, "_processes", {}).values()):
                 p.terminate()
@@ -237,7 +242,7 @@ def compare(
     out: Path,
     *,
     workers: int | None = None,
-    progress: Progress = _noop,
+    progress: Progress = noop,
     sets: tuple[str, ...] = (),
 ) -> Comparison:
     """The ``pecopt compare`` job: solve every variant of ``layouts_file`` and write
@@ -250,6 +255,7 @@ def compare(
     ``--set PATH=VALUE`` options applied to every variant (the base included).
     """
     t0 = time.perf_counter()
+    progress("read the layouts")
     check_output(out, [layouts_file])
     context(start=True)  # already running when the CLI started it
     layouts = load_layouts(layouts_file, sets)
@@ -262,7 +268,8 @@ def compare(
     t_valid = time.perf_counter() - t0
     with atomic_dir(out, "compare", used) as tmp:
         (tmp / VARIANTS).mkdir()
-        progress(f"solving {n} variants in {workers} process{'es' if workers > 1 else ''}")
+        processes = f"{workers} process{'es' if workers > 1 else ''}"
+        progress(counted(f"solving {n} variants in {processes}", 0, n))
         t1 = time.perf_counter()
         started = time.time()
         rows = solve_all(layouts, tmp, workers, progress)

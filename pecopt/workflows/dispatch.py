@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,6 +36,7 @@ import pandas as pd
 from pecopt import __version__
 from pecopt.errors import DataError, OptionError, ScenarioError
 from pecopt.model.carry import DEGRADED, NOTICE, Flag, Start
+from pecopt.progress import Progress, noop
 from pecopt.scenario.plausibility import Finding
 from pecopt.scenario.schema import Dispatch, Scenario
 from pecopt.state import RunRecord, StartState, StateStore, locked
@@ -48,11 +48,6 @@ __all__ = ["DEGRADED_EXIT", "DispatchRun", "Window", "delivery_window", "dispatc
 DEGRADED_EXIT = 10
 #: the file's horizon is replaced by each run's (and may be left out of a dispatch file)
 _UNUSED_HORIZON = {"start": "2000-01-01T00:00", "end": "2000-01-02T00:00", "resolution": "1h"}
-Progress = Callable[[str], None]
-
-
-def _noop(_: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -153,7 +148,7 @@ def dispatch(
     day: date | None = None,
     from_local: str | None = None,
     time_limit_s: float | None = None,
-    progress: Progress = _noop,
+    progress: Progress = noop,
     sets: tuple[str, ...] = (),
     strict: bool = False,
 ) -> DispatchRun:

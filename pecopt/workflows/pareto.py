@@ -68,21 +68,17 @@ import pyomo.environ as pyo
 from pecopt.api import Built, Solution, build, solution_of
 from pecopt.errors import OptionError, SolverError
 from pecopt.model.transforms import add_co2_bound, attach_duals
+from pecopt.progress import Progress, noop
 from pecopt.results.summary import flat_kpis
 from pecopt.scenario.schema import Scenario
 from pecopt.solver.highs import SolveOutcome, Status
 from pecopt.workflows.compare import header, write_rows
 from pecopt.workflows.outputs import atomic_dir, check_output
 
-Progress = Callable[[str], None]
 PARETO = "pareto.parquet"
 POINTS = "points"
 #: default relative slack on the CO2 minimum for the last point (step 3)
 TOL = 1e-4
-
-
-def _noop(_: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -159,7 +155,7 @@ def front(
     built: Built,
     points: int,
     tol: float = TOL,
-    progress: Progress = _noop,
+    progress: Progress = noop,
     *,
     deadline: float | None = None,
     done: Callable[[Point], None] | None = None,
@@ -258,7 +254,7 @@ def pareto(
     points: int = 6,
     tol: float = TOL,
     deadline: float | None = None,
-    progress: Progress = _noop,
+    progress: Progress = noop,
     sets: tuple[str, ...] = (),
 ) -> Front:
     """The ``pecopt pareto`` job: the front of ``scenario_file`` into ``out`` (atomically):

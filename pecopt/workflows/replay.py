@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -46,6 +46,7 @@ from pecopt.model.blocks.ev import RESERVE_PENALTY
 from pecopt.model.blocks.heat_pump import GROUND_VALUE
 from pecopt.model.carry import DEGRADED, Flag, Start
 from pecopt.model.transforms import IMBALANCE
+from pecopt.progress import Progress, counted, noop
 from pecopt.scenario.schema import Dispatch, Scenario
 
 __all__ = ["FOLLOW_EUR_PER_KWH", "ReplayRun", "flat_kpis", "replay"]
@@ -55,17 +56,12 @@ __all__ = ["FOLLOW_EUR_PER_KWH", "ReplayRun", "flat_kpis", "replay"]
 FOLLOW_EUR_PER_KWH = 10.0
 #: carried quantities that are the day's inputs, not a state carried (EV plug state)
 GIVEN = ("plugged", "copies")
-Progress = Callable[[str], None]
 STORED_VALUE = "stored_energy_value"
 #: objective items that steer a plan but are no money: a car short of its next trips
 #: after the horizon, the borehole's annual cap spent
 NOT_MONEY = (RESERVE_PENALTY, GROUND_VALUE)
 #: what a forecast reports that is not an error: how old the file was [h], steps filled
 FORECAST_META = ("issued_h_before", "filled_steps")
-
-
-def _noop(_: str) -> None:
-    return None
 
 
 @dataclass
@@ -371,7 +367,7 @@ def replay(
     forecast: str = "perfect",
     seed: int = 0,
     reference_time_limit_s: float = 3600.0,
-    progress: Progress = _noop,
+    progress: Progress = noop,
     scenario: Scenario | None = None,
     sets: tuple[str, ...] = (),
     strict: bool = False,
@@ -437,7 +433,7 @@ def replay(
     items: dict[str, dict[str, float]] = {"realised": {}, "rule_based": {}}
     last_real = last_rule = None
     for k, (d, w) in enumerate(zip(days, windows, strict=True)):
-        progress(f"night {k + 1}/{len(days)} ({d})")
+        progress(counted(f"night {d}", k, len(days)))
         t1 = time.perf_counter()
         horizon_truth = _slice(truth, w.start, w.horizon_end, step, rows=setup.rows)
         predicted, errors = fc.forecast(horizon_truth, w.start, w.end, w.horizon_end, d)

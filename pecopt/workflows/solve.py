@@ -38,6 +38,7 @@ from pecopt.ingest.layout import read_checked, write_layout
 from pecopt.ingest.parquet import write_table
 from pecopt.inputs import DistrictInputs
 from pecopt.model.transforms import attach_duals, fix_sizes, sizes
+from pecopt.progress import Progress, noop
 from pecopt.scenario import load_scenario
 from pecopt.scenario.schema import Scenario
 from pecopt.solver import Status
@@ -46,7 +47,6 @@ from pecopt.workflows.outputs import atomic_dir, check_output
 if TYPE_CHECKING:  # pragma: no cover
     from pecopt.aggregation import Selection
 
-Progress = Callable[[str], None]
 SCENARIO_JSON = "scenario.json"
 #: the key of ``scenario.json`` (and ``manifest.json``) that lists the ``--set`` options
 SET_KEY = "--set"
@@ -82,10 +82,6 @@ class SolveRun:
         """Whether the plan is proven optimal (within ``mip_rel_gap``); False when the time
         limit stopped the solver with a feasible plan (``kpis["solver"]["status"]``)."""
         return bool(self.solution.outcome.status is Status.OPTIMAL)
-
-
-def _noop(_: str) -> None:
-    return None
 
 
 def extraction_reserve_s(columns: int) -> float:
@@ -146,7 +142,7 @@ def before_deadline(deadline: float | None, phase: str, work: Callable[[], T]) -
 
 
 def run_inputs(
-    inputs: DistrictInputs, *, deadline: float | None = None, progress: Progress = _noop
+    inputs: DistrictInputs, *, deadline: float | None = None, progress: Progress = noop
 ) -> SolveRun:
     """Build, solve and extract from ready inputs (no files written); with an
     ``aggregation:`` section, size on typical periods first (:func:`size_on_typical_periods`)."""
@@ -174,7 +170,7 @@ def size_on_typical_periods(
     inputs: DistrictInputs,
     *,
     deadline: float | None = None,
-    progress: Progress = _noop,
+    progress: Progress = noop,
 ) -> SolveRun:
     """Design mode on typical periods, then the whole horizon with the sizes found.
 
@@ -236,7 +232,7 @@ def _run(
     inputs: DistrictInputs,
     *,
     deadline: float | None = None,
-    progress: Progress = _noop,
+    progress: Progress = noop,
     edit: Callable[[Built], None] | None = None,
     duals: bool = True,
 ) -> SolveRun:
@@ -268,7 +264,7 @@ def run_scenario(
     file: str | None = None,
     *,
     deadline: float | None = None,
-    progress: Progress = _noop,
+    progress: Progress = noop,
 ) -> SolveRun:
     """Ingest, build, solve and extract one scenario (no files written)."""
     t0 = time.perf_counter()
@@ -391,7 +387,7 @@ def solve_scenario(
     overrides: dict[str, Any] | None = None,
     inputs_dir: Path | None = None,
     deadline: float | None = None,
-    progress: Progress = _noop,
+    progress: Progress = noop,
     sets: tuple[str, ...] = (),
 ) -> SolveRun:
     """The ``pecopt solve`` job: writes schedule, storage, carbon, KPIs, manifest and the
@@ -433,15 +429,19 @@ def ingest_scenario(
     out: Path,
     overrides: dict[str, Any] | None = None,
     sets: tuple[str, ...] = (),
+    progress: Progress = noop,
 ) -> dict[str, pd.DataFrame]:
     """The ``pecopt ingest`` job: the resolved scenario (with the ``--set`` options
     ``sets``) and canonical Parquet inputs."""
+    progress("read scenario")
     check_output(out, [scenario_file])
     scenario = load_scenario(scenario_file, overrides, sets)
     used = [scenario_file, *input_files(scenario)]
     check_output(out, used)
+    progress("ingest")
     tables = ingest(scenario, str(scenario_file))
     to_inputs(scenario, tables, str(scenario_file))  # validates that they make a model input
+    progress("write")
     with atomic_dir(out, "ingest", used) as tmp:
         write_inputs(scenario, tables, tmp, f"pecopt ingest of {scenario_file.name}")
     return tables

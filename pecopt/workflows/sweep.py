@@ -33,6 +33,7 @@ import pandas as pd
 from pecopt import __version__
 from pecopt.errors import DataError, OptionError
 from pecopt.ingest.parquet import table_bytes
+from pecopt.progress import dask_receiving, dask_sending
 from pecopt.scenario import Scenario
 from pecopt.workflows import sweep_dataset as ds
 from pecopt.workflows.sweep_plan import (
@@ -162,12 +163,15 @@ def run_variant(
     version: str,
     shipped: dict[str, bytes] | None = None,
     job: dict[str, Any] | None = None,
+    report: tuple[str, bool] | None = None,
 ) -> TaskOutcome:
     """One Dask task: solve a variant (or, with ``job``, replay it); any error becomes
     the outcome's ``error``.
 
     With ``shipped`` (path -> bytes), the files are written to a worker-local temporary
-    folder and the scenario's paths are pointed there.
+    folder and the scenario's paths are pointed there. With ``report`` (the variant's
+    name, whether HiGHS' log is wanted), the solver's figures (and log) are sent to the
+    client (:func:`pecopt.progress.dask_sending`).
     """
     t0, c0 = time.perf_counter(), time.process_time()
     worker = _worker_address()
@@ -178,9 +182,13 @@ def run_variant(
         if shipped:
             tmp = Path(tempfile.mkdtemp(prefix="pecopt-sweep-"))
             scenario = _localise(scenario, shipped, tmp)
-        result = (
-            _solve_variant(scenario, file) if job is None else _replay_variant(scenario, file, job)
-        )
+        name, wants_log = report if report is not None else ("", None)
+        with dask_sending(name, wants_log):
+            result = (
+                _solve_variant(scenario, file)
+                if job is None
+                else _replay_variant(scenario, file, job)
+            )
         source = f"pecopt sweep of {Path(file).name}"
         tables = {
             "schedule": table_bytes(result.schedule, source),
@@ -341,35 +349,37 @@ def run_sweep(
         blob = {p: Path(p).read_bytes() for p in plan.input_files}
         [shipped] = client.scatter([blob], broadcast=False, hash=False)
     file = str(plan.scenario_file)
-    futures = {
-        client.submit(
-            run_variant,
-            v.scenario,
-            file,
-            __version__,
-            shipped,
-            v.job,
-            key=f"pecopt-variant-{v.hash}",
-        ): v  # fmt: skip
-        for v in todo
-    }
     source = f"pecopt sweep of {plan.scenario_file.name}"
-    try:
-        with _DeferredInterrupt() as interrupts:
-            for fut in as_completed(futures):
-                v = futures[fut]
-                try:
-                    outcome = fut.result()
-                except Exception as exc:  # the worker died or the task could not run
-                    error = f"{type(exc).__name__}: {exc}"
-                    outcome = TaskOutcome(None, {}, {}, error, "?", math.nan)
-                fut.release()
-                with interrupts.deferred():  # a result is written and counted, or not at all
-                    _record(out, v, columns[v.variant_id], outcome, source, counts, progress)
-    except KeyboardInterrupt:
-        counts.interrupted = True
-        client.cancel(list(futures))
-        progress(counts, None)
+    with dask_receiving(client) as wants_log:  # the tasks' solver figures and log
+        futures = {
+            client.submit(
+                run_variant,
+                v.scenario,
+                file,
+                __version__,
+                shipped,
+                v.job,
+                None if wants_log is None else (v.variant_id, wants_log),
+                key=f"pecopt-variant-{v.hash}",
+            ): v  # fmt: skip
+            for v in todo
+        }
+        try:
+            with _DeferredInterrupt() as interrupts:
+                for fut in as_completed(futures):
+                    v = futures[fut]
+                    try:
+                        outcome = fut.result()
+                    except Exception as exc:  # the worker died or the task could not run
+                        error = f"{type(exc).__name__}: {exc}"
+                        outcome = TaskOutcome(None, {}, {}, error, "?", math.nan)
+                    fut.release()
+                    with interrupts.deferred():  # written and counted, or not at all
+                        _record(out, v, columns[v.variant_id], outcome, source, counts, progress)
+        except KeyboardInterrupt:
+            counts.interrupted = True
+            client.cancel(list(futures))
+            progress(counts, None)
     return counts
 
 
