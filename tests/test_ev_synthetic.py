@@ -16,6 +16,7 @@ from pecopt.ingest.ev_synthetic import (
     residents,
     workplace,
 )
+from pecopt.ingest.timeseries import effective_weekday
 from pecopt.model.core import build_model
 from pecopt.results.extract import extract
 from pecopt.solver import solve
@@ -175,6 +176,64 @@ def test_public_sessions_never_overlap_and_fit_the_charger():
     arrival = s["arrival"].dt.tz_convert(HEL)
     midnight = arrival.dt.normalize() + pd.Timedelta(days=1)
     assert (s["departure"].dt.tz_convert(HEL) <= midnight).all()
+
+
+def one_pole(day: str, peak_h: float, stay_h: float) -> pd.DataFrame:
+    """Sessions of one charger on one working day, all arriving at ``peak_h`` and wanting
+    14 kWh (spreads of zero), staying ``stay_h`` hours."""
+    p = PublicChargers(chargers=1, seed=5, sessions_working_day=50.0,
+                       arrivals_working_day=[(peak_h, 1e-6, 1.0)], duration_mean_h=stay_h,
+                       duration_cv=0.0, energy_mean_kwh=14.0, energy_cv=0.0)  # fmt: skip
+    kw = dict(charger_kw=11.0, efficiency=0.92, capacity_kwh=60.0, tz=HEL)
+    s = public_sessions(local_range(day, 1), p, **kw)
+    local = s.assign(arrival=s["arrival"].dt.tz_convert(HEL).dt.strftime("%H:%M"),
+                     departure=s["departure"].dt.tz_convert(HEL).dt.strftime("%H:%M"))  # fmt: skip
+    return local
+
+
+def test_public_sessions_stay_until_the_wish_fits():
+    # 14 kWh at 0.9 x 11 kW x 0.92 = 9.108 kWh per whole clock hour needs 2 whole hours.
+    # A car arriving at 08:30 for 1 h stays until 11:00 (whole hours 09-11); it used to
+    # be dropped (its 1 h held no whole clock hour). The next cars queue behind it
+    # (plug in 15 min after the last leaves) and each stays 2 h 45 min: 11:15-14:00,
+    # 14:15-17:00, 17:15-20:00, 20:15-23:00; a car that could plug in only after 23:00
+    # goes elsewhere. Every session gets its 14 kWh.
+    s = one_pole("2025-05-06", 8.5, 1.0)
+    want = [("08:30", "11:00"), ("11:15", "14:00"), ("14:15", "17:00"),
+            ("17:15", "20:00"), ("20:15", "23:00")]  # fmt: skip
+    assert list(zip(s["arrival"], s["departure"], strict=True)) == want
+    assert len(s) == 5  # 8 cars come (the most a charger draws a day), 5 fit by 23:00
+    assert s["energy_kwh"].tolist() == pytest.approx([14.0] * 5, abs=1e-12)
+    # a stay longer than the wish needs is kept: 08:30 + 4 h = 12:30
+    assert one_pole("2025-05-06", 8.5, 4.0)["departure"].iloc[0] == "12:30"
+
+
+def test_public_session_cut_by_midnight_gets_what_fits():
+    # arriving at 22:30, the wish needs whole hours 23-01 but the session ends at 24:00:
+    # one whole hour, 0.9 x 11 x 0.92 x 1 = 9.108 kWh of the 14 wanted
+    s = one_pole("2025-05-06", 22.5, 1.0)
+    assert (s["arrival"].iloc[0], s["departure"].iloc[0]) == ("22:30", "00:00")
+    assert s["energy_kwh"].iloc[0] == pytest.approx(9.108, abs=1e-12)
+    assert len(s) == 1  # the next car would plug in at 00:15, after 23:00
+
+
+def test_public_sessions_want_what_the_fleet_is_configured_for():
+    # over a year, 19 poles are asked for the configured chargers x sessions x 14 kWh less
+    # only the Poisson draw, cars turned away by a busy charger and the midnight cut
+    index = local_range("2025-01-01", 365)
+    p = PublicChargers(chargers=19, seed=2027)
+    s = public_sessions(index, p, charger_kw=11.0, efficiency=0.92, capacity_kwh=60.0, tz=HEL)
+    local = index.tz_convert(HEL)
+    dates = pd.DatetimeIndex(local.tz_localize(None)).normalize().unique()
+    kind = pd.Series(effective_weekday(pd.DatetimeIndex(dates).tz_localize(HEL), tz=HEL))
+    per_day = np.select([kind < 5, kind == 5], [2.5, 2.0], 1.5)
+    configured = 19 * 14.0 * per_day.sum()  # [kWh], 218.9 MWh
+    assert configured == pytest.approx(218_918.0, rel=1e-3)
+    assert s["energy_kwh"].sum() >= 0.88 * configured  # was 0.63 (138.7 MWh)
+    hours = (s["departure"] - s["arrival"]).dt.total_seconds() / 3600
+    rate = 0.9 * 11 * 0.92
+    whole = np.floor(hours)  # at most the whole clock hours inside the stay
+    assert (s["energy_kwh"] <= rate * whole + 1e-9).all()
 
 
 def test_public_sessions_are_independent_of_the_horizon():
