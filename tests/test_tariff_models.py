@@ -199,6 +199,42 @@ def test_dh_reserve_fee_on_contracted_minus_usage_power():
     assert out.objective == pytest.approx(23.0, abs=TOL)
 
 
+def peak_choice(**tariff) -> tuple[float, float, float]:
+    # dh_scenario's 60 kWh in the last hour, and an electric boiler at spot 0.30 EUR/kWh.
+    # District heat costs 0.05 EUR/kWh plus the usage fee on a third of it (the 3-h mean),
+    # less the reserve fee it then no longer pays: per kWh 0.05 + (1.0 - 0.5) / 3 = 0.2167
+    # with the reserve fee, 0.05 + 1.0 / 3 = 0.3833 without. Returns (boiler heat, district
+    # heat, objective).
+    s = tiny_scenario(
+        6,
+        heat_kw=[0, 0, 0, 0, 0, 60.0],
+        spot=0.30,
+        district_heating={},
+        dh_tariff={
+            "energy_eur_per_kwh": 0.05,
+            "peak_window_h": 3,
+            "power_fee_eur_per_kw_yr": 1460.0,
+            **tariff,
+        },  # fmt: skip
+        assets={"electric_boilers": [{"name": "eb", "capacity_kw": 100, "efficiency": 1.0}]},
+    )
+    _, out, res = run(s)
+    sched = res.schedule
+    dh = sched[(sched.asset == "district_heat")]["flow_kw"].sum()
+    eb = sched[(sched.asset == "eb") & (sched.carrier == "hot_water")]["flow_kw"].sum()
+    return float(eb), float(dh), out.objective
+
+
+def test_dh_reserve_fee_lowers_the_price_of_usage_power():
+    # Without a contract the boiler (0.30) beats district heat (0.3833): 60 x 0.30 = 18.0.
+    assert peak_choice() == pytest.approx((60.0, 0.0, 18.0), abs=TOL)
+    # Contracted 50 kW at 730 EUR/kW/yr (0.5 EUR/kW here): each kW of usage power now
+    # costs 1.0 - 0.5, district heat (0.2167) beats the boiler: 3.0 + 20 x 1.0 +
+    # (50 - 20) x 0.5 = 38.0 EUR (the boiler instead: 18.0 + 50 x 0.5 = 43.0).
+    got = peak_choice(contracted_kw=50.0, reserve_fee_eur_per_kw_yr=730.0)
+    assert got == pytest.approx((0.0, 60.0, 38.0), abs=TOL)
+
+
 def test_dh_previous_peak_in_the_billing_memory_is_the_floor():
     # A 36-month memory already holds 35 kW: the horizon's 20 kW changes nothing, the fee
     # is on 35 kW: 3.0 + 35.0 = 38.0 EUR; the figure reports the horizon's own 20 kW.

@@ -35,8 +35,11 @@ on 1 Apr 2023; FACTS: Espoo and Espoo Clean Heat, FACTS-HEAT-TARIFFS-COSTS 4):
   earns nothing;
 * companies and housing companies also pay for **reserve power**, contracted minus usage
   power (``contracted_kw``, ``reserve_fee_eur_per_kw_yr``); the customer can lower the
-  contracted power. "Sula" (return-side connection): -35 % on the usage-power fee and no
-  reserve fee (give the fees accordingly);
+  contracted power. Below the contract a kW more usage power costs ``fee - fee_r`` (it is
+  no longer paid as reserve), so the reserve fee makes district heat's peak cheaper at
+  the margin while adding ``fee_r (C - peak)`` to the bill. "Sula" (return-side
+  connection): -35 % on the usage-power fee and no reserve fee (give the fees
+  accordingly);
 * VAT (``vat``: 0 in business accounts, 0.255 for a Finnish consumer view from
   1 Sep 2024) on the energy and power fees, reported as the cost item ``dh_vat``, so a
   consumer-view run compares district heat and electricity (``vat_energy``,
