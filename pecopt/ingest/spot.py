@@ -131,10 +131,10 @@ def typical_spot_eur_per_kwh(index: pd.DatetimeIndex, *, tz: str = "Europe/Helsi
               + \\sqrt{1 - \\alpha_T^2 - \\alpha_W^2}\\, E_d
 
     (cold, calm days dear: the January cold spell averages about 1.6 times the month's
-    mean). With
-    :math:`H_t` a circular AR(1) series over the (climate day, local hour) keys (lag-1
-    correlation :math:`\\rho_H`: wind and load within the day), local hour :math:`h`,
-    month :math:`m` and effective weekday :math:`k` (holidays = Sunday), the pre-price is
+    mean). With :math:`H_t` a circular AR(1) series over the (climate day, local hour)
+    keys (lag-1 correlation :math:`\\rho_H`: wind and load within the day), local hour
+    :math:`h`, month :math:`m` and effective weekday :math:`k` (holidays = Sunday), the
+    pre-price is
 
     .. math::
 
