@@ -1,9 +1,10 @@
 """The day-ahead spot price: pecopt's embedded typical year, price files, and prices a
 nightly plan does not know yet.
 
-* :func:`typical_spot_eur_per_kwh`: the embedded stand-in year (monthly means of the
-  Finnish area, a daily shape, negative hours; quarter-hours within the hour from the
-  15-minute market start on 1 Oct 2025);
+* :func:`typical_spot_eur_per_kwh`: the embedded stand-in year (the Finnish area's 2023
+  monthly means, daily spreads and negative hours, dear and cheap days following the
+  embedded weather; quarter-hours within the hour from the 15-minute market start on
+  1 Oct 2025), whose statistics :mod:`pecopt.ingest.spot_statistics` states and checks;
 * :func:`read_spot`: a price file onto the horizon, in EUR/kWh ex VAT;
 * :func:`read_spot_known` and :func:`fill_missing_prices`: what a file holds up to now,
   and the rest forecast from the recent level on the embedded shape.
@@ -11,6 +12,7 @@ nightly plan does not know yet.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Final, Literal
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pecopt.errors import DataError
+from pecopt.ingest import typical_days
 from pecopt.ingest.tariffs import _in_force, finnish_electricity_vat
 from pecopt.ingest.timeseries import (
     effective_weekday,
@@ -29,6 +32,8 @@ from pecopt.ingest.timeseries import (
     step_of,
     zone_for,
 )
+from pecopt.ingest.typical_days import _periodic_ar1
+from pecopt.ingest.weather import load_monthly_defaults
 
 __all__ = [
     "QUARTER_HOUR_MARKET_START",
@@ -109,48 +114,80 @@ def read_spot(
 def typical_spot_eur_per_kwh(index: pd.DatetimeIndex, *, tz: str = "Europe/Helsinki") -> pd.Series:
     """A deterministic typical-year Finnish day-ahead spot price [EUR/kWh] ex VAT.
 
-    For each local calendar year the price is built hourly and then looked up per step
-    (constant within the hour on a 15-min index). With local day of year :math:`d`, hour
-    :math:`h`, month :math:`m` and effective weekday :math:`k` (holidays = Sunday):
+    Built hourly for each local calendar year, then looked up per step (constant within the
+    hour on a 15-min index before 1 Oct 2025). Every local month has exactly its 2023
+    mean price :math:`\\bar p_m`, exactly its 2023 count of negative hours :math:`n_m`, and
+    its 2023 mean daily max-min spread :math:`S_m` (within 0.5 %), all from
+    ``pecopt/data/typical_spot_monthly.csv``; which days and hours are dear or cheap
+    follows the embedded weather (:mod:`pecopt.ingest.typical_days`). The year-level
+    statistics this gives (daily spread, negative hours, winter peaks, autocorrelations,
+    link to the temperature) are stated in ``pecopt/data/spot_price_statistics.csv`` with
+    their 2023 values and checked by :func:`pecopt.ingest.spot_statistics.spot_statistics`.
+
+    **Drivers.** For climate day :math:`d` (:func:`~pecopt.ingest.typical_days.climate_day`
+    of the local date) let :math:`\\hat T_d` and :math:`\\hat W_d` be the embedded
+    weather's daily mean temperature and log daily mean wind speed, standardised within
+    their month, and :math:`E_d` a circular AR(1) series (lag-1 correlation
+    :math:`\\rho_D`, unit variance: multi-day price regimes). The daily level is
 
     .. math::
 
-        s_{d,h} = L_d\\, w_k \\bigl(1 + 0.20 g(h; 8, 1.5) + 0.25 g(h; 18.5, 1.8)
-                  - 0.30 g(h; 3, 2.2) - \\delta_m g(h; 13, 2.5)\\bigr)(1 + \\epsilon_{d,h})
+        z_d = -\\alpha_T \\hat T_d - \\alpha_W \\hat W_d
+              + \\sqrt{1 - \\alpha_T^2 - \\alpha_W^2}\\, E_d
+
+    (cold, calm days dear: the January cold spell averages about 1.6 times the month's
+    mean). With :math:`H_t` a circular AR(1) series over the (climate day, local hour)
+    keys (lag-1 correlation :math:`\\rho_H`: wind and load within the day), local hour
+    :math:`h`, month :math:`m` and effective weekday :math:`k` (holidays = Sunday), the
+    pre-price is
+
+    .. math::
+
+        x_t = e^{\\sigma_D z_d + \\sigma_H H_t}\\, w_k\\,
+              \\max\\bigl(0.05,\\; 1 + A\\,[0.20 g(h; 8, 1.5) + 0.25 g(h; 18.5, 1.8)
+              - 0.30 g(h; 3, 2.2)] - \\delta_m g(h; 13, 2.5)\\bigr)
 
     with Gaussian bumps :math:`g(h;\\mu,\\sigma)=e^{-(h-\\mu)^2/2\\sigma^2}` (morning and
-    evening peaks, night trough, midday solar dip of depth :math:`\\delta_m`), weekly level
-    :math:`w` = 1.05 Mon–Fri, 0.92 Sat, 0.85 Sun, a daily lognormal level :math:`L_d`
-    (sigma 0.3) and hourly noise :math:`\\epsilon` (sigma 0.08). Negative hours: a day
-    holds a block of negative prices with probability :math:`q_m` (×1.5 at weekends):
-    at 10–17 local (sunny middays) on April–September weekends (and 30 % of such
-    weekdays), else at night 0–8 (windy nights); block length 3–7 h; price
-    :math:`-(0.01 + X)` EUR/MWh, :math:`X \\sim \\mathrm{Exp}(3)`. The other hours are
-    scaled, :math:`p = a_m s`, so that each local month's mean equals the 2023 mean
-    :math:`\\bar p_m` exactly: :math:`a_m = (\\bar p_m n_m - \\sum_{neg} p)/\\sum_{pos} s`.
+    evening peaks, night trough, midday solar dip of depth :math:`\\delta_m`) and weekly
+    level :math:`w` = 1.05 Mon-Fri, 0.92 Sat, 0.85 Sun.
 
-    Random draws come from ``numpy.random.default_rng(2023)`` keyed by (day of year,
-    hour), so a date's price does not depend on the horizon start. Parameters are in
-    ``pecopt/data/typical_spot_monthly.csv``. About 400 negative hours a year (467 in 2023).
+    **Month by month.** The :math:`n_m` hours of the month with the lowest :math:`x_t`
+    (windy nights, sunny middays of cheap days) get :math:`p_t = -(0.01 + X_t)` EUR/MWh,
+    :math:`X_t \\sim \\mathrm{Exp}` with mean :data:`NEGATIVE_DEPTH_EUR_PER_MWH`; the others
+
+    .. math:: p_t = a_m\\, x_t^{\\,v_m}
+
+    where :math:`a_m` makes the month's mean exactly :math:`\\bar p_m` and :math:`v_m` (by
+    bisection on [0.05, 8]) makes its mean daily max-min spread :math:`S_m`. As
+    :math:`x^{v}` keeps the order of :math:`x`, the negative hours do not depend on
+    :math:`v_m`. :math:`\\alpha_T, \\alpha_W, \\rho_D, \\rho_H, \\sigma_D, \\sigma_H, A`
+    are :data:`SPOT_PROCESS` [assumption: tuned so that the year's statistics meet
+    ``spot_price_statistics.csv``].
+
+    Random draws come from ``numpy.random.default_rng(2023)`` keyed by climate day and
+    local hour, so a date's price does not depend on the horizon start (a leap year's
+    29 February repeats 28 February, as the weather does).
 
     **Quarter hours.** The FI day-ahead market has cleared in 15-minute units since the
     delivery day 1 Oct 2025 (:data:`QUARTER_HOUR_MARKET_START`; FACTS: 15-minute time
     resolution). On a sub-hourly index, steps on local dates from then on vary within the
     hour by a deterministic shape [assumption: no 15-min FI price data in the repository;
-    the shape imitates the intra-hour ramps of a quarter-hour market]: quarter
-    :math:`q = 0..3` of hour :math:`h` gets
+    the shape imitates the intra-hour ramps and saw-tooth of a quarter-hour market]:
+    quarter :math:`q = 0..3` of hour :math:`h` gets
 
     .. math::
 
-        p_{h,q} = p_h + \\frac{p_{h+1} - p_{h-1}}{2}\\, c_q + 0.05\\,|p_h|\\,\\eta_{d,h,q},
+        p_{h,q} = p_h + \\frac{p_{h+1} - p_{h-1}}{2}\\, c_q
+                  + \\kappa\\,|p_h|\\,\\eta_{d,h,q},
         \\qquad c = (-3, -1, 1, 3) / 8
 
     a straight line through the hour with the slope of its neighbours (quarter centres at
     -3/8 ... 3/8 h from mid-hour) plus noise :math:`\\eta` (standard normal, seed 2025,
-    keyed by local day of year, hour and quarter, de-meaned over the four quarters). Both
-    terms sum to zero over the hour, so **the hourly mean is** :math:`p_h`: an hourly run,
-    and every monthly mean, are unchanged. Before 1 Oct 2025 (hourly market) quarters hold
-    the hour's price. A 30-minute step takes the mean of its two quarters.
+    keyed by local day of year, hour and quarter, de-meaned over the four quarters) of
+    relative size :math:`\\kappa` = :data:`QUARTER_NOISE`. Both terms sum to zero over the
+    hour, so **the hourly mean is** :math:`p_h`: an hourly run, and every monthly mean,
+    are unchanged. Before 1 Oct 2025 (hourly market) quarters hold the hour's price. A
+    30-minute step takes the mean of its two quarters.
 
     Parameters
     ----------
@@ -183,6 +220,10 @@ def typical_spot_eur_per_kwh(index: pd.DatetimeIndex, *, tz: str = "Europe/Helsi
 #: Intra-hour ramp weights of the four quarters (centres at -3/8, -1/8, 1/8, 3/8 h).
 _RAMP: Final = np.array([-3.0, -1.0, 1.0, 3.0]) / 8.0
 
+#: Relative size of the quarter-hour noise :math:`\\kappa` [-]; with the ramp it gives
+#: the stated mean within-hour spread of ``spot_price_statistics.csv`` [assumption].
+QUARTER_NOISE: Final = 0.043
+
 
 @lru_cache(maxsize=1)
 def _quarter_draws() -> np.ndarray:
@@ -205,10 +246,65 @@ def _quarter_hour_prices(quarters: pd.DatetimeIndex, hourly: pd.Series, tz: str)
     q = np.asarray((quarters - hour) // pd.Timedelta(minutes=15), dtype=np.int64)
     local = quarters.tz_convert(tz)
     doy, hod = np.asarray(local.day_of_year), np.asarray(local.hour)
-    shape = (after - before) / 2.0 * _RAMP[q] + 0.05 * np.abs(base) * _quarter_draws()[doy, hod, q]
+    noise = QUARTER_NOISE * np.abs(base) * _quarter_draws()[doy, hod, q]
+    shape = (after - before) / 2.0 * _RAMP[q] + noise
     live = _in_force(quarters, [QUARTER_HOUR_MARKET_START], tz) >= 0
     out: np.ndarray = base + np.where(live, shape, 0.0)
     return out
+
+
+@dataclass(frozen=True)
+class SpotProcess:
+    """Parameters of the typical spot price's random process (see
+    :func:`typical_spot_eur_per_kwh`).
+
+    Attributes
+    ----------
+    temp_weight, wind_weight : float
+        :math:`\\alpha_T, \\alpha_W` [-]: weights of the standardised daily temperature and
+        log wind speed in the daily level (:math:`\\alpha_T^2 + \\alpha_W^2 < 1`).
+    daily_rho, hourly_rho : float
+        :math:`\\rho_D, \\rho_H` [-]: lag-1 correlations of the daily regime (per day) and
+        the hourly noise (per hour).
+    daily_sigma, hourly_sigma : float
+        :math:`\\sigma_D, \\sigma_H` [-]: log-scale of the daily level and hourly noise
+        (before the monthly exponent :math:`v_m`).
+    shape_amplitude : float
+        :math:`A` [-]: amplitude of the morning and evening peaks and the night trough.
+    """
+
+    temp_weight: float
+    wind_weight: float
+    daily_rho: float
+    hourly_rho: float
+    daily_sigma: float
+    hourly_sigma: float
+    shape_amplitude: float
+
+
+#: The typical spot price's process [assumption]: tuned (Nelder-Mead, typical years 2021,
+#: 2025, 2026 and 2028) to the statistics of ``spot_price_statistics.csv``, with the
+#: January cold spell at about 1.6 times the month's mean (1-7 Jan 2024: 2.3 times, see
+#: the file) and, at a low weight, the hourly standard deviation of 2023 without its
+#: bidding-error hours (53.5 EUR/MWh). The typical years 2019-2030 then meet every stated
+#: statistic within 6.1 %; their standard deviation is about 49 EUR/MWh (2023: 56.7).
+SPOT_PROCESS: Final = SpotProcess(
+    temp_weight=0.24,
+    wind_weight=0.86,
+    daily_rho=0.85,
+    hourly_rho=0.86,
+    daily_sigma=0.53,
+    hourly_sigma=0.33,
+    shape_amplitude=1.98,
+)
+
+#: Mean depth of a negative price below -0.01 EUR/MWh [EUR/MWh]: FI 2023's negative hours
+#: other than the ten bidding-error hours of 24 Nov (-500) averaged -2.70 EUR/MWh (median
+#: -1.80), from ``../shared/data/spot_fi_npf/spot_fi_eur_per_mwh_ex_vat.csv``.
+NEGATIVE_DEPTH_EUR_PER_MWH: Final = 2.7
+
+#: Bounds of the monthly exponent :math:`v_m` searched by bisection [-].
+_EXPONENT_BOUNDS: Final = (0.05, 8.0)
 
 
 @lru_cache(maxsize=1)
@@ -220,21 +316,102 @@ def _spot_parameters() -> pd.DataFrame:
 
 @lru_cache(maxsize=1)
 def _spot_draws() -> dict[str, np.ndarray]:
-    """Fixed-seed random draws keyed by day of year (1..366) and local hour."""
+    """Fixed-seed random draws keyed by climate day (0..364) and local hour.
+
+    ``daily`` (365,) and ``hourly`` (365 * 24,) are circular unit-variance AR(1) series;
+    ``depth`` (365 * 24,) the exponential depths of negative prices [EUR/MWh].
+    """
     rng = np.random.default_rng(2023)
+    proc = SPOT_PROCESS
     return {
-        "level": rng.lognormal(0.0, 0.3, 367),
-        "noise": rng.normal(0.0, 0.08, (367, 24)),
-        "negative_day": rng.uniform(size=367),
-        "midday_weekday": rng.uniform(size=367),
-        "start": rng.uniform(size=367),
-        "length": rng.uniform(size=367),
-        "depth": rng.exponential(3.0, (367, 24)),
+        "daily": _periodic_ar1(rng, typical_days.DAYS, proc.daily_rho),
+        "hourly": _periodic_ar1(rng, typical_days.DAYS * 24, proc.hourly_rho),
+        "depth": rng.exponential(NEGATIVE_DEPTH_EUR_PER_MWH, typical_days.DAYS * 24),
     }
+
+
+@lru_cache(maxsize=1)
+def _daily_level() -> np.ndarray:
+    """The daily level :math:`z_d` [-] per climate day, from the embedded weather."""
+    record = typical_days.daily_record(load_monthly_defaults())
+
+    def standardised(x: np.ndarray) -> np.ndarray:
+        out = np.empty_like(x)
+        for month in range(1, 13):
+            days = record.month == month
+            out[days] = (x[days] - x[days].mean()) / x[days].std()
+        return out
+
+    proc = SPOT_PROCESS
+    rest = np.sqrt(1.0 - proc.temp_weight**2 - proc.wind_weight**2)
+    out: np.ndarray = (
+        -proc.temp_weight * standardised(record.temp_mean_c)
+        - proc.wind_weight * standardised(np.log(record.wind_speed_m_s))
+        + rest * _spot_draws()["daily"]
+    )
+    return out
 
 
 def _bump(h: np.ndarray, mu: float, sigma: float) -> np.ndarray:
     return np.exp(-0.5 * ((h - mu) / sigma) ** 2)
+
+
+def _mean_daily_spread(price: np.ndarray, day_start: np.ndarray) -> float:
+    """Mean over days of the day's max - min; ``day_start`` are the first rows of the days."""
+    spread = np.maximum.reduceat(price, day_start) - np.minimum.reduceat(price, day_start)
+    return float(spread.mean())
+
+
+def _month_prices(
+    x: np.ndarray,
+    negative: np.ndarray,
+    day_start: np.ndarray,
+    *,
+    negative_hours: int,
+    mean: float,
+    spread: float,
+) -> np.ndarray:
+    """One month's prices [EUR/MWh] (see :func:`typical_spot_eur_per_kwh`).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Pre-prices :math:`x_t > 0` of the month's hours in time order [-].
+    negative : numpy.ndarray
+        The negative price each hour would take [EUR/MWh].
+    day_start : numpy.ndarray
+        Positions of the first hour of each local day.
+    negative_hours : int
+        :math:`n_m`: hours to make negative (those of lowest :math:`x`).
+    mean, spread : float
+        :math:`\bar p_m` [EUR/MWh], the month's mean, exact; :math:`S_m` [EUR/MWh], its
+        mean daily max-min spread, met by bisection on :math:`v` (to the bounds'
+        resolution if out of reach).
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`p_t` [EUR/MWh]: ``negative`` on the lowest hours, :math:`a x^v` elsewhere.
+    """
+    order = np.argsort(x, kind="stable")
+    low, high = order[:negative_hours], order[negative_hours:]
+    price = np.empty(len(x))
+    price[low] = negative[low]
+    rest = mean * len(x) - price[low].sum()
+
+    def fill(v: float) -> np.ndarray:
+        y = x[high] ** v
+        price[high] = rest / y.sum() * y
+        return price
+
+    lo, hi = _EXPONENT_BOUNDS
+    for _ in range(50):
+        v = 0.5 * (lo + hi)
+        if _mean_daily_spread(fill(v), day_start) < spread:
+            lo = v
+        else:
+            hi = v
+    return fill(0.5 * (lo + hi)).copy()
 
 
 @lru_cache(maxsize=16)
@@ -242,43 +419,40 @@ def _typical_spot_year(year: int, tz: str) -> pd.Series:
     """Hourly typical spot price [EUR/MWh] of the local calendar year on its UTC index."""
     par = _spot_parameters()
     draw = _spot_draws()
+    proc = SPOT_PROCESS
     idx = local_year_index(year, tz)
     local = idx.tz_convert(tz)
-    doy = np.asarray(local.day_of_year)
+    day = typical_days.climate_day(pd.DatetimeIndex(local.tz_localize(None)))
     hour = np.asarray(local.hour)
     month = np.asarray(local.month)
     weekday = effective_weekday(idx, tz=tz)
-    weekend = weekday >= 5
+    key = day * 24 + hour
 
-    dip = par["midday_dip"].to_numpy()[month - 1]
     h = hour.astype(float)
-    daily = (
-        1.0
-        + 0.20 * _bump(h, 8.0, 1.5)
-        + 0.25 * _bump(h, 18.5, 1.8)
-        - 0.30 * _bump(h, 3.0, 2.2)
-        - dip * _bump(h, 13.0, 2.5)
-    )
+    dip = par["midday_dip"].to_numpy()[month - 1]
+    peaks = 0.20 * _bump(h, 8.0, 1.5) + 0.25 * _bump(h, 18.5, 1.8) - 0.30 * _bump(h, 3.0, 2.2)
+    daily = np.maximum(1.0 + proc.shape_amplitude * peaks - dip * _bump(h, 13.0, 2.5), 0.05)
     weekly = np.array([1.05] * 5 + [0.92, 0.85])[weekday]
-    shape = draw["level"][doy] * weekly * daily * (1.0 + draw["noise"][doy, hour])
-    shape = np.maximum(shape, 0.05)
-
-    q = par["negative_day_probability"].to_numpy()[month - 1] * np.where(weekend, 1.5, 1.0)
-    negative_day = draw["negative_day"][doy] < q
-    sunny = (month >= 4) & (month <= 9) & (weekend | (draw["midday_weekday"][doy] < 0.3))
-    start = np.where(sunny, 10, 0) + np.floor(draw["start"][doy] * 3)
-    length = 3 + np.floor(draw["length"][doy] * 5)
-    negative = negative_day & (h >= start) & (h < start + length)
-    neg_price = -(0.01 + draw["depth"][doy, hour])
+    noise = proc.daily_sigma * _daily_level()[day] + proc.hourly_sigma * draw["hourly"][key]
+    x = np.exp(noise) * weekly * daily
+    negative = -(0.01 + draw["depth"][key])
 
     price = np.empty(len(idx))
-    target = par["mean_eur_per_mwh"].to_numpy()
+    date = np.asarray(local.day_of_year)
+    means = par["mean_eur_per_mwh"].to_numpy(float)
+    spreads = par["daily_spread_eur_per_mwh"].to_numpy(float)
+    neg_hours = par["negative_hours"].to_numpy(int)
     for m in range(1, 13):
-        in_m = month == m
-        neg_m, pos_m = in_m & negative, in_m & ~negative
-        scale = (target[m - 1] * in_m.sum() - neg_price[neg_m].sum()) / shape[pos_m].sum()
-        price[pos_m] = scale * shape[pos_m]
-        price[neg_m] = neg_price[neg_m]
+        rows = np.flatnonzero(month == m)
+        starts = np.flatnonzero(np.r_[True, np.diff(date[rows]) != 0])
+        price[rows] = _month_prices(
+            x[rows],
+            negative[rows],
+            starts,
+            negative_hours=int(neg_hours[m - 1]),
+            mean=float(means[m - 1]),
+            spread=float(spreads[m - 1]),
+        )
     return pd.Series(price, index=idx, name="eur_per_mwh")
 
 
