@@ -66,9 +66,14 @@ def reachable_models(root: type[BaseModel]) -> dict[type[BaseModel], list[str]]:
 
 
 def _plain(text: str) -> str:
-    """Docstring text as Markdown: Sphinx roles as code, on one line, pipes escaped."""
-    text = _ROLE.sub(lambda m: f"`{m.group(1).split('.')[-1]}`", text)
-    return " ".join(text.split()).replace("|", "\\|")
+    """Docstring text as Markdown: Sphinx roles as code, on one line, pipes and brackets
+    escaped (``[kWh] [assumption]`` is not a Markdown link)."""
+    text = " ".join(_ROLE.sub(lambda m: f"`{m.group(1).split('.')[-1]}`", text).split())
+    parts = re.split(r"(``.+?``|`[^`]+`)", text)  # code spans stay as written
+    for i in range(0, len(parts), 2):
+        for char in "|[]":
+            parts[i] = parts[i].replace(char, "\\" + char)
+    return "".join(parts)
 
 
 def _bounds(metadata: list[Any]) -> str:
@@ -124,7 +129,8 @@ def _default(field: FieldInfo) -> str:
 def unit(description: str) -> str:
     """The unit of a field: the first ``[...]`` of its description that is not a note
     (``[assumption]``), without the brackets; ``""`` when it has none."""
-    for found in re.findall(r"\[([^\[\]]+)\]", description):
+    prose = re.sub(r"``.+?``|`[^`]+`", "", description)  # not c[v,t] in an equation
+    for found in re.findall(r"\[([^\[\]]+)\]", prose):
         if not found.startswith(_NOT_UNITS):
             return found
     return ""

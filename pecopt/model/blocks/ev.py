@@ -135,8 +135,8 @@ class EVFleet(Strict):
     charger_kw: NonNeg = 11.0
     """Charging power of one charger [kW]."""
     site_max_kw: Capacity | None = None
-    """The charging site's connection, shared by the fleet's chargers (load management): ``sum_v
-    c[v,t] <= site_max_kw``; a Size lets the optimiser choose it."""
+    """The charging site's connection [kW], shared by the fleet's chargers (load management):
+    ``sum_v c[v,t] <= site_max_kw``; a Size lets the optimiser choose it."""
     efficiency: Efficiency = 0.92
     """Charging efficiency [1]."""
     capacity_kwh: Positive = 60.0
