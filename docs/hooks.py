@@ -6,11 +6,13 @@
 - ``notebooks/*.ipynb``: the notebooks of the repository, read where they are (so they run
   in that folder, as they do in Jupyter) and executed by mkdocs-jupyter.
 
-Nothing is written into the working tree.
+Sphinx roles left in rendered docstrings (``:func:``) are dropped. Nothing is written into
+the working tree.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,8 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parents[1]
+#: A Sphinx role left in a rendered docstring: ``:func:`~pecopt.x``` -> ``pecopt.x``.
+ROLE = re.compile(r":(?:func|class|mod|meth|attr|data|obj):(<code>)~?")
 
 
 def _technologies() -> str:
@@ -67,3 +71,8 @@ def on_files(files: Files, config: Any) -> Files:
             )
         )
     return files
+
+
+def on_page_content(html: str, **kwargs: Any) -> str:
+    """Docstrings are written for Sphinx-style roles; the site shows the name as code."""
+    return ROLE.sub(r"\1", html)
