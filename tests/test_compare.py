@@ -354,26 +354,6 @@ def test_workers_must_be_positive(tmp_path):
     assert result.exit_code == 2 and "--workers: must be at least 1" in result.output
 
 
-@pytest.mark.slow
-def test_compare_notebook_runs(tmp_path, monkeypatch):
-    monkeypatch.setenv("PECOPT_LAYOUTS", str(ROOT / "scenarios" / "kera_layouts.yaml"))
-    monkeypatch.setenv("PECOPT_HORIZON", "2025-01-06T00:00/2025-01-07T00:00")
-    monkeypatch.setenv("PECOPT_WORK", str(tmp_path / "work"))
-    nb = json.loads((ROOT / "notebooks" / "compare_layouts.ipynb").read_text())
-    namespace: dict[str, object] = {}
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "code":
-            exec(compile("".join(cell["source"]), "notebook", "exec"), namespace)  # noqa: S102
-    table = namespace["table"]
-    assert isinstance(table, pd.DataFrame) and table.index[0] == "base" and len(table) == 6
-    assert table["horizon_h"].tolist() == [24.0] * 6
-    summary = namespace["summary"]
-    assert summary.loc["base", "cost_total_vs_base_eur"] == 0.0
-    for name in ("fig_delta", "fig_plane"):
-        assert len(namespace[name].data) >= 1
-    assert (tmp_path / "work" / "out" / "report.html").is_file()
-
-
 def test_union_keeps_extra_columns_beside_their_family():
     from pecopt.workflows.compare import union
 

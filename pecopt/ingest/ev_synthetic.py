@@ -74,9 +74,13 @@ class Trip(Strict):
     stay away ``duration_mean_h`` +- ``duration_sd_h`` (normal, clipped)."""
 
     depart_mean_h: Hour
+    """Mean departure time [local hour]."""
     depart_sd_h: NonNeg = 1.0
+    """Standard deviation of the departure time [h]."""
     duration_mean_h: Positive
+    """Mean time away [h]."""
     duration_sd_h: NonNeg = 1.0
+    """Standard deviation of the time away [h]."""
 
 
 class ResidentsFleet(Strict):
@@ -99,24 +103,41 @@ class ResidentsFleet(Strict):
     """
 
     vehicles: Annotated[int, Field(ge=1)]
+    """Number of cars."""
     seed: int = 0
+    """Random seed (the fleet is deterministic given it and the local date)."""
     km_per_year: Positive = 13794.0  # [src: Statistics Finland 2018 via FACTS-HEAT 6]
+    """Distance a car drives per year [km/yr] (Statistics Finland 2018)."""
     kwh_per_km: Positive = 0.18  # [assumption]
+    """Energy use per km [kWh/km] [assumption]."""
     home_share: Fraction = 0.76  # [src: Traficom 2024 market review via etn.fi]
+    """Share of the driving energy charged at home [1] (Traficom 2024)."""
     commuter_share: Fraction = 0.55  # [assumption]
+    """Share of the cars that commute on working days [1] [assumption]."""
     use_working_day: Fraction = 0.85  # [assumption]
+    """Probability a car is used on a working day [1] [assumption]."""
     use_saturday: Fraction = 0.65  # [assumption]
+    """Probability a car is used on a Saturday [1] [assumption]."""
     use_sunday: Fraction = 0.5  # [assumption]
+    """Probability a car is used on a Sunday [1] [assumption]."""
     commute: Trip = Trip(depart_mean_h=7.5, depart_sd_h=0.5, duration_mean_h=9.5, duration_sd_h=1.0)
+    """The commuters' working-day trip."""
     errand: Trip = Trip(depart_mean_h=11.0, depart_sd_h=2.5, duration_mean_h=3.5, duration_sd_h=2.0)
+    """The other cars' working-day trip."""
     saturday: Trip = Trip(
         depart_mean_h=11.0, depart_sd_h=2.0, duration_mean_h=4.0, duration_sd_h=2.0
     )
+    """The Saturday trip."""
     sunday: Trip = Trip(depart_mean_h=12.0, depart_sd_h=2.5, duration_mean_h=4.0, duration_sd_h=2.0)
+    """The Sunday trip."""
     habit_sd_h: NonNeg = 0.5
+    """Standard deviation of a car's own shift of departure and duration [h]."""
     vehicle_km_cv: NonNeg = 0.3
+    """Coefficient of variation of a car's own distance factor [1]."""
     daily_km_cv: NonNeg = 0.5
+    """Coefficient of variation of the distance from day to day [1]."""
     max_day_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8
+    """Cap on a day's energy as a share of the battery [1]."""
 
 
 class WorkplaceFleet(Strict):
@@ -135,15 +156,25 @@ class WorkplaceFleet(Strict):
     """
 
     vehicles: Annotated[int, Field(ge=1)]
+    """Number of cars."""
     seed: int = 0
+    """Random seed (the fleet is deterministic given it and the local date)."""
     presence: Fraction = 0.8  # [assumption: hybrid work]
+    """Probability a car is at work on a working day [1] [assumption: hybrid work]."""
     arrive: Trip = Trip(depart_mean_h=8.25, depart_sd_h=0.6, duration_mean_h=8.5, duration_sd_h=0.8)
+    """Arrival (mean, sd) and stay (mean, sd) at work."""
     commute_km: Positive = 30.0  # round trip [assumption]
+    """Round-trip commute [km] [assumption]."""
     kwh_per_km: Positive = 0.18  # [assumption]
+    """Energy use per km [kWh/km] [assumption]."""
     work_share: Fraction = 1.0  # [assumption]
+    """Share of the commute's energy charged at work [1] [assumption]."""
     habit_sd_h: NonNeg = 0.5
+    """Standard deviation of a car's own shift of arrival and stay [h]."""
     vehicle_km_cv: NonNeg = 0.4
+    """Coefficient of variation of a car's own distance factor [1]."""
     daily_km_cv: NonNeg = 0.2
+    """Coefficient of variation of the distance from day to day [1]."""
 
 
 class PublicChargers(Strict):
@@ -176,16 +207,27 @@ class PublicChargers(Strict):
     """
 
     chargers: Annotated[int, Field(ge=1)]
+    """Number of chargers."""
     seed: int = 0
+    """Random seed (the sessions are deterministic given it and the local date)."""
     sessions_working_day: NonNeg = 2.5  # [assumption]
+    """Mean sessions per charger on a working day [1/d] [assumption]."""
     sessions_saturday: NonNeg = 2.0  # [assumption]
+    """Mean sessions per charger on a Saturday [1/d] [assumption]."""
     sessions_sunday: NonNeg = 1.5  # [assumption]
+    """Mean sessions per charger on a Sunday [1/d] [assumption]."""
     arrivals_working_day: list[Peak] = [(8.5, 1.0, 0.25), (12.5, 2.0, 0.35), (17.5, 1.5, 0.4)]
+    """Arrival times on working days: a mixture of normals, (mean local hour, sd [h], weight)."""
     arrivals_weekend: list[Peak] = [(11.5, 2.0, 0.5), (16.0, 2.5, 0.5)]
+    """Arrival times at weekends: (mean local hour, sd [h], weight)."""
     duration_mean_h: Positive = 2.5  # [assumption]
+    """Mean stay [h] [assumption]."""
     duration_cv: NonNeg = 0.6
+    """Coefficient of variation of the stay [1]."""
     energy_mean_kwh: Positive = 14.0  # [estimate]
+    """Mean energy wanted per session [kWh] [estimate]."""
     energy_cv: NonNeg = 0.5
+    """Coefficient of variation of the energy wanted [1]."""
 
 
 # ---------------------------------------------------------------------------- helpers

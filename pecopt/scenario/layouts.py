@@ -83,9 +83,13 @@ class LayoutsFile(Strict):
     """The keys of a layouts file (see the module docstring)."""
 
     base: Path
+    """The base scenario file, relative to the layouts file."""
     include_base: bool = True
+    """Solve the base itself as the variant ``base``."""
     common: dict[str, Any] = {}
+    """Changes applied to the base and to every variant (merged like a variant's)."""
     variants: dict[str, dict[str, Any] | None] = {}
+    """Named variants: each a set of changes to the base (see the merge rules); null: none."""
 
 
 @dataclass(frozen=True)

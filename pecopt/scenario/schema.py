@@ -12,9 +12,10 @@ technology needs no change here.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from pydantic import PrivateAttr, create_model
+from pydantic import Field, PrivateAttr, create_model
 
 from pecopt.model.blocks.demand import Building, SeriesDemand
 from pecopt.model.registry import TECHNOLOGIES
@@ -60,6 +61,14 @@ __all__ = [
 ]
 
 
+def _first_sentence(doc: str) -> str:
+    """The first clause of a docstring's first paragraph, on one line (asides that name
+    keys left out)."""
+    text = " ".join(doc.strip().split("\n\n")[0].split())
+    text = re.sub(r"\s*\([^()]*:[^()]*\)", "", text)
+    return re.split(r"(?<!e\.g)(?<!i\.e)[.;:](?:\s|$)", text, maxsplit=1)[0] + "."
+
+
 def _assets_model() -> type[Strict]:
     """``Assets``: one field per technology in the registry (a list of its records, or
     one optional record)."""
@@ -67,10 +76,13 @@ def _assets_model() -> type[Strict]:
     for key, tech in TECHNOLOGIES.items():
         if not tech.in_assets:
             continue
+        what = _first_sentence(tech.unit.__doc__ or tech.unit.__name__)
         if tech.many:
-            fields[key] = (list[tech.unit], [])  # type: ignore[name-defined]
+            text = f"{what} A list, one record per unit (by name)."
+            fields[key] = (list[tech.unit], Field([], description=text))  # type: ignore[name-defined]
         else:
-            fields[key] = (tech.unit | None, tech.default)
+            text = f"{what} One record, or null for none."
+            fields[key] = (tech.unit | None, Field(tech.default, description=text))
     model: type[Strict] = create_model("Assets", __base__=Strict, **fields)
     model.__doc__ = "The district's assets, one key per technology (see pecopt.model.registry)."
     return model
@@ -83,20 +95,35 @@ class Scenario(Strict):
     """A whole scenario file."""
 
     site: Site = Site()
+    """Where the district is: name, coordinates, time zone."""
     horizon: Horizon
+    """The period planned and its step length."""
     weather: Weather = Weather()
+    """Where the weather comes from (irradiance, air temperature, wind)."""
     buildings: list[Building] = []
+    """The buildings: each with its load (archetype or metered) and rooftop PV arrays."""
     demand: SeriesDemand | None = None
+    """District-level demand series in addition to the buildings' loads [kW]."""
     heat: HeatSystem = HeatSystem()
+    """The temperatures heat is needed at (space-heating curve, hot water)."""
     assets: Assets = Assets()  # type: ignore[valid-type]
+    """The district's assets, one key per technology."""
     carbon: Carbon = Carbon()
+    """Emission accounting (export credit)."""
     ped: PED = PED()
+    """What the positive-energy balance counts (its boundary)."""
     economics: Economics = Economics()
+    """Annualising investments (discount rate)."""
     targets: Targets = Targets()
+    """Design targets as constraints (PED balances, CO2 cap)."""
     aggregation: Aggregation | None = None
+    """Design on typical periods; None: on the whole horizon."""
     objective: Objective = Objective()
+    """What is minimised (cost, emissions, cost under a CO2 cap)."""
     solver: SolverOptions = SolverOptions()
+    """HiGHS options."""
     dispatch: Dispatch | None = None
+    """Nightly dispatch settings (``pecopt dispatch``); None: the defaults."""
 
     #: the ``--set PATH=VALUE`` options the scenario was loaded with (not a file key)
     _set: tuple[str, ...] = PrivateAttr(default=())

@@ -24,18 +24,29 @@ End = Literal["cyclic", "initial", "free", "value"]
 
 
 class Strict(BaseModel):
-    """Base: unknown keys are errors, numbers must be finite, and models are immutable."""
+    """Base: unknown keys are errors, numbers must be finite, and models are immutable.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    Each field is described by the docstring written under it (its meaning, with the unit
+    in brackets): pydantic reads it as the field's ``description``
+    (``use_attribute_docstrings``), and the scenario reference is generated from it
+    (:mod:`pecopt.scenario.reference`)."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True
+    )
 
 
 class SeriesFile(Strict):
     """One column of a time-series file (CSV or Parquet)."""
 
     path: Path
+    """The CSV or Parquet file (relative to the scenario file's folder)."""
     column: str
+    """The column holding the values, in the unit the field using it names."""
     time_column: str = "timestamp"
+    """The column holding the time stamps."""
     timezone: TimeZone = "UTC"
+    """The time zone of naive time stamps (an IANA name); zone-aware ones keep theirs."""
 
 
 #: A per-step quantity: a constant, one value per step of the horizon, or a file column.
@@ -46,7 +57,9 @@ class EmissionFactor(Strict):
     """An emission factor [kg CO2e/kWh]: a constant or a series."""
 
     constant_kg_per_kwh: NonNeg | None = None
+    """One emission factor for every step [kg CO2e/kWh]."""
     series: Series | None = None
+    """An emission factor per step [kg CO2e/kWh]: a list, or a file column."""
 
     @model_validator(mode="after")
     def _one(self) -> EmissionFactor:
@@ -66,11 +79,18 @@ class Size(Strict):
     """
 
     existing: NonNeg = 0.0
+    """Capacity already built [unit of the field]: a lower bound, no investment."""
     max: NonNeg
+    """The largest capacity the optimiser may choose [unit of the field]."""
     capex_eur_per_unit: NonNeg = 0.0
+    """Investment cost of new capacity [EUR per unit of the field]."""
     lifetime_yr: Annotated[float, Field(gt=0.0)] = 20.0
+    """Economic lifetime over which the investment is annualised [yr]."""
     fom_pct_per_yr: NonNeg = 0.0
+    """Fixed operation and maintenance cost [% of the capex per year]."""
     unit_size: Annotated[float, Field(gt=0.0)] | None = None
+    """Build new capacity in modules of this size [unit of the field] (an integer number of them);
+    None: any size."""
 
     @model_validator(mode="after")
     def _range(self) -> Size:
@@ -93,6 +113,10 @@ class TouBand(Strict):
     month (1-12), weekday (0 = Monday ... 6) and hour (0-23) are all listed."""
 
     eur_per_kwh: NonNeg
+    """The energy fee in this band [EUR/kWh, ex VAT]."""
     months: list[Annotated[int, Field(ge=1, le=12)]] = list(range(1, 13))
+    """Local months the band applies in (1-12)."""
     weekdays: list[Annotated[int, Field(ge=0, le=6)]] = list(range(7))
+    """Local weekdays the band applies on (0 = Monday ... 6 = Sunday)."""
     hours: list[Annotated[int, Field(ge=0, le=23)]] = list(range(24))
+    """Local hours the band applies in (0-23, the hour a step starts in)."""

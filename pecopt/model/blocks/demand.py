@@ -38,10 +38,15 @@ from pecopt.units import ELECTRICITY, HOT_WATER, SPACE_HEAT
 
 class Archetype(Strict):
     use: Literal["apartment", "office", "school", "retail"]
+    """The building's use, which sets its daily and weekly load shapes."""
     floor_area_m2: Positive
+    """Heated floor area [m2]."""
     elec_kwh_m2_yr: NonNeg
+    """Annual electricity use per floor area [kWh/m2/yr]."""
     space_heat_kwh_m2_yr: NonNeg
+    """Annual space-heat use per floor area [kWh/m2/yr], spread by heating degree-hours."""
     hot_water_kwh_m2_yr: NonNeg = 0.0
+    """Annual hot-water heat use per floor area [kWh/m2/yr]."""
 
 
 class Metered(Strict):
@@ -49,21 +54,32 @@ class Metered(Strict):
     hot water is not metered apart) and hot-water columns."""
 
     path: Path
+    """The load file (CSV or Parquet), relative to the scenario file."""
     time_column: str = "timestamp"
+    """The column holding the time stamps."""
     timezone: TimeZone = "UTC"
+    """The time zone of naive time stamps."""
     unit: Literal["kw", "kwh"] = "kw"
+    """Whether the columns hold mean power [kW] or energy per step [kWh]."""
     elec_column: str | None = None
+    """The electricity column; None: no electricity load."""
     heat_column: str | None = None
+    """The space-heat column (all heat, when hot water is not metered apart); None: none."""
     hot_water_column: str | None = None
+    """The hot-water heat column; None: none."""
 
 
 class Building(Strict):
     """A building: its load (an archetype or a metered file) and its rooftop PV arrays."""
 
     name: str
+    """The building's name (unique; names its loads and PV arrays)."""
     archetype: Archetype | None = None
+    """Its load from annual figures per floor area (give this or ``metered``)."""
     metered: Metered | None = None
+    """Its load from a metered file (give this or ``archetype``)."""
     pv: list[PVArray] = []
+    """Its rooftop PV arrays."""
 
     @model_validator(mode="after")
     def _one_load(self) -> Building:
@@ -77,9 +93,13 @@ class SeriesDemand(Strict):
     (``heat``) and hot water [kW]."""
 
     name: str = "district_series"
+    """The name of this demand in the results."""
     elec: Series | None = None
+    """Electricity demand [kW]: a constant, one value per step, or a file column."""
     heat: Series | None = None
+    """Space-heat demand [kW]."""
     hot_water: Series | None = None
+    """Hot-water heat demand [kW]."""
 
 
 LOADS = "loads"

@@ -93,24 +93,34 @@ class DistrictHeatTariff(Strict):
     VAT on both [1]. Prices and fees exclude VAT."""
 
     energy_eur_per_kwh: NonNeg | None = None
+    """One energy price [EUR/kWh, ex VAT]."""
     summer_eur_per_kwh: NonNeg | None = None
+    """Summer energy price [EUR/kWh, ex VAT] (with ``winter_eur_per_kwh``)."""
     winter_eur_per_kwh: NonNeg | None = None
+    """Winter energy price [EUR/kWh, ex VAT]."""
     monthly_eur_per_kwh: list[NonNeg] | None = None
+    """Energy price per local month, January first: 12 values [EUR/kWh, ex VAT]."""
     price_series: Series | None = None
+    """Energy price per step [EUR/kWh, ex VAT]: a list or a file column."""
     power_fee_eur_per_kw_yr: NonNeg = 0.0
+    """Power fee on the usage power [EUR/kW/yr, ex VAT]."""
     peak_window_h: Annotated[int, Field(ge=1, le=24)] = 3
-    #: usage power already in the billing memory before the horizon [kW] (Fortum: 36 months):
-    #: billed again with the horizon's fee, so shaving below it earns nothing
+    """Window of the usage power's rolling mean [h] (Fortum: 3)."""
     previous_peak_kw: NonNeg = 0.0
-    #: the billing peak already reached and paid [kW] (nightly dispatch): the fee applies
-    #: only above it
+    """Usage power already in the billing memory before the horizon [kW] (Fortum: 36 months): billed
+    again with the horizon's fee, so shaving below it earns nothing."""
     billing_peak_so_far_kw: NonNeg | None = None
-    #: years a raise of the billing peak is paid for (default: the horizon's length)
+    """The billing peak already reached and paid [kW] (nightly dispatch): the fee applies only above
+    it."""
     power_fee_years: NonNeg | None = None
-    #: contracted power [kW]; the reserve (contracted minus usage power) pays reserve_fee
+    """Years a raise of the billing peak is paid for (default: the horizon's length)."""
     contracted_kw: NonNeg | None = None
+    """Contracted power [kW]; the reserve (contracted minus usage power) pays reserve_fee."""
     reserve_fee_eur_per_kw_yr: NonNeg = 0.0
+    """Reserve fee on contracted minus usage power [EUR/kW/yr, ex VAT]."""
     vat: Fraction = 0.0
+    """VAT rate on the energy and power fees [1] (0: business accounts; 0.255: a Finnish consumer
+    view)."""
 
     @model_validator(mode="after")
     def _one_price(self) -> DistrictHeatTariff:
@@ -143,11 +153,19 @@ class DistrictHeating(Strict):
     """
 
     import_max_kw: Capacity = 1e4
+    """Largest import [kW]: a number, or a Size the optimiser chooses."""
     export_max_kw: NonNeg = 0.0
+    """Largest export (feed-in of surplus heat) [kW]."""
     export_price_eur_per_kwh: float = 0.0
+    """Price paid for exported heat [EUR/kWh]."""
     tariff: DistrictHeatTariff = DistrictHeatTariff(energy_eur_per_kwh=0.065)
+    """The district-heat tariff."""
     co2: EmissionFactor = EmissionFactor(constant_kg_per_kwh=0.1078)
+    """Emission factor of district heat [kg CO2e/kWh] (0.1078: Fortum Espoo 2023, benefit-sharing
+    method)."""
     ped_weight: NonNeg = 0.5
+    """Weighting factor of district heat in the weighted-energy PED balance [1] (0.5, Government
+    Decree 788/2017)."""
 
 
 PRICES = "district_heating_prices"

@@ -19,9 +19,14 @@ from pecopt.units import ELECTRICITY, HOT_WATER
 
 
 class ElectricBoiler(Strict):
+    """An electric boiler heating the hot-water bus."""
+
     name: str
+    """The boiler's name."""
     capacity_kw: Capacity
+    """Electric input [kW] (``P``): a number, or a Size the optimiser chooses."""
     efficiency: Efficiency = 0.99
+    """Heat out per electricity in [1]."""
 
 
 def build(block: pyo.Block, units: Sequence[ElectricBoiler], common: Common) -> Contribution:

@@ -97,11 +97,17 @@ class SyntheticCommuters(Strict):
     """A deterministic commuter fleet: away on working days, driving out and back."""
 
     vehicles: Annotated[int, Field(ge=1)]
+    """Number of vehicles."""
     depart_local_h: Annotated[int, Field(ge=0, le=23)] = 7
+    """Hour the cars leave on working days [local hour] (each car adds 0-1 h)."""
     return_local_h: Annotated[int, Field(ge=0, le=23)] = 17
+    """Hour the cars come back [local hour] (each car adds 0-2 h)."""
     drive_kwh_per_day: NonNeg = 8.0
+    """Energy driven per working day [kWh]."""
     weekend_trip_share: Fraction = 0.3
+    """Share of weekend days and holidays with a trip (of half that energy) [1]."""
     seed: int = 0
+    """Random seed (the fleet is deterministic given it)."""
 
 
 class EVFleet(Strict):
@@ -125,32 +131,47 @@ class EVFleet(Strict):
     """
 
     name: str = "ev"
+    """The fleet's name."""
     charger_kw: NonNeg = 11.0
-    #: the charging site's connection, shared by the fleet's chargers (load management):
-    #: ``sum_v c[v,t] <= site_max_kw``; a Size lets the optimiser choose it
+    """Charging power of one charger [kW]."""
     site_max_kw: Capacity | None = None
+    """The charging site's connection [kW], shared by the fleet's chargers (load management):
+    ``sum_v c[v,t] <= site_max_kw``; a Size lets the optimiser choose it."""
     efficiency: Efficiency = 0.92
+    """Charging efficiency [1]."""
     capacity_kwh: Positive = 60.0
+    """Battery capacity of one vehicle [kWh]."""
     soc_initial_kwh: NonNeg | None = None
-    #: per-vehicle energy at the start [kWh] (e.g. from last night's run); overrides
-    #: soc_initial_kwh for the vehicles it names
+    """Energy of each vehicle at the start [kWh]; None: not given (cyclic)."""
     initial_energy_kwh: dict[str, NonNeg] = {}
-    #: session mode: per vehicle (charger), the energy one car already received [kWh] in
-    #: the session in progress at the horizon's start (carried by dispatch)
+    """Per-vehicle energy at the start [kWh] (e.g. from last night's run); overrides soc_initial_kwh
+    for the vehicles it names."""
     session_delivered_kwh: dict[str, NonNeg] = {}
+    """Session mode: per vehicle (charger), the energy one car already received [kWh] in the session
+    in progress at the horizon's start (carried by dispatch)."""
     end: End = "cyclic"
-    #: a rolling horizon (set by dispatch): each vehicle should end holding what it
-    #: drives after the horizon before it next plugs in, short at the shortfall penalty
+    """How the horizon ends for each vehicle (``cyclic``, ``initial``, ``free``)."""
     end_reserve: bool = False
+    """A rolling horizon (set by dispatch): each vehicle should end holding what it drives after the
+    horizon before it next plugs in, short at the shortfall penalty."""
     shortfall_penalty_eur_per_kwh: NonNeg | None = 1.0
+    """Price of energy a car had to get elsewhere [EUR/kWh]; None: no shortfall allowed."""
     copies: Annotated[int, Field(ge=1)] = 1
+    """Each vehicle (or charger) stands for this many identical ones."""
     sessions: Path | None = None
+    """A sessions file (vehicle, arrival, departure, energy_kwh)."""
     availability: Path | None = None
+    """An availability file (timestamp, vehicle, plugged, drive_kwh)."""
     synthetic: SyntheticCommuters | None = None
+    """The simple commuter pattern of pecopt 0.1."""
     residents: ResidentsFleet | None = None
+    """Residents' cars charging at home."""
     workplace: WorkplaceFleet | None = None
+    """Commuters' cars at the district's workplaces."""
     public_chargers: PublicChargers | None = None
+    """Public street chargers with sessions of different cars."""
     timezone: TimeZone = "UTC"
+    """The time zone of naive times in the sessions or availability file."""
 
     @property
     def session_mode(self) -> bool:

@@ -106,15 +106,28 @@ class SpotPrice(Strict):
     the horizon."""
 
     source: Literal["typical_year", "file", "series"] = "typical_year"
+    """``typical_year`` (pecopt's embedded price year), ``file`` (``path``, ``column``, ``unit``,
+    ``vat_included``) or ``series``."""
     path: Path | None = None
+    """The price file (CSV or Parquet), ``source: file``."""
     series: Series | None = None
+    """Prices [EUR/kWh ex VAT], ``source: series``: a constant, one value per step or a file column.
+    """
     column: str = "spot"
+    """The price column of the file."""
     time_column: str = "timestamp"
+    """The column holding the time stamps."""
     timezone: TimeZone = "UTC"
+    """The time zone of naive time stamps."""
     unit: Literal["eur_per_mwh", "c_per_kwh", "eur_per_kwh"] = "eur_per_mwh"
+    """Unit of the file's prices: EUR/MWh, c/kWh or EUR/kWh."""
     vat_included: bool = False
+    """The file's prices include VAT (it is taken off at ``vat_energy``)."""
     missing: Literal["error", "fill"] = "error"
+    """Steps the file has no price for: ``error`` refuses the file, ``fill`` forecasts them (marked
+    ``spot_filled``)."""
     history_days: Annotated[int, Field(ge=1, le=60)] = 7
+    """Days of known prices a fill uses [d]."""
 
     @model_validator(mode="after")
     def _path_for_file(self) -> SpotPrice:
@@ -131,17 +144,22 @@ class Network(Strict):
     ``power_window_h`` mean import, and a basic fee [EUR/month]."""
 
     default_eur_per_kwh: NonNeg = 0.0
+    """Energy fee outside every band [EUR/kWh, ex VAT]."""
     bands: list[TouBand] = []
+    """Time-of-use bands of the energy fee: a step takes the fee of the first band that matches its
+    local month, weekday and hour."""
     power_fee_eur_per_kw_month: NonNeg = 0.0
-    #: metering window of the power fee [h]: 1 (60-min mean, Energiavirasto 2026), 0.5, 0.25
+    """Power fee on the month's highest ``power_window_h`` mean import [EUR/kW per month]."""
     power_window_h: float = 1.0
+    """Metering window of the power fee [h]: 1 (60-min mean, Energiavirasto 2026), 0.5, 0.25."""
     basic_fee_eur_per_month: NonNeg = 0.0
-    #: the month's billing peak reached before the horizon [kW], by local month
-    #: ``YYYY-MM`` (carried by nightly dispatch): only what a new peak adds is billed
+    """Basic fee [EUR/month]."""
     billing_peak_so_far_kw: dict[str, NonNeg] = {}
-    #: bill a month's power fee in full (not pro rata to its hours in the horizon): a
-    #: nightly plan's new peak costs the whole month's fee (set by dispatch)
+    """The month's billing peak reached before the horizon [kW], by local month ``YYYY-MM`` (carried
+    by nightly dispatch): only what a new peak adds is billed."""
     whole_month: bool = False
+    """Bill a month's power fee in full (not pro rata to its hours in the horizon): a nightly plan's
+    new peak costs the whole month's fee (set by dispatch)."""
 
     @field_validator("power_window_h")
     @classmethod
@@ -160,15 +178,21 @@ class ElectricityTariff(Strict):
     """
 
     spot: SpotPrice = SpotPrice()
+    """The day-ahead spot price."""
     retail_margin_eur_per_kwh: float = 0.0
+    """Retailer's margin on each imported kWh [EUR/kWh, ex VAT]."""
     export_margin_eur_per_kwh: float = 0.0
-    #: price paid for exports [EUR/kWh]; default: spot - export_margin_eur_per_kwh
+    """Retailer's margin taken off each exported kWh [EUR/kWh]."""
     export_price: Series | None = None
+    """Price paid for exports [EUR/kWh]; default: spot - export_margin_eur_per_kwh."""
     network: Network = Network()
-    #: Finnish electricity tax class, rate by date (class I 2.253 c/kWh, 2.325 from 1.4.2026)
+    """The distribution network tariff."""
     tax_class: Literal["I", "II", "none"] = "I"
+    """Finnish electricity tax class, rate by date (class I 2.253 c/kWh, 2.325 from 1.4.2026)."""
     vat_energy: Fraction = 0.0
+    """VAT rate on spot and retail margin [1] (``vat`` sets this and ``vat_network``)."""
     vat_network: Fraction = 0.0
+    """VAT rate on the distribution invoice: network fees and electricity tax [1]."""
 
     @model_validator(mode="before")
     @classmethod
@@ -195,11 +219,19 @@ class Grid(Strict):
     """
 
     import_max_kw: Capacity = 1e4
+    """Largest import [kW]: a number, or a Size the optimiser chooses."""
     export_max_kw: NonNeg = 1e4
+    """Largest export [kW]."""
     tariff: ElectricityTariff = ElectricityTariff()
+    """What imported and exported electricity costs."""
     co2: EmissionFactor = EmissionFactor(constant_kg_per_kwh=0.06)
+    """Grid emission factor [kg CO2e/kWh] (default 0.06 [assumption]: Finnish consumption-based
+    annual order of magnitude)."""
     ped_weight: NonNeg = 1.2
+    """Weighting factor of grid electricity in the weighted-energy PED balance [1] (1.2, Government
+    Decree 788/2017)."""
     binaries: Binaries | None = None
+    """Overrides ``solver.binaries`` for import/export exclusivity; None: the solver's setting."""
 
 
 PRICES = "grid_prices"

@@ -102,22 +102,28 @@ class Borehole(Strict):
     heating takes from the ground in winter; nightly dispatch uses this)."""
 
     length_m: Positive
+    """Total borehole length of the field [m]."""
     max_w_per_m: Positive = 40.0
+    """Largest extraction power per metre [W/m] (40 [assumption]: granite, 3 W/mK)."""
     max_kwh_per_m_yr: Positive = 100.0
+    """Largest extraction energy per metre and year [kWh/m/yr] (gebwell.fi)."""
     energy_share: Literal["time", "degree_hours"] = "time"
-    #: year to date (carried by nightly dispatch): the energy taken from the ground since
-    #: 1 January [kWh] and the share of the year's cap earned by then [1]; when given,
-    #: the cap holds at every step of the horizon on the year so far (see the module)
+    """How a horizon shorter than a year shares the annual cap: by ``time`` or by heating
+    ``degree_hours``."""
     extracted_so_far_kwh: NonNeg | None = None
+    """Year to date (carried by nightly dispatch): the energy taken from the ground since 1 January
+    [kWh]; when given, the cap holds at every step of the horizon on the year so far (see the
+    module)."""
     share_so_far: NonNeg = 0.0
-    #: on the year so far (nightly plans): the value of a kWh of the annual cap left for
-    #: later [EUR/kWh of ground heat], charged on each kWh taken now (the cost item
-    #: ``ground_energy_value``, an accounting value, not money): without it a plan spends
-    #: the cap on a mild day as soon as it is earned, since a horizon of days does not see
-    #: the cold spell it would be worth more in. The dual of the annual cap in a full-year
-    #: optimum is the figure to give (``kpis.json`` ``marginal_values``: EUR/m/yr over
-    #: ``max_kwh_per_m_yr``)
+    """Year to date (carried by nightly dispatch): the share of the year's energy cap earned by the
+    horizon's start [1]."""
     ground_value_eur_per_kwh: NonNeg = 0.0
+    """On the year so far (nightly plans): the value of a kWh of the annual cap left for later
+    [EUR/kWh of ground heat], charged on each kWh taken now (the cost item
+    ``ground_energy_value``, an accounting value, not money): without it a plan spends the cap on
+    a mild day as soon as it is earned, since a horizon of days does not see the cold spell it
+    would be worth more in. The dual of the annual cap in a full-year optimum is the figure to
+    give (``kpis.json`` ``marginal_values``: EUR/m/yr over ``max_kwh_per_m_yr``)."""
 
 
 class HeatPump(Strict):
@@ -126,26 +132,45 @@ class HeatPump(Strict):
     heat for a COP series)."""
 
     name: str
+    """The heat pump's name."""
     source: Literal["air", "ground", "series"] = "air"
+    """Heat source: outdoor air, ground (brine at ``ground_temp_c``) or a COP series."""
     sinks: list[Sink] | None = None
+    """The heat temperatures it serves; None: both (space heat only for a COP series)."""
     capacity_kw_el: Capacity | None = None
+    """Electric input capacity [kW]: a number, or a Size the optimiser chooses."""
     capacity_kw_heat: Capacity | None = None
+    """Heat output capacity at a capacity factor of 1 [kW]: a number, or a Size."""
     capacity_curve: list[tuple[float, float]] | None = None
+    """Capacity factor over source temperature, as (degC, factor) points; None: REopt's air curve
+    for air, flat for ground."""
     min_source_temp_c: float | None = None
+    """Off below this source temperature [degC]; None: -20 degC for air [assumption], none
+    otherwise."""
     min_part_load: Fraction = 0.0
+    """Minimum part load when on [1] (an on/off decision; 0: none)."""
     carnot_efficiency: Efficiency = 0.45
+    """Share of the Carnot COP reached [1]."""
     ground_temp_c: float = 2.0
+    """Brine temperature entering the heat pump, ground source [degC] (2 [assumption])."""
     max_sink_temp_c: float = 65.0
+    """Highest supply temperature it reaches [degC]: above it the COP for that sink is 0."""
     cop_max: Positive = 6.0
+    """Upper bound on the COP [1]."""
     cop_series: Series | None = None
+    """COP per step [1] (``source: series``): a list or a file column."""
     borehole: Borehole | None = None
+    """The borehole field limiting ground extraction (``source: ground``); None: no limit."""
     binaries: Binaries | None = None
-    #: minimum time on after a start and off after a stop [h] (0: none)
+    """Overrides ``solver.binaries`` for its on/off decisions; None: the solver's setting."""
     min_on_h: NonNeg = 0.0
+    """Minimum time on after a start [h] (0: none)."""
     min_off_h: NonNeg = 0.0
-    #: on/off before the horizon and for how long [h] (e.g. carried by nightly dispatch)
+    """Minimum time off after a stop [h] (0: none)."""
     initial_on: bool | None = None
+    """On (true) or off before the horizon (e.g. carried by nightly dispatch); None: not given."""
     initial_hours_in_state: NonNeg = 1e6
+    """For how long it had been in that state before the horizon [h]."""
 
     @model_validator(mode="after")
     def _consistent(self) -> HeatPump:

@@ -51,12 +51,20 @@ class PVArray(Strict):
     (0.15 kWp per m2 of roof [assumption]: 0.2 kWp/m2 of modules, 75 % of the roof usable)."""
 
     name: str
+    """The array's name (unique within its building)."""
     kwp: Capacity
+    """Peak power [kWp]: a number, or a Size the optimiser chooses."""
     tilt_deg: Annotated[float, Field(ge=0, le=90)] = 30.0
+    """Tilt from horizontal [degrees]."""
     azimuth_deg: Annotated[float, Field(ge=0, le=360)] = 180.0
+    """Azimuth clockwise from north [degrees] (180 = south, pvlib's convention)."""
     losses_pct: Annotated[float, Field(ge=0, lt=100)] = 14.0
+    """System losses (wiring, soiling, inverter, mismatch) [%]."""
     roof_area_m2: NonNeg | None = None
+    """Usable roof area [m2]; caps ``kwp`` at ``roof_area_m2 * max_kwp_per_m2``; None: no cap."""
     max_kwp_per_m2: Positive = 0.15
+    """Peak power per m2 of roof [kWp/m2] (0.15 [assumption]: 0.2 kWp/m2 of modules on 75 % of the
+    roof)."""
 
     @model_validator(mode="after")
     def _fits(self) -> PVArray:
@@ -85,8 +93,12 @@ class PVSeries(Strict):
     :class:`~pecopt.scenario.types.Size` the optimiser chooses)."""
 
     name: str
+    """The installation's name."""
     series: Series
+    """Available AC power [kW] (``kwp`` 1), or [kW per kWp] of an installation of ``kwp``: a
+    constant, a list or a file column."""
     kwp: Capacity = 1.0
+    """Size the series is scaled by [kWp]: a number, or a Size the optimiser chooses."""
 
 
 AVAILABLE = "pv_available"

@@ -46,18 +46,31 @@ class SolarThermal(Strict):
     """A field of solar thermal collectors (gross area, orientation, efficiency curve)."""
 
     name: str
+    """The field's name."""
     area_m2: Capacity
+    """Gross collector area [m2]: a number, or a Size the optimiser chooses."""
     tilt_deg: Annotated[float, Field(ge=0, le=90)] = 45.0
+    """Tilt from horizontal [degrees]."""
     azimuth_deg: Annotated[float, Field(ge=0, le=360)] = 180.0
+    """Azimuth clockwise from north [degrees] (180 = south)."""
     eta0: Annotated[float, Field(gt=0, le=1)] = 0.775
+    """Peak (zero-loss) collector efficiency [1] (EN ISO 9806)."""
     a1_w_m2k: NonNeg = 3.75
+    """First-order heat-loss coefficient a1 [W/m2K]."""
     a2_w_m2k2: NonNeg = 0.02
+    """Second-order heat-loss coefficient a2 [W/m2K2]."""
     iam_b0: Fraction = 0.1
+    """ASHRAE incidence-angle modifier coefficient b0 [1] (pvlib.iam.ashrae)."""
     diffuse_modifier: Fraction = 0.9
+    """Incidence-angle modifier of diffuse irradiance K_d [1] (0.9 [assumption])."""
     sink: Literal["hot_water", "space_heat"] = "hot_water"
+    """The heat temperature the collectors feed."""
     approach_k: NonNeg = 5.0
+    """How much hotter the mean fluid runs than the sink it feeds [K]."""
     mean_fluid_temp_c: float | None = None
+    """A fixed mean fluid temperature [degC]; None: the sink's temperature plus ``approach_k``."""
     losses_pct: Annotated[float, Field(ge=0, lt=100)] = 10.0
+    """Loop (piping) losses [%] (10 [assumption])."""
 
 
 AVAILABLE = "solar_thermal_available"

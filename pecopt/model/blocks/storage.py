@@ -55,15 +55,27 @@ if TYPE_CHECKING:  # pragma: no cover
 
 class _Store(Strict):
     name: str
+    """The store's name."""
     capacity_kwh: Capacity
+    """Energy capacity [kWh]: a number, or a Size the optimiser chooses."""
     power_kw: Capacity
+    """Charge and discharge power [kW]: a number, or a Size the optimiser chooses."""
     eta_charge: Efficiency = 0.95
+    """Charging efficiency [1]."""
     eta_discharge: Efficiency = 0.95
+    """Discharging efficiency [1]."""
     loss_per_h: Fraction = 0.0
+    """Standing loss, share of the stored energy lost per hour [1/h]."""
     soc_initial_kwh: NonNeg | None = None
+    """Energy at the start [kWh]; None: not given (``end: cyclic``: start equals end)."""
     end: End = "cyclic"
+    """How the horizon ends: ``cyclic`` (end = start), ``initial`` (end >= the start level),
+    ``free``, or ``value`` (what is left is credited at ``end_value_eur_per_kwh``)."""
     end_value_eur_per_kwh: float | None = None
+    """Value of the energy left at the end [EUR/kWh] (``end: value`` only)."""
     binaries: Binaries | None = None
+    """Overrides ``solver.binaries`` for charge/discharge exclusivity; None: the solver's setting.
+    """
 
     @model_validator(mode="after")
     def _state(self) -> _Store:
@@ -94,6 +106,7 @@ class Battery(_Store):
     """A battery on the electricity bus; ``wear_eur_per_kwh`` is charged on discharge."""
 
     wear_eur_per_kwh: NonNeg = 0.0
+    """Wear cost per kWh discharged [EUR/kWh]."""
 
 
 class ThermalStore(_Store):
@@ -102,9 +115,14 @@ class ThermalStore(_Store):
     buffer)."""
 
     carrier: Literal["hot_water", "space_heat"] = "hot_water"
+    """The heat temperature it is charged and discharged at (``hot_water``: a 60-90 degC tank that
+    can serve both; ``space_heat``: a low-temperature buffer)."""
     eta_charge: Efficiency = 0.98
+    """Charging efficiency [1]."""
     eta_discharge: Efficiency = 0.98
+    """Discharging efficiency [1]."""
     loss_per_h: Fraction = 0.005
+    """Standing loss, share of the stored heat lost per hour [1/h]."""
 
 
 def _unit(

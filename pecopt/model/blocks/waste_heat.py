@@ -56,18 +56,35 @@ class WasteHeat(Strict):
     """A waste-heat source and its booster heat pump (``booster_kw_el: 0`` for none)."""
 
     name: str
+    """The source's name."""
     available_kw: Series
+    """Heat the source can give [kW]: a constant, one value per step or a file column."""
     temperature_c: Series
+    """The source's temperature [degC]: a constant, a list or a file column."""
     price_eur_per_kwh: Series = 0.0
+    """Price of the source heat used [EUR/kWh]: a constant, a list or a file column."""
     sink: Literal["space_heat", "hot_water"] = "space_heat"
+    """The heat temperature it feeds."""
     sink_temp_c: float | None = None
+    """A fixed sink temperature [degC]; None: that of ``sink`` (its weather-compensated curve, or
+    hot water)."""
     min_approach_k: NonNeg = 3.0
+    """How much warmer than the sink the source must be for direct use [K]."""
     booster_kw_el: Capacity = 0.0
+    """Electric input of the booster heat pump [kW] (0: none): a number, or a Size the optimiser
+    chooses."""
     carnot_efficiency: Efficiency = 0.5
+    """The booster's share of the Carnot COP [1]."""
     cop_max: Positive = 8.0
+    """Upper bound on the booster's COP [1]."""
     location: Literal["inside", "outside"] = "inside"
+    """Inside the district's boundary (local generation) or outside (an import, functional under
+    ``ped.boundary: functional``)."""
     co2_kg_per_kwh: NonNeg = 0.0
+    """Emission factor of the source heat [kg CO2e/kWh]."""
     ped_weight: NonNeg = 0.0
+    """Weighting factor of the source heat in the weighted-energy PED balance [1] (0 [assumption]).
+    """
 
 
 TABLE = "waste_heat"
