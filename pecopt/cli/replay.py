@@ -39,6 +39,30 @@ def replay(
         float,
         typer.Option(help="Time limit of the perfect-foresight solve of the whole period, s."),
     ] = 3600.0,
+    members: Annotated[
+        int,
+        typer.Option(
+            help="Also run a scenario-based controller over N forecasts per night "
+            "(0: off): the night's forecast and N-1 drawn around it."
+        ),
+    ] = 0,
+    member_noise: Annotated[
+        float | None,
+        typer.Option(help="Error size of the drawn members (default: the noisy:SIZE forecast's)."),
+    ] = None,
+    commit_hours: Annotated[
+        float | None,
+        typer.Option(
+            help="Hours of shared set-points (stores, EV charging); default: the "
+            "whole delivery day."
+        ),
+    ] = None,
+    cvar_alpha: Annotated[
+        float | None, typer.Option(help="CVaR level of the scenario-based objective, e.g. 0.9.")
+    ] = None,
+    cvar_weight: Annotated[
+        float, typer.Option(help="Weight of the CVaR term (0: the expected cost alone).")
+    ] = 0.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
     sets: SetOpt = None,
 ) -> None:
@@ -50,13 +74,18 @@ def replay(
     Example: pecopt replay scenarios/kera_replay.yaml --from 2025-01-13 --to 2025-01-19
     --forecast noisy:0.1 --out runs/replay
     """
+    from pecopt.workflows.replay import Members
     from pecopt.workflows.replay import replay as run_replay
 
+    ensemble = Members.of(
+        members, forecast, noise=member_noise, seed=seed, commit_hours=commit_hours,
+        cvar_alpha=cvar_alpha, cvar_weight=cvar_weight,
+    )  # fmt: skip
     run = run_replay(
         scenario, out, first=_date(first, "--from"), last=_date(last, "--to"),
         forecast=forecast, seed=seed, reference_time_limit_s=reference_time_limit,
         progress=(lambda _: None) if quiet else (lambda s: typer.echo(s, err=True)),
-        sets=sets_of(sets),
+        sets=sets_of(sets), ensemble=ensemble,
     )  # fmt: skip
     k = run.kpis
     if not quiet and k.get("reference_failed"):
@@ -74,6 +103,15 @@ def replay(
             f"{k['perfect_foresight']['net_cost_eur']:,.0f}; value of optimisation "
             f"{k['value_of_optimisation_eur']:,.0f} EUR, cost of forecast errors "
             f"{k['cost_of_forecast_errors_eur']:,.0f} EUR"
+        )
+    sb = k.get("scenario_based")
+    if not quiet and sb is not None:
+        vss = sb["vss_eur"]
+        typer.echo(
+            f"scenario-based ({sb['members']} members): net cost "
+            f"{k['stochastic']['net_cost_eur']:,.0f} EUR ("
+            f"{sb['stochastic_minus_deterministic_net_eur']:+,.0f} against deterministic), "
+            f"VSS {'n/a' if vss is None else f'{vss:,.0f}'} EUR"
         )
     if k["nights_degraded"] or k.get("reference_failed"):
         raise typer.Exit(10)

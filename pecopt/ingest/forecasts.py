@@ -51,7 +51,7 @@ import pandas as pd
 
 from pecopt.errors import DataError, OptionError
 
-__all__ = ["ERROR_MEMORY_H", "Forecaster", "Mode", "parse_mode"]
+__all__ = ["ERROR_MEMORY_H", "Forecaster", "Mode", "members", "parse_mode"]
 
 #: e-folding time of the noisy mode's forecast errors [h] (assumption)
 ERROR_MEMORY_H = 6.0
@@ -376,3 +376,32 @@ class Forecaster:
         e = _ar1(rng, len(truth), rho)
         level = float(np.mean(np.abs(truth))) or 0.01
         return np.where(ahead, truth + self.mode.size * level * e, truth)
+
+
+def members(
+    tables: Mapping[str, pd.DataFrame],
+    count: int,
+    size: float,
+    *,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    horizon_end: pd.Timestamp,
+    day: date,
+    step: pd.Timedelta,
+    tz: str,
+    seed: int = 0,
+) -> list[dict[str, pd.DataFrame]]:
+    """An ensemble of ``count`` forecasts around a horizon's forecast ``tables``, drawn
+    from the ``noisy:SIZE`` error model (module docstring) around them: member ``m``'s
+    loads and PV ``x_t (1 + SIZE e^m_t)`` (at least 0), its look-ahead spot price
+    ``p_t + SIZE mean|p| e^m_t`` (the day-ahead prices are known), ``e^m`` the AR(1)
+    errors seeded by ``(seed, m)``, the delivery day and the series. Member 0 is the
+    forecast itself (the plan's own view); with ``size`` 0 every member is."""
+    out = [dict(tables)]
+    index = pd.DatetimeIndex(pd.date_range(start, horizon_end, freq=step, inclusive="left"))
+    for m in range(1, count):
+        member_seed = int(np.random.SeedSequence([seed, m]).generate_state(1)[0])
+        fc = Forecaster(Mode("noisy", size), tables, index, step, tz, member_seed)
+        got, _ = fc.forecast(tables, start, end, horizon_end, day)
+        out.append(got)
+    return out

@@ -770,9 +770,16 @@ def cvar_of(costs: np.ndarray, weights: np.ndarray, alpha: float | None) -> floa
     return float(min(eta + (p @ np.maximum(0.0, c - eta)) / (1.0 - alpha) for eta in c))
 
 
-def _committed(dm: DistrictModel) -> list[Flow]:
-    """The flows a plan decides (roles :data:`DECIDED`, with decisions)."""
-    return [f for f in dm.flows if f.role in DECIDED and f.terms]
+#: roles whose set-points a scenario-based plan shares among its members: the stores'
+#: charge and discharge and flexible demand (EV charging); conversions (heat pumps,
+#: boilers) follow each member's heat demand (a member with less heat than the plan's
+#: conversions make would have nowhere to put it)
+COMMITTED = ("storage", "demand")
+
+
+def _committed(dm: DistrictModel, roles: Sequence[str] = COMMITTED) -> list[Flow]:
+    """The flows of ``roles`` a plan decides (with decisions)."""
+    return [f for f in dm.flows if f.role in roles and f.terms]
 
 
 def _steps(f: Flow, before: int) -> np.ndarray:
@@ -811,9 +818,9 @@ def scenarios(
 
     - the day-ahead position ``P_t`` [kW], the net grid import bought day-ahead, for the
       first ``position_steps`` steps (the delivery day);
-    - the set-points of the first ``commit_steps`` steps: every decided flow (roles
-      :data:`DECIDED` with decisions; what a settlement tracks, :func:`follow`) of member
-      ``m`` equals member 0's (non-anticipativity),
+    - the set-points of the first ``commit_steps`` steps: every store's and every
+      flexible demand's flow (roles :data:`COMMITTED` with decisions) of member ``m``
+      equals member 0's (non-anticipativity),
       ``x_{m,f,t} = x_{0,f,t}`` for ``t < commit_steps``.
 
     **Second stage** (per member ``m``, recourse): everything else, in particular the
@@ -831,7 +838,8 @@ def scenarios(
     .. math:: \min \sum_m p_m C_m + \lambda \Big(\eta + \frac{1}{1-\alpha}
               \sum_m p_m u_m\Big), \quad u_m \ge C_m - \eta, \; u_m \ge 0
 
-    Each member's own objective is deactivated; its imbalance joins its results as the
+    Conversions (heat pumps, boilers) are recourse: they follow each member's heat
+    demand. Each member's own objective is deactivated; its imbalance joins its results as the
     cost item ``electricity_imbalance``. ``weights`` default to ``1/M``.
 
     Raises

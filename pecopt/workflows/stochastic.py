@@ -1,0 +1,144 @@
+"""Scenario-based planning: one night's plan over an ensemble of forecasts.
+
+The extensive form (:func:`pecopt.model.transforms.scenarios`) of the night's district
+model, built once per member from that member's forecast: the day-ahead position and the
+committed set-points are shared, everything else is each member's recourse, and the
+objective is the expected cost (plus a CVaR term when asked). The plan handed on (its
+set-points, its schedule) is member 0's, the point forecast's, whose committed part every
+member shares; the position is the ensemble's.
+
+Also here: the expected cost of another plan's first stage under the same members (the
+deterministic plan's: the value of the stochastic solution, Birge 1982).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pecopt.errors import InfeasibleError, SolverError
+
+__all__ = ["StochasticPlan", "member_frame", "plan_members"]
+
+
+@dataclass
+class StochasticPlan:
+    """A night's scenario-based plan.
+
+    ``plan`` is member 0's :class:`~pecopt.workflows.fallback.Plan` (the set-points);
+    ``position_kw`` the day-ahead position [kW] of the delivery window's steps;
+    ``expected_cost_eur`` the ensemble's optimum ``sum_m p_m C_m`` [EUR] (the recourse
+    problem, RP), ``cvar_eur`` the CVaR of the members' costs at ``cvar_alpha`` [EUR]
+    (None without a CVaR level), ``costs_eur`` each member's cost ``C_m``;
+    ``members`` the per-member recourse: each member's schedule with a ``member`` column.
+    """
+
+    plan: Any
+    ensemble: Any
+    position_kw: np.ndarray
+    expected_cost_eur: float
+    cvar_eur: float | None
+    costs_eur: np.ndarray
+    size: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def members(self) -> pd.DataFrame:
+        """Every member's schedule (the recourse) with its ``member`` number [kW]."""
+        return member_frame(self.ensemble)
+
+    def expected_cost_of(
+        self, position_kw: np.ndarray, targets: dict[tuple[str, str, str], np.ndarray]
+    ) -> float | None:
+        """The expected cost [EUR] of another plan's first stage (its position and
+        set-points, e.g. the deterministic plan's) under the same members, each member's
+        recourse optimal (the EEV of Birge 1982); None when that first stage is
+        infeasible for some member. The ensemble is left as it was."""
+        from pecopt.solver import solve as solve_model
+
+        ens = self.ensemble
+        opts = ens.members[0].inputs.common.solver
+        ens.fix_first_stage(position_kw, targets)
+        try:
+            solve_model(ens.model, opts)
+            return float(ens.expected_cost())
+        except (InfeasibleError, SolverError):
+            return None
+        finally:
+            ens.free_first_stage()
+
+
+def member_frame(ens: Any) -> pd.DataFrame:
+    """The members' schedules, one after the other, with a ``member`` column."""
+    from pecopt.results.extract import extract
+
+    frames = []
+    for k, dm in enumerate(ens.members):
+        sched = extract(dm).schedule.copy()
+        sched.insert(0, "member", np.int32(k))
+        frames.append(sched)
+    return pd.concat(frames, ignore_index=True)
+
+
+def plan_members(
+    scenario: Any,
+    tables: list[dict[str, pd.DataFrame]],
+    file: str | None,
+    *,
+    position_steps: int,
+    commit_steps: int,
+    spread_eur_per_kwh: float,
+    cvar_alpha: float | None = None,
+    cvar_weight: float = 0.0,
+    deadline: float | None = None,
+) -> StochasticPlan:
+    """Plan ``scenario`` (the night's scenario, its start state read in) over the
+    members' forecasts ``tables`` (member 0 the point forecast), as described in the
+    module docstring. Raises :class:`~pecopt.errors.InfeasibleError` or
+    :class:`~pecopt.errors.SolverError` as a deterministic solve would: the caller falls
+    back to the deterministic plan."""
+    from pecopt.api import Built, solution_of
+    from pecopt.ingest.district import to_inputs
+    from pecopt.model.core import build_model
+    from pecopt.model.linear import values
+    from pecopt.model.transforms import scenarios
+    from pecopt.solver import solve as solve_model
+    from pecopt.solver.compile import compile_model
+    from pecopt.workflows.fallback import Plan
+
+    t0 = time.perf_counter()
+    inputs = [to_inputs(scenario, t, file) for t in tables]
+    dms = [build_model(i) for i in inputs]
+    t1 = time.perf_counter()
+    ens = scenarios(
+        dms, position_steps=position_steps, commit_steps=commit_steps,
+        spread_eur_per_kwh=spread_eur_per_kwh, cvar_alpha=cvar_alpha, cvar_weight=cvar_weight,
+    )  # fmt: skip
+    t2 = time.perf_counter()
+    lp, _ = compile_model(ens.model)
+    size = {"rows": lp.num_row, "columns": lp.num_col, "nonzeros": int(lp.a_value.size),
+            "integers": int(lp.integrality.sum()), "members": len(dms)}  # fmt: skip
+    outcome = solve_model(ens.model, inputs[0].common.solver, deadline=deadline)
+    t3 = time.perf_counter()
+    built = Built(scenario, inputs[0], dms[0], {"build": t1 - t0})
+    sol = solution_of(built, outcome, with_kpis=True)
+    mode = "optimal" if outcome.status.value == "optimal" else "time_limit"
+    costs = ens.costs()
+    return StochasticPlan(
+        plan=Plan(built, sol, mode),
+        ensemble=ens,
+        position_kw=values(ens.position),
+        expected_cost_eur=float(ens.expected_cost()),
+        cvar_eur=None if cvar_alpha is None else float(ens.cvar()),
+        costs_eur=costs,
+        size=size,
+        seconds={
+            "build": t1 - t0,
+            "transform": t2 - t1,
+            "solve": t3 - t2,
+            "total": time.perf_counter() - t0,
+        },  # fmt: skip
+    )
