@@ -78,7 +78,7 @@ def replay(
     from pecopt.workflows.replay import replay as run_replay
 
     ensemble = Members.of(
-        members, forecast, noise=member_noise, seed=seed, commit_hours=commit_hours,
+        members, noise=member_noise, forecast=forecast, seed=seed, commit_hours=commit_hours,
         cvar_alpha=cvar_alpha, cvar_weight=cvar_weight,
     )  # fmt: skip
     run = run_replay(

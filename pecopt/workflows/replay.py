@@ -47,8 +47,9 @@ from pecopt.model.blocks.heat_pump import GROUND_VALUE
 from pecopt.model.carry import DEGRADED, Flag, Start
 from pecopt.model.transforms import IMBALANCE
 from pecopt.scenario.schema import Dispatch, Scenario
+from pecopt.workflows.stochastic import Members
 
-__all__ = ["FOLLOW_EUR_PER_KWH", "ReplayRun", "flat_kpis", "replay"]
+__all__ = ["FOLLOW_EUR_PER_KWH", "Members", "ReplayRun", "flat_kpis", "replay"]
 
 #: weight of a settled flow's deviation from its set-point [EUR/kWh]: far above any price,
 #: so that the day follows the plan wherever it can
@@ -95,67 +96,6 @@ class ReplayRun:
     kpis: dict[str, Any]
     out: Path
     seconds: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Members:
-    """The scenario-based controller of a replay (``--members N``): each night it plans
-    over ``count`` forecasts, the night's forecast (member 0) and ``count - 1`` drawn
-    around it from the ``noisy:SIZE`` error model (:func:`pecopt.ingest.forecasts.members`,
-    ``size`` [1], seeded by ``seed``), sharing the day-ahead position of the delivery day
-    and the stores' and flexible demand's set-points of its first ``commit_hours`` hours
-    (None: the whole delivery day), at the scenario's imbalance spread; the objective is
-    the expected cost plus ``cvar_weight`` times the CVaR at ``cvar_alpha``."""
-
-    count: int
-    size: float
-    seed: int = 0
-    commit_hours: float | None = None
-    cvar_alpha: float | None = None
-    cvar_weight: float = 0.0
-
-    @classmethod
-    def of(
-        cls,
-        count: int,
-        forecast: str,
-        *,
-        noise: float | None = None,
-        seed: int = 0,
-        commit_hours: float | None = None,
-        cvar_alpha: float | None = None,
-        cvar_weight: float = 0.0,
-    ) -> Members | None:
-        """The options ``--members``, ``--member-noise`` (default: the ``noisy:SIZE``
-        forecast's size), ``--commit-hours``, ``--cvar-alpha`` and ``--cvar-weight``
-        checked; None for ``--members 0``.
-
-        Raises
-        ------
-        OptionError
-            A value out of range, or no noise size to draw members with.
-        """
-        from pecopt.ingest.forecasts import parse_mode
-
-        if count == 0:
-            return None
-        if not 1 <= count <= 100:
-            raise OptionError("--members", f"from 1 to 100 members (got {count})")
-        if noise is None:
-            mode = parse_mode(forecast)
-            if mode.kind != "noisy":
-                raise OptionError("--member-noise", f"give the members' error size: the "
-                                  f"forecast {forecast!r} has none to draw them from")  # fmt: skip
-            noise = mode.size
-        if not 0.0 <= noise <= 2.0:
-            raise OptionError("--member-noise", f"from 0 to 2 (got {noise})")
-        if commit_hours is not None and not 0.0 <= commit_hours <= 48.0:
-            raise OptionError("--commit-hours", f"from 0 to 48 hours (got {commit_hours})")
-        if cvar_alpha is not None and not 0.0 <= cvar_alpha < 1.0:
-            raise OptionError("--cvar-alpha", f"a level in [0, 1) (got {cvar_alpha})")
-        if cvar_weight < 0.0 or (cvar_weight > 0 and cvar_alpha is None):
-            raise OptionError("--cvar-weight", "a weight >= 0, with --cvar-alpha")
-        return cls(count, noise, seed, commit_hours, cvar_alpha, cvar_weight)
 
 
 # ------------------------------------------------------------------ the period's truth

@@ -20,9 +20,69 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pecopt.errors import InfeasibleError, SolverError
+from pecopt.errors import InfeasibleError, OptionError, SolverError
 
-__all__ = ["StochasticPlan", "member_frame", "plan_members"]
+__all__ = ["Members", "StochasticPlan", "member_frame", "plan_members"]
+
+
+@dataclass(frozen=True)
+class Members:
+    """Scenario-based planning (``--members N``): each night plans
+    over ``count`` forecasts, the night's forecast (member 0) and ``count - 1`` drawn
+    around it from the ``noisy:SIZE`` error model (:func:`pecopt.ingest.forecasts.members`,
+    ``size`` [1], seeded by ``seed``), sharing the day-ahead position of the delivery day
+    and the stores' and flexible demand's set-points of its first ``commit_hours`` hours
+    (None: the whole delivery day), at the scenario's imbalance spread; the objective is
+    the expected cost plus ``cvar_weight`` times the CVaR at ``cvar_alpha``."""
+
+    count: int
+    size: float
+    seed: int = 0
+    commit_hours: float | None = None
+    cvar_alpha: float | None = None
+    cvar_weight: float = 0.0
+
+    @classmethod
+    def of(
+        cls,
+        count: int,
+        *,
+        noise: float | None = None,
+        forecast: str | None = None,
+        seed: int = 0,
+        commit_hours: float | None = None,
+        cvar_alpha: float | None = None,
+        cvar_weight: float = 0.0,
+    ) -> Members | None:
+        """The options ``--members``, ``--member-noise`` (default: the size of a replay's
+        ``forecast`` when it is ``noisy:SIZE``), ``--commit-hours``, ``--cvar-alpha`` and
+        ``--cvar-weight`` checked; None for ``--members 0``.
+
+        Raises
+        ------
+        OptionError
+            A value out of range, or no noise size to draw members with.
+        """
+        if count == 0:
+            return None
+        if not 1 <= count <= 100:
+            raise OptionError("--members", f"from 1 to 100 members (got {count})")
+        if noise is None and forecast is not None:
+            from pecopt.ingest.forecasts import parse_mode
+
+            mode = parse_mode(forecast)
+            noise = mode.size if mode.kind == "noisy" else None
+        if noise is None:
+            raise OptionError("--member-noise", "give the members' error size (e.g. 0.2)")
+        if not 0.0 <= noise <= 2.0:
+            raise OptionError("--member-noise", f"from 0 to 2 (got {noise})")
+        if commit_hours is not None and not 0.0 <= commit_hours <= 48.0:
+            raise OptionError("--commit-hours", f"from 0 to 48 hours (got {commit_hours})")
+        if cvar_alpha is not None and not 0.0 <= cvar_alpha < 1.0:
+            raise OptionError("--cvar-alpha", f"a level in [0, 1) (got {cvar_alpha})")
+        if cvar_weight < 0.0 or (cvar_weight > 0 and cvar_alpha is None):
+            raise OptionError("--cvar-weight", "a weight >= 0, with --cvar-alpha")
+        return cls(count, noise, seed, commit_hours, cvar_alpha, cvar_weight)
 
 
 @dataclass
