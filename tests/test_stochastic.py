@@ -4,9 +4,12 @@ plan."""
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pecopt.api import build, solve
@@ -182,3 +185,99 @@ def test_members_must_be_one_district() -> None:
         scenarios([a, b], position_steps=1, commit_steps=1, spread_eur_per_kwh=0.0)
     with pytest.raises(ValueError, match="weights"):
         scenarios([a], [0.5], position_steps=1, commit_steps=1, spread_eur_per_kwh=0.0)
+
+
+# ------------------------------------------------------------------ members, CLI, replay
+
+REPLAY = Path(__file__).resolve().parents[1] / "scenarios" / "kera_replay.yaml"
+
+
+def _tables() -> tuple[dict, pd.DatetimeIndex]:
+    idx = pd.date_range("2025-03-02T22:00Z", periods=3 * 96, freq="15min")
+    loads = pd.DataFrame(
+        {"timestamp": np.tile(idx, 2), "building": np.repeat(["a", "b"], idx.size),
+         "elec_kw": np.r_[np.arange(idx.size, dtype=float), 1000 + np.arange(idx.size)]}
+    )  # fmt: skip
+    spot = 0.05 + 0.01 * np.sin(np.arange(idx.size) / 10)
+    prices = pd.DataFrame({"timestamp": idx, "spot_eur_per_kwh": spot,
+                           "export_eur_per_kwh": spot - 0.003})  # fmt: skip
+    return {"loads": loads, "grid_prices": prices}, idx
+
+
+def _draw(size: float, seed: int = 1) -> list[dict]:
+    from pecopt.ingest.forecasts import members
+
+    tables, idx = _tables()
+    step = pd.Timedelta("15min")
+    return members(tables, 4, size, start=idx[0], end=idx[96], horizon_end=idx[-1] + step,
+                   day=date(2025, 3, 3), step=step, tz="UTC", seed=seed)  # fmt: skip
+
+
+def test_members_are_the_forecast_and_seeded_draws_around_it() -> None:
+    """Member 0 is the forecast; with size 0 every member is; drawn members differ from it
+    and from each other, are seeded, keep loads >= 0 and the day-ahead prices (the
+    delivery day's) as they are, and move the export price with the spot price."""
+    tables, _ = _tables()
+    for m in _draw(0.0):
+        for name in tables:
+            pd.testing.assert_frame_equal(m[name], tables[name])
+    a, b = _draw(0.2), _draw(0.2)
+    pd.testing.assert_frame_equal(a[0]["loads"], tables["loads"])
+    for x, y in zip(a, b, strict=True):
+        pd.testing.assert_frame_equal(x["loads"], y["loads"])
+    loads = [m["loads"]["elec_kw"].to_numpy() for m in a]
+    assert not np.allclose(loads[1], loads[0]) and not np.allclose(loads[1], loads[2])
+    assert all((x >= 0).all() for x in loads)
+    assert not np.allclose(_draw(0.2, seed=2)[1]["loads"]["elec_kw"], loads[1])
+    spot = [m["grid_prices"]["spot_eur_per_kwh"].to_numpy() for m in a]
+    np.testing.assert_array_equal(spot[1][:96], spot[0][:96])  # the day-ahead prices
+    assert not np.allclose(spot[1][96:], spot[0][96:])
+    exp = a[1]["grid_prices"]["export_eur_per_kwh"].to_numpy()
+    np.testing.assert_allclose(exp - spot[1], -0.003, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [(["--members", "3"], "--member-noise"), (["--members", "3", "--member-noise", "5"],
+     "--member-noise"), (["--members", "2", "--member-noise", "0.1", "--cvar-alpha", "1"],
+     "--cvar-alpha"), (["--members", "2", "--member-noise", "0.1", "--cvar-weight", "1"],
+     "--cvar-weight")],
+)  # fmt: skip
+def test_bad_member_options_are_one_clear_message(
+    tmp_path: Path, args: list[str], needle: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from pecopt.cli.main import app
+
+    base = ["replay", str(REPLAY), "--from", "2025-03-03", "--to", "2025-03-03"]
+    res = CliRunner().invoke(app, [*base, "--out", str(tmp_path / "out"), *args])
+    assert res.exit_code == 2, res.output
+    assert needle in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_zero_error_members_replay_as_the_deterministic_plan(tmp_path: Path) -> None:
+    """A day on perfect forecasts with two zero-error members: the scenario-based plan is
+    the deterministic optimum, so its settled day costs what the deterministic one does,
+    neither deviates from its position, and the value of the stochastic solution is 0."""
+    from pecopt.workflows.replay import Members, replay
+
+    run = replay(REPLAY, tmp_path / "r", first=date(2025, 3, 3), last=date(2025, 3, 3),
+                 forecast="perfect", ensemble=Members(2, 0.0),
+                 sets=("dispatch.imbalance_spread_eur_per_kwh=0.02",))  # fmt: skip
+    k = run.kpis
+    sb = k["scenario_based"]
+    assert k["stochastic"]["net_cost_eur"] == pytest.approx(k["realised"]["net_cost_eur"],
+                                                            rel=1e-6)  # fmt: skip
+    assert sb["vss_eur"] == pytest.approx(0.0, abs=1e-4)
+    assert sb["stochastic_imbalance_eur"] == pytest.approx(0.0, abs=1e-6)
+    assert sb["deterministic_imbalance_eur"] == pytest.approx(0.0, abs=1e-6)
+    assert sb["nights_fallback"] == 0
+    row = run.table.iloc[0]
+    assert row["stochastic_expected_cost_eur"] == pytest.approx(row["stochastic_eev_eur"],
+                                                                rel=1e-6)  # fmt: skip
+    saved = json.loads((tmp_path / "r" / "kpis.json").read_text())
+    assert saved["scenario_based"]["members"] == 2
+    assert "Scenario-based against deterministic" in (tmp_path / "r" / "report.html").read_text()
