@@ -281,3 +281,34 @@ def test_zero_error_members_replay_as_the_deterministic_plan(tmp_path: Path) -> 
     saved = json.loads((tmp_path / "r" / "kpis.json").read_text())
     assert saved["scenario_based"]["members"] == 2
     assert "Scenario-based against deterministic" in (tmp_path / "r" / "report.html").read_text()
+
+
+@pytest.mark.slow
+def test_dispatch_over_members_writes_each_members_recourse(tmp_path: Path) -> None:
+    """``pecopt dispatch --members 3`` on Kera: the usual outputs plus ``members.parquet``
+    (every member's schedule with its ``member`` number, each bus balanced), and the
+    expected cost in ``kpis.json`` equal to the members' costs weighted 1/3; every member
+    follows the same battery set-points over the delivery day (non-anticipativity)."""
+    from typer.testing import CliRunner
+
+    from pecopt.cli.main import app
+    from pecopt.testing import assert_balanced
+
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "kera_dispatch.yaml"
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, [
+        "dispatch", str(scenario), "--day", "2025-03-04", "--state", str(tmp_path / "state"),
+        "--out", str(out), "--members", "3", "--member-noise", "0.2", "--seed", "1",
+        "--set", "dispatch.imbalance_spread_eur_per_kwh=0.02",
+    ])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert {"setpoints.parquet", "members.parquet", "kpis.json"} <= {p.name for p in out.iterdir()}
+    sb = json.loads((out / "kpis.json").read_text())["scenario_based"]
+    assert sb["expected_cost_eur"] == pytest.approx(np.mean(sb["member_costs_eur"]), rel=1e-9)
+    members = pd.read_parquet(out / "members.parquet")
+    assert sorted(members["member"].unique()) == [0, 1, 2]
+    for _, one in members.groupby("member"):
+        assert_balanced(one.drop(columns="member"))
+    bat = members[(members["asset"] == "shared_battery") & (members["role"] == "storage")]
+    flows = np.stack([g["flow_kw"].to_numpy()[:96] for _, g in bat.groupby("member")])
+    np.testing.assert_allclose(flows, np.broadcast_to(flows[0], flows.shape), atol=1e-6)
