@@ -312,3 +312,54 @@ def test_dispatch_over_members_writes_each_members_recourse(tmp_path: Path) -> N
     bat = members[(members["asset"] == "shared_battery") & (members["role"] == "storage")]
     flows = np.stack([g["flow_kw"].to_numpy()[:96] for _, g in bat.groupby("member")])
     np.testing.assert_allclose(flows, np.broadcast_to(flows[0], flows.shape), atol=1e-6)
+
+
+def test_members_from_a_file_overlay_the_forecast(tmp_path: Path) -> None:
+    """An ensemble file: member 0 raises building a's load to 5 kW on the first two
+    steps, member 1 names the look-ahead's spot price (moved by +0.1: the export price
+    follows) and tries the day-ahead's (kept: known); steps a member does not name keep
+    the forecast."""
+    from pecopt.ingest.forecasts import overlay, read_members
+
+    tables, idx = _tables()
+    rows = [(0, idx[0], "loads/a/elec_kw", 5.0), (0, idx[1], "loads/a/elec_kw", 5.0),
+            (1, idx[0], "grid_prices/spot_eur_per_kwh", 9.0),
+            (1, idx[100], "grid_prices/spot_eur_per_kwh", 0.2)]  # fmt: skip
+    path = tmp_path / "members.csv"
+    pd.DataFrame(rows, columns=["member", "timestamp", "series", "value"]).to_csv(path)
+    got = [overlay(tables, g, idx[96], path) for g in read_members(path)]
+    load = got[0]["loads"]["elec_kw"].to_numpy()
+    want = tables["loads"]["elec_kw"].to_numpy().copy()
+    want[:2] = 5.0
+    np.testing.assert_array_equal(load, want)
+    spot = got[1]["grid_prices"]["spot_eur_per_kwh"].to_numpy()
+    base = tables["grid_prices"]["spot_eur_per_kwh"].to_numpy()
+    assert spot[0] == base[0] and spot[100] == 0.2
+    np.testing.assert_array_equal(np.delete(spot, 100), np.delete(base, 100))
+    exp = got[1]["grid_prices"]["export_eur_per_kwh"].to_numpy()
+    assert exp[100] == pytest.approx(0.2 - 0.003)
+    pd.testing.assert_frame_equal(got[1]["loads"], tables["loads"])
+
+
+@pytest.mark.parametrize(
+    ("columns", "rows", "field"),
+    [(["timestamp", "series", "value"], [("2025-03-02T22:00Z", "loads/a/elec_kw", 1.0)],
+      "member"),
+     (["member", "timestamp", "series", "value"],
+      [(1, "2025-03-02T22:00Z", "loads/a/elec_kw", 1.0)], "member"),
+     (["member", "timestamp", "series", "value"],
+      [(0, "2025-03-02T22:00Z", "loads/zz/elec_kw", 1.0)], "series")],
+)  # fmt: skip
+def test_a_bad_members_file_is_named(
+    tmp_path: Path, columns: list[str], rows: list[tuple], field: str
+) -> None:
+    from pecopt.errors import DataError
+    from pecopt.ingest.forecasts import overlay, read_members
+
+    tables, idx = _tables()
+    path = tmp_path / "members.csv"
+    pd.DataFrame(rows, columns=columns).to_csv(path, index=False)
+    with pytest.raises(DataError) as err:
+        for g in read_members(path):
+            overlay(tables, g, idx[96], path)
+    assert "members.csv" in str(err.value) and field in str(err.value)

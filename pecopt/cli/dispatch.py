@@ -63,6 +63,13 @@ def dispatch(
             "drawn around it; members.parquet holds each one's recourse."
         ),
     ] = 0,
+    members_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="The members from a file: columns member (0, 1, ...), timestamp "
+            "(UTC), series, value (as a forecast file); instead of drawn ones."
+        ),
+    ] = None,
     member_noise: Annotated[
         float | None, typer.Option(help="Error size of the drawn members (e.g. 0.2).")
     ] = None,
@@ -96,7 +103,7 @@ def dispatch(
 
     ensemble = Members.of(
         members, noise=member_noise, seed=seed, commit_hours=commit_hours,
-        cvar_alpha=cvar_alpha, cvar_weight=cvar_weight,
+        cvar_alpha=cvar_alpha, cvar_weight=cvar_weight, file=members_file,
     )  # fmt: skip
 
     # A short job that builds many small objects: no cyclic GC while it runs, and none of

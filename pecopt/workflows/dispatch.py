@@ -174,6 +174,8 @@ def dispatch(
         day = (pd.Timestamp.now(tz=tz) + pd.Timedelta(days=1)).date()
     window = delivery_window(day, tz, cfg.lookahead_h, cfg.resolution, from_local)
     used = [scenario_file, *input_files(base), state_dir]
+    if ensemble is not None and ensemble.file is not None:
+        used.append(ensemble.file)
     check_output(out, used)
     limit = time_limit_s if time_limit_s is not None and time_limit_s > 0 else cfg.time_limit_s
     deadline = t0 + limit
@@ -344,12 +346,16 @@ def _ensemble_plan(
     ``scenario_based`` KPIs and ``members.parquet``; (None, {}, {}, why) when it fails,
     so that the deterministic plan is made instead."""
     from pecopt.errors import InfeasibleError, SolverError
-    from pecopt.ingest.forecasts import members
+    from pecopt.ingest.forecasts import members, overlay, read_members
     from pecopt.workflows.stochastic import plan_members
 
-    draws = members(tables, ens.count, ens.size, start=window.start, end=window.end,
-                    horizon_end=window.horizon_end, day=window.day, step=window.step,
-                    tz=window.tz, seed=ens.seed)  # fmt: skip
+    if ens.file is not None:
+        given = read_members(ens.file)
+        draws = [overlay(tables, g, window.end, ens.file) for g in given]
+    else:
+        draws = members(tables, ens.count, ens.size, start=window.start, end=window.end,
+                        horizon_end=window.horizon_end, day=window.day, step=window.step,
+                        tz=window.tz, seed=ens.seed)  # fmt: skip
     n = int((window.horizon_end - window.start) / window.step)
     commit = window.steps
     if ens.commit_hours is not None:
@@ -363,7 +369,9 @@ def _ensemble_plan(
     except (InfeasibleError, SolverError) as exc:
         return None, {}, {}, f"the scenario-based plan failed ({exc}): deterministic plan"
     kpis = {
-        "members": ens.count, "member_noise": ens.size, "member_seed": ens.seed,
+        "members": len(draws), "member_noise": None if ens.file else ens.size,
+        "member_seed": None if ens.file else ens.seed,
+        "members_file": None if ens.file is None else str(ens.file.resolve()),
         "commit_steps": min(commit, n), "position_steps": window.steps,
         "imbalance_spread_eur_per_kwh": cfg.imbalance_spread_eur_per_kwh,
         "expected_cost_eur": sp.expected_cost_eur, "cvar_alpha": ens.cvar_alpha,

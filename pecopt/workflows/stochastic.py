@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,9 @@ class Members:
     commit_hours: float | None = None
     cvar_alpha: float | None = None
     cvar_weight: float = 0.0
+    file: Path | None = None
+    """an ensemble file (:func:`pecopt.ingest.forecasts.read_members`): its members in
+    place of drawn ones (``count`` and ``size`` unused)"""
 
     @classmethod
     def of(
@@ -53,16 +57,27 @@ class Members:
         commit_hours: float | None = None,
         cvar_alpha: float | None = None,
         cvar_weight: float = 0.0,
+        file: Path | None = None,
     ) -> Members | None:
         """The options ``--members``, ``--member-noise`` (default: the size of a replay's
         ``forecast`` when it is ``noisy:SIZE``), ``--commit-hours``, ``--cvar-alpha`` and
-        ``--cvar-weight`` checked; None for ``--members 0``.
+        ``--cvar-weight`` checked; None for ``--members 0`` without ``--members-file``
+        (``file``: the members are read from it, ``--members`` and ``--member-noise``
+        are not needed).
 
         Raises
         ------
         OptionError
             A value out of range, or no noise size to draw members with.
         """
+        if cvar_alpha is not None and not 0.0 <= cvar_alpha < 1.0:
+            raise OptionError("--cvar-alpha", f"a level in [0, 1) (got {cvar_alpha})")
+        if cvar_weight < 0.0 or (cvar_weight > 0 and cvar_alpha is None):
+            raise OptionError("--cvar-weight", "a weight >= 0, with --cvar-alpha")
+        if file is not None:
+            if not Path(file).is_file():
+                raise OptionError("--members-file", f"{file}: no such file")
+            return cls(count, 0.0, seed, commit_hours, cvar_alpha, cvar_weight, Path(file))
         if count == 0:
             return None
         if not 1 <= count <= 100:
@@ -78,10 +93,6 @@ class Members:
             raise OptionError("--member-noise", f"from 0 to 2 (got {noise})")
         if commit_hours is not None and not 0.0 <= commit_hours <= 48.0:
             raise OptionError("--commit-hours", f"from 0 to 48 hours (got {commit_hours})")
-        if cvar_alpha is not None and not 0.0 <= cvar_alpha < 1.0:
-            raise OptionError("--cvar-alpha", f"a level in [0, 1) (got {cvar_alpha})")
-        if cvar_weight < 0.0 or (cvar_weight > 0 and cvar_alpha is None):
-            raise OptionError("--cvar-weight", "a weight >= 0, with --cvar-alpha")
         return cls(count, noise, seed, commit_hours, cvar_alpha, cvar_weight)
 
 
