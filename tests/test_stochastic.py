@@ -363,3 +363,18 @@ def test_a_bad_members_file_is_named(
         for g in read_members(path):
             overlay(tables, g, idx[96], path)
     assert "members.csv" in str(err.value) and field in str(err.value)
+
+
+def test_a_missing_members_file_is_one_clear_message(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pecopt.cli.main import app
+
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "kera_dispatch.yaml"
+    res = CliRunner().invoke(app, [
+        "dispatch", str(scenario), "--day", "2025-03-04", "--state", str(tmp_path / "state"),
+        "--out", str(tmp_path / "out"), "--members-file", str(tmp_path / "nope.parquet"),
+    ])  # fmt: skip
+    assert res.exit_code == 2, res.output
+    assert "--members-file" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "out").exists()
