@@ -28,6 +28,9 @@ so it applies to every technology, present or future:
 :func:`near_optimal`            near-optimal designs: the cost as one variable (bounded
                                 at ``(1 + slack)`` times the optimum), penalties held at
                                 theirs, any weighted sum of sizes as the objective
+:func:`scenarios`               scenario-based planning: the members' models under one
+                                parent (the extensive form), the day-ahead position and
+                                committed set-points shared, expected cost (+ CVaR)
 ==============================  ===========================================================
 """
 
