@@ -177,7 +177,6 @@ def plan_members(
     from pecopt.model.linear import values
     from pecopt.model.transforms import scenarios
     from pecopt.solver import solve as solve_model
-    from pecopt.solver.compile import compile_model
     from pecopt.workflows.fallback import Plan
 
     t0 = time.perf_counter()
@@ -189,10 +188,8 @@ def plan_members(
         spread_eur_per_kwh=spread_eur_per_kwh, cvar_alpha=cvar_alpha, cvar_weight=cvar_weight,
     )  # fmt: skip
     t2 = time.perf_counter()
-    lp, _ = compile_model(ens.model)
-    size = {"rows": lp.num_row, "columns": lp.num_col, "nonzeros": int(lp.a_value.size),
-            "integers": int(lp.integrality.sum()), "members": len(dms)}  # fmt: skip
     outcome = solve_model(ens.model, inputs[0].common.solver, deadline=deadline)
+    size = {**outcome.size, "members": len(dms)}
     t3 = time.perf_counter()
     built = Built(scenario, inputs[0], dms[0], {"build": t1 - t0})
     sol = solution_of(built, outcome, with_kpis=True)
