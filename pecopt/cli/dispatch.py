@@ -58,6 +58,37 @@ def dispatch(
         float | None,
         typer.Option(help="Time limit for the planning, seconds (default: dispatch.time_limit_s)."),
     ] = None,
+    members: Annotated[
+        int,
+        typer.Option(
+            help="Plan over N forecasts (0: the forecast alone): the day's and N-1 "
+            "drawn around it; members.parquet holds each one's recourse."
+        ),
+    ] = 0,
+    members_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="The members from a file: columns member (0, 1, ...), timestamp "
+            "(UTC), series, value (as a forecast file); instead of drawn ones."
+        ),
+    ] = None,
+    member_noise: Annotated[
+        float | None, typer.Option(help="Error size of the drawn members (e.g. 0.2).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the drawn members.")] = 0,
+    commit_hours: Annotated[
+        float | None,
+        typer.Option(
+            help="Hours of shared set-points (stores, EV charging); default: the "
+            "whole delivery day."
+        ),
+    ] = None,
+    cvar_alpha: Annotated[
+        float | None, typer.Option(help="CVaR level of the objective, e.g. 0.9.")
+    ] = None,
+    cvar_weight: Annotated[
+        float, typer.Option(help="Weight of the CVaR term (0: the expected cost alone).")
+    ] = 0.0,
     strict: Annotated[
         bool,
         typer.Option(
@@ -82,6 +113,12 @@ def dispatch(
     --out runs/night
     """
     from pecopt.workflows.dispatch import dispatch as run_dispatch
+    from pecopt.workflows.stochastic import Members
+
+    ensemble = Members.of(
+        members, noise=member_noise, seed=seed, commit_hours=commit_hours,
+        cvar_alpha=cvar_alpha, cvar_weight=cvar_weight, file=members_file,
+    )  # fmt: skip
 
     # A short job that builds many small objects: no cyclic GC while it runs, and none of
     # its objects traversed again when the interpreter exits (0.1-0.5 s each on Kera).
@@ -99,6 +136,7 @@ def dispatch(
                 progress=progress,
                 sets=sets_of(sets),
                 strict=strict,
+                ensemble=ensemble,
             )
     finally:
         gc.enable()

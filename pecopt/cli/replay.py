@@ -40,6 +40,30 @@ def replay(
         float,
         typer.Option(help="Time limit of the perfect-foresight solve of the whole period, s."),
     ] = 3600.0,
+    members: Annotated[
+        int,
+        typer.Option(
+            help="Also run a scenario-based controller over N forecasts per night "
+            "(0: off): the night's forecast and N-1 drawn around it."
+        ),
+    ] = 0,
+    member_noise: Annotated[
+        float | None,
+        typer.Option(help="Error size of the drawn members (default: the noisy:SIZE forecast's)."),
+    ] = None,
+    commit_hours: Annotated[
+        float | None,
+        typer.Option(
+            help="Hours of shared set-points (stores, EV charging); default: the "
+            "whole delivery day."
+        ),
+    ] = None,
+    cvar_alpha: Annotated[
+        float | None, typer.Option(help="CVaR level of the scenario-based objective, e.g. 0.9.")
+    ] = None,
+    cvar_weight: Annotated[
+        float, typer.Option(help="Weight of the CVaR term (0: the expected cost alone).")
+    ] = 0.0,
     strict: Annotated[
         bool,
         typer.Option(
@@ -62,13 +86,19 @@ def replay(
     Example: pecopt replay scenarios/kera_replay.yaml --from 2025-01-13 --to 2025-01-19
     --forecast noisy:0.1 --out runs/replay
     """
+    from pecopt.workflows.replay import Members
     from pecopt.workflows.replay import replay as run_replay
 
+    ensemble = Members.of(
+        members, noise=member_noise, forecast=forecast, seed=seed, commit_hours=commit_hours,
+        cvar_alpha=cvar_alpha, cvar_weight=cvar_weight,
+    )  # fmt: skip
     with Reporter("replay", quiet=quiet, verbose=verbose, log_file=log_file) as progress:
         run = run_replay(
             scenario, out, first=_date(first, "--from"), last=_date(last, "--to"),
             forecast=forecast, seed=seed, reference_time_limit_s=reference_time_limit,
             progress=progress, sets=sets_of(sets), strict=strict,
+            ensemble=ensemble,
         )  # fmt: skip
     k = run.kpis
     if not quiet and k.get("reference_failed"):
@@ -91,5 +121,14 @@ def replay(
     if not quiet and doubts:
         more = f" (and {len(doubts) - 1} more)" if len(doubts) > 1 else ""
         typer.echo(f"  degraded: implausible forecast: {doubts[0]}{more}")
+    sb = k.get("scenario_based")
+    if not quiet and sb is not None:
+        vss = sb["vss_eur"]
+        typer.echo(
+            f"scenario-based ({sb['members']} members): net cost "
+            f"{k['stochastic']['net_cost_eur']:,.0f} EUR ("
+            f"{sb['stochastic_minus_deterministic_net_eur']:+,.0f} against deterministic), "
+            f"VSS {'n/a' if vss is None else f'{vss:,.0f}'} EUR"
+        )
     if k["nights_degraded"] or k.get("reference_failed"):
         raise typer.Exit(10)

@@ -59,7 +59,15 @@ from pecopt.errors import DataError, OptionError
 if TYPE_CHECKING:
     from pecopt.scenario.plausibility import Finding
 
-__all__ = ["ERROR_MEMORY_H", "Forecaster", "Mode", "parse_mode"]
+__all__ = [
+    "ERROR_MEMORY_H",
+    "Forecaster",
+    "Mode",
+    "members",
+    "overlay",
+    "parse_mode",
+    "read_members",
+]
 
 #: e-folding time of the noisy mode's forecast errors [h] (assumption)
 ERROR_MEMORY_H = 6.0
@@ -124,15 +132,22 @@ def issued_files(folder: Path) -> list[tuple[pd.Timestamp, Path]]:
     return sorted(out, key=lambda x: x[0])
 
 
+def _read_raw(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except Exception as exc:  # noqa: BLE001 - a user's file
+        raise DataError(path, "file", f"cannot be read ({type(exc).__name__}: {exc})") from None
+
+
 def read_forecast(path: Path) -> dict[tuple[str, str, str], pd.Series]:
     """A forecast file's series by (table, entity, column): values indexed by UTC
     timestamp. Errors name the file, the field and the problem."""
+    return _series_of(_read_raw(path), path)
+
+
+def _series_of(raw: pd.DataFrame, path: Path) -> dict[tuple[str, str, str], pd.Series]:
     from pecopt.ingest.timeseries import parse_times
 
-    try:
-        raw = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    except Exception as exc:  # noqa: BLE001 - a user's file
-        raise DataError(path, "file", f"cannot be read ({type(exc).__name__}: {exc})") from None
     missing = [c for c in ("timestamp", "series", "value") if c not in raw.columns]
     if missing:
         raise DataError(path, missing[0], "missing column (give timestamp, series, value)")
@@ -412,3 +427,91 @@ class Forecaster:
         e = _ar1(rng, len(truth), rho)
         level = float(np.mean(np.abs(truth))) or 0.01
         return np.where(ahead, truth + self.mode.size * level * e, truth)
+
+
+def members(
+    tables: Mapping[str, pd.DataFrame],
+    count: int,
+    size: float,
+    *,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    horizon_end: pd.Timestamp,
+    day: date,
+    step: pd.Timedelta,
+    tz: str,
+    seed: int = 0,
+) -> list[dict[str, pd.DataFrame]]:
+    """An ensemble of ``count`` forecasts around a horizon's forecast ``tables``, drawn
+    from the ``noisy:SIZE`` error model (module docstring) around them: member ``m``'s
+    loads and PV ``x_t (1 + SIZE e^m_t)`` (at least 0), its look-ahead spot price
+    ``p_t + SIZE mean|p| e^m_t`` (the day-ahead prices are known), ``e^m`` the AR(1)
+    errors seeded by ``(seed, m)``, the delivery day and the series. Member 0 is the
+    forecast itself (the plan's own view); with ``size`` 0 every member is."""
+    out = [dict(tables)]
+    index = pd.DatetimeIndex(pd.date_range(start, horizon_end, freq=step, inclusive="left"))
+    for m in range(1, count):
+        member_seed = int(np.random.SeedSequence([seed, m]).generate_state(1)[0])
+        fc = Forecaster(Mode("noisy", size), tables, index, step, tz, member_seed)
+        got, _ = fc.forecast(tables, start, end, horizon_end, day)
+        out.append(got)
+    return out
+
+
+def read_members(path: Path) -> list[dict[tuple[str, str, str], pd.Series]]:
+    """An ensemble file (``--members-file``): the forecast-file columns (``timestamp``
+    UTC, ``series``, ``value``; module docstring) and ``member`` (0, 1, ... N-1), one
+    forecast per member. Returns each member's series, in member order. Errors name the
+    file, the field and the problem."""
+    raw = _read_raw(path)
+    if "member" not in raw.columns:
+        raise DataError(path, "member", "missing column (give member, timestamp, series, value)")
+    member = pd.to_numeric(raw["member"], errors="coerce")
+    numbers = sorted(member.dropna().unique().tolist())
+    if member.isna().any() or numbers != list(range(len(numbers))):
+        raise DataError(path, "member", f"members must be numbered 0, 1, ... (got {numbers[:5]})")
+    return [_series_of(raw[member == m].drop(columns="member"), path) for m in numbers]
+
+
+def overlay(
+    tables: Mapping[str, pd.DataFrame],
+    given: Mapping[tuple[str, str, str], pd.Series],
+    end: pd.Timestamp,
+    path: Path,
+) -> dict[str, pd.DataFrame]:
+    """The horizon's ``tables`` with the ``given`` series (:func:`read_forecast`) in
+    place of theirs where they cover a step (the others keep the tables' values); the
+    delivery day's spot prices (before ``end``) stay the known day-ahead ones, and the
+    export price moves with the spot price. A series the horizon has no place for is an
+    error naming it."""
+    out = dict(tables)
+    used: set[tuple[str, str, str]] = set()
+    for name, table in tables.items():
+        cols = _forecast_columns(name, table)
+        mine = {k: v for k, v in given.items() if k[0] == name and k[2] in cols}
+        if not mine:
+            continue
+        t = table.copy()
+        ts = pd.DatetimeIndex(t["timestamp"])
+        keys = _keys(t)
+        entity = t[keys[0]].astype(str).to_numpy() if keys else np.full(len(t), "")
+        for (_, who, col), values in mine.items():
+            rows = np.flatnonzero(entity == who)
+            if rows.size == 0:
+                continue
+            used.add((name, who, col))
+            now = t[col].to_numpy(float)
+            got = values.reindex(ts[rows]).to_numpy(float)
+            if (name, col) == SPOT:
+                got = np.where(np.asarray(ts[rows] < end), np.nan, got)
+            new = now.copy()
+            new[rows] = np.where(np.isnan(got), now[rows], got)
+            if (name, col) == SPOT and EXPORT[1] in t.columns:
+                t[EXPORT[1]] = t[EXPORT[1]].to_numpy(float) + (new - now)
+            t[col] = new
+        out[name] = t
+    unknown = sorted(set(given) - used)
+    if unknown:
+        bad = "/".join(x for x in unknown[0] if x)
+        raise DataError(path, "series", f"{bad!r} is not a forecast input of this horizon")
+    return out

@@ -28,6 +28,9 @@ so it applies to every technology, present or future:
 :func:`near_optimal`            near-optimal designs: the cost as one variable (bounded
                                 at ``(1 + slack)`` times the optimum), penalties held at
                                 theirs, any weighted sum of sizes as the objective
+:func:`scenarios`               scenario-based planning: the members' models under one
+                                parent (the extensive form), the day-ahead position and
+                                committed set-points shared, expected cost (+ CVaR)
 ==============================  ===========================================================
 """
 
@@ -67,6 +70,8 @@ __all__ = [
     "add_co2_bound",
     "attach_duals",
     "capacity_groups",
+    "Ensemble",
+    "cvar_of",
     "early_charging",
     "elastic",
     "follow",
@@ -78,6 +83,7 @@ __all__ = [
     "relax_binaries",
     "restore_binaries",
     "rule_bounds",
+    "scenarios",
     "sized_capacities",
     "sizes",
 ]
@@ -663,3 +669,289 @@ def rule_bounds(dm: DistrictModel) -> None:
             room = np.maximum(0.0, -surplus if t.coef[0] > 0 else surplus)[t.row]
             for v, r in zip(meta(t.var).data[t.index].tolist(), room, strict=True):
                 v.setub(min(v.ub, float(r)) if v.ub is not None else float(r))
+
+
+# ------------------------------------------------------------------ scenario-based dispatch
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    """What :func:`scenarios` builds: the extensive form of a two-stage plan.
+
+    ``model`` is the parent Pyomo model; ``members[m].model`` is its sub-block
+    ``member_<m>`` (each member's district model, built as ever from that member's
+    forecast); ``block`` (``model.ensemble``) holds the first stage (``position``, the
+    day-ahead net import [kW] of the first ``position_steps`` steps), each member's
+    imbalance (``short``/``long`` [kW], member-major), cost ``cost[m]`` [EUR] and the
+    CVaR variables ``eta`` [EUR] and ``excess[m]`` [EUR] (when a CVaR term is asked)."""
+
+    model: pyo.ConcreteModel
+    members: tuple[DistrictModel, ...]
+    weights: np.ndarray
+    block: pyo.Block
+    position: pyo.Var
+    cost: pyo.Var
+    position_steps: int
+    commit_steps: int
+    spread_eur_per_kwh: float
+    cvar_alpha: float | None = None
+    cvar_weight: float = 0.0
+
+    def costs(self) -> np.ndarray:
+        """Each member's cost in the solution now in the model [EUR]."""
+        from pecopt.model.linear import values
+
+        return values(self.cost)
+
+    def expected_cost(self) -> float:
+        """``sum_m p_m cost_m`` [EUR]."""
+        return float(self.weights @ self.costs())
+
+    def cvar(self, alpha: float | None = None) -> float:
+        """The conditional value at risk of the members' costs at level ``alpha`` (default:
+        the ensemble's) [EUR]: the weighted mean of the worst ``1 - alpha`` of the
+        probability mass (Rockafellar and Uryasev 2000; computed from the solution's
+        costs, not read from ``eta``, so that it holds at any first stage)."""
+        return cvar_of(self.costs(), self.weights, self.cvar_alpha if alpha is None else alpha)
+
+    def fix_first_stage(
+        self,
+        position_kw: np.ndarray,
+        targets: Mapping[tuple[str, str, str], np.ndarray],
+    ) -> None:
+        """Fix the first stage at another plan's (the deterministic plan, for the value of
+        the stochastic solution): the position [kW] and the committed steps of every
+        decided flow of member 0 at ``targets`` [kW] (non-anticipativity carries them
+        to every member): the rows ``flow_0[t] = target[t]`` join the block as
+        ``fixed_first_stage`` (removed by :meth:`free_first_stage`)."""
+        pos = np.asarray(position_kw, dtype=np.float64)[: self.position_steps]
+        for v, x in zip(meta(self.position).data.tolist(), pos.tolist(), strict=True):
+            v.fix(x)
+        dm = self.members[0]
+        terms: list[Term] = []
+        rhs: list[np.ndarray] = []
+        k = 0
+        for f in _committed(dm):
+            key = (f.asset, f.carrier, f.role)
+            if key not in targets:
+                continue
+            steps = _steps(f, self.commit_steps)
+            row_of = np.full(dm.inputs.n, -1, np.int64)
+            row_of[steps] = k + np.arange(steps.size)
+            terms += [
+                Term(t.var, t.index[t.row < self.commit_steps], t.coef[t.row < self.commit_steps],
+                     row_of[t.row[t.row < self.commit_steps]])
+                for t in f.terms
+            ]  # fmt: skip
+            c = np.zeros(dm.inputs.n) if f.constant is None else f.constant
+            rhs.append(np.asarray(targets[key], float)[steps] - c[steps])
+            k += steps.size
+        if k:
+            add_rows(self.block, "fixed_first_stage", k, terms, equal=np.concatenate(rhs),
+                     what="the other plan's first stage")  # fmt: skip
+
+    def free_first_stage(self) -> None:
+        """Undo :meth:`fix_first_stage`."""
+        for v in meta(self.position).data.tolist():
+            v.unfix()
+        if self.block.component("fixed_first_stage") is not None:
+            self.block.del_component("fixed_first_stage")
+
+
+def cvar_of(costs: np.ndarray, weights: np.ndarray, alpha: float | None) -> float:
+    r"""CVaR of a discrete cost distribution at level ``alpha`` [EUR]:
+
+    .. math:: CVaR_\alpha = \min_\eta \; \eta + \frac{1}{1 - \alpha} \sum_m p_m
+              \max(0, c_m - \eta)
+
+    whose minimum is at the ``alpha``-quantile of the costs, so it is evaluated at each
+    member's cost and the least value kept. ``alpha`` None: the expected cost."""
+    c = np.asarray(costs, dtype=np.float64)
+    p = np.asarray(weights, dtype=np.float64)
+    if alpha is None:
+        return float(p @ c)
+    return float(min(eta + (p @ np.maximum(0.0, c - eta)) / (1.0 - alpha) for eta in c))
+
+
+#: roles whose set-points a scenario-based plan shares among its members: the stores'
+#: charge and discharge and flexible demand (EV charging); conversions (heat pumps,
+#: boilers) follow each member's heat demand (a member with less heat than the plan's
+#: conversions make would have nowhere to put it)
+COMMITTED = ("storage", "demand")
+
+
+def _committed(dm: DistrictModel, roles: Sequence[str] = COMMITTED) -> list[Flow]:
+    """The flows of ``roles`` a plan decides (with decisions)."""
+    return [f for f in dm.flows if f.role in roles and f.terms]
+
+
+def _steps(f: Flow, before: int) -> np.ndarray:
+    """The steps ``< before`` where flow ``f`` has decisions."""
+    steps = np.unique(np.concatenate([t.row for t in f.terms]))
+    out: np.ndarray = steps[steps < before]
+    return out
+
+
+def _money_of(dm: DistrictModel) -> tuple[list[Term], float]:
+    """The terms and constant of a member's active objective [EUR], which must be a
+    minimisation of money (the cost stage, penalties included)."""
+    (obj,) = [o for o in dm.model.component_data_objects(pyo.Objective, active=True)]
+    om: ObjectiveMeta = obj.parent_component()._pecopt
+    if om.sense != pyo.minimize or dm.stages[0].name != "cost":
+        raise ValueError("scenario-based dispatch needs a cost objective (objective.kind cost)")
+    return list(om.terms), float(om.constant)
+
+
+def scenarios(
+    members: Sequence[DistrictModel],
+    weights: Sequence[float] | None = None,
+    *,
+    position_steps: int,
+    commit_steps: int,
+    spread_eur_per_kwh: float,
+    cvar_alpha: float | None = None,
+    cvar_weight: float = 0.0,
+) -> Ensemble:
+    r"""The extensive form of a two-stage plan over ``members``: the one district model
+    built from each member's forecast (same scenario, same start state: the models differ
+    only in their data), each under a parent model as ``member_<m>``, linked by the first
+    stage (Birge and Louveaux, *Introduction to Stochastic Programming*, 2011, ch. 3).
+
+    **First stage** (shared by all members):
+
+    - the day-ahead position ``P_t`` [kW], the net grid import bought day-ahead, for the
+      first ``position_steps`` steps (the delivery day);
+    - the set-points of the first ``commit_steps`` steps: every store's and every
+      flexible demand's flow (roles :data:`COMMITTED` with decisions) of member ``m``
+      equals member 0's (non-anticipativity),
+      ``x_{m,f,t} = x_{0,f,t}`` for ``t < commit_steps``.
+
+    **Second stage** (per member ``m``, recourse): everything else, in particular the
+    member's grid import ``g_{m,t}`` and its imbalance against the position, billed at
+    the spread ``sigma`` [EUR/kWh] over the spot price (as :func:`imbalance` settles a
+    day):
+
+    .. math:: g_{m,t} - P_t = s^+_{m,t} - s^-_{m,t}, \quad
+              C_m = obj_m + \sigma \Delta t \sum_{t < T_{DA}} (s^+_{m,t} + s^-_{m,t})
+
+    with ``obj_m`` the member's own objective (cost stage, penalties and the end value
+    of stored energy) [EUR]. The objective is the expected cost, plus ``lambda`` times the
+    CVaR at level ``alpha`` when ``cvar_alpha`` is given (Rockafellar and Uryasev 2000):
+
+    .. math:: \min \sum_m p_m C_m + \lambda \Big(\eta + \frac{1}{1-\alpha}
+              \sum_m p_m u_m\Big), \quad u_m \ge C_m - \eta, \; u_m \ge 0
+
+    Conversions (heat pumps, boilers) are recourse: they follow each member's heat
+    demand. Each member's own objective is deactivated; its imbalance joins its results as the
+    cost item ``electricity_imbalance``. ``weights`` default to ``1/M``.
+
+    Raises
+    ------
+    ValueError
+        No member, weights that are not a distribution, members that do not share their
+        flows, an objective that is not cost, or ``alpha`` outside ``[0, 1)``.
+    """
+    dms = tuple(members)
+    if not dms:
+        raise ValueError("no member")
+    p = np.full(len(dms), 1.0 / len(dms)) if weights is None else np.asarray(weights, float)
+    if p.shape != (len(dms),) or (p < 0).any() or abs(p.sum() - 1.0) > 1e-9:
+        raise ValueError(f"weights must be {len(dms)} non-negative numbers summing to 1")
+    if cvar_alpha is not None and not 0.0 <= cvar_alpha < 1.0:
+        raise ValueError(f"CVaR level must be in [0, 1), got {cvar_alpha}")
+    keys = [[(f.asset, f.carrier, f.role) for f in _committed(dm)] for dm in dms]
+    n = dms[0].inputs.n
+    if any(k != keys[0] for k in keys) or any(dm.inputs.n != n for dm in dms):
+        raise ValueError("members must be the same district on the same horizon")
+    if not 0 <= position_steps <= n or not 0 <= commit_steps <= n:
+        raise ValueError(f"first-stage steps must be within the horizon's {n}")
+    with PauseGC():
+        return _scenarios(dms, p, position_steps, commit_steps, spread_eur_per_kwh,
+                          cvar_alpha, cvar_weight)  # fmt: skip
+
+
+def _scenarios(
+    dms: tuple[DistrictModel, ...],
+    p: np.ndarray,
+    position_steps: int,
+    commit_steps: int,
+    spread: float,
+    alpha: float | None,
+    weight: float,
+) -> Ensemble:
+    big = pyo.ConcreteModel(name="ensemble")
+    money = [_money_of(dm) for dm in dms]
+    for k, dm in enumerate(dms):
+        for obj in dm.model.component_data_objects(pyo.Objective, active=True):
+            obj.deactivate()
+        big.add_component(f"member_{k}", dm.model)
+    blk = pyo.Block()
+    big.add_component("ensemble", blk)
+    m_count, npos, dt = len(dms), position_steps, dms[0].inputs.dt_h
+    position = add_var(blk, "position", npos, -np.inf, np.inf)
+    short = add_var(blk, "short", m_count * npos, 0.0)
+    long = add_var(blk, "long", m_count * npos, 0.0)
+    cost = add_var(blk, "cost", m_count, -np.inf, np.inf)
+    rows = np.arange(npos)
+    dev_terms: list[Term] = []
+    dev_rhs: list[np.ndarray] = []
+    cost_terms: list[Term] = []
+    cost_rhs = np.zeros(m_count)
+    for k, dm in enumerate(dms):
+        g_terms, g_const = grid_terms(dm)
+        mine = rows + k * npos
+        dev_terms += [
+            Term(t.var, t.index[t.row < npos], t.coef[t.row < npos], t.row[t.row < npos] + k * npos)
+            for t in g_terms
+        ]
+        dev_terms += [term(position, -1.0, rows, mine), term(short, -1.0, mine, mine),
+                      term(long, 1.0, mine, mine)]  # fmt: skip
+        dev_rhs.append(-g_const[:npos])
+        imb = [term(short, spread * dt, mine, np.zeros(npos, np.int64)),
+               term(long, spread * dt, mine, np.zeros(npos, np.int64))]  # fmt: skip
+        dm.contributions["imbalance"] = Contribution(cost={IMBALANCE: imb})
+        obj_terms, constant = money[k]
+        one = np.full(1, k, np.int64)
+        cost_terms += [term(cost, 1.0, one, one)]
+        cost_terms += [Term(t.var, t.index, -t.coef, np.full(t.index.size, k, np.int64))
+                       for t in [*obj_terms, *imb]]  # fmt: skip
+        cost_rhs[k] = constant
+    if npos:
+        add_rows(blk, "deviation", m_count * npos, dev_terms, equal=np.concatenate(dev_rhs),
+                 what="day-ahead position")  # fmt: skip
+    add_rows(blk, "cost_is", m_count, cost_terms, equal=cost_rhs, what="member cost")
+    na_terms: list[Term] = []
+    na_rhs: list[np.ndarray] = []
+    r = 0
+    base = dms[0]
+    for j, f0 in enumerate(_committed(base)):
+        steps = _steps(f0, commit_steps)
+        if not steps.size:
+            continue
+        c0 = np.zeros(base.inputs.n) if f0.constant is None else f0.constant
+        for dm in dms[1:]:
+            fm = _committed(dm)[j]
+            row_of = np.full(base.inputs.n, -1, np.int64)
+            row_of[steps] = r + np.arange(steps.size)
+            for t, sign in [*((t, 1.0) for t in fm.terms), *((t, -1.0) for t in f0.terms)]:
+                keep = t.row < commit_steps
+                na_terms.append(Term(t.var, t.index[keep], sign * t.coef[keep],
+                                     row_of[t.row[keep]]))  # fmt: skip
+            cm = np.zeros(base.inputs.n) if fm.constant is None else fm.constant
+            na_rhs.append((c0 - cm)[steps])
+            r += steps.size
+    if r:
+        add_rows(blk, "same_first_stage", r, na_terms, equal=np.concatenate(na_rhs),
+                 what="non-anticipativity")  # fmt: skip
+    objective = [term(cost, p)]
+    if alpha is not None and weight > 0:
+        eta = add_var(blk, "eta", 1, -np.inf, np.inf)
+        excess = add_var(blk, "excess", m_count, 0.0)
+        idx = np.arange(m_count)
+        zero = np.zeros(m_count, np.int64)
+        tail = [term(excess, 1.0), term(cost, -1.0), term(eta, 1.0, zero, idx)]
+        add_rows(blk, "tail", m_count, tail, lower=0.0, what="CVaR tail")
+        objective += [term(eta, weight), term(excess, weight * p / (1.0 - alpha))]
+    add_objective(big, objective)
+    return Ensemble(big, dms, p, blk, position, cost, position_steps, commit_steps, spread,
+                    alpha, weight)  # fmt: skip

@@ -57,6 +57,42 @@ def _errors(t: pd.DataFrame) -> go.Figure | None:
     return fig
 
 
+def _scenario_based(t: pd.DataFrame, k: dict[str, Any]) -> str:
+    """The scenario-based controller against the deterministic one (``--members``):
+    net cost, imbalance, the spread of the daily realised cost, VSS and EVPI."""
+    sb, st = k.get("scenario_based"), k.get("stochastic")
+    if sb is None or st is None:
+        return ""
+    real = k["realised"]
+    daily = sb["daily_cost_eur"]
+    rows = [
+        [esc(name), number(d["net_cost_eur"], "EUR"), number(imb, "EUR"),
+         number(daily[key]["mean"], "EUR"), number(daily[key]["std"], "EUR"),
+         number(daily[key]["p95"], "EUR"), number(evpi, "EUR")]
+        for name, d, imb, key, evpi in (
+            ("deterministic", real, sb["deterministic_imbalance_eur"], "deterministic",
+             sb["evpi_deterministic_eur"]),
+            (f"scenario-based, {sb['members']} members", st, sb["stochastic_imbalance_eur"],
+             "stochastic", sb["evpi_eur"]),
+        )
+    ]  # fmt: skip
+    grid = table(
+        ["plan", "net cost EUR", "imbalance EUR", "daily mean EUR", "daily std EUR",
+         "daily p95 EUR", "EVPI EUR"], rows,
+    )  # fmt: skip
+    return (
+        f"<h2>Scenario-based against deterministic plans</h2>{grid}"
+        f"<p>Same days, same forecasts; members drawn around each night's forecast with "
+        f"error size {esc(sb['member_noise'])} (seed {esc(sb['member_seed'])}). Scenario-based "
+        f"minus deterministic: {number(sb['stochastic_minus_deterministic_net_eur'], 'EUR')} "
+        f"EUR net. Value of the stochastic solution (expected cost of the deterministic "
+        f"plan's first stage under the members minus the scenario-based optimum, summed "
+        f"over {sb['vss_nights']} nights): {number(sb['vss_eur'], 'EUR')} EUR. EVPI: a plan's "
+        f"net cost minus perfect foresight's. Nights that fell back to the deterministic "
+        f"plan: {sb['nights_fallback']}.</p>"
+    )
+
+
 def render_replay(t: pd.DataFrame, k: dict[str, Any], title: str) -> str:
     """The replay report as one self-contained HTML page."""
     figs = Figures()
@@ -93,6 +129,7 @@ def render_replay(t: pd.DataFrame, k: dict[str, Any], title: str) -> str:
         f"{figs.div('cumulative', _cumulative(t, k))}"
         f"<h2>Forecast errors</h2>{figs.div('errors', _errors(t))}"
         f"<h2>By month (billed money)</h2>{monthly}"
+        f"{_scenario_based(t, k)}"
     )
     fc = k.get("forecast", {})
     header = (

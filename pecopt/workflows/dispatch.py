@@ -42,6 +42,7 @@ from pecopt.scenario.schema import Dispatch, Scenario
 from pecopt.state import RunRecord, StartState, StateStore, locked
 from pecopt.workflows.flags import local, plan_flags, price_flags, state_flags
 from pecopt.workflows.setpoints import write_outputs
+from pecopt.workflows.stochastic import Members
 
 __all__ = ["DEGRADED_EXIT", "DispatchRun", "Window", "delivery_window", "dispatch"]
 
@@ -151,11 +152,15 @@ def dispatch(
     progress: Progress = noop,
     sets: tuple[str, ...] = (),
     strict: bool = False,
+    ensemble: Members | None = None,
 ) -> DispatchRun:
     """Plan a delivery day from the carried state (see the module docstring); ``sets``:
     ``--set PATH=VALUE`` options applied to the scenario file; ``strict``: an implausible
     forecast (:mod:`pecopt.ingest.forecast_checks`) is refused (``DataError``, exit 2,
-    before anything is planned or written) instead of planned on and flagged degraded."""
+    before anything is planned or written) instead of planned on and flagged degraded;
+    ``ensemble``: plan over an ensemble of forecasts (:mod:`pecopt.workflows.stochastic`;
+    the deterministic plan is the fallback), adding ``members.parquet`` (each member's
+    recourse, with a ``member`` column) and ``scenario_based`` in ``kpis.json``."""
     t0 = time.perf_counter()
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     from pecopt.scenario import load_scenario
@@ -170,6 +175,8 @@ def dispatch(
         day = (pd.Timestamp.now(tz=tz) + pd.Timedelta(days=1)).date()
     window = delivery_window(day, tz, cfg.lookahead_h, cfg.resolution, from_local)
     used = [scenario_file, *input_files(base), state_dir]
+    if ensemble is not None and ensemble.file is not None:
+        used.append(ensemble.file)
     check_output(out, used)
     limit = time_limit_s if time_limit_s is not None and time_limit_s > 0 else cfg.time_limit_s
     deadline = t0 + limit
@@ -183,7 +190,7 @@ def dispatch(
         t1 = time.perf_counter()
         seconds["read_state"] = t1 - t0
         progress("ingest")
-        day_s, inputs, start, more = _inputs(
+        day_s, inputs, start, more, tables = _inputs(
             base, cfg, state, first_night, window, scenario_file, strict
         )
         flags += start.flags + more
@@ -193,24 +200,40 @@ def dispatch(
         from pecopt.api import build
         from pecopt.workflows.fallback import plan_with_fallbacks
 
-        progress("build")
-        built = build(inputs)
-        seconds["build"] = built.seconds["build"]
-        progress("solve")
-        fallback_s = max(5.0, 0.25 * limit)
-        plan = plan_with_fallbacks(
-            built,
-            deadline=max(time.perf_counter() + 0.1, deadline - 0.25 * limit),
-            fallback_s=fallback_s,
-            penalty=cfg.slack_penalty_eur_per_unit,
-            progress=progress,
-        )
+        extra: dict[str, pd.DataFrame] = {}
+        scenario_based: dict[str, Any] | None = None
+        plan = None
+        if ensemble is not None:
+            progress(f"plan over {ensemble.count} members")
+            plan, scenario_based, extra, note = _ensemble_plan(
+                day_s, tables, str(scenario_file), window, cfg, ensemble,
+                max(time.perf_counter() + 0.1, deadline - 0.25 * limit),
+            )  # fmt: skip
+            if note is not None:
+                flags.append(Flag(DEGRADED, "deterministic_fallback", note))
+        if plan is None:
+            progress("build")
+            built = build(inputs)
+            seconds["build"] = built.seconds["build"]
+            progress("solve")
+            fallback_s = max(5.0, 0.25 * limit)
+            plan = plan_with_fallbacks(
+                built,
+                deadline=max(time.perf_counter() + 0.1, deadline - 0.25 * limit),
+                fallback_s=fallback_s,
+                penalty=cfg.slack_penalty_eur_per_unit,
+                progress=progress,
+            )
+        else:
+            seconds["build"] = plan.built.seconds["build"]
         seconds.update(plan.solution.seconds)
         flags += plan_flags(plan)
         degraded = any(f.level == DEGRADED for f in flags)
         status, code = ("degraded", DEGRADED_EXIT) if degraded else ("ok", 0)
         kpis = plan.solution.kpis
         kpis["solver"]["plan"] = plan.mode
+        if scenario_based is not None:
+            kpis["scenario_based"] = scenario_based
 
         progress("write")
         t3 = time.perf_counter()
@@ -248,6 +271,7 @@ def dispatch(
             window.tz,
             info,
             seconds,
+            extra,
         )
         seconds["write"] = time.perf_counter() - t3
 
@@ -310,6 +334,55 @@ def prune_runs(state_dir: Path, keep_days: float) -> tuple[int, int]:
         return store.prune(keep_days)
 
 
+def _ensemble_plan(
+    day_s: Scenario,
+    tables: dict[str, pd.DataFrame],
+    file: str,
+    window: Window,
+    cfg: Dispatch,
+    ens: Members,
+    deadline: float,
+) -> tuple[Any, dict[str, Any], dict[str, pd.DataFrame], str | None]:
+    """The scenario-based plan of the day (members drawn around the day's inputs), its
+    ``scenario_based`` KPIs and ``members.parquet``; (None, {}, {}, why) when it fails,
+    so that the deterministic plan is made instead."""
+    from pecopt.errors import InfeasibleError, SolverError
+    from pecopt.ingest.forecasts import members, overlay, read_members
+    from pecopt.workflows.stochastic import plan_members
+
+    if ens.file is not None:
+        given = read_members(ens.file)
+        draws = [overlay(tables, g, window.end, ens.file) for g in given]
+    else:
+        draws = members(tables, ens.count, ens.size, start=window.start, end=window.end,
+                        horizon_end=window.horizon_end, day=window.day, step=window.step,
+                        tz=window.tz, seed=ens.seed)  # fmt: skip
+    n = int((window.horizon_end - window.start) / window.step)
+    commit = window.steps
+    if ens.commit_hours is not None:
+        commit = int(round(ens.commit_hours * 3600 / window.step.total_seconds()))
+    try:
+        sp = plan_members(
+            day_s, draws, file, position_steps=window.steps, commit_steps=min(commit, n),
+            spread_eur_per_kwh=cfg.imbalance_spread_eur_per_kwh, cvar_alpha=ens.cvar_alpha,
+            cvar_weight=ens.cvar_weight, deadline=deadline,
+        )  # fmt: skip
+    except (InfeasibleError, SolverError) as exc:
+        return None, {}, {}, f"the scenario-based plan failed ({exc}): deterministic plan"
+    kpis = {
+        "members": len(draws), "member_noise": None if ens.file else ens.size,
+        "member_seed": None if ens.file else ens.seed,
+        "members_file": None if ens.file is None else str(ens.file.resolve()),
+        "commit_steps": min(commit, n), "position_steps": window.steps,
+        "imbalance_spread_eur_per_kwh": cfg.imbalance_spread_eur_per_kwh,
+        "expected_cost_eur": sp.expected_cost_eur, "cvar_alpha": ens.cvar_alpha,
+        "cvar_weight": ens.cvar_weight, "cvar_eur": sp.cvar_eur,
+        "member_costs_eur": sp.costs_eur.tolist(), "extensive_form": sp.size,
+        "seconds": sp.seconds,
+    }  # fmt: skip
+    return sp.plan, kpis, {"members": sp.members()}, None
+
+
 def _inputs(
     base: Scenario,
     cfg: Dispatch,
@@ -318,9 +391,10 @@ def _inputs(
     window: Window,
     scenario_file: Path,
     strict: bool = False,
-) -> tuple[Scenario, Any, Start, list[Flag]]:
-    """The day's scenario and its inputs, and the flags of what was filled in or looks
-    implausible (:mod:`pecopt.ingest.forecast_checks`; refused with ``strict``).
+) -> tuple[Scenario, Any, Start, list[Flag], dict[str, pd.DataFrame]]:
+    """The day's scenario and its inputs, the flags of what was filled in or looks
+    implausible (:mod:`pecopt.ingest.forecast_checks`; refused with ``strict``), and the
+    ingested tables.
 
     Every unit is fitted to the rolling horizon by its technology, the day is ingested,
     then each technology reads its carried state into its units
@@ -393,7 +467,7 @@ def _inputs(
     final = _validate(doc, file).with_set_options(base.set_options)
     inputs = to_inputs(final, tables, file)
     flags += price_flags(final, tables, in_window, index, window.tz, stand_in)
-    return final, inputs, start, flags
+    return final, inputs, start, flags, tables
 
 
 def _price_doubts(s: Scenario, index: pd.DatetimeIndex, tz: str) -> list[Finding]:

@@ -48,8 +48,9 @@ from pecopt.model.carry import DEGRADED, Flag, Start
 from pecopt.model.transforms import IMBALANCE
 from pecopt.progress import Progress, counted, noop
 from pecopt.scenario.schema import Dispatch, Scenario
+from pecopt.workflows.stochastic import Members
 
-__all__ = ["FOLLOW_EUR_PER_KWH", "ReplayRun", "flat_kpis", "replay"]
+__all__ = ["FOLLOW_EUR_PER_KWH", "Members", "ReplayRun", "flat_kpis", "replay"]
 
 #: weight of a settled flow's deviation from its set-point [EUR/kWh]: far above any price,
 #: so that the day follows the plan wherever it can
@@ -339,6 +340,149 @@ def _settle(setup: _Setup, assets: dict[str, Any], lo: pd.Timestamp, hi: pd.Time
     return _day(built, solve(built, kpis=False))
 
 
+# ------------------------------------------------------------------ scenario-based nights
+
+
+def _stochastic_night(
+    setup: _Setup,
+    ens: Members,
+    state: Mapping[tuple[str, str], float],
+    first: bool,
+    w: Any,
+    d: date,
+    predicted: dict[str, pd.DataFrame],
+) -> tuple[Day, dict[str, Any]]:
+    """One night of the scenario-based controller, from its own carried ``state``: the
+    deterministic plan on the night's forecast (for the value of the stochastic
+    solution, and the fallback), the ensemble's plan (:mod:`pecopt.workflows.stochastic`),
+    the expected cost of the deterministic plan's first stage under the same members
+    (EEV), and the day settled on the truth against the ensemble's set-points and
+    position. Returns the settled day and its row of ``replay.parquet``."""
+    from pecopt.api import build
+    from pecopt.ingest.district import to_inputs
+    from pecopt.ingest.forecasts import members
+    from pecopt.workflows.fallback import plan_with_fallbacks
+    from pecopt.workflows.stochastic import plan_members
+
+    cfg, file = setup.cfg, setup.file
+    assets, _ = _assets(setup, state, first, w.start, predicted)
+    s = _scenario(setup, assets, w.start, w.horizon_end)
+    t0 = time.perf_counter()
+    det = plan_with_fallbacks(
+        build(to_inputs(s, predicted, file)), deadline=time.perf_counter() + cfg.time_limit_s,
+        fallback_s=max(5.0, 0.25 * cfg.time_limit_s), penalty=cfg.slack_penalty_eur_per_unit,
+    )  # fmt: skip
+    draws = members(predicted, ens.count, ens.size, start=w.start, end=w.end,
+                    horizon_end=w.horizon_end, day=d, step=setup.step, tz=setup.tz,
+                    seed=ens.seed)  # fmt: skip
+    n = len(det.built.inputs.index)
+    commit = (
+        w.steps
+        if ens.commit_hours is None
+        else int(round(ens.commit_hours * 3600 / setup.step.total_seconds()))
+    )
+    row: dict[str, Any] = {}
+    t1 = time.perf_counter()
+    try:
+        sp = plan_members(
+            s, draws, file, position_steps=w.steps, commit_steps=min(commit, n),
+            spread_eur_per_kwh=cfg.imbalance_spread_eur_per_kwh, cvar_alpha=ens.cvar_alpha,
+            cvar_weight=ens.cvar_weight, deadline=time.perf_counter() + cfg.time_limit_s,
+        )  # fmt: skip
+        t2 = time.perf_counter()
+        eev = sp.expected_cost_of(
+            _position(det, w.start, w.end), _targets(det, w.start, w.horizon_end)
+        )
+        plan, position, mode = sp.plan, sp.position_kw, sp.plan.mode
+        row = {
+            "stochastic_expected_cost_eur": sp.expected_cost_eur,
+            "stochastic_cvar_eur": sp.cvar_eur,
+            "stochastic_eev_eur": eev,
+            "stochastic_vss_eur": None if eev is None else eev - sp.expected_cost_eur,
+            "stochastic_solve_s": sp.seconds["solve"],
+            "stochastic_eev_s": time.perf_counter() - t2,
+        }
+    except (InfeasibleError, SolverError) as exc:  # the night falls back to the deterministic plan
+        plan, position, mode = det, _position(det, w.start, w.end), f"deterministic ({exc})"[:200]
+        t2 = time.perf_counter()
+    real = _settle(setup, assets, w.start, w.end, _targets(plan, w.start, w.end), position)
+    row |= {
+        "stochastic_plan": mode,
+        "stochastic_plan_s": t2 - t1,
+        "stochastic_deterministic_plan_s": t1 - t0,
+        "stochastic_cost_eur": real.billed_eur,
+        "stochastic_penalty_eur": real.penalty_eur,
+        "stochastic_imbalance_eur": real.items.get(IMBALANCE, 0.0),
+        "stochastic_co2_kg": real.co2_kg,
+        "stochastic_ev_charged_kwh": real.ev_charged_kwh,
+    }
+    return real, row
+
+
+def _spread(x: pd.Series) -> dict[str, float]:
+    """Mean, standard deviation and percentiles of a daily figure [its unit]."""
+    v = x.to_numpy(float)
+    p5, p50, p95 = np.percentile(v, [5, 50, 95]) if v.size else (np.nan,) * 3
+    std = float(v.std(ddof=1)) if v.size > 1 else 0.0
+    return {"mean": float(v.mean()), "std": std, "p5": float(p5), "p50": float(p50),
+            "p95": float(p95), "max": float(v.max())}  # fmt: skip
+
+
+def _stochastic_kpis(
+    table: pd.DataFrame,
+    kpis: Mapping[str, Any],
+    last: Day,
+    ens: Members,
+    items: dict[str, float],
+) -> dict[str, Any]:
+    """The scenario-based controller's totals (as the deterministic one's, ``realised``),
+    the spread of both controllers' daily realised cost (billed, imbalance included, plus
+    penalties) [EUR], the value of the stochastic solution (VSS = EEV - RP, summed over
+    the nights [EUR]) and the realised value of perfect information (EVPI: a controller's
+    net cost minus perfect foresight's [EUR])."""
+    st: dict[str, Any] = {
+        "billed_eur": float(table["stochastic_cost_eur"].sum()),
+        "penalty_eur": float(table["stochastic_penalty_eur"].sum()),
+        "imbalance_eur": float(table["stochastic_imbalance_eur"].sum()),
+        "value_left_eur": -last.stored_value_eur,
+        "co2_kg": float(table["stochastic_co2_kg"].sum()),
+        "ev_charged_kwh": float(table["stochastic_ev_charged_kwh"].sum()),
+        "items_eur": items,
+    }
+    st["net_cost_eur"] = st["billed_eur"] + st["penalty_eur"] + last.stored_value_eur
+    det_net = float(kpis["realised"]["net_cost_eur"])
+    pf = kpis.get("perfect_foresight") or {}
+    pf_net = pf.get("net_cost_eur")
+    vss = table.get("stochastic_vss_eur", pd.Series(dtype=float)).dropna()
+    daily_det = table["realised_cost_eur"] + table["realised_penalty_eur"]
+    daily_st = table["stochastic_cost_eur"] + table["stochastic_penalty_eur"]
+    return {
+        "stochastic": st,
+        "scenario_based": {
+            "members": ens.count,
+            "member_noise": ens.size,
+            "member_seed": ens.seed,
+            "commit_hours": ens.commit_hours,
+            "cvar_alpha": ens.cvar_alpha,
+            "cvar_weight": ens.cvar_weight,
+            "deterministic_imbalance_eur": float(table["realised_imbalance_eur"].sum()),
+            "stochastic_imbalance_eur": st["imbalance_eur"],
+            "stochastic_minus_deterministic_net_eur": st["net_cost_eur"] - det_net,
+            "daily_cost_eur": {
+                "deterministic": _spread(daily_det),
+                "stochastic": _spread(daily_st),
+            },  # fmt: skip
+            "vss_eur": float(vss.sum()) if len(vss) else None,
+            "vss_nights": int(len(vss)),
+            "evpi_eur": None if pf_net is None else st["net_cost_eur"] - float(pf_net),
+            "evpi_deterministic_eur": None if pf_net is None else det_net - float(pf_net),
+            "nights_fallback": int(
+                (~table["stochastic_plan"].isin(["optimal", "time_limit"])).sum()
+            ),
+        },
+    }
+
+
 # ------------------------------------------------------------------ the whole replay
 
 
@@ -371,6 +515,7 @@ def replay(
     scenario: Scenario | None = None,
     sets: tuple[str, ...] = (),
     strict: bool = False,
+    ensemble: Members | None = None,
 ) -> ReplayRun:
     """The ``pecopt replay`` job (see the module docstring), written atomically to
     ``out``: ``replay.parquet`` (a row per day), the realised ``schedule.parquet``,
@@ -380,7 +525,9 @@ def replay(
     ``sets``. An issued forecast's implausible values
     (:attr:`pecopt.ingest.forecasts.Forecaster.doubts`) make the night degraded (exit 10,
     listed in ``kpis.json`` ``forecast.doubts``); with ``strict`` they stop the replay
-    (``DataError``, exit 2, nothing written)."""
+    (``DataError``, exit 2, nothing written). ``ensemble``: a scenario-based controller
+    runs its own closed loop beside the deterministic one, on the same forecasts
+    (:class:`Members`)."""
     from pecopt.api import build, solve
     from pecopt.ingest.district import horizon_index, ingest, to_inputs
     from pecopt.ingest.forecasts import Forecaster, parse_mode
@@ -432,6 +579,11 @@ def replay(
     start_used: dict[str, dict[str, float]] = {}
     items: dict[str, dict[str, float]] = {"realised": {}, "rule_based": {}}
     last_real = last_rule = None
+    st_state: dict[tuple[str, str], float] = {}
+    last_st: Day | None = None
+    if ensemble is not None:
+        seconds["stochastic"] = 0.0
+        items["stochastic"] = {}
     for k, (d, w) in enumerate(zip(days, windows, strict=True)):
         progress(counted(f"night {d}", k, len(days)))
         t1 = time.perf_counter()
@@ -473,6 +625,14 @@ def replay(
         seconds["plan"] += t2 - t1
         seconds["settle"] += t3 - t2
         seconds["rule"] += t4 - t3
+        st_row: dict[str, Any] = {}
+        if ensemble is not None:
+            st, st_row = _stochastic_night(setup, ensemble, st_state, k == 0, w, d, predicted)
+            st_state, last_st = st.end, st
+            seconds["stochastic"] += time.perf_counter() - t4
+            for item, eur in st.items.items():
+                if item != STORED_VALUE:
+                    items["stochastic"][item] = items["stochastic"].get(item, 0.0) + eur
         state, rule_state = real.end, rule.end
         last_real, last_rule = real, rule
         for who, day in (("realised", real), ("rule_based", rule)):
@@ -506,6 +666,7 @@ def replay(
                     (f"forecast_{k_}" if k_ in FORECAST_META else f"forecast_error_{k_}"): v
                     for k_, v in errors.items()
                 },
+                **st_row,
             }
         )
         for name in parts:
@@ -536,12 +697,16 @@ def replay(
     items["realised"][STORED_VALUE] = last_real.stored_value_eur
     items["rule_based"][STORED_VALUE] = last_rule.stored_value_eur
     for who, got in items.items():
-        kpis[who]["items_eur"] = got
+        if who in kpis:
+            kpis[who]["items_eur"] = got
     if pf_day is not None:
         kpis["perfect_foresight"]["items_eur"] = pf_day.items
     if pf_error is not None:
         kpis["perfect_foresight"] = {"error": pf_error}
         kpis["reference_failed"] = True  # the nights stand; the run is degraded (exit 10)
+    if ensemble is not None and last_st is not None:
+        items["stochastic"][STORED_VALUE] = last_st.stored_value_eur
+        kpis.update(_stochastic_kpis(table, kpis, last_st, ensemble, items["stochastic"]))
     kpis["start_state"] = start_used
     kpis["forecast"] = {"mode": forecast, "seed": seed}
     if mode.folder is not None:

@@ -73,9 +73,11 @@ def write_outputs(
     tz: str,
     info: dict[str, Any],
     seconds: dict[str, float],
+    extra: dict[str, pd.DataFrame] | None = None,
 ) -> None:
-    """The ``solve`` outputs, the set-points and the ``dispatch`` block of the manifest,
-    written atomically into ``out`` (:func:`pecopt.workflows.outputs.atomic_dir`)."""
+    """The ``solve`` outputs, the set-points, the ``extra`` tables (``NAME.parquet``)
+    and the ``dispatch`` block of the manifest, written atomically into ``out``
+    (:func:`pecopt.workflows.outputs.atomic_dir`)."""
     from pecopt.ingest.parquet import write_table
     from pecopt.workflows.outputs import MANIFEST, atomic_dir
     from pecopt.workflows.solve import SolveRun, write_results
@@ -88,6 +90,8 @@ def write_outputs(
         utc = pd.DatetimeIndex(sp["timestamp"]).strftime("%Y-%m-%dT%H:%M:%SZ")
         rounded = {c: sp[c].round(6) for c in ("setpoint_kw", "soc_kwh")}
         sp.assign(timestamp=utc, **rounded).to_csv(tmp / "setpoints.csv", index=False)
+        for name, frame in (extra or {}).items():
+            write_table(frame, tmp / f"{name}.parquet", f"pecopt dispatch of {scenario_file.name}")
         manifest = json.loads((tmp / MANIFEST).read_text())
         manifest["dispatch"] = info
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
