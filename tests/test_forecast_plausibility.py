@@ -287,7 +287,7 @@ def test_the_sun_elevation_without_pvlib_is_pvlibs_within_a_degree():
 def test_the_price_level_against_the_recent_range():
     index = pd.date_range(_utc("2025-03-10"), periods=24, freq="1h")
     past = pd.date_range(_utc("2025-03-03"), _utc("2025-03-10"), freq="1h", inclusive="left")
-    # daily means 0.04, 0.05, ..., 0.10 EUR/kWh: spread 0.06, band [-0.26, 0.40]
+    # daily means 0.04, 0.05, ..., 0.10 EUR/kWh: spread 0.06, band [-0.56, 0.70]
     level = 0.04 + 0.01 * ((past - past[0]) // pd.Timedelta(days=1))
     recent = pd.Series(np.asarray(level, dtype=float), index=past)
 
@@ -295,13 +295,15 @@ def test_the_price_level_against_the_recent_range():
         known = np.full(24, day_mean)
         return [f.problem for f in price_findings(index, known, recent, "p.csv", "price", tz=TZ)]
 
-    assert doubts(0.399) == [] and doubts(-0.259) == []
-    assert "outside the last 7 days' daily means 0.0400 to 0.1000" in doubts(0.401)[0]
-    assert doubts(-0.261) != []
-    flat = pd.Series(0.05, index=past)  # no spread: the floor of 0.01 EUR/kWh, band [0, 0.10]
-    found = price_findings(index, np.full(24, 0.101), flat, "p.csv", "price", tz=TZ)
+    assert doubts(0.699) == [] and doubts(-0.559) == []
+    assert "outside the last 7 days' daily means 0.0400 to 0.1000" in doubts(0.701)[0]
+    assert doubts(-0.561) != []
+    flat = pd.Series(0.05, index=past)  # no spread: the floor of 0.03 EUR/kWh, band [-0.25, 0.35]
+    found = price_findings(index, np.full(24, 0.351), flat, "p.csv", "price", tz=TZ)
     assert found and found[0].field == "price" and found[0].kind == "price"
-    assert price_findings(index, np.full(24, 0.099), flat, "p.csv", "price", tz=TZ) == []
+    assert price_findings(index, np.full(24, 0.349), flat, "p.csv", "price", tz=TZ) == []
+    # c/kWh read as EUR/MWh on a day like the last week's: 10 x
+    assert price_findings(index, np.full(24, 0.5), flat, "p.csv", "price", tz=TZ) != []
     # a unit slip whatever the history: above 1 EUR/kWh
     slip = price_findings(index, np.full(24, 1.01), pd.Series(dtype=float), "p", "c", tz=TZ)
     assert "EUR/MWh or c/kWh read as EUR/kWh?" in slip[0].problem

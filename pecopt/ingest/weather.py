@@ -29,7 +29,6 @@ from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
-import pvlib
 
 from pecopt.errors import DataError
 from pecopt.ingest import typical_days
@@ -387,6 +386,8 @@ def _hourly_irradiance(
     clear-sky GHI at the hour's mid-point, scaled by :math:`f_m` so that each solar-time
     month sums to its ``ghi_kwh_m2``; DNI and DHI by the Erbs decomposition.
     """
+    import pvlib  # lazily: a night with a full forecast does without it
+
     mid = pd.DatetimeIndex(grid + _HOUR / 2)
     solar = _solar_time(mid, longitude)
     day = typical_days.climate_day(solar.normalize())
@@ -430,6 +431,8 @@ def _read_records(path: Path, kind: str) -> tuple[pd.DataFrame, float, bool]:
     file's UTC offset [h] and whether temperature and wind are values at the end of the
     hour (EPW, TMY3) rather than at its start (PVGIS).
     """
+    import pvlib  # lazily: a night with a full forecast does without it
+
     if kind not in {"epw", "tmy3", "pvgis"}:
         raise ValueError(f"unknown weather file kind {kind!r} (epw, tmy3, pvgis)")
     if not path.is_file():
