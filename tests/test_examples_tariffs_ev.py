@@ -63,9 +63,11 @@ def test_the_store_shaves_the_district_heat_peak(viisas):
     peak0 = without.kpis["figures"]["district_heat.billing_peak_kw"]
     assert peak < 0.75 * peak0
     assert viisas.objective < without.objective
-    # without a power fee the store's reason to shave is gone: far more district heat
+    # without a power fee the store's reason to shave is gone: a far higher district-heat
+    # peak (345 against 212 kW on the embedded FI-2023-like prices, whose dear hours make
+    # the store carry heat-pump heat into them as well; > 3x on the smoother stand-in)
     free = run(DH, assets={"district_heating": {"tariff": {"power_fee_eur_per_kw_yr": 0.0}}})
-    assert free.kpis["figures"]["district_heat.billing_peak_kw"] > 3 * peak
+    assert free.kpis["figures"]["district_heat.billing_peak_kw"] > 1.5 * peak
 
 
 def test_power_fee_makes_the_battery_shave_each_months_peak(tmp_path):
@@ -76,8 +78,11 @@ def test_power_fee_makes_the_battery_shave_each_months_peak(tmp_path):
     assert k["horizon"]["step_h"] == 0.25
     peaks = {m: k["figures"][f"grid.billing_peak_kw.{m}"] for m in ("2025-10", "2025-11")}
     no_battery = run(FEE, assets={"batteries": []}).kpis["figures"]
+    # lower in each month (October 324.6 against 333.4 kW: on the embedded FI-2023-like
+    # prices the battery also earns by arbitrage, so it shaves less than the 20 kW it did
+    # on the smoother stand-in)
     for month, peak in peaks.items():
-        assert peak < no_battery[f"grid.billing_peak_kw.{month}"] - 20.0, month
+        assert peak < no_battery[f"grid.billing_peak_kw.{month}"] - 5.0, month
     # the billing peak is the highest 60-min mean of the schedule, month by month
     sched = pd.read_parquet(out / "schedule.parquet")
     imp = sched[(sched.asset == "grid") & (sched.role == "import")].set_index("timestamp")

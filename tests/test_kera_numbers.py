@@ -15,7 +15,6 @@ from pecopt.cli.main import app
 from pecopt.testing import extending
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow  # a Kera week
 
 
 def _script():  # type: ignore[no-untyped-def]
@@ -39,6 +38,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow  # a Kera week
 def test_the_figures_close_the_balances_and_add_up(run: Path) -> None:
     n = _script().numbers(run)
     e, h, c = n["energy_mwh"], n["heat_mwh"], n["cost_eur"]
@@ -61,6 +61,7 @@ def test_the_figures_close_the_balances_and_add_up(run: Path) -> None:
     )
 
 
+@pytest.mark.slow  # a Kera week
 def test_check_passes_on_its_own_figures_and_names_one_that_moved(
     run: Path, tmp_path: Path, capsys
 ) -> None:
@@ -73,3 +74,35 @@ def test_check_passes_on_its_own_figures_and_names_one_that_moved(
     stored.write_text(json.dumps(doc))
     assert mod.main([str(run), "--check", str(stored)]) == 1
     assert ".cost_eur.total" in capsys.readouterr().err
+
+
+def test_the_readme_quotes_the_stored_figures() -> None:
+    """The README's Kera section says what ``docs/kera_result_numbers.json`` holds (which
+    ``.ci/run`` recomputes from a fresh run): every cost item, the energy table, CO2, the
+    PED balances, the peaks and the EV table, as the README formats them."""
+    import re
+
+    n = json.loads((ROOT / "docs" / "kera_result_numbers.json").read_text())
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[
+        text.index("## The default Kera result") : text.index("<!-- --8<-- [end:kera] -->")
+    ]
+    said = set(re.findall(r"-?\d[\d,]*\.?\d*", section))
+    want = [f"{v:,.2f}" for k, v in n["cost_eur"].items() if v]
+    want += [f"{v:,.1f}" for v in n["energy_mwh"].values()]
+    want += [f"{n['co2_t'][k]:,.1f}" for k in ("gross", "net", "grid_import", "district_heat")]
+    want += [
+        f"{n['ped'][k]:,.1f}" for k in ("final_energy_balance_mwh", "weighted_energy_balance_mwh")
+    ]
+    want += [f"{v:.1f}" for v in n["ped"]["extra_pv_to_close_mwp"].values()]
+    want += [
+        f"{n['peaks'][k]:,.1f}" for k in ("grid_import_peak_kw", "district_heat_billing_peak_kw")
+    ]
+    want += [f"{n['ev'][f]['energy_mwh']:,.1f}" for f in ("residents", "workplace", "street")]
+    want += [f"{n['ev'][f]['peak_kw']:,.0f}" for f in ("residents", "workplace", "street")]
+    want += [
+        f"{n['storage_year']['battery_full_cycles']:.0f}",
+        f"{n['heat_mwh']['gshp_ground_heat']:,.1f}",
+    ]
+    missing = [w for w in want if w not in said]
+    assert not missing, f"README's Kera section does not quote {missing}"
