@@ -301,11 +301,15 @@ class Reporter:
                 sink.line(text)
 
     def message(self, text: str) -> None:
-        """A line of its own (a warning while the work goes on)."""
+        """A line of its own (a warning while the work goes on, such as a sweep's failed
+        variant): never held back, so a short run shows it too (the lines held before it
+        are written first, in order)."""
         with self._lock:
             if self._live is not None:
                 self._live.console.print(text, markup=False, highlight=False, soft_wrap=True)
             for sink in self._sinks:
+                if sink.held is not None:
+                    sink.release()
                 sink.line(f"{self.command}: {text}")
 
     def mip(self, incumbent: float, bound: float, gap: float, source: str = "") -> None:
