@@ -20,7 +20,7 @@ import typer
 
 from pecopt.cli import edge
 from pecopt.cli.help import Command, Group
-from pecopt.cli.options import SetOpt, sets_of
+from pecopt.cli.options import CommitHoursOpt, CvarAlphaOpt, CvarWeightOpt, SetOpt, sets_of
 from pecopt.cli.progress import LogFileOpt, Reporter, VerboseOpt
 
 runs_app = typer.Typer(cls=Group, no_args_is_help=True, help="Past dispatch runs in a state store.")
@@ -76,19 +76,9 @@ def dispatch(
         float | None, typer.Option(help="Error size of the drawn members (e.g. 0.2).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the drawn members.")] = 0,
-    commit_hours: Annotated[
-        float | None,
-        typer.Option(
-            help="Hours of shared set-points (stores, EV charging); default: the "
-            "whole delivery day."
-        ),
-    ] = None,
-    cvar_alpha: Annotated[
-        float | None, typer.Option(help="CVaR level of the objective, e.g. 0.9.")
-    ] = None,
-    cvar_weight: Annotated[
-        float, typer.Option(help="Weight of the CVaR term (0: the expected cost alone).")
-    ] = 0.0,
+    commit_hours: CommitHoursOpt = None,
+    cvar_alpha: CvarAlphaOpt = None,
+    cvar_weight: CvarWeightOpt = 0.0,
     strict: Annotated[
         bool,
         typer.Option(

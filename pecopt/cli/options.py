@@ -23,3 +23,19 @@ SetOpt = Annotated[
 def sets_of(values: list[str] | None) -> tuple[str, ...]:
     """The ``--set`` options as given (none: an empty tuple)."""
     return tuple(values or ())
+
+
+#: the scenario-based options ``dispatch`` and ``replay`` share
+#: (:class:`pecopt.workflows.stochastic.Members`)
+CommitHoursOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="Hours of shared set-points (stores, EV charging); default: the whole delivery day."
+    ),
+]
+CvarAlphaOpt = Annotated[
+    float | None, typer.Option(help="CVaR level of the scenario-based objective, e.g. 0.9.")
+]
+CvarWeightOpt = Annotated[
+    float, typer.Option(help="Weight of the CVaR term (0: the expected cost alone).")
+]

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from pecopt.cli import edge
-from pecopt.cli.options import SetOpt, sets_of
+from pecopt.cli.options import CommitHoursOpt, CvarAlphaOpt, CvarWeightOpt, SetOpt, sets_of
 from pecopt.cli.progress import LogFileOpt, Reporter, VerboseOpt
 
 
@@ -51,19 +51,9 @@ def replay(
         float | None,
         typer.Option(help="Error size of the drawn members (default: the noisy:SIZE forecast's)."),
     ] = None,
-    commit_hours: Annotated[
-        float | None,
-        typer.Option(
-            help="Hours of shared set-points (stores, EV charging); default: the "
-            "whole delivery day."
-        ),
-    ] = None,
-    cvar_alpha: Annotated[
-        float | None, typer.Option(help="CVaR level of the scenario-based objective, e.g. 0.9.")
-    ] = None,
-    cvar_weight: Annotated[
-        float, typer.Option(help="Weight of the CVaR term (0: the expected cost alone).")
-    ] = 0.0,
+    commit_hours: CommitHoursOpt = None,
+    cvar_alpha: CvarAlphaOpt = None,
+    cvar_weight: CvarWeightOpt = 0.0,
     strict: Annotated[
         bool,
         typer.Option(
