@@ -18,7 +18,7 @@ from rich.table import Table
 
 from pecopt.cli import edge
 from pecopt.cli.options import SetOpt, sets_of
-from pecopt.cli.progress import LogFileOpt, Reporter, VerboseOpt
+from pecopt.cli.progress import LogFileOpt, QuietOpt, Reporter, VerboseOpt
 
 
 @edge.guard()
@@ -51,9 +51,7 @@ def alternatives(
         typer.Option(help="Solve the min/max solves on a local Dask cluster of this many "
                      "workers (default: one after another on one model)."),
     ] = None,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress and no summary table.")
-    ] = False,
+    quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     log_file: LogFileOpt = None,
     sets: SetOpt = None,

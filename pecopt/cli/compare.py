@@ -16,7 +16,7 @@ from rich.table import Table
 
 from pecopt.cli import edge
 from pecopt.cli.options import SetOpt, sets_of
-from pecopt.cli.progress import LogFileOpt, Reporter, VerboseOpt
+from pecopt.cli.progress import LogFileOpt, QuietOpt, Reporter, VerboseOpt
 
 
 @edge.guard()
@@ -27,9 +27,7 @@ def compare(
         int | None,
         typer.Option(help="Variants solved at once, one process each (default: the cores)."),
     ] = None,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress and no summary table.")
-    ] = False,
+    quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     log_file: LogFileOpt = None,
     sets: SetOpt = None,

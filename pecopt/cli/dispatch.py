@@ -21,7 +21,7 @@ import typer
 from pecopt.cli import edge
 from pecopt.cli.help import Command, Group
 from pecopt.cli.options import CommitHoursOpt, CvarAlphaOpt, CvarWeightOpt, SetOpt, sets_of
-from pecopt.cli.progress import LogFileOpt, Reporter, VerboseOpt
+from pecopt.cli.progress import LogFileOpt, QuietOpt, Reporter, VerboseOpt
 
 runs_app = typer.Typer(cls=Group, no_args_is_help=True, help="Past dispatch runs in a state store.")
 
@@ -86,9 +86,7 @@ def dispatch(
             help="Refuse an implausible forecast (exit 2) instead of planning on it (exit 10).",
         ),
     ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress and no summary.")
-    ] = False,
+    quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     log_file: LogFileOpt = None,
     sets: SetOpt = None,

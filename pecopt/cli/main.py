@@ -22,7 +22,7 @@ from pecopt.cli.dispatch import dispatch, runs_app
 from pecopt.cli.help import Command, Group
 from pecopt.cli.options import SetOpt, sets_of
 from pecopt.cli.pareto import pareto
-from pecopt.cli.progress import LogFileOpt, Reporter, VerboseOpt
+from pecopt.cli.progress import LogFileOpt, QuietOpt, Reporter, VerboseOpt
 from pecopt.cli.replay import replay
 from pecopt.cli.report import report
 from pecopt.cli.validate import validate
@@ -96,9 +96,7 @@ def solve(
     ] = None,
     mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap.")] = None,
     threads: Annotated[int | None, typer.Option(help="HiGHS threads (0 = automatic).")] = None,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress and no summary table.")
-    ] = False,
+    quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     log_file: LogFileOpt = None,
     sets: SetOpt = None,

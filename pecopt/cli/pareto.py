@@ -18,7 +18,7 @@ from rich.table import Table
 
 from pecopt.cli import edge
 from pecopt.cli.options import SetOpt, sets_of
-from pecopt.cli.progress import LogFileOpt, Reporter, VerboseOpt
+from pecopt.cli.progress import LogFileOpt, QuietOpt, Reporter, VerboseOpt
 
 
 @edge.guard()
@@ -39,9 +39,7 @@ def pareto(
             "written and the command exits 10."
         ),
     ] = None,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress and no summary table.")
-    ] = False,
+    quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     log_file: LogFileOpt = None,
     sets: SetOpt = None,

@@ -65,6 +65,7 @@ EVERY_ENV = "PECOPT_PROGRESS_EVERY_S"
 #: the first line of every log file pecopt writes starts with this
 LOG_HEADER = "# pecopt log"
 
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")]
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="Show HiGHS' log (on standard error).")
 ]

@@ -10,7 +10,7 @@ import typer
 
 from pecopt.cli import edge
 from pecopt.cli.options import CommitHoursOpt, CvarAlphaOpt, CvarWeightOpt, SetOpt, sets_of
-from pecopt.cli.progress import LogFileOpt, Reporter, VerboseOpt
+from pecopt.cli.progress import LogFileOpt, QuietOpt, Reporter, VerboseOpt
 
 
 def _date(value: str, option: str) -> date:
@@ -61,9 +61,7 @@ def replay(
             help="Stop (exit 2) at an implausible issued forecast instead of planning on it.",
         ),
     ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress and no summary.")
-    ] = False,
+    quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     log_file: LogFileOpt = None,
     sets: SetOpt = None,
